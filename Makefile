@@ -1,0 +1,83 @@
+# regdbg: build, test, benchmark and demo. Every entry point installs what it needs first (make deps).
+#
+#   make          regdbg, the pinned QEMU with regdbg-proxy, the test guest
+#   make demo     QEMU + proxy + demo guest, its register accesses streamed live
+#   make test     every test; ends with "N passed, N failed"
+#   make bench    performance ratios, measured in one run
+#   make qemu QEMU_SRC=DIR   put regdbg-proxy into your own QEMU tree and build it there
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+CC ?= cc
+PYTHON := /usr/bin/python3
+BUILD := build
+QEMU_BIN := $(BUILD)/bin/qemu-system-x86_64
+REGDBG := $(BUILD)/bin/regdbg
+REGDBG_ASAN := $(BUILD)/asan/regdbg
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Iinclude -Idebugger $(WARN) -g
+CFLAGS_OPT := $(CFLAGS_COMMON) -O2
+CFLAGS_SAN := $(CFLAGS_COMMON) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined
+JANSSON_CFLAGS = $(shell pkg-config --cflags jansson)
+JANSSON_LIBS = $(shell pkg-config --libs jansson)
+
+DEBUGGER_SRCS := $(wildcard debugger/*.c)
+DEBUGGER_HDRS := $(wildcard debugger/*.h) $(wildcard include/regdbg/*.h)
+LIB_SRCS := $(filter-out debugger/main.c,$(DEBUGGER_SRCS))
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+UNIT_TESTS_ASAN := $(patsubst tests/unit/%.c,$(BUILD)/asan/tests/%,$(wildcard tests/unit/test_*.c))
+
+include tests/guest/guest.mk
+
+.PHONY: all deps qemu demo test bench clean unit-tests FORCE
+
+all: deps $(REGDBG) qemu $(GUEST_ELF)
+
+deps:
+	@scripts/deps.sh
+
+# The QEMU build lives in a cache (~/.cache/regdbg); ninja decides what is out of date.
+qemu: deps
+ifdef QEMU_SRC
+	qemu-device/build-qemu.sh tree "$(QEMU_SRC)"
+else
+	@qemu-device/build-qemu.sh pinned $(QEMU_BIN)
+endif
+
+$(REGDBG): $(DEBUGGER_SRCS) $(DEBUGGER_HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_OPT) $(JANSSON_CFLAGS) -o $@ $(DEBUGGER_SRCS) $(JANSSON_LIBS) -lpthread
+
+$(REGDBG_ASAN): $(DEBUGGER_SRCS) $(DEBUGGER_HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_SAN) $(JANSSON_CFLAGS) -o $@ $(DEBUGGER_SRCS) $(JANSSON_LIBS) -lpthread
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_SRCS) $(DEBUGGER_HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_OPT) $(JANSSON_CFLAGS) -o $@ $< $(LIB_SRCS) $(JANSSON_LIBS) -lpthread
+
+$(BUILD)/asan/tests/%: tests/unit/%.c $(LIB_SRCS) $(DEBUGGER_HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_SAN) $(JANSSON_CFLAGS) -o $@ $< $(LIB_SRCS) $(JANSSON_LIBS) -lpthread
+
+$(BUILD)/bench/ring_bench: tests/bench/ring_bench.c $(LIB_SRCS) $(DEBUGGER_HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_OPT) $(JANSSON_CFLAGS) -o $@ $< $(LIB_SRCS) $(JANSSON_LIBS) -lpthread
+
+unit-tests: $(UNIT_TESTS) $(UNIT_TESTS_ASAN)
+
+test: all $(REGDBG_ASAN) unit-tests
+	@$(PYTHON) tests/run.py --build $(BUILD)
+
+bench: all $(BUILD)/bench/ring_bench
+	@$(PYTHON) tests/bench/bench.py --build $(BUILD)
+
+demo: all
+	@$(PYTHON) tests/demo.py --build $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

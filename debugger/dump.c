@@ -1,0 +1,202 @@
+/*
+ * `regdbg dump`: print a trace file as text (one line per access, in the spirit of Linux
+ * mmiotrace) or as JSON lines; --follow keeps reading while a recording grows.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "commands.h"
+#include "trace_file.h"
+
+const char dump_usage[] =
+    "usage: regdbg dump FILE [--format text|json] [--follow]\n"
+    "\n"
+    "Print the accesses of a trace file written by `regdbg record`.\n"
+    "text: one line per access: direction (R/W), width in bytes, seconds since the recording\n"
+    "      began, CPU, device, BAR+offset, value, then flags and the original value when a\n"
+    "      rule changed it. Lines starting with # are markers (dropped events, end).\n"
+    "json: one object per line with the keys seq, t_ns, cpu, dev, bar, off, size, dir (\"r\" or\n"
+    "      \"w\"), value, flags (and orig, rule when a rule touched the access).\n"
+    "A damaged file is reported after the events that precede the damage.\n"
+    "\n"
+    "  --format F   text (default) or json\n"
+    "  -f, --follow keep reading as the file grows, until the recording ends or Ctrl-C\n"
+    "\n"
+    "examples:\n"
+    "  regdbg dump i2c.trace | less\n"
+    "  regdbg dump i2c.trace --format json | jq 'select(.dir == \"w\")'\n";
+
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static void print_text(const struct regdbg_trace_record *r, const struct regdbg_trace_header *h)
+{
+    int64_t rel = (int64_t)(r->t_ns - h->start_monotonic_ns);
+    uint64_t mag = rel < 0 ? (uint64_t)-rel : (uint64_t)rel;
+    char flags[64];
+    char cpu[16];
+
+    if (r->kind == REGDBG_REC_DROP) {
+        printf("# dropped %" PRIu64 " events here (ring full or producer gone)\n", r->value);
+        return;
+    }
+    if (r->kind == REGDBG_REC_END) {
+        printf("# end of recording: %" PRIu64 " events, %" PRIu64 " dropped\n", r->value,
+               r->orig_value);
+        return;
+    }
+    if (r->cpu == REGDBG_CPU_NONE) {
+        snprintf(cpu, sizeof(cpu), "-");
+    } else {
+        snprintf(cpu, sizeof(cpu), "cpu%d", r->cpu);
+    }
+    printf("%c %u %s%" PRIu64 ".%09" PRIu64 " %s %s bar%u+0x%04" PRIx64 " 0x%0*" PRIx64,
+           r->dir == REGDBG_DIR_WRITE ? 'W' : 'R', r->size, rel < 0 ? "-" : "",
+           mag / 1000000000u, mag % 1000000000u, cpu, h->dev_id[0] ? h->dev_id : "-", r->bar,
+           r->offset, r->size * 2, r->value);
+    trace_flags_str(r->flags, flags, sizeof(flags));
+    if (flags[0]) {
+        printf(" %s", flags);
+    }
+    if (r->value != r->orig_value) {
+        printf(" orig=0x%0*" PRIx64, r->size * 2, r->orig_value);
+    }
+    if (r->rule != REGDBG_RULE_NONE) {
+        printf(" rule=%u", r->rule);
+    }
+    putchar('\n');
+}
+
+static void print_json(const struct regdbg_trace_record *r, const char *dev_json)
+{
+    static const char *const names[] = { "edited", "injected", "dropped", "parked", "timed-out" };
+    bool first = true;
+
+    if (r->kind != REGDBG_REC_ACCESS) {
+        return;
+    }
+    printf("{\"seq\":%" PRIu64 ",\"t_ns\":%" PRIu64 ",\"cpu\":%d,\"dev\":%s,\"bar\":%u,"
+           "\"off\":%" PRIu64 ",\"size\":%u,\"dir\":\"%c\",\"value\":%" PRIu64 ",\"flags\":[",
+           r->seq, r->t_ns, r->cpu, dev_json, r->bar, r->offset, r->size,
+           r->dir == REGDBG_DIR_WRITE ? 'w' : 'r', r->value);
+    for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (r->flags & (1u << i)) {
+            printf("%s\"%s\"", first ? "" : ",", names[i]);
+            first = false;
+        }
+    }
+    putchar(']');
+    if (r->value != r->orig_value || r->rule != REGDBG_RULE_NONE) {
+        printf(",\"orig\":%" PRIu64, r->orig_value);
+    }
+    if (r->rule != REGDBG_RULE_NONE) {
+        printf(",\"rule\":%u", r->rule);
+    }
+    puts("}");
+}
+
+int cmd_dump(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "format", required_argument, NULL, 'F' },
+        { "follow", no_argument, NULL, 'f' },
+        { "help", no_argument, NULL, 'h' },
+        { 0 },
+    };
+    const char *path, *format = "text";
+    struct trace_reader *r;
+    struct regdbg_trace_record rec;
+    bool follow = false, json, ended = false;
+    char *dev_json;
+    char err[512];
+    int opt, status = 0;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'F': format = optarg; break;
+        case 'f': follow = true; break;
+        case 'h': fputs(dump_usage, stdout); return 0;
+        default:
+            fprintf(stderr, "regdbg dump: unknown option\n(see regdbg dump --help)\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "regdbg dump: give exactly one trace FILE\n(see regdbg dump --help)\n");
+        return EXIT_USAGE;
+    }
+    if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
+        fprintf(stderr, "regdbg dump: --format %s: expected text or json\n", format);
+        return EXIT_USAGE;
+    }
+    json = format[0] == 'j';
+    path = argv[optind];
+    r = trace_reader_open(path, err, sizeof(err));
+    if (!r) {
+        fprintf(stderr, "regdbg dump: %s\n", err);
+        return EXIT_RUNTIME;
+    }
+    if (follow) {
+        struct sigaction sa = { .sa_handler = on_interrupt };
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+    }
+    dev_json = json_dumps(json_string(trace_reader_header(r)->dev_id), JSON_ENCODE_ANY);
+    for (;;) {
+        enum trace_read_status st = trace_reader_next(r, &rec, err, sizeof(err));
+
+        if (st == TRACE_RECORD) {
+            if (json) {
+                print_json(&rec, dev_json ? dev_json : "\"\"");
+            } else {
+                print_text(&rec, trace_reader_header(r));
+            }
+            if (rec.kind == REGDBG_REC_DROP && json) {
+                fprintf(stderr, "regdbg dump: %" PRIu64 " events dropped before seq %" PRIu64
+                        "\n", rec.value, rec.seq);
+            }
+            if (rec.kind == REGDBG_REC_END) {
+                ended = true;
+                if (follow) {
+                    break;
+                }
+            }
+            continue;
+        }
+        if (follow && !interrupted && (st == TRACE_EOF || st == TRACE_PARTIAL)) {
+            struct timespec ts = { 0, 50 * 1000000L };
+            fflush(stdout);
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        if (st == TRACE_EOF) {
+            if (!ended && !follow) {
+                fprintf(stderr, "regdbg dump: note: %s has no end record; the recording was "
+                        "interrupted or is still running\n", path);
+            }
+            break;
+        }
+        if (st == TRACE_PARTIAL && follow) {
+            break;
+        }
+        fflush(stdout);
+        fprintf(stderr, "regdbg dump: %s\n", err);
+        status = EXIT_RUNTIME;
+        break;
+    }
+    free(dev_json);
+    trace_reader_close(r);
+    return status;
+}

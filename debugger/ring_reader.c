@@ -1,0 +1,187 @@
+/*
+ * The debugger's side of a regdbg-proxy ring (see ring_reader.h). The shared memory is a trust
+ * boundary: everything taken from it is checked before it is used to index anything.
+ */
+#include "ring_reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static bool pid_alive(uint32_t pid)
+{
+    return pid != 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+static int check_header(const struct regdbg_shm_header *h, const char *path, uint64_t file_size,
+                        char *err, size_t errlen)
+{
+    uint32_t entries = h->ring_entries;
+
+    if (h->magic != REGDBG_SHM_MAGIC) {
+        snprintf(err, errlen, "%s is not a regdbg ring (bad magic); is it the shm= of a "
+                 "regdbg-proxy device?", path);
+        return -1;
+    }
+    if (h->abi_version != REGDBG_ABI_VERSION) {
+        snprintf(err, errlen, "%s uses ring ABI version %u; this regdbg speaks version %u: use "
+                 "the regdbg built with that QEMU", path, h->abi_version, REGDBG_ABI_VERSION);
+        return -1;
+    }
+    if (h->header_size != REGDBG_HEADER_SIZE || h->event_size != sizeof(struct regdbg_event) ||
+        h->events_offset != REGDBG_HEADER_SIZE) {
+        snprintf(err, errlen, "%s is corrupt: header size %u, event size %u, events at %llu",
+                 path, h->header_size, h->event_size, (unsigned long long)h->events_offset);
+        return -1;
+    }
+    if (entries < REGDBG_RING_MIN_ENTRIES || entries > REGDBG_RING_MAX_ENTRIES ||
+        (entries & (entries - 1))) {
+        snprintf(err, errlen, "%s is corrupt: ring-entries %u is not a power of two in range",
+                 path, entries);
+        return -1;
+    }
+    if (h->shm_size != regdbg_shm_size_for(entries) || file_size < h->shm_size) {
+        snprintf(err, errlen, "%s is truncated: the file has %llu bytes, its header needs %llu",
+                 path, (unsigned long long)file_size,
+                 (unsigned long long)regdbg_shm_size_for(entries));
+        return -1;
+    }
+    return 0;
+}
+
+int ring_reader_attach(struct ring_reader *rr, const char *path, char *err, size_t errlen)
+{
+    struct regdbg_shm_header *h;
+    struct stat st;
+    uint32_t me = (uint32_t)getpid();
+    uint32_t other;
+    void *base;
+    int fd;
+
+    memset(rr, 0, sizeof(*rr));
+    fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open the ring %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s is not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    if ((uint64_t)st.st_size < REGDBG_HEADER_SIZE) {
+        snprintf(err, errlen, "%s is not a regdbg ring: %lld bytes, shorter than a ring header",
+                 path, (long long)st.st_size);
+        close(fd);
+        return -1;
+    }
+    base = mmap(NULL, REGDBG_HEADER_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED) {
+        snprintf(err, errlen, "cannot map %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    /* Check a private copy: the mapping can change under us. */
+    memcpy(&rr->info, base, sizeof(rr->info));
+    munmap(base, REGDBG_HEADER_SIZE);
+    if (check_header(&rr->info, path, (uint64_t)st.st_size, err, errlen) < 0) {
+        close(fd);
+        return -1;
+    }
+    rr->info.dev_id[sizeof(rr->info.dev_id) - 1] = '\0';
+    rr->size = rr->info.shm_size;
+    rr->base = mmap(NULL, rr->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (rr->base == MAP_FAILED) {
+        snprintf(err, errlen, "cannot map %s: %s", path, strerror(errno));
+        rr->base = NULL;
+        return -1;
+    }
+    regdbg_ring_init_view(&rr->ring, rr->base, rr->info.ring_entries, 0);
+    h = rr->ring.hdr;
+
+    /* One consumer at a time; take over from one that died. */
+    other = 0;
+    while (!atomic_compare_exchange_strong_explicit(&h->consumer_pid, &other, me,
+                                                    memory_order_acq_rel,
+                                                    memory_order_acquire)) {
+        if (pid_alive(other) && other != me) {
+            snprintf(err, errlen, "%s already has a consumer: process %u (another regdbg?)",
+                     path, other);
+            munmap(rr->base, rr->size);
+            rr->base = NULL;
+            return -1;
+        }
+    }
+    rr->claimed = true;
+    atomic_store_explicit(&h->stalled_tail, UINT64_MAX, memory_order_relaxed);
+    rr->tail = atomic_load_explicit(&h->tail, memory_order_acquire);
+    rr->path = strdup(path);
+    return 0;
+}
+
+void ring_reader_detach(struct ring_reader *rr)
+{
+    if (rr->base) {
+        if (rr->claimed) {
+            uint32_t me = (uint32_t)getpid();
+            atomic_compare_exchange_strong_explicit(&rr->ring.hdr->consumer_pid, &me, 0,
+                                                    memory_order_release, memory_order_relaxed);
+        }
+        munmap(rr->base, rr->size);
+    }
+    free(rr->path);
+    memset(rr, 0, sizeof(*rr));
+}
+
+size_t ring_reader_drain(struct ring_reader *rr, struct regdbg_event *out, size_t max)
+{
+    size_t n = 0;
+
+    while (n < max && regdbg_ring_peek(&rr->ring, rr->tail + n, &out[n])) {
+        n++;
+    }
+    if (n) {
+        rr->tail += n;
+        regdbg_ring_release(&rr->ring, rr->tail);
+    }
+    return n;
+}
+
+size_t ring_reader_skip_unpublished(struct ring_reader *rr)
+{
+    if (rr->tail >= ring_reader_head(rr)) {
+        return 0;
+    }
+    rr->tail++;
+    regdbg_ring_release(&rr->ring, rr->tail);
+    return 1;
+}
+
+uint64_t ring_reader_dropped(const struct ring_reader *rr)
+{
+    return atomic_load_explicit(&rr->ring.hdr->dropped, memory_order_acquire);
+}
+
+uint64_t ring_reader_head(const struct ring_reader *rr)
+{
+    return atomic_load_explicit(&rr->ring.hdr->head, memory_order_acquire);
+}
+
+uint64_t ring_reader_fill(const struct ring_reader *rr)
+{
+    uint64_t head = ring_reader_head(rr);
+
+    return head > rr->tail ? head - rr->tail : 0;
+}
+
+bool ring_reader_qemu_alive(const struct ring_reader *rr)
+{
+    return pid_alive(rr->info.qemu_pid);
+}

@@ -1,0 +1,48 @@
+/*
+ * The debugger's side of a regdbg-proxy ring: maps the shared memory, checks it (magic, version,
+ * sizes) before trusting any of it, claims the single consumer slot and drains published events.
+ */
+#ifndef REGDBG_RING_READER_H
+#define REGDBG_RING_READER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "regdbg/ring.h"
+
+struct ring_reader {
+    char *path;
+    void *base;
+    size_t size;
+    struct regdbg_ring ring;
+    struct regdbg_shm_header info;  /* a checked copy of the immutable part of the header */
+    uint64_t tail;                  /* next position to read */
+    bool claimed;
+};
+
+/* Map and check the ring at path and become its consumer. 0, or -1 with a message in err. */
+int ring_reader_attach(struct ring_reader *rr, const char *path, char *err, size_t errlen);
+void ring_reader_detach(struct ring_reader *rr);
+
+/*
+ * Copy up to max published events into out and hand their slots back to the producers.
+ * Returns the number copied (0 when nothing new is published).
+ */
+size_t ring_reader_drain(struct ring_reader *rr, struct regdbg_event *out, size_t max);
+
+/*
+ * For a ring whose QEMU has died: positions reserved but never published can no longer be filled.
+ * Skip the first such position if later ones are published or the producer is gone; returns the
+ * number of positions skipped (0 or 1).
+ */
+size_t ring_reader_skip_unpublished(struct ring_reader *rr);
+
+uint64_t ring_reader_dropped(const struct ring_reader *rr);
+uint64_t ring_reader_head(const struct ring_reader *rr);
+/* Events published but not yet drained. */
+uint64_t ring_reader_fill(const struct ring_reader *rr);
+/* false when the QEMU process that owns the ring no longer exists. */
+bool ring_reader_qemu_alive(const struct ring_reader *rr);
+
+#endif /* REGDBG_RING_READER_H */

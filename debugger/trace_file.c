@@ -1,0 +1,344 @@
+/*
+ * regdbg trace files: buffered writer and validating reader (format: docs/trace-format.md).
+ */
+#include "trace_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define WRITE_BUFFER_RECORDS 65536   /* 4 MiB: few system calls at tens of millions of events/s */
+#define READ_BUFFER_RECORDS 4096
+
+struct trace_writer {
+    int fd;
+    char *path;
+    size_t used;                     /* records in buf */
+    struct regdbg_trace_record *buf;
+};
+
+struct trace_reader {
+    int fd;
+    char *path;
+    struct regdbg_trace_header hdr;
+    uint64_t offset;                 /* of the next record */
+    uint64_t last_seq;
+    bool have_seq;
+    unsigned char *buf;
+    size_t buf_len;                  /* bytes in buf */
+    size_t buf_pos;
+};
+
+static int write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+struct trace_writer *trace_writer_open(const char *path, const struct regdbg_trace_header *hdr,
+                                       char *err, size_t errlen)
+{
+    struct trace_writer *w = calloc(1, sizeof(*w));
+
+    if (!w || !(w->buf = malloc(WRITE_BUFFER_RECORDS * sizeof(*w->buf))) ||
+        !(w->path = strdup(path))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (w->fd < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (write_all(w->fd, hdr, sizeof(*hdr)) < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        close(w->fd);
+        goto fail;
+    }
+    return w;
+fail:
+    if (w) {
+        free(w->buf);
+        free(w->path);
+        free(w);
+    }
+    return NULL;
+}
+
+int trace_writer_flush(struct trace_writer *w, char *err, size_t errlen)
+{
+    if (w->used && write_all(w->fd, w->buf, w->used * sizeof(*w->buf)) < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", w->path, strerror(errno));
+        return -1;
+    }
+    w->used = 0;
+    return 0;
+}
+
+int trace_writer_add(struct trace_writer *w, const struct regdbg_trace_record *rec,
+                     char *err, size_t errlen)
+{
+    if (w->used == WRITE_BUFFER_RECORDS && trace_writer_flush(w, err, errlen) < 0) {
+        return -1;
+    }
+    w->buf[w->used++] = *rec;
+    return 0;
+}
+
+int trace_writer_close(struct trace_writer *w, char *err, size_t errlen)
+{
+    int ret = trace_writer_flush(w, err, errlen);
+
+    if (close(w->fd) < 0 && ret == 0) {
+        snprintf(err, errlen, "cannot write %s: %s", w->path, strerror(errno));
+        ret = -1;
+    }
+    free(w->buf);
+    free(w->path);
+    free(w);
+    return ret;
+}
+
+void trace_header_from_shm(struct regdbg_trace_header *th, const struct regdbg_shm_header *sh)
+{
+    memset(th, 0, sizeof(*th));
+    memcpy(th->magic, REGDBG_TRACE_MAGIC, sizeof(th->magic));
+    th->version = REGDBG_TRACE_VERSION;
+    th->header_size = REGDBG_TRACE_HEADER_SIZE;
+    th->record_size = sizeof(struct regdbg_trace_record);
+    th->ring_mode = sh->ring_mode;
+    memcpy(th->dev_id, sh->dev_id, sizeof(th->dev_id));
+    th->dev_id[sizeof(th->dev_id) - 1] = '\0';
+    th->vendor_id = sh->vendor_id;
+    th->device_id = sh->device_id;
+    th->subsystem_vendor_id = sh->subsystem_vendor_id;
+    th->subsystem_id = sh->subsystem_id;
+    th->class_code = sh->class_code;
+    th->revision = sh->revision;
+    th->backend = sh->backend;
+    memcpy(th->bars, sh->bars, sizeof(th->bars));
+}
+
+void trace_record_from_event(struct regdbg_trace_record *rec, const struct regdbg_event *ev)
+{
+    rec->seq = atomic_load_explicit(&ev->seq, memory_order_relaxed);
+    rec->t_ns = ev->t_ns;
+    rec->offset = ev->offset;
+    rec->value = ev->value;
+    rec->orig_value = ev->orig_value;
+    rec->guest_pc = ev->guest_pc;
+    rec->cpu = ev->cpu;
+    rec->flags = ev->flags;
+    rec->rule = ev->rule;
+    rec->bar = ev->bar;
+    rec->size = ev->size;
+    rec->dir = ev->dir;
+    rec->kind = REGDBG_REC_ACCESS;
+    memset(rec->pad, 0, sizeof(rec->pad));
+}
+
+/* --- reader ------------------------------------------------------------------------------------ */
+
+static ssize_t read_full(int fd, void *data, size_t len)
+{
+    size_t got = 0;
+
+    while (got < len) {
+        ssize_t n = read(fd, (char *)data + got, len - got);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -1;
+        }
+        if (n == 0) {
+            break;
+        }
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+struct trace_reader *trace_reader_open(const char *path, char *err, size_t errlen)
+{
+    struct trace_reader *r = calloc(1, sizeof(*r));
+    const struct regdbg_trace_header *h;
+    ssize_t n;
+
+    if (!r || !(r->buf = malloc(READ_BUFFER_RECORDS * sizeof(struct regdbg_trace_record))) ||
+        !(r->path = strdup(path))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (r->fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    n = read_full(r->fd, &r->hdr, sizeof(r->hdr));
+    h = &r->hdr;
+    if (n < 0) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        goto fail_fd;
+    }
+    if (n < 8 || memcmp(h->magic, REGDBG_TRACE_MAGIC, 8) != 0) {
+        snprintf(err, errlen, "%s is not a regdbg trace file (no " REGDBG_TRACE_MAGIC
+                 " magic at its start)", path);
+        goto fail_fd;
+    }
+    if ((size_t)n < sizeof(*h)) {
+        snprintf(err, errlen, "%s is truncated: its header has %zd of %u bytes", path, n,
+                 REGDBG_TRACE_HEADER_SIZE);
+        goto fail_fd;
+    }
+    if (h->version != REGDBG_TRACE_VERSION) {
+        snprintf(err, errlen, "%s is trace format version %u; this regdbg reads version %u",
+                 path, h->version, REGDBG_TRACE_VERSION);
+        goto fail_fd;
+    }
+    if (h->header_size != REGDBG_TRACE_HEADER_SIZE ||
+        h->record_size != sizeof(struct regdbg_trace_record)) {
+        snprintf(err, errlen, "%s is corrupt: header size %u and record size %u, expected %u "
+                 "and %zu", path, h->header_size, h->record_size, REGDBG_TRACE_HEADER_SIZE,
+                 sizeof(struct regdbg_trace_record));
+        goto fail_fd;
+    }
+    r->hdr.dev_id[sizeof(r->hdr.dev_id) - 1] = '\0';
+    r->offset = REGDBG_TRACE_HEADER_SIZE;
+    return r;
+fail_fd:
+    close(r->fd);
+fail:
+    if (r) {
+        free(r->buf);
+        free(r->path);
+        free(r);
+    }
+    return NULL;
+}
+
+const struct regdbg_trace_header *trace_reader_header(const struct trace_reader *r)
+{
+    return &r->hdr;
+}
+
+uint64_t trace_reader_offset(const struct trace_reader *r)
+{
+    return r->offset;
+}
+
+static const char *record_problem(const struct regdbg_trace_record *rec)
+{
+    switch (rec->kind) {
+    case REGDBG_REC_ACCESS:
+        if (rec->size != 1 && rec->size != 2 && rec->size != 4 && rec->size != 8) {
+            return "access size is not 1, 2, 4 or 8";
+        }
+        if (rec->dir > REGDBG_DIR_WRITE) {
+            return "direction is neither read nor write";
+        }
+        if (rec->bar >= REGDBG_NUM_BARS) {
+            return "BAR number is out of range";
+        }
+        return NULL;
+    case REGDBG_REC_DROP:
+    case REGDBG_REC_END:
+        return NULL;
+    default:
+        return "unknown record kind";
+    }
+}
+
+enum trace_read_status trace_reader_next(struct trace_reader *r, struct regdbg_trace_record *rec,
+                                         char *err, size_t errlen)
+{
+    const char *problem;
+
+    if (r->buf_len - r->buf_pos < sizeof(*rec)) {
+        /* Keep a partial record's bytes, refill after them. */
+        size_t keep = r->buf_len - r->buf_pos;
+        ssize_t n;
+
+        memmove(r->buf, r->buf + r->buf_pos, keep);
+        r->buf_pos = 0;
+        r->buf_len = keep;
+        n = read(r->fd, r->buf + keep, READ_BUFFER_RECORDS * sizeof(*rec) - keep);
+        while (n < 0 && errno == EINTR) {
+            n = read(r->fd, r->buf + keep, READ_BUFFER_RECORDS * sizeof(*rec) - keep);
+        }
+        if (n < 0) {
+            snprintf(err, errlen, "cannot read %s: %s", r->path, strerror(errno));
+            return TRACE_IO_ERROR;
+        }
+        r->buf_len += (size_t)n;
+        if (r->buf_len == 0) {
+            return TRACE_EOF;
+        }
+        if (r->buf_len < sizeof(*rec)) {
+            snprintf(err, errlen, "%s is truncated: %zu stray bytes after the last whole record "
+                     "(byte %llu)", r->path, r->buf_len, (unsigned long long)r->offset);
+            return TRACE_PARTIAL;
+        }
+    }
+    memcpy(rec, r->buf + r->buf_pos, sizeof(*rec));
+    problem = record_problem(rec);
+    if (!problem && rec->kind == REGDBG_REC_ACCESS && r->have_seq && rec->seq <= r->last_seq) {
+        problem = "sequence number goes backwards";
+    }
+    if (problem) {
+        snprintf(err, errlen, "%s is corrupt at byte %llu (record %llu): %s", r->path,
+                 (unsigned long long)r->offset,
+                 (unsigned long long)((r->offset - REGDBG_TRACE_HEADER_SIZE) / sizeof(*rec)),
+                 problem);
+        return TRACE_CORRUPT;
+    }
+    if (rec->kind == REGDBG_REC_ACCESS) {
+        r->last_seq = rec->seq;
+        r->have_seq = true;
+    }
+    r->buf_pos += sizeof(*rec);
+    r->offset += sizeof(*rec);
+    return TRACE_RECORD;
+}
+
+void trace_reader_close(struct trace_reader *r)
+{
+    if (r) {
+        close(r->fd);
+        free(r->buf);
+        free(r->path);
+        free(r);
+    }
+}
+
+void trace_flags_str(uint16_t flags, char *buf, size_t len)
+{
+    static const char *const names[] = { "edited", "injected", "dropped", "parked", "timed-out" };
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (flags & (1u << i)) {
+            int n = snprintf(buf + used, len - used, "%s%s", used ? "," : "", names[i]);
+            if (n < 0 || (size_t)n >= len - used) {
+                return;
+            }
+            used += (size_t)n;
+        }
+    }
+}

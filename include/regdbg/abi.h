@@ -1,0 +1,164 @@
+/*
+ * regdbg shared-memory ABI: the layout of the object that one regdbg-proxy device shares with the
+ * regdbg debugger. QEMU creates it (mode 0600) and owns it; the debugger maps it, checks magic,
+ * version and sizes, and treats every index it reads from it as untrusted.
+ *
+ *   offset 0                 struct regdbg_shm_header  (REGDBG_HEADER_SIZE bytes)
+ *   header.events_offset     struct regdbg_event[header.ring_entries]
+ *
+ * Plain C11: fixed-width types, explicit padding, no QEMU, glib or curses headers.
+ *
+ * Memory-ordering contract (the ring algorithm itself is in regdbg/ring.h):
+ *   - Producers (the device's MMIO handler, on any vCPU thread, several at once) reserve a ring
+ *     position by compare-and-swap on header.head, fill the slot, then publish it with a release
+ *     store of the position into event.seq. Nothing else in the slot may be read before an acquire
+ *     load of event.seq returns that position.
+ *   - The one consumer (the debugger) reads event.seq with acquire, copies the slot, then hands the
+ *     slot back by storing the next position into header.tail with release. Producers read
+ *     header.tail with acquire before reusing a slot.
+ *   - header.dropped and header.waits are statistics updated with relaxed atomics. Accesses seen
+ *     = head + dropped.
+ *   - header.consumer_pid is written by the consumer (release) and read by producers (acquire): with
+ *     no consumer, a full ring drops at once even in lossless mode. A lossless producer waits only
+ *     while the tail moves; when it has not moved for consumer_timeout_ns it stores that tail into
+ *     stalled_tail and it and every later producer drop until the tail moves again.
+ */
+#ifndef REGDBG_ABI_H
+#define REGDBG_ABI_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define REGDBG_SHM_MAGIC    UINT64_C(0x474e495247424452) /* "RDBGRING" little-endian */
+#define REGDBG_ABI_VERSION  1u
+#define REGDBG_HEADER_SIZE  4096u
+#define REGDBG_NUM_BARS     6u
+#define REGDBG_DEV_ID_LEN   64u
+
+#define REGDBG_RING_MIN_ENTRIES 2u
+#define REGDBG_RING_MAX_ENTRIES (1u << 24)
+
+enum regdbg_bar_type {
+    REGDBG_BAR_ABSENT = 0,
+    REGDBG_BAR_MEM32  = 1,
+    REGDBG_BAR_MEM64  = 2,
+    REGDBG_BAR_IO     = 3,
+};
+
+enum regdbg_ring_mode {
+    REGDBG_RING_LOSSLESS = 0, /* producers wait for space while a live consumer is attached */
+    REGDBG_RING_LOSSY    = 1, /* producers never wait; every dropped event is counted */
+};
+
+enum regdbg_backend_kind {
+    REGDBG_BACKEND_NONE   = 0,
+    REGDBG_BACKEND_FILE   = 1,
+    REGDBG_BACKEND_HW     = 2,
+    REGDBG_BACKEND_REMOTE = 3,
+};
+
+enum regdbg_dir {
+    REGDBG_DIR_READ  = 0,
+    REGDBG_DIR_WRITE = 1,
+};
+
+/* event.flags */
+#define REGDBG_EV_EDITED    (1u << 0) /* a rule changed the value written */
+#define REGDBG_EV_INJECTED  (1u << 1) /* a rule changed the value read */
+#define REGDBG_EV_DROPPED   (1u << 2) /* the write never reached the backend */
+#define REGDBG_EV_PARKED    (1u << 3) /* the access was parked for the debugger */
+#define REGDBG_EV_TIMED_OUT (1u << 4) /* a parked access resumed unmodified after park-timeout */
+
+#define REGDBG_CPU_NONE     (-1)      /* no vCPU made the access (qtest, DMA, ...) */
+#define REGDBG_RULE_NONE    0xffffu
+
+struct regdbg_bar_info {
+    uint64_t size;       /* 0 = absent */
+    uint8_t type;        /* enum regdbg_bar_type */
+    uint8_t prefetch;    /* 0 or 1 */
+    uint8_t pad[6];
+};
+_Static_assert(sizeof(struct regdbg_bar_info) == 16, "bar_info layout");
+
+/* One register access. 64 bytes, so that producers on different vCPUs do not share a cache line. */
+struct regdbg_event {
+    _Atomic uint64_t seq;     /* ring position; the publish marker (see the contract above) */
+    uint64_t t_ns;            /* host CLOCK_MONOTONIC, ns */
+    uint64_t offset;          /* offset inside the BAR */
+    uint64_t value;           /* the value that reached the backend / was returned to the guest */
+    uint64_t orig_value;      /* the value before any rule touched it (== value when untouched) */
+    uint64_t guest_pc;        /* guest program counter where known, else 0 */
+    int32_t cpu;              /* vCPU index, or REGDBG_CPU_NONE */
+    uint16_t flags;           /* REGDBG_EV_* */
+    uint16_t rule;            /* index of the rule that touched it, or REGDBG_RULE_NONE */
+    uint8_t bar;              /* 0..5 */
+    uint8_t size;             /* 1, 2, 4 or 8 */
+    uint8_t dir;              /* enum regdbg_dir */
+    uint8_t pad[5];
+};
+_Static_assert(sizeof(_Atomic uint64_t) == 8, "atomic u64 is plain-sized");
+_Static_assert(sizeof(struct regdbg_event) == 64, "event layout");
+_Static_assert(offsetof(struct regdbg_event, t_ns) == 8, "event layout");
+_Static_assert(offsetof(struct regdbg_event, value) == 24, "event layout");
+_Static_assert(offsetof(struct regdbg_event, cpu) == 48, "event layout");
+_Static_assert(offsetof(struct regdbg_event, bar) == 56, "event layout");
+
+struct regdbg_shm_header {
+    /* --- immutable after QEMU creates the object --------------------------------------------- */
+    uint64_t magic;                     /* REGDBG_SHM_MAGIC */
+    uint32_t abi_version;               /* REGDBG_ABI_VERSION */
+    uint32_t header_size;               /* REGDBG_HEADER_SIZE */
+    uint32_t event_size;                /* sizeof(struct regdbg_event) */
+    uint32_t ring_entries;              /* power of two */
+    uint64_t events_offset;             /* from the start of the object */
+    uint64_t shm_size;                  /* total size of the object */
+    uint32_t ring_mode;                 /* enum regdbg_ring_mode */
+    uint32_t qemu_pid;                  /* the QEMU process that owns the object */
+    char dev_id[REGDBG_DEV_ID_LEN];     /* the device's qdev id, NUL-terminated */
+    uint16_t vendor_id;
+    uint16_t device_id;
+    uint16_t subsystem_vendor_id;
+    uint16_t subsystem_id;
+    uint32_t class_code;                /* 24-bit: class, subclass, prog-if */
+    uint8_t revision;
+    uint8_t backend;                    /* enum regdbg_backend_kind */
+    uint8_t pad0[2];
+    struct regdbg_bar_info bars[REGDBG_NUM_BARS];
+    uint64_t consumer_timeout_ns;       /* a consumer silent this long counts as gone */
+    uint8_t reserved0[24];              /* room for later immutable fields; zero */
+
+    /* --- written by producers (own cache line) ------------------------------------------------ */
+    _Atomic uint64_t head;              /* next ring position to reserve = events published */
+    _Atomic uint64_t dropped;           /* accesses not published because the ring was full */
+    _Atomic uint64_t waits;             /* times a producer found the ring full and waited */
+    _Atomic uint64_t stalled_tail;      /* tail at which producers judged the consumer stalled;
+                                           UINT64_MAX = not stalled (a new consumer resets it) */
+    uint8_t reserved1[32];
+
+    /* --- written by the consumer (own cache line) --------------------------------------------- */
+    _Atomic uint64_t tail;              /* next ring position the consumer will read */
+    _Atomic uint32_t consumer_pid;      /* 0 = no consumer attached */
+    uint8_t pad1[4];
+    uint8_t reserved2[48];
+
+    uint8_t reserved3[REGDBG_HEADER_SIZE - 384]; /* later ABI versions: rules, park slots */
+};
+_Static_assert(sizeof(_Atomic uint32_t) == 4, "atomic u32 is plain-sized");
+_Static_assert(offsetof(struct regdbg_shm_header, dev_id) == 48, "header layout");
+_Static_assert(offsetof(struct regdbg_shm_header, vendor_id) == 112, "header layout");
+_Static_assert(offsetof(struct regdbg_shm_header, class_code) == 120, "header layout");
+_Static_assert(offsetof(struct regdbg_shm_header, bars) == 128, "header layout");
+_Static_assert(offsetof(struct regdbg_shm_header, consumer_timeout_ns) == 224, "header layout");
+_Static_assert(offsetof(struct regdbg_shm_header, head) == 256, "producer line at 256");
+_Static_assert(offsetof(struct regdbg_shm_header, tail) == 320, "consumer line at 320");
+_Static_assert(offsetof(struct regdbg_shm_header, consumer_pid) == 328, "header layout");
+_Static_assert(offsetof(struct regdbg_shm_header, reserved3) == 384, "header layout");
+_Static_assert(sizeof(struct regdbg_shm_header) == REGDBG_HEADER_SIZE, "header size");
+
+static inline uint64_t regdbg_shm_size_for(uint32_t ring_entries)
+{
+    return REGDBG_HEADER_SIZE + (uint64_t)ring_entries * sizeof(struct regdbg_event);
+}
+
+#endif /* REGDBG_ABI_H */

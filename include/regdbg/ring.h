@@ -1,0 +1,137 @@
+/*
+ * regdbg ring algorithm: the multi-producer, single-consumer event ring laid out in regdbg/abi.h,
+ * shared by the QEMU device (producers) and the debugger (consumer). The ordering contract is stated
+ * in abi.h. These functions make no system call and never allocate: they run on the device's hot path.
+ *
+ * Each side builds a struct regdbg_ring from values it trusts (the producer from its own properties,
+ * the consumer after checking the header), never from indices re-read out of shared memory.
+ */
+#ifndef REGDBG_RING_H
+#define REGDBG_RING_H
+
+#include <string.h>
+
+#include "regdbg/abi.h"
+
+struct regdbg_ring {
+    struct regdbg_shm_header *hdr;
+    struct regdbg_event *events;
+    uint64_t mask;            /* ring_entries - 1 */
+    uint64_t timeout_ns;      /* a lossless producer gives up after the tail has not moved this long */
+};
+
+static inline void regdbg_ring_init_view(struct regdbg_ring *r, void *base, uint32_t entries,
+                                         uint64_t timeout_ns)
+{
+    r->hdr = (struct regdbg_shm_header *)base;
+    r->events = (struct regdbg_event *)((char *)base + REGDBG_HEADER_SIZE);
+    r->mask = (uint64_t)entries - 1;
+    r->timeout_ns = timeout_ns;
+}
+
+/* Producer side, once at creation: make every slot unpublished for its first position. */
+static inline void regdbg_ring_format_slots(struct regdbg_ring *r)
+{
+    for (uint64_t i = 0; i <= r->mask; i++) {
+        atomic_store_explicit(&r->events[i].seq, UINT64_MAX, memory_order_relaxed);
+    }
+    atomic_store_explicit(&r->hdr->stalled_tail, UINT64_MAX, memory_order_relaxed);
+}
+
+/*
+ * Producer: reserve the next position. Returns 1 and the slot when there is room, 0 when the ring is
+ * full. The caller must fill the slot and call regdbg_ring_publish() without blocking in between.
+ */
+static inline int regdbg_ring_reserve(const struct regdbg_ring *r, uint64_t *pos,
+                                      struct regdbg_event **slot)
+{
+    uint64_t p = atomic_load_explicit(&r->hdr->head, memory_order_relaxed);
+
+    for (;;) {
+        uint64_t tail = atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
+        if (p - tail > r->mask) {
+            return 0;
+        }
+        if (atomic_compare_exchange_weak_explicit(&r->hdr->head, &p, p + 1, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            *pos = p;
+            *slot = &r->events[p & r->mask];
+            return 1;
+        }
+    }
+}
+
+static inline void regdbg_ring_publish(struct regdbg_event *slot, uint64_t pos)
+{
+    atomic_store_explicit(&slot->seq, pos, memory_order_release);
+}
+
+static inline void regdbg_ring_count_drop(const struct regdbg_ring *r)
+{
+    atomic_fetch_add_explicit(&r->hdr->dropped, 1, memory_order_relaxed);
+}
+
+/* State of one producer waiting for space in lossless mode. */
+struct regdbg_ring_wait {
+    uint64_t tail;            /* tail when we last saw it move */
+    uint64_t since_ns;        /* when that was */
+};
+
+/*
+ * Producer, lossless mode, ring full: should it wait (1) or drop (0)? Call first with
+ * w->since_ns == 0, then again after each pause, with the current CLOCK_MONOTONIC time.
+ */
+static inline int regdbg_ring_should_wait(const struct regdbg_ring *r, struct regdbg_ring_wait *w,
+                                          uint64_t now_ns)
+{
+    struct regdbg_shm_header *h = r->hdr;
+    uint64_t tail;
+
+    if (atomic_load_explicit(&h->consumer_pid, memory_order_acquire) == 0) {
+        return 0;
+    }
+    tail = atomic_load_explicit(&h->tail, memory_order_acquire);
+    if (tail == atomic_load_explicit(&h->stalled_tail, memory_order_relaxed)) {
+        return 0;
+    }
+    if (w->since_ns == 0) {
+        atomic_fetch_add_explicit(&h->waits, 1, memory_order_relaxed);
+        w->tail = tail;
+        w->since_ns = now_ns;
+        return 1;
+    }
+    if (tail != w->tail) {
+        w->tail = tail;
+        w->since_ns = now_ns;
+        return 1;
+    }
+    if (now_ns - w->since_ns >= r->timeout_ns) {
+        atomic_store_explicit(&h->stalled_tail, tail, memory_order_relaxed);
+        return 0;
+    }
+    return 1;
+}
+
+/*
+ * Consumer: copy the event at position pos if it has been published. Returns 1 on success, 0 when the
+ * producer that reserved it has not published it yet (or nothing was produced there).
+ */
+static inline int regdbg_ring_peek(const struct regdbg_ring *r, uint64_t pos, struct regdbg_event *out)
+{
+    const struct regdbg_event *slot = &r->events[pos & r->mask];
+
+    if (atomic_load_explicit(&slot->seq, memory_order_acquire) != pos) {
+        return 0;
+    }
+    memcpy(out, slot, sizeof(*out));
+    atomic_store_explicit(&out->seq, pos, memory_order_relaxed);
+    return 1;
+}
+
+/* Consumer: hand back every slot before new_tail. */
+static inline void regdbg_ring_release(const struct regdbg_ring *r, uint64_t new_tail)
+{
+    atomic_store_explicit(&r->hdr->tail, new_tail, memory_order_release);
+}
+
+#endif /* REGDBG_RING_H */

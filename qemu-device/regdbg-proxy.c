@@ -1,0 +1,521 @@
+/*
+ * regdbg-proxy: a PCI device that takes the identity and BAR layout of a real device, forwards every
+ * register access to a backend and publishes each one into a shared-memory ring (include/regdbg/) for
+ * the regdbg debugger.
+ *
+ * The MMIO/PIO handlers are the hot path: no system call, no allocation and no text formatting while
+ * tracing. Only a full ring in lossless mode leaves that path, and then it drops the BQL while it
+ * waits, as hw/remote/mpqemu-link.c does, so that QMP and the other vCPUs go on.
+ *
+ * Copyright (c) 2026 The regdbg authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include <sys/mman.h>
+#include "qemu/cutils.h"
+#include "qemu/log.h"
+#include "qemu/main-loop.h"
+#include "qemu/module.h"
+#include "qapi/error.h"
+#include "hw/core/cpu.h"
+#include "hw/pci/pci.h"
+#include "hw/qdev-properties.h"
+#include "migration/vmstate.h"
+#include "system/system.h"
+#include "hw/misc/regdbg/trace-hw_misc_regdbg.h"
+#include "regdbg-proxy.h"
+
+#define REGDBG_DEFAULT_RING_ENTRIES 65536
+#define REGDBG_DEFAULT_CONSUMER_TIMEOUT_MS 1000
+
+static inline uint64_t regdbg_now_ns(void)
+{
+    struct timespec ts;
+
+    /* vDSO: no kernel entry */
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * Slow path: the ring is full in lossless mode. Wait, with the BQL dropped, while the consumer is
+ * attached and making progress. Returns true with a reserved slot, false to drop the event.
+ */
+static bool regdbg_proxy_wait_for_space(RegdbgProxyState *s, uint64_t *pos,
+                                        struct regdbg_event **ev)
+{
+    struct regdbg_ring_wait w = { 0 };
+    bool had_bql = bql_locked();
+    bool reserved = false;
+    unsigned spins = 0;
+
+    if (!regdbg_ring_should_wait(&s->ring, &w, regdbg_now_ns())) {
+        return false;
+    }
+    trace_regdbg_proxy_ring_full(s->ring.hdr->dev_id);
+    if (had_bql) {
+        bql_unlock();
+    }
+    for (;;) {
+        if (spins++ < 64) {
+            sched_yield();
+        } else {
+            g_usleep(50);
+        }
+        if (regdbg_ring_reserve(&s->ring, pos, ev)) {
+            reserved = true;
+            break;
+        }
+        if (!regdbg_ring_should_wait(&s->ring, &w, regdbg_now_ns())) {
+            trace_regdbg_proxy_consumer_stalled(s->ring.hdr->dev_id, w.tail);
+            break;
+        }
+    }
+    if (had_bql) {
+        bql_lock();
+    }
+    return reserved;
+}
+
+static void regdbg_proxy_publish(RegdbgProxyState *s, uint64_t t_ns, uint8_t bar, hwaddr addr,
+                                 unsigned size, uint8_t dir, uint64_t value)
+{
+    struct regdbg_event *ev;
+    uint64_t pos;
+
+    if (!regdbg_ring_reserve(&s->ring, &pos, &ev) &&
+        (s->lossy || !regdbg_proxy_wait_for_space(s, &pos, &ev))) {
+        regdbg_ring_count_drop(&s->ring);
+        return;
+    }
+    ev->t_ns = t_ns;
+    ev->offset = addr;
+    ev->value = value;
+    ev->orig_value = value;
+    ev->guest_pc = 0;
+    ev->cpu = current_cpu ? current_cpu->cpu_index : REGDBG_CPU_NONE;
+    ev->flags = 0;
+    ev->rule = REGDBG_RULE_NONE;
+    ev->bar = bar;
+    ev->size = size;
+    ev->dir = dir;
+    regdbg_ring_publish(ev, pos);
+}
+
+static uint64_t regdbg_proxy_bar_read(void *opaque, hwaddr addr, unsigned size)
+{
+    RegdbgProxyBar *bar = opaque;
+    RegdbgProxyState *s = bar->proxy;
+    uint64_t t_ns = regdbg_now_ns();
+    uint64_t val;
+
+    if (addr + size > bar->size) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: BAR%u read of %u bytes at 0x%" HWADDR_PRIx
+                      " runs past the BAR's end\n", __func__, bar->index, size, addr);
+        return s->default_read;
+    }
+    val = s->backend->read(s, bar, addr, size);
+    trace_regdbg_proxy_read(bar->index, addr, size, val);
+    regdbg_proxy_publish(s, t_ns, bar->index, addr, size, REGDBG_DIR_READ, val);
+    return val;
+}
+
+static void regdbg_proxy_bar_write(void *opaque, hwaddr addr, uint64_t val, unsigned size)
+{
+    RegdbgProxyBar *bar = opaque;
+    RegdbgProxyState *s = bar->proxy;
+    uint64_t t_ns = regdbg_now_ns();
+
+    if (addr + size > bar->size) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: BAR%u write of %u bytes at 0x%" HWADDR_PRIx
+                      " runs past the BAR's end\n", __func__, bar->index, size, addr);
+        return;
+    }
+    trace_regdbg_proxy_write(bar->index, addr, size, val);
+    s->backend->write(s, bar, addr, val, size);
+    regdbg_proxy_publish(s, t_ns, bar->index, addr, size, REGDBG_DIR_WRITE, val);
+}
+
+/* Accesses reach the handler exactly as the guest made them: any size 1..8, any alignment. */
+static const MemoryRegionOps regdbg_proxy_mem_ops = {
+    .read = regdbg_proxy_bar_read,
+    .write = regdbg_proxy_bar_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = { .min_access_size = 1, .max_access_size = 8, .unaligned = true },
+    .impl = { .min_access_size = 1, .max_access_size = 8, .unaligned = true },
+};
+
+static const MemoryRegionOps regdbg_proxy_io_ops = {
+    .read = regdbg_proxy_bar_read,
+    .write = regdbg_proxy_bar_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = { .min_access_size = 1, .max_access_size = 4, .unaligned = true },
+    .impl = { .min_access_size = 1, .max_access_size = 4, .unaligned = true },
+};
+
+static bool regdbg_proxy_parse_bars(RegdbgProxyState *s, Error **errp)
+{
+    for (unsigned i = 0; i < REGDBG_NUM_BARS; i++) {
+        RegdbgProxyBar *bar = &s->bars[i];
+        const char *type = s->bar_type[i] ? s->bar_type[i] : "mem32";
+        uint64_t size = s->bar_size[i];
+
+        bar->proxy = s;
+        bar->index = i;
+        bar->size = size;
+        bar->type = REGDBG_BAR_ABSENT;
+        if (!strcmp(type, "mem32")) {
+            bar->type = REGDBG_BAR_MEM32;
+        } else if (!strcmp(type, "mem64")) {
+            bar->type = REGDBG_BAR_MEM64;
+        } else if (!strcmp(type, "io")) {
+            bar->type = REGDBG_BAR_IO;
+        } else {
+            error_setg(errp, "bar%u-type=%s: expected mem32, mem64 or io", i, type);
+            return false;
+        }
+        if (i > 0 && s->bars[i - 1].type == REGDBG_BAR_MEM64 && s->bars[i - 1].size) {
+            if (size || s->bar_type[i] || s->bar_file[i]) {
+                error_setg(errp, "bar%u-size: slot %u holds the upper half of 64-bit BAR %u; "
+                           "use bar%u for the next BAR", i, i, i - 1, i + 1);
+                return false;
+            }
+            bar->type = REGDBG_BAR_ABSENT;
+            continue;
+        }
+        if (!size) {
+            bar->type = REGDBG_BAR_ABSENT;
+            continue;
+        }
+        if (!is_power_of_2(size)) {
+            error_setg(errp, "bar%u-size=0x%" PRIx64 ": not a power of two", i, size);
+            return false;
+        }
+        if (bar->type == REGDBG_BAR_IO && (size < 4 || size > 256)) {
+            error_setg(errp, "bar%u-size=0x%" PRIx64 ": an I/O BAR is 4 to 256 bytes", i, size);
+            return false;
+        }
+        if (bar->type != REGDBG_BAR_IO && size < 16) {
+            error_setg(errp, "bar%u-size=0x%" PRIx64 ": a memory BAR is at least 16 bytes", i,
+                       size);
+            return false;
+        }
+        if (bar->type == REGDBG_BAR_MEM32 && size > (1ULL << 31)) {
+            error_setg(errp, "bar%u-size=0x%" PRIx64 ": too large for a 32-bit BAR; "
+                       "use bar%u-type=mem64", i, size, i);
+            return false;
+        }
+        if (bar->type == REGDBG_BAR_MEM64 && i == REGDBG_NUM_BARS - 1) {
+            error_setg(errp, "bar%u-type=mem64: a 64-bit BAR needs two slots; BAR 5 is the last",
+                       i);
+            return false;
+        }
+        if (bar->type == REGDBG_BAR_IO && s->bar_prefetch[i]) {
+            error_setg(errp, "bar%u-prefetch=on: an I/O BAR cannot be prefetchable", i);
+            return false;
+        }
+    }
+    return true;
+}
+
+static char *regdbg_proxy_default_shm_path(RegdbgProxyState *s)
+{
+    DeviceState *dev = DEVICE(s);
+    g_autofree char *name = NULL;
+
+    if (dev->id) {
+        name = g_strdup(dev->id);
+    } else {
+        name = g_strdup_printf("%02x.%x", PCI_SLOT(PCI_DEVICE(s)->devfn),
+                               PCI_FUNC(PCI_DEVICE(s)->devfn));
+    }
+    g_strdelimit(name, "/", '_');
+    return g_strdup_printf("/dev/shm/regdbg-%d-%s", (int)getpid(), name);
+}
+
+/* An existing file at the shm path may be replaced only if it is a ring left by a dead QEMU. */
+static bool regdbg_proxy_is_stale_ring(const char *path)
+{
+    struct regdbg_shm_header hdr;
+    struct stat st;
+    bool stale = false;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+    if (fd < 0) {
+        return false;
+    }
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+        pread(fd, &hdr, sizeof(hdr), 0) == sizeof(hdr) && hdr.magic == REGDBG_SHM_MAGIC &&
+        hdr.qemu_pid != (uint32_t)getpid() &&
+        kill((pid_t)hdr.qemu_pid, 0) < 0 && errno == ESRCH) {
+        stale = true;
+    }
+    close(fd);
+    return stale;
+}
+
+static bool regdbg_proxy_create_shm(RegdbgProxyState *s, Error **errp)
+{
+    struct regdbg_shm_header *h;
+    size_t size = regdbg_shm_size_for(s->ring_entries);
+    const char *id = DEVICE(s)->id;
+    int fd;
+
+    if (!s->shm_path) {
+        s->shm_path = regdbg_proxy_default_shm_path(s);
+    }
+    fd = open(s->shm_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST && regdbg_proxy_is_stale_ring(s->shm_path)) {
+        unlink(s->shm_path);
+        fd = open(s->shm_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    }
+    if (fd < 0) {
+        if (errno == EEXIST) {
+            error_setg(errp, "shm=%s: the file exists and is not a ring left by a dead QEMU; "
+                       "remove it or choose another path", s->shm_path);
+        } else {
+            error_setg_errno(errp, errno, "shm=%s: cannot create the ring", s->shm_path);
+        }
+        return false;
+    }
+    if (ftruncate(fd, size) < 0) {
+        error_setg_errno(errp, errno, "shm=%s: cannot size the ring to %zu bytes", s->shm_path,
+                         size);
+        close(fd);
+        unlink(s->shm_path);
+        return false;
+    }
+    s->shm = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (s->shm == MAP_FAILED) {
+        s->shm = NULL;
+        error_setg_errno(errp, errno, "shm=%s: cannot map the ring", s->shm_path);
+        unlink(s->shm_path);
+        return false;
+    }
+    s->shm_size = size;
+
+    h = s->shm;
+    h->abi_version = REGDBG_ABI_VERSION;
+    h->header_size = REGDBG_HEADER_SIZE;
+    h->event_size = sizeof(struct regdbg_event);
+    h->ring_entries = s->ring_entries;
+    h->events_offset = REGDBG_HEADER_SIZE;
+    h->shm_size = size;
+    h->ring_mode = s->lossy ? REGDBG_RING_LOSSY : REGDBG_RING_LOSSLESS;
+    h->qemu_pid = getpid();
+    pstrcpy(h->dev_id, sizeof(h->dev_id), id ? id : "");
+    h->vendor_id = s->vendor_id;
+    h->device_id = s->device_id;
+    h->subsystem_vendor_id = s->subsystem_vendor_id;
+    h->subsystem_id = s->subsystem_id;
+    h->class_code = s->class_code;
+    h->revision = s->revision;
+    h->backend = s->backend->kind;
+    for (unsigned i = 0; i < REGDBG_NUM_BARS; i++) {
+        h->bars[i].size = s->bars[i].type == REGDBG_BAR_ABSENT ? 0 : s->bars[i].size;
+        h->bars[i].type = s->bars[i].type;
+        h->bars[i].prefetch = s->bar_prefetch[i];
+    }
+    h->consumer_timeout_ns = (uint64_t)s->consumer_timeout_ms * 1000000ULL;
+
+    regdbg_ring_init_view(&s->ring, s->shm, s->ring_entries, h->consumer_timeout_ns);
+    regdbg_ring_format_slots(&s->ring);
+    /* The magic last: a reader that sees it sees a complete header. */
+    atomic_store_explicit((_Atomic uint64_t *)&h->magic, REGDBG_SHM_MAGIC, memory_order_release);
+    trace_regdbg_proxy_realize(id ? id : "", s->shm_path, s->ring_entries);
+    return true;
+}
+
+static void regdbg_proxy_destroy_shm(RegdbgProxyState *s)
+{
+    if (s->shm) {
+        munmap(s->shm, s->shm_size);
+        s->shm = NULL;
+        unlink(s->shm_path);
+    }
+}
+
+static void regdbg_proxy_exit_notify(Notifier *n, void *data)
+{
+    RegdbgProxyState *s = container_of(n, RegdbgProxyState, exit_notifier);
+
+    /* Leave the mapping to consumers still draining; remove only the name. */
+    if (s->shm) {
+        unlink(s->shm_path);
+    }
+}
+
+static void regdbg_proxy_set_identity(RegdbgProxyState *s)
+{
+    uint8_t *conf = PCI_DEVICE(s)->config;
+
+    pci_config_set_vendor_id(conf, s->vendor_id);
+    pci_config_set_device_id(conf, s->device_id);
+    pci_config_set_revision(conf, s->revision);
+    pci_config_set_prog_interface(conf, s->class_code & 0xff);
+    pci_config_set_class(conf, s->class_code >> 8);
+    pci_set_word(conf + PCI_SUBSYSTEM_VENDOR_ID, s->subsystem_vendor_id);
+    pci_set_word(conf + PCI_SUBSYSTEM_ID, s->subsystem_id);
+    pci_config_set_interrupt_pin(conf, 1);
+}
+
+static void regdbg_proxy_register_bars(RegdbgProxyState *s)
+{
+    for (unsigned i = 0; i < REGDBG_NUM_BARS; i++) {
+        RegdbgProxyBar *bar = &s->bars[i];
+        g_autofree char *name = NULL;
+        uint8_t attr;
+
+        if (bar->type == REGDBG_BAR_ABSENT) {
+            continue;
+        }
+        name = g_strdup_printf("regdbg-proxy-bar%u", i);
+        memory_region_init_io(&bar->mr, OBJECT(s),
+                              bar->type == REGDBG_BAR_IO ? &regdbg_proxy_io_ops
+                                                         : &regdbg_proxy_mem_ops,
+                              bar, name, bar->size);
+        /*
+         * A parked or waiting access drops the BQL; another vCPU may then access this device.
+         * The device never does DMA, so the re-entrancy the guard protects against cannot happen.
+         */
+        bar->mr.disable_reentrancy_guard = true;
+        if (bar->type == REGDBG_BAR_IO) {
+            attr = PCI_BASE_ADDRESS_SPACE_IO;
+        } else {
+            attr = PCI_BASE_ADDRESS_SPACE_MEMORY |
+                   (bar->type == REGDBG_BAR_MEM64 ? PCI_BASE_ADDRESS_MEM_TYPE_64 : 0) |
+                   (s->bar_prefetch[i] ? PCI_BASE_ADDRESS_MEM_PREFETCH : 0);
+        }
+        pci_register_bar(PCI_DEVICE(s), i, attr, &bar->mr);
+    }
+}
+
+static void regdbg_proxy_realize(PCIDevice *pdev, Error **errp)
+{
+    RegdbgProxyState *s = REGDBG_PROXY(pdev);
+    const char *mode = s->ring_mode ? s->ring_mode : "lossless";
+
+    s->backend = regdbg_backend_find(s->backend_name ? s->backend_name : "none");
+    if (!s->backend) {
+        error_setg(errp, "backend=%s: unknown backend; expected none or file", s->backend_name);
+        return;
+    }
+    if (!strcmp(mode, "lossless")) {
+        s->lossy = false;
+    } else if (!strcmp(mode, "lossy")) {
+        s->lossy = true;
+    } else {
+        error_setg(errp, "ring-mode=%s: expected lossless or lossy", mode);
+        return;
+    }
+    if (!is_power_of_2(s->ring_entries) || s->ring_entries < REGDBG_RING_MIN_ENTRIES ||
+        s->ring_entries > REGDBG_RING_MAX_ENTRIES) {
+        error_setg(errp, "ring-entries=%u: expected a power of two from %u to %u",
+                   s->ring_entries, REGDBG_RING_MIN_ENTRIES, REGDBG_RING_MAX_ENTRIES);
+        return;
+    }
+    if (s->class_code > 0xffffff) {
+        error_setg(errp, "class-code=0x%x: a class code has 24 bits", s->class_code);
+        return;
+    }
+    if (!s->consumer_timeout_ms) {
+        error_setg(errp, "consumer-timeout=0: expected at least 1 ms");
+        return;
+    }
+    if (!regdbg_proxy_parse_bars(s, errp)) {
+        return;
+    }
+    if (!s->backend->realize(s, errp)) {
+        return;
+    }
+    if (!regdbg_proxy_create_shm(s, errp)) {
+        s->backend->unrealize(s);
+        return;
+    }
+    regdbg_proxy_set_identity(s);
+    regdbg_proxy_register_bars(s);
+    s->exit_notifier.notify = regdbg_proxy_exit_notify;
+    qemu_add_exit_notifier(&s->exit_notifier);
+}
+
+static void regdbg_proxy_exit(PCIDevice *pdev)
+{
+    RegdbgProxyState *s = REGDBG_PROXY(pdev);
+
+    qemu_remove_exit_notifier(&s->exit_notifier);
+    regdbg_proxy_destroy_shm(s);
+    s->backend->unrealize(s);
+}
+
+#define REGDBG_BAR_PROPS(n)                                                    \
+    DEFINE_PROP_SIZE("bar" #n "-size", RegdbgProxyState, bar_size[n], 0),      \
+    DEFINE_PROP_STRING("bar" #n "-type", RegdbgProxyState, bar_type[n]),       \
+    DEFINE_PROP_BOOL("bar" #n "-prefetch", RegdbgProxyState, bar_prefetch[n], false), \
+    DEFINE_PROP_STRING("bar" #n "-file", RegdbgProxyState, bar_file[n])
+
+static const Property regdbg_proxy_properties[] = {
+    DEFINE_PROP_UINT16("vendor-id", RegdbgProxyState, vendor_id, PCI_VENDOR_ID_REDHAT),
+    DEFINE_PROP_UINT16("device-id", RegdbgProxyState, device_id, 0x00ff),
+    DEFINE_PROP_UINT16("subsystem-vendor-id", RegdbgProxyState, subsystem_vendor_id,
+                       PCI_SUBVENDOR_ID_REDHAT_QUMRANET),
+    DEFINE_PROP_UINT16("subsystem-id", RegdbgProxyState, subsystem_id,
+                       PCI_SUBDEVICE_ID_QEMU),
+    DEFINE_PROP_UINT32("class-code", RegdbgProxyState, class_code, 0xff0000),
+    DEFINE_PROP_UINT8("revision", RegdbgProxyState, revision, 0),
+    REGDBG_BAR_PROPS(0),
+    REGDBG_BAR_PROPS(1),
+    REGDBG_BAR_PROPS(2),
+    REGDBG_BAR_PROPS(3),
+    REGDBG_BAR_PROPS(4),
+    REGDBG_BAR_PROPS(5),
+    DEFINE_PROP_STRING("backend", RegdbgProxyState, backend_name),
+    DEFINE_PROP_UINT64("default-read", RegdbgProxyState, default_read, 0),
+    DEFINE_PROP_STRING("shm", RegdbgProxyState, shm_path),
+    DEFINE_PROP_UINT32("ring-entries", RegdbgProxyState, ring_entries,
+                       REGDBG_DEFAULT_RING_ENTRIES),
+    DEFINE_PROP_STRING("ring-mode", RegdbgProxyState, ring_mode),
+    DEFINE_PROP_UINT32("consumer-timeout", RegdbgProxyState, consumer_timeout_ms,
+                       REGDBG_DEFAULT_CONSUMER_TIMEOUT_MS),
+};
+
+static const VMStateDescription vmstate_regdbg_proxy = {
+    .name = TYPE_REGDBG_PROXY,
+    .unmigratable = 1,
+};
+
+static void regdbg_proxy_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
+
+    k->realize = regdbg_proxy_realize;
+    k->exit = regdbg_proxy_exit;
+    k->vendor_id = PCI_VENDOR_ID_REDHAT;
+    k->device_id = 0x00ff;
+    k->class_id = PCI_CLASS_OTHERS;
+    dc->desc = "Register-debugger proxy: traces, and forwards to a backend, every BAR access";
+    dc->vmsd = &vmstate_regdbg_proxy;
+    device_class_set_props(dc, regdbg_proxy_properties);
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+}
+
+static const TypeInfo regdbg_proxy_info = {
+    .name = TYPE_REGDBG_PROXY,
+    .parent = TYPE_PCI_DEVICE,
+    .instance_size = sizeof(RegdbgProxyState),
+    .class_init = regdbg_proxy_class_init,
+    .interfaces = (InterfaceInfo[]) {
+        { INTERFACE_CONVENTIONAL_PCI_DEVICE },
+        { },
+    },
+};
+
+static void regdbg_proxy_register_types(void)
+{
+    type_register_static(&regdbg_proxy_info);
+}
+
+type_init(regdbg_proxy_register_types)

@@ -1,0 +1,78 @@
+/*
+ * regdbg-proxy: device state and the backend interface shared by regdbg-proxy.c (the PCI device,
+ * its MMIO/PIO handlers and the event ring) and regdbg-backend.c (where accesses go after the rules).
+ *
+ * Copyright (c) 2026 The regdbg authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef HW_MISC_REGDBG_PROXY_H
+#define HW_MISC_REGDBG_PROXY_H
+
+#include "hw/pci/pci_device.h"
+#include "qom/object.h"
+
+#include "regdbg/ring.h"
+
+#define TYPE_REGDBG_PROXY "regdbg-proxy"
+OBJECT_DECLARE_SIMPLE_TYPE(RegdbgProxyState, REGDBG_PROXY)
+
+typedef struct RegdbgProxyBar {
+    RegdbgProxyState *proxy;
+    MemoryRegion mr;
+    uint8_t index;
+    uint8_t type;               /* enum regdbg_bar_type */
+    uint64_t size;
+    void *map;                  /* file backend: shared mapping of the BAR's file */
+    size_t map_size;
+} RegdbgProxyBar;
+
+typedef struct RegdbgBackendOps {
+    const char *name;
+    uint8_t kind;               /* enum regdbg_backend_kind */
+    bool (*realize)(RegdbgProxyState *s, Error **errp);
+    void (*unrealize)(RegdbgProxyState *s);
+    uint64_t (*read)(RegdbgProxyState *s, RegdbgProxyBar *bar, hwaddr addr, unsigned size);
+    void (*write)(RegdbgProxyState *s, RegdbgProxyBar *bar, hwaddr addr, uint64_t val,
+                  unsigned size);
+} RegdbgBackendOps;
+
+struct RegdbgProxyState {
+    PCIDevice parent_obj;
+
+    /* Properties: identity */
+    uint16_t vendor_id;
+    uint16_t device_id;
+    uint16_t subsystem_vendor_id;
+    uint16_t subsystem_id;
+    uint32_t class_code;
+    uint8_t revision;
+
+    /* Properties: BAR layout and backend */
+    uint64_t bar_size[REGDBG_NUM_BARS];
+    char *bar_type[REGDBG_NUM_BARS];
+    bool bar_prefetch[REGDBG_NUM_BARS];
+    char *bar_file[REGDBG_NUM_BARS];
+    char *backend_name;
+    uint64_t default_read;
+
+    /* Properties: ring */
+    char *shm_path;             /* after realize: the resolved path, for qom-get */
+    uint32_t ring_entries;
+    char *ring_mode;
+    uint32_t consumer_timeout_ms;
+
+    /* Run time */
+    RegdbgProxyBar bars[REGDBG_NUM_BARS];
+    const RegdbgBackendOps *backend;
+    bool lossy;
+    void *shm;
+    size_t shm_size;
+    struct regdbg_ring ring;
+    Notifier exit_notifier;
+};
+
+const RegdbgBackendOps *regdbg_backend_find(const char *name);
+
+#endif /* HW_MISC_REGDBG_PROXY_H */

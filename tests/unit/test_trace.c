@@ -1,0 +1,254 @@
+/*
+ * Unit tests of the trace file format (debugger/trace_file.c): round trip, and every kind of damage
+ * reported with its place while the records before it are still read.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "trace_file.h"
+#include "check.h"
+
+static char dir[] = "/tmp/regdbg-test-trace-XXXXXX";
+
+static void path_in_dir(char *buf, size_t len, const char *name)
+{
+    snprintf(buf, len, "%s/%s", dir, name);
+}
+
+static void sample_header(struct regdbg_trace_header *h)
+{
+    struct regdbg_shm_header sh;
+
+    memset(&sh, 0, sizeof(sh));
+    snprintf(sh.dev_id, sizeof(sh.dev_id), "i2c0");
+    sh.vendor_id = 0x8086;
+    sh.device_id = 0x0f41;
+    sh.class_code = 0x0c8000;
+    sh.bars[0].size = 4096;
+    sh.bars[0].type = REGDBG_BAR_MEM32;
+    trace_header_from_shm(h, &sh);
+    h->start_monotonic_ns = 1000;
+}
+
+static struct regdbg_trace_record sample_record(uint64_t i)
+{
+    struct regdbg_trace_record r = {
+        .seq = i, .t_ns = 2000 + i, .offset = (i * 4) % 4096, .value = i * 0x01010101u,
+        .orig_value = i * 0x01010101u, .cpu = (int32_t)(i % 2), .rule = REGDBG_RULE_NONE,
+        .bar = 0, .size = 4, .dir = (uint8_t)(i % 2), .kind = REGDBG_REC_ACCESS,
+    };
+    return r;
+}
+
+static int write_sample(const char *path, unsigned n)
+{
+    struct regdbg_trace_header h;
+    struct trace_writer *w;
+    char err[256];
+
+    sample_header(&h);
+    w = trace_writer_open(path, &h, err, sizeof(err));
+    if (!w) {
+        return -1;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        struct regdbg_trace_record r = sample_record(i);
+        if (trace_writer_add(w, &r, err, sizeof(err)) < 0) {
+            return -1;
+        }
+    }
+    return trace_writer_close(w, err, sizeof(err));
+}
+
+/* Read all records; return how many were read and the final status. */
+static unsigned read_all(const char *path, enum trace_read_status *final, char *err, size_t len)
+{
+    struct trace_reader *r = trace_reader_open(path, err, len);
+    struct regdbg_trace_record rec;
+    unsigned n = 0;
+
+    if (!r) {
+        *final = TRACE_IO_ERROR;
+        return 0;
+    }
+    while ((*final = trace_reader_next(r, &rec, err, len)) == TRACE_RECORD) {
+        struct regdbg_trace_record want = sample_record(n);
+        CHECK(memcmp(&rec, &want, sizeof(rec)) == 0, "record %u differs", n);
+        n++;
+    }
+    trace_reader_close(r);
+    return n;
+}
+
+static void test_round_trip(void)
+{
+    char path[256], err[256];
+    enum trace_read_status st;
+    struct trace_reader *r;
+
+    path_in_dir(path, sizeof(path), "round.trace");
+    CHECK(write_sample(path, 100000) == 0, "write");
+    CHECK(read_all(path, &st, err, sizeof(err)) == 100000, "count");
+    CHECK(st == TRACE_EOF, "status %d: %s", st, err);
+    r = trace_reader_open(path, err, sizeof(err));
+    CHECK(r && strcmp(trace_reader_header(r)->dev_id, "i2c0") == 0 &&
+          trace_reader_header(r)->vendor_id == 0x8086 &&
+          trace_reader_header(r)->bars[0].size == 4096, "header fields");
+    trace_reader_close(r);
+}
+
+static void test_truncated_record(void)
+{
+    char path[256], err[256];
+    enum trace_read_status st;
+
+    path_in_dir(path, sizeof(path), "trunc.trace");
+    CHECK(write_sample(path, 10) == 0, "write");
+    CHECK(truncate(path, REGDBG_TRACE_HEADER_SIZE + 7 * 64 + 20) == 0, "truncate");
+    CHECK(read_all(path, &st, err, sizeof(err)) == 7, "the 7 whole records are read");
+    CHECK(st == TRACE_PARTIAL && strstr(err, "truncated") && strstr(err, "20 stray bytes"),
+          "status %d: %s", st, err);
+}
+
+static void test_truncated_header(void)
+{
+    char path[256], err[256];
+
+    path_in_dir(path, sizeof(path), "trunc-header.trace");
+    CHECK(write_sample(path, 1) == 0, "write");
+    CHECK(truncate(path, 100) == 0, "truncate");
+    CHECK(trace_reader_open(path, err, sizeof(err)) == NULL, "opened a cut header");
+    CHECK(strstr(err, "truncated") && strstr(err, "100 of 256"), "%s", err);
+}
+
+static void test_foreign_file(void)
+{
+    char path[256], err[256];
+    int fd;
+
+    path_in_dir(path, sizeof(path), "foreign");
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(fd >= 0 && write(fd, "#!/bin/sh\necho hello\n", 21) == 21, "write");
+    close(fd);
+    CHECK(trace_reader_open(path, err, sizeof(err)) == NULL, "opened a shell script");
+    CHECK(strstr(err, "not a regdbg trace file"), "%s", err);
+    path_in_dir(path, sizeof(path), "missing");
+    CHECK(trace_reader_open(path, err, sizeof(err)) == NULL && strstr(err, "No such file"),
+          "%s", err);
+}
+
+static void patch(const char *path, off_t at, const void *data, size_t len)
+{
+    int fd = open(path, O_WRONLY);
+
+    CHECK(fd >= 0 && pwrite(fd, data, len, at) == (ssize_t)len, "patch");
+    close(fd);
+}
+
+static void test_newer_version(void)
+{
+    char path[256], err[256];
+    uint32_t v = 7;
+
+    path_in_dir(path, sizeof(path), "v7.trace");
+    CHECK(write_sample(path, 3) == 0, "write");
+    patch(path, 8, &v, sizeof(v));
+    CHECK(trace_reader_open(path, err, sizeof(err)) == NULL, "opened version 7");
+    CHECK(strstr(err, "version 7"), "%s", err);
+}
+
+static void test_corrupt_record(void)
+{
+    char path[256], err[256];
+    enum trace_read_status st;
+    uint8_t bad_size = 3;
+
+    path_in_dir(path, sizeof(path), "corrupt.trace");
+    CHECK(write_sample(path, 10) == 0, "write");
+    patch(path, REGDBG_TRACE_HEADER_SIZE + 5 * 64 + 57, &bad_size, 1);
+    CHECK(read_all(path, &st, err, sizeof(err)) == 5, "records before the damage");
+    CHECK(st == TRACE_CORRUPT && strstr(err, "byte 576") && strstr(err, "record 5") &&
+          strstr(err, "size"), "status %d: %s", st, err);
+}
+
+static void test_sequence_backwards(void)
+{
+    char path[256], err[256];
+    enum trace_read_status st;
+    uint64_t seq = 1;
+
+    path_in_dir(path, sizeof(path), "backwards.trace");
+    CHECK(write_sample(path, 10) == 0, "write");
+    patch(path, REGDBG_TRACE_HEADER_SIZE + 4 * 64, &seq, sizeof(seq));
+    CHECK(read_all(path, &st, err, sizeof(err)) == 4, "records before the damage");
+    CHECK(st == TRACE_CORRUPT && strstr(err, "backwards"), "status %d: %s", st, err);
+}
+
+static void test_growing_file(void)
+{
+    char path[256], err[256];
+    struct regdbg_trace_header h;
+    struct regdbg_trace_record rec, r0 = sample_record(0), r1 = sample_record(1);
+    struct trace_reader *r;
+    int fd;
+
+    path_in_dir(path, sizeof(path), "growing.trace");
+    sample_header(&h);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(write(fd, &h, sizeof(h)) == sizeof(h) && write(fd, &r0, 40) == 40, "write");
+    r = trace_reader_open(path, err, sizeof(err));
+    CHECK(r != NULL, "%s", err);
+    if (!r) {
+        close(fd);
+        return;
+    }
+    CHECK(trace_reader_next(r, &rec, err, sizeof(err)) == TRACE_PARTIAL, "half a record");
+    CHECK(write(fd, (char *)&r0 + 40, 24) == 24 && write(fd, &r1, 64) == 64, "append");
+    CHECK(trace_reader_next(r, &rec, err, sizeof(err)) == TRACE_RECORD &&
+          memcmp(&rec, &r0, sizeof(rec)) == 0, "the completed record");
+    CHECK(trace_reader_next(r, &rec, err, sizeof(err)) == TRACE_RECORD &&
+          memcmp(&rec, &r1, sizeof(rec)) == 0, "the next record");
+    CHECK(trace_reader_next(r, &rec, err, sizeof(err)) == TRACE_EOF, "end");
+    trace_reader_close(r);
+    close(fd);
+}
+
+static void test_flags_str(void)
+{
+    char buf[64];
+
+    trace_flags_str(0, buf, sizeof(buf));
+    CHECK(strcmp(buf, "") == 0, "%s", buf);
+    trace_flags_str(REGDBG_EV_EDITED | REGDBG_EV_TIMED_OUT, buf, sizeof(buf));
+    CHECK(strcmp(buf, "edited,timed-out") == 0, "%s", buf);
+}
+
+int main(void)
+{
+    int status;
+
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 2;
+    }
+    RUN_TEST(test_round_trip);
+    RUN_TEST(test_truncated_record);
+    RUN_TEST(test_truncated_header);
+    RUN_TEST(test_foreign_file);
+    RUN_TEST(test_newer_version);
+    RUN_TEST(test_corrupt_record);
+    RUN_TEST(test_sequence_backwards);
+    RUN_TEST(test_growing_file);
+    RUN_TEST(test_flags_str);
+    status = TEST_SUMMARY();
+    {
+        char cmd[300];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        if (system(cmd) != 0) {
+            fprintf(stderr, "could not remove %s\n", dir);
+        }
+    }
+    return status;
+}
