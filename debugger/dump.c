@@ -153,7 +153,11 @@ int cmd_dump(int argc, char **argv)
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
     }
-    dev_json = json_dumps(json_string(trace_reader_header(r)->dev_id), JSON_ENCODE_ANY);
+    {
+        json_t *dev = json_string(trace_reader_header(r)->dev_id);
+        dev_json = json_dumps(dev, JSON_ENCODE_ANY);
+        json_decref(dev);
+    }
     for (;;) {
         enum trace_read_status st = trace_reader_next(r, &rec, err, sizeof(err));
 

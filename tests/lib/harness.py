@@ -1,0 +1,355 @@
+"""Test harness for regdbg's integration tests: starts the real QEMU (built by `make`) with real QMP
+and qtest sockets, drives PCI config space and BARs over the qtest protocol, runs the regdbg binary
+and reads the shared-memory ring header. No part of QEMU, QMP or the ring is mocked."""
+
+import json
+import mmap
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("REGDBG_BUILD", os.path.join(TOP, "build"))
+QEMU = os.path.join(BUILD, "bin", "qemu-system-x86_64")
+# The suite runs the ASan+UBSan build of regdbg unless told otherwise.
+REGDBG = os.environ.get("REGDBG_BIN", os.path.join(BUILD, "asan", "regdbg"))
+GUEST = os.path.join(BUILD, "guest", "regdbg-guest.elf")
+
+SAN_ENV = {
+    "ASAN_OPTIONS": "abort_on_error=0:exitcode=86:detect_leaks=1",
+    "UBSAN_OPTIONS": "halt_on_error=1:exitcode=87:print_stacktrace=1",
+}
+
+
+class TestFailure(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise TestFailure(msg)
+
+
+def wait_for(pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = pred()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise TestFailure("timed out after %.1f s waiting for %s" % (timeout, what))
+
+
+def kvm_usable():
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return False
+    try:
+        r = subprocess.run([QEMU, "-machine", "none,accel=kvm", "-nodefaults", "-display", "none",
+                            "-S", "-qmp", "stdio"], input=b'{"execute":"qmp_capabilities"}\n'
+                           b'{"execute":"quit"}\n', capture_output=True, timeout=20)
+        return r.returncode == 0 and b"failed to initialize" not in r.stderr
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+class TempDir:
+    def __init__(self):
+        self.path = tempfile.mkdtemp(prefix="regdbg-test-")
+
+    def __call__(self, name):
+        return os.path.join(self.path, name)
+
+    def cleanup(self):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+class Qmp:
+    """A minimal QMP client for the tests' own checks (query-status, qom-get, cont)."""
+
+    def __init__(self, path, timeout=10):
+        self.sock = wait_for(lambda: self._try_connect(path), timeout, "QMP socket " + path)
+        self.sock.settimeout(timeout)
+        self.file = self.sock.makefile("rwb")
+        self.events = []
+        greeting = json.loads(self.file.readline())
+        check("QMP" in greeting, "not a QMP greeting: %r" % greeting)
+        self.cmd("qmp_capabilities")
+
+    @staticmethod
+    def _try_connect(path):
+        s = socket.socket(socket.AF_UNIX)
+        try:
+            s.connect(path)
+            return s
+        except OSError:
+            s.close()
+            return None
+
+    def cmd(self, name, **args):
+        msg = {"execute": name}
+        if args:
+            msg["arguments"] = args
+        self.file.write(json.dumps(msg).encode() + b"\n")
+        self.file.flush()
+        while True:
+            line = self.file.readline()
+            if not line:
+                raise TestFailure("QMP connection closed during " + name)
+            reply = json.loads(line)
+            if "event" in reply:
+                self.events.append(reply)
+                continue
+            if "error" in reply:
+                raise TestFailure("QMP %s failed: %s" % (name, reply["error"]["desc"]))
+            return reply["return"]
+
+    def close(self):
+        try:
+            self.file.close()
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class Qtest:
+    """The qtest protocol: exact-width reads and writes of memory and I/O ports."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.file = sock.makefile("rw")
+
+    def cmd(self, line):
+        self.file.write(line + "\n")
+        self.file.flush()
+        while True:
+            reply = self.file.readline()
+            if not reply:
+                raise TestFailure("qtest connection closed during: " + line)
+            reply = reply.strip()
+            if reply.startswith("IRQ"):
+                continue
+            if not reply.startswith("OK"):
+                raise TestFailure("qtest %r answered %r" % (line, reply))
+            parts = reply.split()
+            return int(parts[1], 16) if len(parts) > 1 else None
+
+    WIDTH = {1: "b", 2: "w", 4: "l", 8: "q"}
+
+    def write(self, addr, size, value):
+        self.cmd("write%s 0x%x 0x%x" % (self.WIDTH[size], addr, value))
+
+    def read(self, addr, size):
+        return self.cmd("read%s 0x%x" % (self.WIDTH[size], addr))
+
+    def out(self, port, size, value):
+        self.cmd("out%s 0x%x 0x%x" % ({1: "b", 2: "w", 4: "l"}[size], port, value))
+
+    def inp(self, port, size):
+        return self.cmd("in%s 0x%x" % ({1: "b", 2: "w", 4: "l"}[size], port))
+
+    # PCI configuration mechanism #1
+    def cfg_read(self, bdf, reg, size=4):
+        self.out(0xCF8, 4, 0x80000000 | (bdf << 8) | (reg & 0xFC))
+        return self.inp(0xCFC + (reg & 3), size)
+
+    def cfg_write(self, bdf, reg, size, value):
+        self.out(0xCF8, 4, 0x80000000 | (bdf << 8) | (reg & 0xFC))
+        self.out(0xCFC + (reg & 3), size, value)
+
+    def find_device(self, vendor, device):
+        found = []
+        for slot in range(32):
+            bdf = slot << 3
+            if self.cfg_read(bdf, 0) == (device << 16) | vendor:
+                found.append(bdf)
+        return found
+
+    def bar_size(self, bdf, bar):
+        reg = 0x10 + 4 * bar
+        old = self.cfg_read(bdf, reg)
+        self.cfg_write(bdf, reg, 4, 0xFFFFFFFF)
+        probe = self.cfg_read(bdf, reg)
+        self.cfg_write(bdf, reg, 4, old)
+        if probe == 0:
+            return 0, old
+        if old & 1:
+            mask = probe & ~0x3 & 0xFFFF
+            return ((~mask) & 0xFFFF) + 1, old
+        if (old & 0x6) == 0x4:
+            hi_reg = reg + 4
+            old_hi = self.cfg_read(bdf, hi_reg)
+            self.cfg_write(bdf, hi_reg, 4, 0xFFFFFFFF)
+            probe_hi = self.cfg_read(bdf, hi_reg)
+            self.cfg_write(bdf, hi_reg, 4, old_hi)
+            mask = (probe_hi << 32) | (probe & ~0xF)
+            return ((~mask) & 0xFFFFFFFFFFFFFFFF) + 1, old
+        mask = probe & ~0xF
+        return ((~mask) & 0xFFFFFFFF) + 1, old
+
+    def map_bar(self, bdf, bar, addr):
+        reg = 0x10 + 4 * bar
+        self.cfg_write(bdf, reg, 4, addr & 0xFFFFFFFF)
+        if (self.cfg_read(bdf, reg) & 0x7) == 0x4:
+            self.cfg_write(bdf, reg + 4, 4, addr >> 32)
+        cmd = self.cfg_read(bdf, 0x04, 2)
+        self.cfg_write(bdf, 0x04, 2, cmd | 0x3)
+
+
+class Qemu:
+    """One QEMU process. qtest=True gives a qtest connection (no vCPU runs); otherwise a guest."""
+
+    def __init__(self, tmp, devices, qtest=True, extra=(), machine="q35", accel=None,
+                 name="vm", paused=False):
+        self.tmp = tmp
+        self.qmp_path = tmp(name + "-qmp.sock")        # for regdbg
+        self.qmp2_path = tmp(name + "-qmp-test.sock")  # for the test's own checks
+        self.qtest_path = tmp(name + "-qtest.sock")
+        self.log_path = tmp(name + "-qemu.log")
+        args = [QEMU, "-machine", machine, "-nodefaults", "-display", "none", "-m", "64",
+                "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
+                "-qmp", "unix:%s,server=on,wait=off" % self.qmp2_path]
+        if qtest:
+            args += ["-accel", "qtest", "-qtest", "unix:%s,server=on,wait=off" % self.qtest_path]
+        else:
+            args += ["-accel", accel or "tcg"]
+        if paused:
+            args.append("-S")
+        for dev in devices:
+            args += ["-device", dev]
+        args += list(extra)
+        self.args = args
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        self.qmp = None
+        self.qtest = None
+        try:
+            self.qmp = Qmp(self.qmp2_path)
+            if qtest:
+                sock = wait_for(lambda: Qmp._try_connect(self.qtest_path), 10, "qtest socket")
+                self.qtest = Qtest(sock)
+        except Exception:
+            self.kill()
+            raise TestFailure("QEMU did not start: %s\n%s" % (" ".join(args), self.output()))
+
+    def output(self):
+        self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def shm_path(self, qom_path):
+        return self.qmp.cmd("qom-get", path=qom_path, property="shm")
+
+    def wait(self, timeout):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise TestFailure("QEMU did not exit within %d s; output:\n%s" % (timeout,
+                                                                              self.output()))
+
+    def kill(self):
+        if self.qmp:
+            self.qmp.close()
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def qemu_fails(tmp, devices, extra=()):
+    """Start QEMU expecting it to refuse; returns (exit status, output)."""
+    args = [QEMU, "-machine", "q35", "-nodefaults", "-display", "none", "-accel", "qtest",
+            "-qtest", "unix:%s,server=on,wait=off" % tmp("fail-qtest.sock")]
+    for dev in devices:
+        args += ["-device", dev]
+    args += list(extra)
+    r = subprocess.run(args, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+    return r.returncode, (r.stdout + r.stderr).decode(errors="replace")
+
+
+def regdbg(*args, timeout=60, check_sanitizers=True):
+    """Run regdbg to completion; returns CompletedProcess with text output."""
+    env = dict(os.environ, **SAN_ENV)
+    r = subprocess.run([REGDBG] + list(args), capture_output=True, timeout=timeout, env=env,
+                       stdin=subprocess.DEVNULL)
+    r.stdout = r.stdout.decode(errors="replace")
+    r.stderr = r.stderr.decode(errors="replace")
+    if check_sanitizers:
+        check(r.returncode not in (86, 87) and "Sanitizer" not in r.stderr,
+              "sanitizer report from regdbg %s:\n%s" % (" ".join(args), r.stderr))
+    return r
+
+
+class Recorder:
+    """`regdbg record` running in the background."""
+
+    def __init__(self, *args):
+        env = dict(os.environ, **SAN_ENV)
+        self.args = args
+        self.proc = subprocess.Popen([REGDBG, "record"] + list(args), stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=env, stdin=subprocess.DEVNULL)
+
+    def wait_attached(self, shm_path, timeout=10):
+        def attached():
+            if self.proc.poll() is not None:
+                raise TestFailure("regdbg record exited early (%d): %s" % (
+                    self.proc.returncode, self.proc.stderr.read().decode(errors="replace")))
+            return RingHeader(shm_path).consumer_pid == self.proc.pid
+        wait_for(attached, timeout, "regdbg record to attach to " + shm_path)
+
+    def finish(self, timeout=60, sig=None):
+        if sig is not None:
+            self.proc.send_signal(sig)
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate()
+            raise TestFailure("regdbg record did not finish in %d s: %s" % (
+                timeout, err.decode(errors="replace")))
+        out, err = out.decode(errors="replace"), err.decode(errors="replace")
+        check(self.proc.returncode not in (86, 87) and "Sanitizer" not in err,
+              "sanitizer report from regdbg record:\n" + err)
+        return self.proc.returncode, out, err
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+
+class RingHeader:
+    """Read-only view of a ring's header (include/regdbg/abi.h)."""
+
+    def __init__(self, path):
+        with open(path, "rb") as f:
+            data = f.read(4096)
+        (self.magic, self.abi_version, self.header_size, self.event_size, self.ring_entries,
+         self.events_offset, self.shm_size, self.ring_mode, self.qemu_pid) = struct.unpack_from(
+            "<QIIIIQQII", data, 0)
+        self.dev_id = data[48:112].split(b"\0")[0].decode()
+        (self.vendor_id, self.device_id, self.subsystem_vendor_id, self.subsystem_id,
+         self.class_code, self.revision, self.backend) = struct.unpack_from("<HHHHIBB", data, 112)
+        self.bars = [struct.unpack_from("<QBB", data, 128 + 16 * i) for i in range(6)]
+        self.head, self.dropped, self.waits, self.stalled_tail = struct.unpack_from(
+            "<QQQQ", data, 256)
+        self.tail, self.consumer_pid = struct.unpack_from("<QI", data, 320)
+
+
+def dump_json(trace):
+    r = regdbg("dump", trace, "--format", "json")
+    check(r.returncode == 0, "regdbg dump failed: " + r.stderr)
+    return [json.loads(line) for line in r.stdout.splitlines()]
+
+
+def accesses(events):
+    """(dir, bar, off, size, value) of each event, for comparing sequences."""
+    return [(e["dir"], e["bar"], e["off"], e["size"], e["value"]) for e in events]
+
+
+__all__ = [name for name in dir() if not name.startswith("_")] + ["signal"]

@@ -1,0 +1,146 @@
+#!/usr/bin/python3
+"""regdbg's test runner (`make test`): runs the C unit tests (optimised and ASan+UBSan builds), then
+every test_* function of tests/integration/test_*.py against the real QEMU, each with a timeout,
+and ends with the line "N passed, N failed"."""
+
+import argparse
+import glob
+import importlib.util
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "lib"))
+
+import harness  # noqa: E402
+
+DEFAULT_TIMEOUT = 120
+
+
+class Context:
+    """What a test function gets: a temp dir, and QEMUs/recorders that are cleaned up after it."""
+
+    def __init__(self):
+        self.tmpdir = harness.TempDir()
+        self.owned = []
+
+    def tmp(self, name):
+        return self.tmpdir(name)
+
+    def qemu(self, *args, **kwargs):
+        q = harness.Qemu(self.tmpdir, *args, **kwargs)
+        self.owned.append(q)
+        return q
+
+    def recorder(self, *args):
+        r = harness.Recorder(*args)
+        self.owned.append(r)
+        return r
+
+    def cleanup(self):
+        for thing in reversed(self.owned):
+            try:
+                thing.kill()
+            except Exception:
+                pass
+        self.tmpdir.cleanup()
+
+
+class Timeout(Exception):
+    pass
+
+
+def on_alarm(signum, frame):
+    raise Timeout()
+
+
+def run_unit(binary, results):
+    name = os.path.relpath(binary, os.getcwd())
+    try:
+        r = subprocess.run([binary], capture_output=True, timeout=300,
+                           env=dict(os.environ, **harness.SAN_ENV))
+    except subprocess.TimeoutExpired:
+        print("not ok - %s: timed out" % name)
+        results["failed"] += 1
+        return
+    out = r.stdout.decode(errors="replace")
+    counted = 0
+    for line in out.splitlines():
+        m = re.match(r"(not ok|ok) - (.*)", line)
+        if m:
+            counted += 1
+            ok = m.group(1) == "ok"
+            results["passed" if ok else "failed"] += 1
+            print("%s - %s: %s" % (m.group(1), name, m.group(2)))
+    if r.returncode != 0 and (counted == 0 or "not ok" not in out):
+        results["failed"] += 1
+        print("not ok - %s: exit status %d\n%s" % (name, r.returncode,
+                                                   r.stderr.decode(errors="replace")[-3000:]))
+
+
+def load_module(path):
+    spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("-k", dest="pattern", help="only tests whose name contains this")
+    opts = ap.parse_args()
+    os.environ.setdefault("REGDBG_BUILD", os.path.abspath(opts.build))
+    results = {"passed": 0, "failed": 0}
+    started = time.monotonic()
+
+    if not opts.pattern:
+        for binary in sorted(glob.glob(os.path.join(opts.build, "tests", "test_*")) +
+                             glob.glob(os.path.join(opts.build, "asan", "tests", "test_*"))):
+            run_unit(binary, results)
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    for path in sorted(glob.glob(os.path.join(HERE, "integration", "test_*.py"))):
+        mod = load_module(path)
+        for name in [n for n in dir(mod) if n.startswith("test_")]:
+            full = "%s.%s" % (os.path.basename(path)[:-3], name)
+            if opts.pattern and opts.pattern not in full:
+                continue
+            fn = getattr(mod, name)
+            ctx = Context()
+            t0 = time.monotonic()
+            signal.alarm(getattr(fn, "timeout", DEFAULT_TIMEOUT))
+            try:
+                fn(ctx)
+                signal.alarm(0)
+                results["passed"] += 1
+                print("ok - %s (%.1f s)" % (full, time.monotonic() - t0))
+            except Timeout:
+                results["failed"] += 1
+                print("not ok - %s: timed out after %d s" % (full, getattr(fn, "timeout",
+                                                                          DEFAULT_TIMEOUT)))
+            except harness.TestFailure as e:
+                signal.alarm(0)
+                results["failed"] += 1
+                print("not ok - %s: %s" % (full, e))
+            except Exception:
+                signal.alarm(0)
+                results["failed"] += 1
+                print("not ok - %s: %s" % (full, traceback.format_exc()))
+            finally:
+                signal.alarm(0)
+                ctx.cleanup()
+            sys.stdout.flush()
+
+    print("# %.0f s" % (time.monotonic() - started))
+    print("%d passed, %d failed" % (results["passed"], results["failed"]))
+    return 1 if results["failed"] or not results["passed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
