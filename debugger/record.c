@@ -262,6 +262,11 @@ int cmd_record(int argc, char **argv)
         if (stop_requested || (deadline && now_ns(CLOCK_MONOTONIC) >= deadline)) {
             break;
         }
+        /* Idle: make what was drained visible to readers such as `dump --follow`. */
+        if (n == 0 && trace_writer_flush(rec.w, err, sizeof(err)) < 0) {
+            fprintf(stderr, "regdbg record: %s\n", err);
+            goto out_free;
+        }
         if (n == 0 && qemu_gone(&rec, 1)) {
             qemu_ended = true;
             break;

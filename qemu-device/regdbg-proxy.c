@@ -190,7 +190,8 @@ static bool regdbg_proxy_parse_bars(RegdbgProxyState *s, Error **errp)
             continue;
         }
         if (!is_power_of_2(size)) {
-            error_setg(errp, "bar%u-size=0x%" PRIx64 ": not a power of two", i, size);
+            error_setg(errp, "bar%u-size=%" PRIu64 " (0x%" PRIx64 "): not a power of two", i,
+                       size, size);
             return false;
         }
         if (bar->type == REGDBG_BAR_IO && (size < 4 || size > 256)) {

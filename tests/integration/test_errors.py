@@ -1,0 +1,256 @@
+"""Bad input gets a clear error: every bad device property stops QEMU with one line naming it, and
+regdbg record/dump refuse foreign, truncated or missing things with a message and the right exit
+status, without crashing (the ASan+UBSan build is the one under test)."""
+
+import os
+import shutil
+import signal
+import subprocess
+
+from harness import QEMU, RingHeader, check, qemu_fails, regdbg
+
+BASE = "regdbg-proxy,id=p0,bar0-size=4096"
+
+BAD_PROPERTIES = [
+    (BASE.replace("4096", "3000"), "bar0-size=3000 (0xbb8): not a power of two"),
+    (BASE + ",backend=bogus", "backend=bogus: unknown backend"),
+    (BASE + ",bar0-type=mem16", "bar0-type=mem16: expected mem32, mem64 or io"),
+    (BASE + ",bar0-type=mem64,bar1-size=4096", "bar1-size: slot 1 holds the upper half of "
+                                               "64-bit BAR 0"),
+    (BASE + ",bar5-size=4096,bar5-type=mem64", "bar5-type=mem64: a 64-bit BAR needs two slots"),
+    (BASE + ",bar1-size=512,bar1-type=io", "bar1-size=0x200: an I/O BAR is 4 to 256 bytes"),
+    (BASE + ",bar1-size=8", "bar1-size=0x8: a memory BAR is at least 16 bytes"),
+    (BASE + ",bar1-size=32,bar1-type=io,bar1-prefetch=on", "bar1-prefetch=on: an I/O BAR"),
+    (BASE + ",ring-entries=1000", "ring-entries=1000: expected a power of two"),
+    (BASE + ",ring-entries=1", "ring-entries=1: expected a power of two"),
+    (BASE + ",ring-mode=sometimes", "ring-mode=sometimes: expected lossless or lossy"),
+    (BASE + ",class-code=0x1000000", "class-code=0x1000000: a class code has 24 bits"),
+    (BASE + ",consumer-timeout=0", "consumer-timeout=0"),
+    (BASE + ",backend=file", "bar0-file: backend=file needs a file for every BAR"),
+    (BASE + ",backend=file,bar0-file=/nonexistent-dir/x", "bar0-file=/nonexistent-dir/x: No "
+                                                          "such file or directory"),
+    (BASE + ",bar0-file=/tmp/x", "bar0-file=/tmp/x: only backend=file uses BAR files"),
+    (BASE + ",backend=file,bar0-file=/tmp/x,bar2-file=/tmp/y", "bar2-file=/tmp/y: BAR 2 is "
+                                                                "absent"),
+    (BASE + ",shm=/nonexistent-dir/ring", "shm=/nonexistent-dir/ring: cannot create the ring"),
+]
+
+
+def test_bad_properties_stop_qemu_with_one_clear_line(t):
+    failures = []
+    for dev, message in BAD_PROPERTIES:
+        status, out = qemu_fails(t.tmp, [dev])
+        lines = [line for line in out.splitlines() if line.strip()]
+        if status == 0 or len(lines) != 1 or message not in lines[0] or "-device" not in lines[0]:
+            failures.append("%s -> status %d, output %r (expected %r)" % (dev, status, out,
+                                                                          message))
+    check(not failures, "\n".join(failures))
+
+
+def test_unreadable_and_short_bar_files(t):
+    short = t.tmp("short.bin")
+    with open(short, "wb") as f:
+        f.write(b"\0" * 100)
+    status, out = qemu_fails(t.tmp, [BASE + ",backend=file,bar0-file=" + short])
+    check(status != 0 and "the file has 100 bytes, fewer than bar0-size (0x1000)" in out, out)
+    locked = t.tmp("locked.bin")
+    with open(locked, "wb") as f:
+        f.write(b"\0" * 4096)
+    os.chmod(locked, 0)
+    if os.geteuid() == 0:
+        # root reads anything; a directory is unreadable as a BAR for everybody
+        locked = t.tmp("a-directory")
+        os.mkdir(locked)
+    status, out = qemu_fails(t.tmp, [BASE + ",backend=file,bar0-file=" + locked])
+    check(status != 0 and "bar0-file=" + locked in out, out)
+
+
+def test_existing_foreign_shm_file_is_not_clobbered(t):
+    path = t.tmp("precious")
+    with open(path, "w") as f:
+        f.write("do not delete me\n")
+    status, out = qemu_fails(t.tmp, [BASE + ",shm=" + path])
+    check(status != 0 and "the file exists and is not a ring left by a dead QEMU" in out, out)
+    with open(path) as f:
+        check(f.read() == "do not delete me\n", "the foreign file was changed")
+
+
+def test_stale_ring_of_dead_qemu_is_replaced(t):
+    path = t.tmp("ring")
+    q = t.qemu([BASE + ",shm=" + path], name="first")
+    q.proc.kill()
+    q.proc.wait()
+    check(os.path.exists(path), "SIGKILLed QEMU cannot remove its ring")
+    q2 = t.qemu([BASE + ",shm=" + path], name="second")
+    check(RingHeader(path).qemu_pid == q2.proc.pid, "ring not recreated")
+
+
+def test_record_rejects_foreign_and_truncated_rings(t):
+    foreign = t.tmp("foreign")
+    with open(foreign, "wb") as f:
+        f.write(os.urandom(8192))
+    r = regdbg("record", "--shm", foreign, "-o", t.tmp("a.trace"))
+    check(r.returncode == 1 and "is not a regdbg ring (bad magic)" in r.stderr, r.stderr)
+
+    tiny = t.tmp("tiny")
+    with open(tiny, "wb") as f:
+        f.write(b"RDBG")
+    r = regdbg("record", "--shm", tiny, "-o", t.tmp("a.trace"))
+    check(r.returncode == 1 and "shorter than a ring header" in r.stderr, r.stderr)
+
+    q = t.qemu([BASE + ",ring-entries=1024"])
+    real = q.shm_path("/machine/peripheral/p0")
+    truncated = t.tmp("truncated")
+    with open(real, "rb") as f:
+        data = f.read(4096 + 64 * 100)
+    with open(truncated, "wb") as f:
+        f.write(data)
+    r = regdbg("record", "--shm", truncated, "-o", t.tmp("a.trace"))
+    check(r.returncode == 1 and "is truncated: the file has 10496 bytes, its header needs "
+          "69632" in r.stderr, r.stderr)
+
+    newer = t.tmp("newer")
+    shutil.copy(real, newer)
+    with open(newer, "r+b") as f:
+        f.seek(8)
+        f.write((2).to_bytes(4, "little"))
+    r = regdbg("record", "--shm", newer, "-o", t.tmp("a.trace"))
+    check(r.returncode == 1 and "uses ring ABI version 2; this regdbg speaks version 1"
+          in r.stderr, r.stderr)
+
+    r = regdbg("record", "--shm", t.tmp("missing"), "-o", t.tmp("a.trace"))
+    check(r.returncode == 1 and "No such file or directory" in r.stderr, r.stderr)
+
+
+def test_record_qmp_without_proxy(t):
+    q = t.qemu(["edu"])
+    r = regdbg("record", "--qmp", q.qmp_path, "-o", t.tmp("a.trace"))
+    check(r.returncode == 1 and "no regdbg-proxy device in the VM" in r.stderr, r.stderr)
+    check(not os.path.exists(t.tmp("a.trace")), "an empty trace was left behind")
+
+
+def test_record_chooses_among_several_proxies(t):
+    q = t.qemu([BASE, "regdbg-proxy,id=p1,bar0-size=4096"])
+    r = regdbg("record", "--qmp", q.qmp_path, "-o", t.tmp("a.trace"))
+    check(r.returncode == 1 and "2 regdbg-proxy devices (p0, p1); choose one with --device"
+          in r.stderr, r.stderr)
+    r = regdbg("record", "--qmp", q.qmp_path, "--device", "p9", "-o", t.tmp("a.trace"))
+    check(r.returncode == 1 and "no regdbg-proxy with id 'p9'" in r.stderr and "p0, p1"
+          in r.stderr, r.stderr)
+    r = regdbg("record", "--qmp", q.qmp_path, "--device", "p1", "-o", t.tmp("a.trace"),
+               "--duration", "0.2")
+    check(r.returncode == 0 and "0 events" in r.stdout, r.stdout + r.stderr)
+
+
+def test_record_dead_qemu(t):
+    q = t.qemu([BASE])
+    q.proc.send_signal(signal.SIGKILL)
+    q.proc.wait()
+    r = regdbg("record", "--qmp", q.qmp_path, "-o", t.tmp("a.trace"))
+    check(r.returncode == 1 and q.qmp_path in r.stderr, r.stderr)
+    r = regdbg("record", "--qmp", t.tmp("never-existed.sock"), "-o", t.tmp("a.trace"))
+    check(r.returncode == 1 and "never-existed.sock" in r.stderr, r.stderr)
+
+
+def test_record_not_a_qmp_socket(t):
+    import socket
+    import threading
+    path = t.tmp("liar.sock")
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(path)
+    srv.listen(1)
+
+    def serve():
+        conn, _ = srv.accept()
+        conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+        conn.recv(100)
+        conn.close()
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    r = regdbg("record", "--qmp", path, "-o", t.tmp("a.trace"), timeout=30)
+    check(r.returncode == 1 and "greeting" in r.stderr.lower(), r.stderr)
+    srv.close()
+
+
+def test_usage_errors_and_help(t):
+    for args, needle in [
+        ([], "usage: regdbg COMMAND"),
+        (["frobnicate"], "unknown command 'frobnicate'"),
+        (["record"], "-o FILE is required"),
+        (["record", "-o", "x"], "give exactly one of --qmp SOCKET and --shm PATH"),
+        (["record", "-o", "x", "--shm", "y", "--count", "-3"], "--count needs a positive"),
+        (["record", "-o", "x", "--shm", "y", "--duration", "soon"], "--duration needs"),
+        (["record", "--bogus"], "unknown option"),
+        (["dump"], "give exactly one trace FILE"),
+        (["dump", "a", "--format", "xml"], "--format xml: expected text or json"),
+    ]:
+        r = regdbg(*args)
+        check(r.returncode == 2 and needle in r.stderr, "%r -> %d %r" % (args, r.returncode,
+                                                                        r.stderr))
+    r = regdbg("--help")
+    check(r.returncode == 0 and "record" in r.stdout and "dump" in r.stdout and "example"
+          in r.stdout, r.stdout)
+    for cmd in ["record", "dump"]:
+        r = regdbg(cmd, "--help")
+        check(r.returncode == 0 and r.stdout.startswith("usage: regdbg " + cmd) and "example"
+              in r.stdout, r.stdout)
+
+
+def test_dump_damaged_files(t):
+    q = t.qemu([BASE])
+    # A real recording of 5 events to damage.
+    from harness import Recorder
+    trace = t.tmp("good.trace")
+    q.qtest.map_bar(q.qtest.find_device(0x1B36, 0x00FF)[0], 0, 0xE0000000)
+    rec = Recorder("--qmp", q.qmp_path, "-o", trace, "--count", "5")
+    rec.wait_attached(q.shm_path("/machine/peripheral/p0"))
+    for i in range(5):
+        q.qtest.write(0xE0000000 + 4 * i, 4, i)
+    status, out, err = rec.finish()
+    check(status == 0, err)
+    with open(trace, "rb") as f:
+        data = f.read()
+    cut = t.tmp("cut.trace")
+    with open(cut, "wb") as f:
+        f.write(data[:256 + 64 * 3 + 10])
+    r = regdbg("dump", cut)
+    check(r.returncode == 1 and len(r.stdout.splitlines()) == 3 and "truncated" in r.stderr,
+          "truncated: %d %r %r" % (r.returncode, r.stdout, r.stderr))
+    r = regdbg("dump", cut, "--format", "json")
+    check(r.returncode == 1 and len(r.stdout.splitlines()) == 3, r.stderr)
+    r = regdbg("dump", QEMU)
+    check(r.returncode == 1 and "not a regdbg trace file" in r.stderr, r.stderr)
+    r = regdbg("dump", t.tmp("nothing-here"))
+    check(r.returncode == 1 and "No such file" in r.stderr, r.stderr)
+    # A recording that was killed has no end record: still readable, with a note.
+    unfinished = t.tmp("unfinished.trace")
+    with open(unfinished, "wb") as f:
+        f.write(data[:256 + 64 * 5])
+    r = regdbg("dump", unfinished)
+    check(r.returncode == 0 and len(r.stdout.splitlines()) == 5 and "no end record"
+          in r.stderr, r.stderr)
+
+
+def test_dump_follow_ends_with_the_recording(t):
+    q = t.qemu([BASE])
+    from harness import Recorder, SAN_ENV, REGDBG, wait_for
+    q.qtest.map_bar(q.qtest.find_device(0x1B36, 0x00FF)[0], 0, 0xE0000000)
+    trace = t.tmp("follow.trace")
+    rec = Recorder("--qmp", q.qmp_path, "-o", trace, "--count", "100000")
+    rec.wait_attached(q.shm_path("/machine/peripheral/p0"))
+    follower = subprocess.Popen([REGDBG, "dump", "--follow", "--format", "json", trace],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=dict(os.environ, **SAN_ENV))
+    t.owned.append(type("K", (), {"kill": lambda self: follower.kill()})())
+    for i in range(300):
+        q.qtest.write(0xE0000000, 4, i)
+    wait_for(lambda: os.path.getsize(trace) > 256, 10, "the recording to reach the file")
+    status, out, err = rec.finish(sig=signal.SIGINT)
+    check(status == 0 and "300 events" in out, out + err)
+    try:
+        fout, ferr = follower.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("dump --follow did not stop at the end of the recording")
+    lines = fout.decode().splitlines()
+    check(follower.returncode == 0 and len(lines) == 300, "follow printed %d lines: %s"
+          % (len(lines), ferr.decode()))
