@@ -17,7 +17,7 @@ REGDBG := $(BUILD)/bin/regdbg
 REGDBG_ASAN := $(BUILD)/asan/regdbg
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Iinclude -Idebugger $(WARN) -g
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Iinclude -Idebugger -Itests/unit $(WARN) -g
 CFLAGS_OPT := $(CFLAGS_COMMON) -O2
 CFLAGS_SAN := $(CFLAGS_COMMON) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize-recover=undefined
@@ -64,7 +64,7 @@ $(BUILD)/asan/tests/%: tests/unit/%.c $(LIB_SRCS) $(DEBUGGER_HDRS) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_SAN) $(JANSSON_CFLAGS) -o $@ $< $(LIB_SRCS) $(JANSSON_LIBS) -lpthread
 
-$(BUILD)/bench/ring_bench: tests/bench/ring_bench.c $(LIB_SRCS) $(DEBUGGER_HDRS) | deps
+$(BUILD)/bench/ring_bench: tests/bench/ring_bench.c tests/unit/ring_producer.h $(LIB_SRCS) $(DEBUGGER_HDRS) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_OPT) $(JANSSON_CFLAGS) -o $@ $< $(LIB_SRCS) $(JANSSON_LIBS) -lpthread
 

@@ -93,7 +93,7 @@ static const char *excerpt(const char *s, size_t n, char *out, size_t outlen)
     size_t i;
     for (i = 0; i < n && i < max; i++) {
         unsigned char c = (unsigned char)s[i];
-        out[i] = (c < 0x20 || c >= 0x7f || c == '"') ? '?' : (char)c;
+        out[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
     }
     out[i] = '\0';
     if (i < n)
@@ -233,12 +233,12 @@ static int handle_message(struct qmp *q, const char *line, size_t n, json_int_t 
     char quote[QMP_EXCERPT];
     json_t *msg = json_loadb(line, n, 0, &jerr);
     if (!msg) {
-        mark_dead(q, "QEMU sent invalid JSON: %s (got \"%s\")", jerr.text,
+        mark_dead(q, "QEMU sent invalid JSON: %s (got: %s)", jerr.text,
                   excerpt(line, n, quote, sizeof quote));
         return -1;
     }
     if (!json_is_object(msg)) {
-        mark_dead(q, "QEMU sent a JSON value that is not an object (got \"%s\")",
+        mark_dead(q, "QEMU sent a JSON value that is not an object (got: %s)",
                   excerpt(line, n, quote, sizeof quote));
         json_decref(msg);
         return -1;
@@ -536,7 +536,7 @@ struct qmp *qmp_connect(const char *path, int timeout_ms, char *err, size_t errl
     char quote[QMP_EXCERPT];
     json_t *greeting = json_loadb(line, n, 0, &jerr);
     if (!greeting) {
-        set_err(err, errlen, "QMP greeting was not a QMP greeting: invalid JSON: %s (got \"%s\")",
+        set_err(err, errlen, "QMP greeting was not a QMP greeting: invalid JSON: %s (got: %s)",
                 jerr.text, excerpt(line, n, quote, sizeof quote));
         goto fail;
     }
@@ -546,7 +546,7 @@ struct qmp *qmp_connect(const char *path, int timeout_ms, char *err, size_t errl
                              "capabilities", &caps);
     json_decref(greeting);
     if (bad) {
-        set_err(err, errlen, "QMP greeting was not a QMP greeting: %s (got \"%s\")", jerr.text,
+        set_err(err, errlen, "QMP greeting was not a QMP greeting: %s (got: %s)", jerr.text,
                 excerpt(line, n, quote, sizeof quote));
         goto fail;
     }

@@ -10,14 +10,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#define WRITE_BUFFER_RECORDS 65536   /* 4 MiB: few system calls at tens of millions of events/s */
-#define READ_BUFFER_RECORDS 4096
+#define WRITE_BUFFER_BYTES (4u << 20) /* few system calls at tens of millions of events/s */
+#define READ_BUFFER_BYTES (256u << 10)
+#define MAX_DISK_RECORD 64u
 
 struct trace_writer {
     int fd;
     char *path;
-    size_t used;                     /* records in buf */
-    struct regdbg_trace_record *buf;
+    size_t used;                     /* bytes in buf */
+    unsigned char *buf;
+    uint64_t next_seq;               /* the seq a short record would imply */
+    bool have_seq;
 };
 
 struct trace_reader {
@@ -25,6 +28,7 @@ struct trace_reader {
     char *path;
     struct regdbg_trace_header hdr;
     uint64_t offset;                 /* of the next record */
+    uint64_t records;                /* records read so far */
     uint64_t last_seq;
     bool have_seq;
     unsigned char *buf;
@@ -55,8 +59,7 @@ struct trace_writer *trace_writer_open(const char *path, const struct regdbg_tra
 {
     struct trace_writer *w = calloc(1, sizeof(*w));
 
-    if (!w || !(w->buf = malloc(WRITE_BUFFER_RECORDS * sizeof(*w->buf))) ||
-        !(w->path = strdup(path))) {
+    if (!w || !(w->buf = malloc(WRITE_BUFFER_BYTES)) || !(w->path = strdup(path))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -82,7 +85,7 @@ fail:
 
 int trace_writer_flush(struct trace_writer *w, char *err, size_t errlen)
 {
-    if (w->used && write_all(w->fd, w->buf, w->used * sizeof(*w->buf)) < 0) {
+    if (w->used && write_all(w->fd, w->buf, w->used) < 0) {
         snprintf(err, errlen, "cannot write %s: %s", w->path, strerror(errno));
         return -1;
     }
@@ -90,13 +93,60 @@ int trace_writer_flush(struct trace_writer *w, char *err, size_t errlen)
     return 0;
 }
 
+static unsigned log2_size(uint8_t size)
+{
+    return size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
+}
+
+static bool fits_short(const struct trace_writer *w, const struct regdbg_trace_record *rec)
+{
+    return w->have_seq && rec->seq == w->next_seq && rec->flags == 0 &&
+           rec->rule == REGDBG_RULE_NONE && rec->orig_value == rec->value && rec->guest_pc == 0 &&
+           rec->offset <= UINT32_MAX && rec->cpu >= REGDBG_CPU_NONE && rec->cpu < 0xffff &&
+           rec->bar < REGDBG_NUM_BARS && rec->dir <= REGDBG_DIR_WRITE &&
+           (rec->size == 1 || rec->size == 2 || rec->size == 4 || rec->size == 8);
+}
+
 int trace_writer_add(struct trace_writer *w, const struct regdbg_trace_record *rec,
                      char *err, size_t errlen)
 {
-    if (w->used == WRITE_BUFFER_RECORDS && trace_writer_flush(w, err, errlen) < 0) {
+    unsigned char *dst;
+
+    if (WRITE_BUFFER_BYTES - w->used < MAX_DISK_RECORD && trace_writer_flush(w, err, errlen) < 0) {
         return -1;
     }
-    w->buf[w->used++] = *rec;
+    dst = w->buf + w->used;
+    if (rec->kind == REGDBG_REC_ACCESS && fits_short(w, rec)) {
+        struct regdbg_disk_short d = {
+            .kind = REGDBG_DISK_SHORT,
+            .bar_size_dir = (uint8_t)(rec->bar | log2_size(rec->size) << 3 | rec->dir << 5),
+            .cpu = (uint16_t)rec->cpu, .offset = (uint32_t)rec->offset, .t_ns = rec->t_ns,
+            .value = rec->value, .seq_lo = (uint32_t)rec->seq,
+        };
+        memcpy(dst, &d, sizeof(d));
+        w->used += sizeof(d);
+        w->next_seq++;
+    } else if (rec->kind == REGDBG_REC_ACCESS) {
+        struct regdbg_disk_full d = {
+            .kind = REGDBG_DISK_FULL, .bar = rec->bar, .size = rec->size, .dir = rec->dir,
+            .cpu = rec->cpu, .seq = rec->seq, .t_ns = rec->t_ns, .offset = rec->offset,
+            .value = rec->value, .orig_value = rec->orig_value, .guest_pc = rec->guest_pc,
+            .flags = rec->flags, .rule = rec->rule,
+        };
+        memcpy(dst, &d, sizeof(d));
+        w->used += sizeof(d);
+        w->next_seq = rec->seq + 1;
+        w->have_seq = true;
+    } else {
+        struct regdbg_disk_marker d = {
+            .kind = rec->kind == REGDBG_REC_DROP ? REGDBG_DISK_DROP : REGDBG_DISK_END,
+            .count = rec->value,
+            .seq_or_drops = rec->kind == REGDBG_REC_DROP ? rec->seq : rec->orig_value,
+            .t_ns = rec->t_ns,
+        };
+        memcpy(dst, &d, sizeof(d));
+        w->used += sizeof(d);
+    }
     return 0;
 }
 
@@ -120,7 +170,7 @@ void trace_header_from_shm(struct regdbg_trace_header *th, const struct regdbg_s
     memcpy(th->magic, REGDBG_TRACE_MAGIC, sizeof(th->magic));
     th->version = REGDBG_TRACE_VERSION;
     th->header_size = REGDBG_TRACE_HEADER_SIZE;
-    th->record_size = sizeof(struct regdbg_trace_record);
+    th->record_unit = 32;
     th->ring_mode = sh->ring_mode;
     memcpy(th->dev_id, sh->dev_id, sizeof(th->dev_id));
     th->dev_id[sizeof(th->dev_id) - 1] = '\0';
@@ -180,7 +230,7 @@ struct trace_reader *trace_reader_open(const char *path, char *err, size_t errle
     const struct regdbg_trace_header *h;
     ssize_t n;
 
-    if (!r || !(r->buf = malloc(READ_BUFFER_RECORDS * sizeof(struct regdbg_trace_record))) ||
+    if (!r || !(r->buf = malloc(READ_BUFFER_BYTES)) ||
         !(r->path = strdup(path))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -211,11 +261,9 @@ struct trace_reader *trace_reader_open(const char *path, char *err, size_t errle
                  path, h->version, REGDBG_TRACE_VERSION);
         goto fail_fd;
     }
-    if (h->header_size != REGDBG_TRACE_HEADER_SIZE ||
-        h->record_size != sizeof(struct regdbg_trace_record)) {
-        snprintf(err, errlen, "%s is corrupt: header size %u and record size %u, expected %u "
-                 "and %zu", path, h->header_size, h->record_size, REGDBG_TRACE_HEADER_SIZE,
-                 sizeof(struct regdbg_trace_record));
+    if (h->header_size != REGDBG_TRACE_HEADER_SIZE || h->record_unit != 32) {
+        snprintf(err, errlen, "%s is corrupt: header size %u and record unit %u, expected %u "
+                 "and 32", path, h->header_size, h->record_unit, REGDBG_TRACE_HEADER_SIZE);
         goto fail_fd;
     }
     r->hdr.dev_id[sizeof(r->hdr.dev_id) - 1] = '\0';
@@ -242,34 +290,110 @@ uint64_t trace_reader_offset(const struct trace_reader *r)
     return r->offset;
 }
 
-static const char *record_problem(const struct regdbg_trace_record *rec)
+static size_t disk_size(uint8_t kind)
 {
-    switch (rec->kind) {
-    case REGDBG_REC_ACCESS:
-        if (rec->size != 1 && rec->size != 2 && rec->size != 4 && rec->size != 8) {
+    return kind == REGDBG_DISK_FULL ? sizeof(struct regdbg_disk_full) : 32;
+}
+
+/* Decode the record at p into rec; NULL, or what is wrong with it. */
+static const char *decode(struct trace_reader *r, const unsigned char *p,
+                          struct regdbg_trace_record *rec)
+{
+    static const uint8_t zero[8];
+
+    memset(rec, 0, sizeof(*rec));
+    rec->rule = REGDBG_RULE_NONE;
+    rec->cpu = REGDBG_CPU_NONE;
+    switch (p[0]) {
+    case REGDBG_DISK_SHORT: {
+        struct regdbg_disk_short d;
+
+        memcpy(&d, p, sizeof(d));
+        if (!r->have_seq) {
+            return "a short record without a full record before it";
+        }
+        if ((d.bar_size_dir & 0xc0) || d.reserved) {
+            return "reserved bits are set";
+        }
+        rec->kind = REGDBG_REC_ACCESS;
+        rec->seq = r->last_seq + 1;
+        if ((uint32_t)rec->seq != d.seq_lo) {
+            return "sequence check fails (records lost or reordered)";
+        }
+        rec->bar = d.bar_size_dir & 7;
+        rec->size = (uint8_t)(1u << ((d.bar_size_dir >> 3) & 3));
+        rec->dir = (d.bar_size_dir >> 5) & 1;
+        rec->cpu = d.cpu == 0xffff ? REGDBG_CPU_NONE : d.cpu;
+        rec->offset = d.offset;
+        rec->t_ns = d.t_ns;
+        rec->value = rec->orig_value = d.value;
+        break;
+    }
+    case REGDBG_DISK_FULL: {
+        struct regdbg_disk_full d;
+
+        memcpy(&d, p, sizeof(d));
+        if (d.size != 1 && d.size != 2 && d.size != 4 && d.size != 8) {
             return "access size is not 1, 2, 4 or 8";
         }
-        if (rec->dir > REGDBG_DIR_WRITE) {
+        if (d.dir > REGDBG_DIR_WRITE) {
             return "direction is neither read nor write";
         }
-        if (rec->bar >= REGDBG_NUM_BARS) {
-            return "BAR number is out of range";
+        if (d.reserved) {
+            return "reserved bits are set";
         }
+        if (r->have_seq && d.seq <= r->last_seq) {
+            return "sequence number goes backwards";
+        }
+        rec->kind = REGDBG_REC_ACCESS;
+        rec->bar = d.bar;
+        rec->size = d.size;
+        rec->dir = d.dir;
+        rec->cpu = d.cpu;
+        rec->seq = d.seq;
+        rec->t_ns = d.t_ns;
+        rec->offset = d.offset;
+        rec->value = d.value;
+        rec->orig_value = d.orig_value;
+        rec->guest_pc = d.guest_pc;
+        rec->flags = d.flags;
+        rec->rule = d.rule;
+        break;
+    }
+    case REGDBG_DISK_DROP:
+    case REGDBG_DISK_END: {
+        struct regdbg_disk_marker d;
+
+        memcpy(&d, p, sizeof(d));
+        if (memcmp(d.reserved, zero, sizeof(d.reserved)) != 0) {
+            return "reserved bits are set";
+        }
+        rec->kind = p[0] == REGDBG_DISK_DROP ? REGDBG_REC_DROP : REGDBG_REC_END;
+        rec->value = d.count;
+        if (p[0] == REGDBG_DISK_DROP) {
+            rec->seq = d.seq_or_drops;
+        } else {
+            rec->orig_value = d.seq_or_drops;
+        }
+        rec->t_ns = d.t_ns;
         return NULL;
-    case REGDBG_REC_DROP:
-    case REGDBG_REC_END:
-        return NULL;
+    }
     default:
         return "unknown record kind";
     }
+    if (rec->bar >= REGDBG_NUM_BARS) {
+        return "BAR number is out of range";
+    }
+    return NULL;
 }
 
 enum trace_read_status trace_reader_next(struct trace_reader *r, struct regdbg_trace_record *rec,
                                          char *err, size_t errlen)
 {
     const char *problem;
+    size_t need = r->buf_len > r->buf_pos ? disk_size(r->buf[r->buf_pos]) : 1;
 
-    if (r->buf_len - r->buf_pos < sizeof(*rec)) {
+    if (r->buf_len - r->buf_pos < need) {
         /* Keep a partial record's bytes, refill after them. */
         size_t keep = r->buf_len - r->buf_pos;
         ssize_t n;
@@ -277,10 +401,9 @@ enum trace_read_status trace_reader_next(struct trace_reader *r, struct regdbg_t
         memmove(r->buf, r->buf + r->buf_pos, keep);
         r->buf_pos = 0;
         r->buf_len = keep;
-        n = read(r->fd, r->buf + keep, READ_BUFFER_RECORDS * sizeof(*rec) - keep);
-        while (n < 0 && errno == EINTR) {
-            n = read(r->fd, r->buf + keep, READ_BUFFER_RECORDS * sizeof(*rec) - keep);
-        }
+        do {
+            n = read(r->fd, r->buf + keep, READ_BUFFER_BYTES - keep);
+        } while (n < 0 && errno == EINTR);
         if (n < 0) {
             snprintf(err, errlen, "cannot read %s: %s", r->path, strerror(errno));
             return TRACE_IO_ERROR;
@@ -289,30 +412,26 @@ enum trace_read_status trace_reader_next(struct trace_reader *r, struct regdbg_t
         if (r->buf_len == 0) {
             return TRACE_EOF;
         }
-        if (r->buf_len < sizeof(*rec)) {
+        need = disk_size(r->buf[0]);
+        if (r->buf_len < need) {
             snprintf(err, errlen, "%s is truncated: %zu stray bytes after the last whole record "
                      "(byte %llu)", r->path, r->buf_len, (unsigned long long)r->offset);
             return TRACE_PARTIAL;
         }
     }
-    memcpy(rec, r->buf + r->buf_pos, sizeof(*rec));
-    problem = record_problem(rec);
-    if (!problem && rec->kind == REGDBG_REC_ACCESS && r->have_seq && rec->seq <= r->last_seq) {
-        problem = "sequence number goes backwards";
-    }
+    problem = decode(r, r->buf + r->buf_pos, rec);
     if (problem) {
         snprintf(err, errlen, "%s is corrupt at byte %llu (record %llu): %s", r->path,
-                 (unsigned long long)r->offset,
-                 (unsigned long long)((r->offset - REGDBG_TRACE_HEADER_SIZE) / sizeof(*rec)),
-                 problem);
+                 (unsigned long long)r->offset, (unsigned long long)r->records, problem);
         return TRACE_CORRUPT;
     }
     if (rec->kind == REGDBG_REC_ACCESS) {
         r->last_seq = rec->seq;
         r->have_seq = true;
     }
-    r->buf_pos += sizeof(*rec);
-    r->offset += sizeof(*rec);
+    r->buf_pos += need;
+    r->offset += need;
+    r->records++;
     return TRACE_RECORD;
 }
 

@@ -1,8 +1,10 @@
 /*
  * regdbg trace files (format version 1, documented in docs/trace-format.md): a fixed header that
- * describes the device, then fixed-size little-endian records, one per access plus markers for
- * dropped events and the end of a recording. Writer and reader; the reader treats the file as
- * untrusted and reports the first damage with its byte offset.
+ * describes the device, then little-endian records of 32 bytes (an ordinary access, drop and end
+ * markers) or 64 bytes (an access a rule touched, or one that does not fit the short form), each
+ * starting with its kind byte. Writer and reader; the reader treats the file as untrusted and
+ * reports the first damage with its byte offset. In memory, every record is a
+ * struct regdbg_trace_record.
  */
 #ifndef REGDBG_TRACE_FILE_H
 #define REGDBG_TRACE_FILE_H
@@ -17,17 +19,26 @@
 #define REGDBG_TRACE_VERSION 1u
 #define REGDBG_TRACE_HEADER_SIZE 256u
 
+/* In-memory record kinds (struct regdbg_trace_record.kind) */
 enum regdbg_record_kind {
     REGDBG_REC_ACCESS = 1,  /* one register access */
     REGDBG_REC_DROP   = 2,  /* value = events the ring dropped here; seq = seq of the next access */
     REGDBG_REC_END    = 3,  /* the recording finished cleanly: value = accesses, orig_value = drops */
 };
 
+/* On-disk kind bytes (the first byte of every record) */
+enum regdbg_disk_kind {
+    REGDBG_DISK_SHORT = 0x01,   /* 32 bytes: an access with seq = previous + 1, untouched by rules */
+    REGDBG_DISK_FULL  = 0x02,   /* 64 bytes: any access */
+    REGDBG_DISK_DROP  = 0x03,   /* 32 bytes */
+    REGDBG_DISK_END   = 0x04,   /* 32 bytes */
+};
+
 struct regdbg_trace_header {
     char magic[8];                      /* REGDBG_TRACE_MAGIC, not NUL-terminated */
     uint32_t version;                   /* REGDBG_TRACE_VERSION */
     uint32_t header_size;               /* REGDBG_TRACE_HEADER_SIZE */
-    uint32_t record_size;               /* sizeof(struct regdbg_trace_record) */
+    uint32_t record_unit;               /* 32: every record is 32 or 64 bytes */
     uint32_t ring_mode;                 /* enum regdbg_ring_mode of the recorded ring */
     uint64_t start_realtime_ns;         /* CLOCK_REALTIME when recording began */
     uint64_t start_monotonic_ns;        /* CLOCK_MONOTONIC then: record t_ns is on this clock */
@@ -47,6 +58,7 @@ _Static_assert(offsetof(struct regdbg_trace_header, dev_id) == 40, "trace header
 _Static_assert(offsetof(struct regdbg_trace_header, bars) == 120, "trace header layout");
 _Static_assert(sizeof(struct regdbg_trace_header) == REGDBG_TRACE_HEADER_SIZE, "trace header");
 
+/* A record as the reader returns it and the writer takes it (not the on-disk form). */
 struct regdbg_trace_record {
     uint64_t seq;
     uint64_t t_ns;
@@ -63,9 +75,49 @@ struct regdbg_trace_record {
     uint8_t kind;                       /* enum regdbg_record_kind */
     uint8_t pad[4];
 };
-_Static_assert(sizeof(struct regdbg_trace_record) == 64, "trace record layout");
-_Static_assert(offsetof(struct regdbg_trace_record, cpu) == 48, "trace record layout");
-_Static_assert(offsetof(struct regdbg_trace_record, kind) == 59, "trace record layout");
+
+/* On disk, 32 bytes: the common case. */
+struct regdbg_disk_short {
+    uint8_t kind;                       /* REGDBG_DISK_SHORT */
+    uint8_t bar_size_dir;               /* bits 0-2 BAR, 3-4 log2(size), 5 write; 6-7 zero */
+    uint16_t cpu;                       /* 0xffff = REGDBG_CPU_NONE */
+    uint32_t offset;
+    uint64_t t_ns;
+    uint64_t value;
+    uint32_t seq_lo;                    /* low 32 bits of seq: a check, seq itself is implied */
+    uint32_t reserved;                  /* zero */
+};
+_Static_assert(sizeof(struct regdbg_disk_short) == 32, "short record layout");
+
+/* On disk, 64 bytes. */
+struct regdbg_disk_full {
+    uint8_t kind;                       /* REGDBG_DISK_FULL */
+    uint8_t bar;
+    uint8_t size;
+    uint8_t dir;
+    int32_t cpu;
+    uint64_t seq;
+    uint64_t t_ns;
+    uint64_t offset;
+    uint64_t value;
+    uint64_t orig_value;
+    uint64_t guest_pc;
+    uint16_t flags;
+    uint16_t rule;
+    uint32_t reserved;                  /* zero */
+};
+_Static_assert(sizeof(struct regdbg_disk_full) == 64, "full record layout");
+_Static_assert(offsetof(struct regdbg_disk_full, guest_pc) == 48, "full record layout");
+
+/* On disk, 32 bytes: drop and end markers. */
+struct regdbg_disk_marker {
+    uint8_t kind;                       /* REGDBG_DISK_DROP or REGDBG_DISK_END */
+    uint8_t reserved[7];                /* zero */
+    uint64_t count;                     /* DROP: events dropped; END: accesses recorded */
+    uint64_t seq_or_drops;              /* DROP: seq of the next access; END: events dropped */
+    uint64_t t_ns;
+};
+_Static_assert(sizeof(struct regdbg_disk_marker) == 32, "marker record layout");
 
 /* Writer: buffered; every function returns 0 or -1 with a message in err. */
 struct trace_writer;

@@ -15,7 +15,8 @@
  *     load of event.seq returns that position.
  *   - The one consumer (the debugger) reads event.seq with acquire, copies the slot, then hands the
  *     slot back by storing the next position into header.tail with release. Producers read
- *     header.tail with acquire before reusing a slot.
+ *     header.tail with acquire before reusing a slot, and pass what they read on to each other
+ *     through header.tail_cache (release store, acquire load), which keeps that chain intact.
  *   - header.dropped and header.waits are statistics updated with relaxed atomics. Accesses seen
  *     = head + dropped.
  *   - header.consumer_pid is written by the consumer (release) and read by producers (acquire): with
@@ -134,7 +135,9 @@ struct regdbg_shm_header {
     _Atomic uint64_t waits;             /* times a producer found the ring full and waited */
     _Atomic uint64_t stalled_tail;      /* tail at which producers judged the consumer stalled;
                                            UINT64_MAX = not stalled (a new consumer resets it) */
-    uint8_t reserved1[32];
+    _Atomic uint64_t tail_cache;        /* a recent tail, so that producers need not touch the
+                                           consumer's line on every access */
+    uint8_t reserved1[24];
 
     /* --- written by the consumer (own cache line) --------------------------------------------- */
     _Atomic uint64_t tail;              /* next ring position the consumer will read */
@@ -151,6 +154,7 @@ _Static_assert(offsetof(struct regdbg_shm_header, class_code) == 120, "header la
 _Static_assert(offsetof(struct regdbg_shm_header, bars) == 128, "header layout");
 _Static_assert(offsetof(struct regdbg_shm_header, consumer_timeout_ns) == 224, "header layout");
 _Static_assert(offsetof(struct regdbg_shm_header, head) == 256, "producer line at 256");
+_Static_assert(offsetof(struct regdbg_shm_header, tail_cache) == 288, "header layout");
 _Static_assert(offsetof(struct regdbg_shm_header, tail) == 320, "consumer line at 320");
 _Static_assert(offsetof(struct regdbg_shm_header, consumer_pid) == 328, "header layout");
 _Static_assert(offsetof(struct regdbg_shm_header, reserved3) == 384, "header layout");

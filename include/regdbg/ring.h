@@ -46,11 +46,16 @@ static inline int regdbg_ring_reserve(const struct regdbg_ring *r, uint64_t *pos
                                       struct regdbg_event **slot)
 {
     uint64_t p = atomic_load_explicit(&r->hdr->head, memory_order_relaxed);
+    uint64_t tail = atomic_load_explicit(&r->hdr->tail_cache, memory_order_acquire);
 
     for (;;) {
-        uint64_t tail = atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
         if (p - tail > r->mask) {
-            return 0;
+            /* Looks full by the cached tail: look at the consumer's line itself. */
+            tail = atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
+            if (p - tail > r->mask) {
+                return 0;
+            }
+            atomic_store_explicit(&r->hdr->tail_cache, tail, memory_order_release);
         }
         if (atomic_compare_exchange_weak_explicit(&r->hdr->head, &p, p + 1, memory_order_relaxed,
                                                   memory_order_relaxed)) {

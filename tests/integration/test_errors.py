@@ -212,7 +212,7 @@ def test_dump_damaged_files(t):
         data = f.read()
     cut = t.tmp("cut.trace")
     with open(cut, "wb") as f:
-        f.write(data[:256 + 64 * 3 + 10])
+        f.write(data[:256 + 64 + 2 * 32 + 10])  # a full record, two short ones, a piece
     r = regdbg("dump", cut)
     check(r.returncode == 1 and len(r.stdout.splitlines()) == 3 and "truncated" in r.stderr,
           "truncated: %d %r %r" % (r.returncode, r.stdout, r.stderr))
@@ -225,7 +225,7 @@ def test_dump_damaged_files(t):
     # A recording that was killed has no end record: still readable, with a note.
     unfinished = t.tmp("unfinished.trace")
     with open(unfinished, "wb") as f:
-        f.write(data[:256 + 64 * 5])
+        f.write(data[:256 + 64 + 4 * 32])
     r = regdbg("dump", unfinished)
     check(r.returncode == 0 and len(r.stdout.splitlines()) == 5 and "no end record"
           in r.stderr, r.stderr)

@@ -106,7 +106,8 @@ static void test_truncated_record(void)
 
     path_in_dir(path, sizeof(path), "trunc.trace");
     CHECK(write_sample(path, 10) == 0, "write");
-    CHECK(truncate(path, REGDBG_TRACE_HEADER_SIZE + 7 * 64 + 20) == 0, "truncate");
+    /* The first record is a full one (64 bytes), the rest are short (32). */
+    CHECK(truncate(path, REGDBG_TRACE_HEADER_SIZE + 64 + 6 * 32 + 20) == 0, "truncate");
     CHECK(read_all(path, &st, err, sizeof(err)) == 7, "the 7 whole records are read");
     CHECK(st == TRACE_PARTIAL && strstr(err, "truncated") && strstr(err, "20 stray bytes"),
           "status %d: %s", st, err);
@@ -163,49 +164,74 @@ static void test_corrupt_record(void)
 {
     char path[256], err[256];
     enum trace_read_status st;
+    uint8_t bad_bar = 7 | 2 << 3;
     uint8_t bad_size = 3;
+    uint8_t bad_kind = 0x7f;
 
     path_in_dir(path, sizeof(path), "corrupt.trace");
     CHECK(write_sample(path, 10) == 0, "write");
-    patch(path, REGDBG_TRACE_HEADER_SIZE + 5 * 64 + 57, &bad_size, 1);
+    patch(path, REGDBG_TRACE_HEADER_SIZE + 64 + 4 * 32 + 1, &bad_bar, 1);
     CHECK(read_all(path, &st, err, sizeof(err)) == 5, "records before the damage");
-    CHECK(st == TRACE_CORRUPT && strstr(err, "byte 576") && strstr(err, "record 5") &&
-          strstr(err, "size"), "status %d: %s", st, err);
+    CHECK(st == TRACE_CORRUPT && strstr(err, "byte 448") && strstr(err, "record 5") &&
+          strstr(err, "BAR number"), "status %d: %s", st, err);
+
+    CHECK(write_sample(path, 10) == 0, "write");
+    patch(path, REGDBG_TRACE_HEADER_SIZE + 2, &bad_size, 1);
+    CHECK(read_all(path, &st, err, sizeof(err)) == 0, "nothing before the damage");
+    CHECK(st == TRACE_CORRUPT && strstr(err, "byte 256") && strstr(err, "size is not"),
+          "status %d: %s", st, err);
+
+    CHECK(write_sample(path, 10) == 0, "write");
+    patch(path, REGDBG_TRACE_HEADER_SIZE + 64 + 2 * 32, &bad_kind, 1);
+    CHECK(read_all(path, &st, err, sizeof(err)) == 3, "records before the damage");
+    CHECK(st == TRACE_CORRUPT && strstr(err, "unknown record kind"), "status %d: %s", st, err);
 }
 
 static void test_sequence_backwards(void)
 {
     char path[256], err[256];
     enum trace_read_status st;
-    uint64_t seq = 1;
+    uint32_t seq_lo = 1;
 
     path_in_dir(path, sizeof(path), "backwards.trace");
     CHECK(write_sample(path, 10) == 0, "write");
-    patch(path, REGDBG_TRACE_HEADER_SIZE + 4 * 64, &seq, sizeof(seq));
+    patch(path, REGDBG_TRACE_HEADER_SIZE + 64 + 3 * 32 + 24, &seq_lo, sizeof(seq_lo));
     CHECK(read_all(path, &st, err, sizeof(err)) == 4, "records before the damage");
-    CHECK(st == TRACE_CORRUPT && strstr(err, "backwards"), "status %d: %s", st, err);
+    CHECK(st == TRACE_CORRUPT && strstr(err, "sequence check fails"), "status %d: %s", st, err);
 }
 
 static void test_growing_file(void)
 {
-    char path[256], err[256];
-    struct regdbg_trace_header h;
+    char path[256], grow[256], err[256];
     struct regdbg_trace_record rec, r0 = sample_record(0), r1 = sample_record(1);
     struct trace_reader *r;
+    unsigned char *data;
+    FILE *f;
     int fd;
 
-    path_in_dir(path, sizeof(path), "growing.trace");
-    sample_header(&h);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    CHECK(write(fd, &h, sizeof(h)) == sizeof(h) && write(fd, &r0, 40) == 40, "write");
-    r = trace_reader_open(path, err, sizeof(err));
+    /* A complete file to copy from in pieces, as a recorder would write it. */
+    path_in_dir(path, sizeof(path), "whole.trace");
+    CHECK(write_sample(path, 2) == 0, "write");
+    data = malloc(REGDBG_TRACE_HEADER_SIZE + 96);
+    f = fopen(path, "rb");
+    CHECK(f && fread(data, 1, REGDBG_TRACE_HEADER_SIZE + 96, f) == REGDBG_TRACE_HEADER_SIZE + 96,
+          "read back");
+    if (f) {
+        fclose(f);
+    }
+    path_in_dir(grow, sizeof(grow), "growing.trace");
+    fd = open(grow, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(write(fd, data, REGDBG_TRACE_HEADER_SIZE + 40) == REGDBG_TRACE_HEADER_SIZE + 40,
+          "write");
+    r = trace_reader_open(grow, err, sizeof(err));
     CHECK(r != NULL, "%s", err);
     if (!r) {
         close(fd);
+        free(data);
         return;
     }
     CHECK(trace_reader_next(r, &rec, err, sizeof(err)) == TRACE_PARTIAL, "half a record");
-    CHECK(write(fd, (char *)&r0 + 40, 24) == 24 && write(fd, &r1, 64) == 64, "append");
+    CHECK(write(fd, data + REGDBG_TRACE_HEADER_SIZE + 40, 56) == 56, "append");
     CHECK(trace_reader_next(r, &rec, err, sizeof(err)) == TRACE_RECORD &&
           memcmp(&rec, &r0, sizeof(rec)) == 0, "the completed record");
     CHECK(trace_reader_next(r, &rec, err, sizeof(err)) == TRACE_RECORD &&
@@ -213,6 +239,49 @@ static void test_growing_file(void)
     CHECK(trace_reader_next(r, &rec, err, sizeof(err)) == TRACE_EOF, "end");
     trace_reader_close(r);
     close(fd);
+    free(data);
+}
+
+static void test_rich_records_round_trip(void)
+{
+    char path[256], err[256];
+    struct regdbg_trace_header h;
+    struct regdbg_trace_record in[5], out;
+    struct trace_writer *w;
+    struct trace_reader *r;
+    unsigned n = 0;
+
+    /* Records a rule touched, 64-bit offsets, drops and the end: all must come back as written. */
+    in[0] = sample_record(7);
+    in[1] = sample_record(8);
+    in[1].flags = REGDBG_EV_EDITED;
+    in[1].orig_value = 0x1234;
+    in[1].rule = 3;
+    in[1].guest_pc = 0xfffff0;
+    in[2] = (struct regdbg_trace_record){ .seq = 9, .t_ns = 5, .value = 42,
+                                          .cpu = REGDBG_CPU_NONE, .rule = REGDBG_RULE_NONE,
+                                          .kind = REGDBG_REC_DROP };
+    in[3] = sample_record(9);
+    in[3].offset = 0x100000000ull;
+    in[3].size = 8;
+    in[3].bar = 2;
+    in[4] = (struct regdbg_trace_record){ .t_ns = 6, .value = 3, .orig_value = 42,
+                                          .cpu = REGDBG_CPU_NONE, .rule = REGDBG_RULE_NONE,
+                                          .kind = REGDBG_REC_END };
+    path_in_dir(path, sizeof(path), "rich.trace");
+    sample_header(&h);
+    w = trace_writer_open(path, &h, err, sizeof(err));
+    for (unsigned i = 0; w && i < 5; i++) {
+        CHECK(trace_writer_add(w, &in[i], err, sizeof(err)) == 0, "add");
+    }
+    CHECK(w && trace_writer_close(w, err, sizeof(err)) == 0, "close");
+    r = trace_reader_open(path, err, sizeof(err));
+    while (r && trace_reader_next(r, &out, err, sizeof(err)) == TRACE_RECORD && n < 5) {
+        CHECK(memcmp(&out, &in[n], sizeof(out)) == 0, "record %u differs", n);
+        n++;
+    }
+    CHECK(n == 5, "read %u records: %s", n, err);
+    trace_reader_close(r);
 }
 
 static void test_flags_str(void)
@@ -241,6 +310,7 @@ int main(void)
     RUN_TEST(test_corrupt_record);
     RUN_TEST(test_sequence_backwards);
     RUN_TEST(test_growing_file);
+    RUN_TEST(test_rich_records_round_trip);
     RUN_TEST(test_flags_str);
     status = TEST_SUMMARY();
     {

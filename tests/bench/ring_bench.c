@@ -1,0 +1,163 @@
+/*
+ * Ring throughput benchmark (`make bench`): producer threads publish into a real shared-memory ring
+ * in /dev/shm, following the device's policy, while the debugger's own consumer code
+ * (debugger/ring_reader.c) drains it into a trace file (debugger/trace_file.c).
+ *
+ * usage: ring_bench PRODUCERS EVENTS_PER_PRODUCER RING_ENTRIES lossless|lossy TRACE_FILE
+ * prints: ring producers=P events=N consumed=C dropped=D seconds=S mevents_per_s=R
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "ring_producer.h"
+#include "ring_reader.h"
+#include "trace_file.h"
+
+struct producer {
+    pthread_t thread;
+    struct shm_ring *ring;
+    int cpu;
+    uint64_t count;
+    pthread_barrier_t *start;
+};
+
+static void *producer_main(void *opaque)
+{
+    struct producer *p = opaque;
+
+    pthread_barrier_wait(p->start);
+    for (uint64_t j = 0; j < p->count; j++) {
+        produce(p->ring, p->cpu, j);
+    }
+    return NULL;
+}
+
+static void *create_ring_file(const char *path, uint32_t entries, bool lossy)
+{
+    size_t size = regdbg_shm_size_for(entries);
+    struct regdbg_shm_header *h;
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+
+    if (fd < 0 || ftruncate(fd, (off_t)size) < 0) {
+        fprintf(stderr, "ring_bench: %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    h = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (h == MAP_FAILED) {
+        perror("mmap");
+        exit(1);
+    }
+    h->abi_version = REGDBG_ABI_VERSION;
+    h->header_size = REGDBG_HEADER_SIZE;
+    h->event_size = sizeof(struct regdbg_event);
+    h->ring_entries = entries;
+    h->events_offset = REGDBG_HEADER_SIZE;
+    h->shm_size = size;
+    h->ring_mode = lossy ? REGDBG_RING_LOSSY : REGDBG_RING_LOSSLESS;
+    h->qemu_pid = (uint32_t)getpid();
+    snprintf(h->dev_id, sizeof(h->dev_id), "bench");
+    h->consumer_timeout_ns = 1000000000u;
+    atomic_store(&h->stalled_tail, UINT64_MAX);
+    for (uint32_t i = 0; i < entries; i++) {
+        struct regdbg_event *ev = (struct regdbg_event *)((char *)h + REGDBG_HEADER_SIZE) + i;
+        atomic_store_explicit(&ev->seq, UINT64_MAX, memory_order_relaxed);
+    }
+    atomic_store_explicit((_Atomic uint64_t *)&h->magic, REGDBG_SHM_MAGIC, memory_order_release);
+    return h;
+}
+
+int main(int argc, char **argv)
+{
+    int nprod;
+    uint64_t per, total, consumed = 0, dropped;
+    uint32_t entries;
+    bool lossy;
+    char shm_path[128], err[256];
+    struct shm_ring ring;
+    struct ring_reader rr;
+    struct regdbg_trace_header th;
+    struct trace_writer *w;
+    struct producer *prods;
+    pthread_barrier_t start;
+    struct regdbg_event *batch;
+    uint64_t t0, t1;
+
+    if (argc != 6) {
+        fprintf(stderr, "usage: ring_bench PRODUCERS EVENTS_PER_PRODUCER RING_ENTRIES "
+                "lossless|lossy TRACE_FILE\n");
+        return 2;
+    }
+    nprod = atoi(argv[1]);
+    per = strtoull(argv[2], NULL, 0);
+    entries = (uint32_t)strtoul(argv[3], NULL, 0);
+    lossy = strcmp(argv[4], "lossy") == 0;
+    total = per * (uint64_t)nprod;
+
+    snprintf(shm_path, sizeof(shm_path), "/dev/shm/regdbg-bench-%d", (int)getpid());
+    ring.base = create_ring_file(shm_path, entries, lossy);
+    ring.size = regdbg_shm_size_for(entries);
+    ring.lossy = lossy;
+    regdbg_ring_init_view(&ring.ring, ring.base, entries, 1000000000u);
+
+    if (ring_reader_attach(&rr, shm_path, err, sizeof(err)) < 0) {
+        fprintf(stderr, "ring_bench: %s\n", err);
+        return 1;
+    }
+    trace_header_from_shm(&th, &rr.info);
+    w = trace_writer_open(argv[5], &th, err, sizeof(err));
+    if (!w) {
+        fprintf(stderr, "ring_bench: %s\n", err);
+        return 1;
+    }
+    batch = malloc(4096 * sizeof(*batch));
+    prods = calloc((size_t)nprod, sizeof(*prods));
+    pthread_barrier_init(&start, NULL, (unsigned)nprod + 1);
+    for (int i = 0; i < nprod; i++) {
+        prods[i] = (struct producer){ .ring = &ring, .cpu = i, .count = per, .start = &start };
+        pthread_create(&prods[i].thread, NULL, producer_main, &prods[i]);
+    }
+    pthread_barrier_wait(&start);
+    t0 = now_ns();
+    for (;;) {
+        size_t n = ring_reader_drain(&rr, batch, 4096);
+        for (size_t i = 0; i < n; i++) {
+            struct regdbg_trace_record rec;
+            trace_record_from_event(&rec, &batch[i]);
+            if (trace_writer_add(w, &rec, err, sizeof(err)) < 0) {
+                fprintf(stderr, "ring_bench: %s\n", err);
+                return 1;
+            }
+        }
+        consumed += n;
+        if (n == 0) {
+            dropped = ring_reader_dropped(&rr);
+            if (consumed + dropped == total) {
+                break;
+            }
+            sched_yield();
+        }
+    }
+    if (trace_writer_close(w, err, sizeof(err)) < 0) {
+        fprintf(stderr, "ring_bench: %s\n", err);
+        return 1;
+    }
+    t1 = now_ns();
+    for (int i = 0; i < nprod; i++) {
+        pthread_join(prods[i].thread, NULL);
+    }
+    dropped = ring_reader_dropped(&rr);
+    printf("ring producers=%d events=%" PRIu64 " consumed=%" PRIu64 " dropped=%" PRIu64
+           " seconds=%.3f mevents_per_s=%.2f\n", nprod, total, consumed, dropped,
+           (double)(t1 - t0) / 1e9, (double)consumed / ((double)(t1 - t0) / 1e3));
+    ring_reader_detach(&rr);
+    munmap(ring.base, ring.size);
+    unlink(shm_path);
+    unlink(argv[5]);
+    free(batch);
+    free(prods);
+    return 0;
+}

@@ -1,0 +1,243 @@
+/* tests/guest/main.c: C entry of the regdbg test guest: multiboot command-line parsing, device lookup
+ * and the i2c (DesignWare I2C register sequence) and bench (rdtsc timing) modes. */
+#include "guest.h"
+
+#define MB_BOOTLOADER_MAGIC 0x2BADB002
+#define MB_INFO_CMDLINE     (1u << 2)
+#define MAX_RUNS            101
+
+static struct {
+    uint16_t vendor, device;
+    const char *mode;
+    uint32_t loops, cpus, count, iters, runs, off;
+} args = { 0x8086, 0x0f41, "i2c", 0, 2, 1000, 10000, 7, 0x4 };
+
+static char cmdline[512];
+
+static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Parses s[0..n) as a number: hex with a 0x prefix (or when base is 16), decimal otherwise. */
+static int parse_num(const char *s, int n, uint32_t base, uint32_t *out)
+{
+    if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+        n -= 2;
+    }
+    if (n <= 0)
+        return 0;
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++) {
+        int d = hexval(s[i]);
+        if (d < 0 || (uint32_t)d >= base)
+            return 0;
+        v = v * base + (uint32_t)d;
+        if (v > 0xffffffffu)
+            return 0;
+    }
+    *out = (uint32_t)v;
+    return 1;
+}
+
+static int key_is(const char *k, int kn, const char *name)
+{
+    int i = 0;
+    for (; i < kn && name[i]; i++)
+        if (k[i] != name[i])
+            return 0;
+    return i == kn && !name[i];
+}
+
+/* One key=value word; returns 0 if it is not a valid argument. */
+static int parse_arg(const char *w, int n)
+{
+    int eq = 0;
+    while (eq < n && w[eq] != '=')
+        eq++;
+    if (eq == n || eq == 0)
+        return 0;
+    const char *v = w + eq + 1;
+    int vn = n - eq - 1;
+
+    if (key_is(w, eq, "dev")) {
+        int colon = 0;
+        uint32_t ven, dev;
+        while (colon < vn && v[colon] != ':')
+            colon++;
+        if (colon < 1 || colon > 4 || vn - colon - 1 < 1 || vn - colon - 1 > 4 ||
+            !parse_num(v, colon, 16, &ven) || !parse_num(v + colon + 1, vn - colon - 1, 16, &dev))
+            return 0;
+        args.vendor = (uint16_t)ven;
+        args.device = (uint16_t)dev;
+        return 1;
+    }
+    if (key_is(w, eq, "mode")) {
+        static const char *const modes[] = { "i2c", "hammer", "bench" };
+        for (unsigned i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+            if (key_is(v, vn, modes[i])) {
+                args.mode = modes[i];
+                return 1;
+            }
+        return 0;
+    }
+    static const struct { const char *name; uint32_t *dst; uint32_t base; } nums[] = {
+        { "loops", &args.loops, 10 }, { "cpus", &args.cpus, 10 },   { "count", &args.count, 10 },
+        { "iters", &args.iters, 10 }, { "runs", &args.runs, 10 },   { "off", &args.off, 16 },
+    };
+    for (unsigned i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+        if (key_is(w, eq, nums[i].name))
+            return parse_num(v, vn, nums[i].base, nums[i].dst);
+    return 0;
+}
+
+/* QEMU's multiboot loader passes "KERNEL-PATH ARGS": a first word that is not a valid argument is
+ * the kernel path and is skipped; any other invalid word is an error. */
+static int parse_cmdline(void)
+{
+    const char *p = cmdline;
+    for (int first = 1;; first = 0) {
+        while (is_space(*p))
+            p++;
+        if (!*p)
+            break;
+        const char *w = p;
+        while (*p && !is_space(*p))
+            p++;
+        int n = (int)(p - w);
+        if (!parse_arg(w, n) && !first) {
+            char word[64];
+            int len = n < (int)sizeof(word) - 1 ? n : (int)sizeof(word) - 1;
+            memcpy(word, w, (size_t)len);
+            word[len] = 0;
+            say("error: bad argument '%s'", word);
+            return 0;
+        }
+    }
+    if (args.cpus < 1 || args.cpus > MAX_CPUS) {
+        say("error: cpus=%u out of range 1..%u", args.cpus, MAX_CPUS);
+        return 0;
+    }
+    if (args.count > 0x1000000) {
+        say("error: count=%u does not fit in 24 bits", args.count);
+        return 0;
+    }
+    if (args.iters < 1 || args.runs < 1 || args.runs > MAX_RUNS) {
+        say("error: need iters>=1 and 1<=runs<=%u", MAX_RUNS);
+        return 0;
+    }
+    if (args.off & 3) {
+        say("error: off=0x%x is not 32-bit aligned", args.off);
+        return 0;
+    }
+    return 1;
+}
+
+static void i2c_main(uint32_t loops)
+{
+    for (uint32_t i = 0; loops == 0 || i < loops; i++) {
+        (void)dev_read(0xfc);                    /* IC_COMP_TYPE */
+        dev_write(0x6c, 0);                      /* IC_ENABLE */
+        for (int n = 0; n < 8; n++)              /* IC_ENABLE_STATUS */
+            if ((dev_read(0x9c) & 1) == 0)
+                break;
+        dev_write(0x00, 0x63);                   /* IC_CON */
+        dev_write(0x04, 0x50);                   /* IC_TAR */
+        dev_write(0x14, 0x190);                  /* IC_SS_SCL_HCNT */
+        dev_write(0x18, 0x1d6);                  /* IC_SS_SCL_LCNT */
+        dev_write(0x30, 0);                      /* IC_INTR_MASK */
+        dev_write(0x6c, 1);                      /* IC_ENABLE */
+        dev_write(0x10, i & 0xff);               /* IC_DATA_CMD: write byte */
+        dev_write(0x10, 0x300);                  /* IC_DATA_CMD: read + stop */
+        for (int n = 0; n < 16; n++)             /* IC_STATUS.TFE */
+            if (dev_read(0x70) & 0x4)
+                break;
+        for (int n = 0; n < 16; n++)             /* IC_RAW_INTR_STAT.RX_FULL */
+            if (dev_read(0x34) & 0x4)
+                break;
+        (void)dev_read(0x10);                    /* IC_DATA_CMD */
+        (void)dev_read(0x40);                    /* IC_CLR_INTR */
+        dev_write(0x6c, 0);                      /* IC_ENABLE */
+    }
+    say("done loops=%u", loops);
+}
+
+static uint32_t per_access(uint64_t cycles, uint32_t n)
+{
+    uint64_t q = udiv64(cycles, n, 0);
+    return q > 0xffffffffu ? 0xffffffffu : (uint32_t)q;
+}
+
+static uint32_t median(uint32_t *v, uint32_t n)
+{
+    for (uint32_t i = 1; i < n; i++)   /* insertion sort */
+        for (uint32_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            uint32_t t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    if (n & 1)
+        return v[n / 2];
+    return (uint32_t)(((uint64_t)v[n / 2 - 1] + v[n / 2]) >> 1);
+}
+
+static void bench_main(uint32_t iters, uint32_t runs, uint32_t off)
+{
+    uint32_t rd[MAX_RUNS], wr[MAX_RUNS];
+    for (int r = -1; r < (int)runs; r++) {   /* r = -1: warm-up, not reported */
+        uint64_t t0 = rdtsc_fenced();
+        for (uint32_t i = 0; i < iters; i++)
+            (void)dev_read(off);
+        uint64_t t1 = rdtsc_fenced();
+        for (uint32_t i = 0; i < iters; i++)
+            dev_write(off, i);
+        uint64_t t2 = rdtsc_fenced();
+        if (r < 0)
+            continue;
+        rd[r] = per_access(t1 - t0, iters);
+        wr[r] = per_access(t2 - t1, iters);
+        say("bench run=%d read_cycles=%u write_cycles=%u", r, rd[r], wr[r]);
+    }
+    uint32_t mr = median(rd, runs), mw = median(wr, runs);
+    say("bench median read_cycles=%u write_cycles=%u", mr, mw);
+}
+
+void guest_main(uint32_t magic, uint32_t mbi_addr)
+{
+    serial_init();
+    if (magic == MB_BOOTLOADER_MAGIC) {
+        const volatile uint32_t *mbi = (const volatile uint32_t *)(uintptr_t)mbi_addr;
+        if (mbi[0] & MB_INFO_CMDLINE) {
+            const char *s = (const char *)(uintptr_t)mbi[4];
+            for (unsigned i = 0; i < sizeof(cmdline) - 1 && s[i]; i++)
+                cmdline[i] = s[i];
+        }
+    } else {
+        say("warning: not started by a multiboot loader (eax=0x%08x), using defaults", magic);
+    }
+    say("cmdline: %s", cmdline);
+    if (!parse_cmdline())
+        guest_exit(EXIT_BAD_ARGS);
+
+    if (pci_find_and_setup(args.vendor, args.device, args.mode) < 0) {
+        say("error: device %04x:%04x not found", args.vendor, args.device);
+        guest_exit(EXIT_NO_DEVICE);
+    }
+    if (args.mode[0] == 'i')
+        i2c_main(args.loops);
+    else if (args.mode[0] == 'h')
+        hammer_main(args.cpus, args.count);   /* does not return */
+    else
+        bench_main(args.iters, args.runs, args.off);
+    guest_exit(EXIT_OK);
+}

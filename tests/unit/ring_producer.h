@@ -1,0 +1,95 @@
+/*
+ * Test and benchmark side of the ring: a ring on anonymous shared memory and a producer that
+ * follows the device's policy (qemu-device/regdbg-proxy.c: reserve, else wait while a lossless
+ * consumer makes progress, else drop), with sched_yield() as the pause.
+ */
+#ifndef REGDBG_TEST_RING_PRODUCER_H
+#define REGDBG_TEST_RING_PRODUCER_H
+
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "regdbg/ring.h"
+
+struct shm_ring {
+    void *base;
+    size_t size;
+    struct regdbg_ring ring;
+    bool lossy;
+};
+
+static inline uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline void ring_create(struct shm_ring *s, uint32_t entries, bool lossy, uint64_t timeout_ns)
+{
+    s->size = regdbg_shm_size_for(entries);
+    s->base = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (s->base == MAP_FAILED) {
+        perror("mmap");
+        exit(2);
+    }
+    s->lossy = lossy;
+    regdbg_ring_init_view(&s->ring, s->base, entries, timeout_ns);
+    s->ring.hdr->ring_entries = entries;
+    s->ring.hdr->consumer_timeout_ns = timeout_ns;
+    regdbg_ring_format_slots(&s->ring);
+}
+
+static inline void ring_destroy(struct shm_ring *s)
+{
+    munmap(s->base, s->size);
+}
+
+static inline void attach_consumer(struct shm_ring *s)
+{
+    atomic_store(&s->ring.hdr->consumer_pid, (uint32_t)getpid());
+    atomic_store(&s->ring.hdr->stalled_tail, UINT64_MAX);
+}
+
+/* The device's producer policy (qemu-device/regdbg-proxy.c), with sched_yield as the pause. */
+static inline bool produce(struct shm_ring *s, int cpu, uint64_t value)
+{
+    struct regdbg_event *ev;
+    uint64_t pos;
+
+    if (!regdbg_ring_reserve(&s->ring, &pos, &ev)) {
+        struct regdbg_ring_wait w = { 0 };
+        bool got = false;
+
+        if (!s->lossy) {
+            while (regdbg_ring_should_wait(&s->ring, &w, now_ns())) {
+                sched_yield();
+                if (regdbg_ring_reserve(&s->ring, &pos, &ev)) {
+                    got = true;
+                    break;
+                }
+            }
+        }
+        if (!got) {
+            regdbg_ring_count_drop(&s->ring);
+            return false;
+        }
+    }
+    ev->t_ns = now_ns();
+    ev->offset = 0x10;
+    ev->value = value;
+    ev->orig_value = value;
+    ev->cpu = cpu;
+    ev->size = 4;
+    ev->dir = REGDBG_DIR_WRITE;
+    regdbg_ring_publish(ev, pos);
+    return true;
+}
+
+#endif /* REGDBG_TEST_RING_PRODUCER_H */
