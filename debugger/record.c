@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "recorder.h"
 #include "discover.h"
 #include "qmp.h"
 #include "ring_reader.h"
@@ -75,22 +76,36 @@ static int mark_drops(struct recording *rec, uint64_t count, char *err, size_t e
     return trace_writer_add(rec->w, &m, err, errlen);
 }
 
-/* Drain up to max events into the trace. Returns the count, or -1 on a write error. */
-static long drain_once(struct recording *rec, struct regdbg_event *evs, size_t max, char *err,
-                       size_t errlen)
+long recorder_drain(struct ring_reader *rr, struct trace_writer *w, size_t max, char *err,
+                    size_t errlen)
 {
-    size_t n = ring_reader_drain(&rec->rr, evs, max);
-    uint64_t dropped;
+    struct regdbg_event ev;
+    size_t n = 0;
 
-    for (size_t i = 0; i < n; i++) {
+    while (n < max && ring_reader_peek(rr, n, &ev)) {
         struct regdbg_trace_record r;
 
-        trace_record_from_event(&r, &evs[i]);
-        if (trace_writer_add(rec->w, &r, err, errlen) < 0) {
+        trace_record_from_event(&r, &ev);
+        if (trace_writer_add(w, &r, err, errlen) < 0) {
+            ring_reader_consume(rr, n);
             return -1;
         }
+        n++;
     }
-    rec->written += n;
+    ring_reader_consume(rr, n);
+    return (long)n;
+}
+
+/* Drain up to max events into the trace, then mark new drops. The count, or -1. */
+static long drain_once(struct recording *rec, size_t max, char *err, size_t errlen)
+{
+    long n = recorder_drain(&rec->rr, rec->w, max, err, errlen);
+    uint64_t dropped;
+
+    if (n < 0) {
+        return -1;
+    }
+    rec->written += (uint64_t)n;
     dropped = ring_reader_dropped(&rec->rr);
     if (dropped > rec->dropped_seen) {
         if (mark_drops(rec, dropped - rec->dropped_seen, err, errlen) < 0) {
@@ -98,7 +113,7 @@ static long drain_once(struct recording *rec, struct regdbg_event *evs, size_t m
         }
         rec->dropped_seen = dropped;
     }
-    return (long)n;
+    return n;
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -179,9 +194,9 @@ int cmd_record(int argc, char **argv)
     double duration = 0;
     struct recording rec = { 0 };
     struct regdbg_trace_header th;
-    struct regdbg_event *evs;
     struct sigaction sa = { .sa_handler = on_stop_signal };
     uint64_t t0, deadline = 0;
+    size_t batch;
     char err[512];
     int opt, status = EXIT_RUNTIME;
     bool qemu_ended = false;
@@ -232,12 +247,12 @@ int cmd_record(int argc, char **argv)
     th.start_realtime_ns = now_ns(CLOCK_REALTIME);
     th.start_monotonic_ns = t0 = now_ns(CLOCK_MONOTONIC);
     rec.w = trace_writer_open(out, &th, err, sizeof(err));
-    evs = malloc(BATCH * sizeof(*evs));
-    if (!rec.w || !evs) {
-        fprintf(stderr, "regdbg record: %s\n", rec.w ? "out of memory" : err);
-        free(evs);
+    if (!rec.w) {
+        fprintf(stderr, "regdbg record: %s\n", err);
         goto out;
     }
+    /* Hand slots back at least twice per lap so that lossless producers rarely wait. */
+    batch = rec.rr.info.ring_entries / 2 < BATCH ? rec.rr.info.ring_entries / 2 : BATCH;
     if (duration > 0) {
         deadline = t0 + (uint64_t)(duration * 1e9);
     }
@@ -245,16 +260,16 @@ int cmd_record(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     for (;;) {
-        size_t max = BATCH;
+        size_t max = batch;
         long n;
 
         if (count && count - rec.written < max) {
             max = (size_t)(count - rec.written);
         }
-        n = drain_once(&rec, evs, max, err, sizeof(err));
+        n = drain_once(&rec, max, err, sizeof(err));
         if (n < 0) {
             fprintf(stderr, "regdbg record: %s\n", err);
-            goto out_free;
+            goto out;
         }
         if (count && rec.written >= count) {
             break;
@@ -265,7 +280,7 @@ int cmd_record(int argc, char **argv)
         /* Idle: make what was drained visible to readers such as `dump --follow`. */
         if (n == 0 && trace_writer_flush(rec.w, err, sizeof(err)) < 0) {
             fprintf(stderr, "regdbg record: %s\n", err);
-            goto out_free;
+            goto out;
         }
         if (n == 0 && qemu_gone(&rec, 1)) {
             qemu_ended = true;
@@ -275,19 +290,19 @@ int cmd_record(int argc, char **argv)
     if (qemu_ended || stop_requested) {
         /* Take what is already in the ring; a dead QEMU's unpublished reservations are lost. */
         for (;;) {
-            size_t max = count ? (size_t)(count - rec.written) : BATCH;
+            size_t max = count ? (size_t)(count - rec.written) : batch;
             long n;
 
-            if (max > BATCH) {
-                max = BATCH;
+            if (max > batch) {
+                max = batch;
             }
             if (max == 0) {
                 break;
             }
-            n = drain_once(&rec, evs, max, err, sizeof(err));
+            n = drain_once(&rec, max, err, sizeof(err));
             if (n < 0) {
                 fprintf(stderr, "regdbg record: %s\n", err);
-                goto out_free;
+                goto out;
             }
             if (n == 0) {
                 if (!qemu_ended || !ring_reader_skip_unpublished(&rec.rr)) {
@@ -296,7 +311,7 @@ int cmd_record(int argc, char **argv)
                 rec.lost++;
                 if (mark_drops(&rec, 1, err, sizeof(err)) < 0) {
                     fprintf(stderr, "regdbg record: %s\n", err);
-                    goto out_free;
+                    goto out;
                 }
             }
         }
@@ -314,7 +329,7 @@ int cmd_record(int argc, char **argv)
         if (trace_writer_close(rec.w, err, sizeof(err)) < 0 || werr < 0) {
             rec.w = NULL;
             fprintf(stderr, "regdbg record: %s\n", err);
-            goto out_free;
+            goto out;
         }
         rec.w = NULL;
         printf("regdbg record: %" PRIu64 " events, %" PRIu64 " dropped, %.3f s, %.0f events/s "
@@ -324,8 +339,6 @@ int cmd_record(int argc, char **argv)
         fflush(stdout);
     }
     status = 0;
-out_free:
-    free(evs);
 out:
     if (rec.w) {
         trace_writer_close(rec.w, err, sizeof(err));

@@ -147,11 +147,16 @@ size_t ring_reader_drain(struct ring_reader *rr, struct regdbg_event *out, size_
     while (n < max && regdbg_ring_peek(&rr->ring, rr->tail + n, &out[n])) {
         n++;
     }
+    ring_reader_consume(rr, n);
+    return n;
+}
+
+void ring_reader_consume(struct ring_reader *rr, uint64_t n)
+{
     if (n) {
         rr->tail += n;
         regdbg_ring_release(&rr->ring, rr->tail);
     }
-    return n;
 }
 
 size_t ring_reader_skip_unpublished(struct ring_reader *rr)

@@ -32,6 +32,19 @@ void ring_reader_detach(struct ring_reader *rr);
 size_t ring_reader_drain(struct ring_reader *rr, struct regdbg_event *out, size_t max);
 
 /*
+ * Zero-copy draining: copy the i-th unread event (i = 0 is the oldest) into *out if it has been
+ * published, returning 1, else 0; then ring_reader_consume() hands back the first n slots.
+ * Consume at least every ring_entries / 2 events so that lossless producers can go on.
+ */
+static inline int ring_reader_peek(const struct ring_reader *rr, uint64_t i,
+                                   struct regdbg_event *out)
+{
+    return regdbg_ring_peek(&rr->ring, rr->tail + i, out);
+}
+
+void ring_reader_consume(struct ring_reader *rr, uint64_t n);
+
+/*
  * For a ring whose QEMU has died: positions reserved but never published can no longer be filled.
  * Skip the first such position if later ones are published or the producer is gone; returns the
  * number of positions skipped (0 or 1).

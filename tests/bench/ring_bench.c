@@ -13,8 +13,7 @@
 #include <string.h>
 
 #include "ring_producer.h"
-#include "ring_reader.h"
-#include "trace_file.h"
+#include "recorder.h"
 
 struct producer {
     pthread_t thread;
@@ -83,7 +82,6 @@ int main(int argc, char **argv)
     struct trace_writer *w;
     struct producer *prods;
     pthread_barrier_t start;
-    struct regdbg_event *batch;
     uint64_t t0, t1;
 
     if (argc != 6) {
@@ -113,7 +111,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "ring_bench: %s\n", err);
         return 1;
     }
-    batch = malloc(4096 * sizeof(*batch));
     prods = calloc((size_t)nprod, sizeof(*prods));
     pthread_barrier_init(&start, NULL, (unsigned)nprod + 1);
     for (int i = 0; i < nprod; i++) {
@@ -123,16 +120,13 @@ int main(int argc, char **argv)
     pthread_barrier_wait(&start);
     t0 = now_ns();
     for (;;) {
-        size_t n = ring_reader_drain(&rr, batch, 4096);
-        for (size_t i = 0; i < n; i++) {
-            struct regdbg_trace_record rec;
-            trace_record_from_event(&rec, &batch[i]);
-            if (trace_writer_add(w, &rec, err, sizeof(err)) < 0) {
-                fprintf(stderr, "ring_bench: %s\n", err);
-                return 1;
-            }
+        long n = recorder_drain(&rr, w, entries / 2, err, sizeof(err));
+
+        if (n < 0) {
+            fprintf(stderr, "ring_bench: %s\n", err);
+            return 1;
         }
-        consumed += n;
+        consumed += (uint64_t)n;
         if (n == 0) {
             dropped = ring_reader_dropped(&rr);
             if (consumed + dropped == total) {
@@ -156,8 +150,6 @@ int main(int argc, char **argv)
     ring_reader_detach(&rr);
     munmap(ring.base, ring.size);
     unlink(shm_path);
-    unlink(argv[5]);
-    free(batch);
     free(prods);
     return 0;
 }

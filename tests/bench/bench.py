@@ -1,0 +1,147 @@
+#!/usr/bin/python3
+"""regdbg benchmarks (`make bench`). Every figure is a ratio against a baseline measured in the
+same run, because absolute times on these machines are not stable.
+
+1. Guest-side cost of a 32-bit MMIO read and write (rdtsc in the test guest, bench mode):
+   regdbg-proxy (backend none, ring on, `regdbg record` draining to a file) against QEMU's own
+   `edu` device in the same QEMU build, and against `edu` with `-trace memory_region_ops_*`
+   logging to a file. Under TCG, and under KVM when /dev/kvm works.
+2. The ring alone: producer threads, one consumer writing a trace file, events/s, drops.
+"""
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
+
+import harness  # noqa: E402
+
+LAUNCHES = 3
+GUEST_ARGS = "mode=bench iters=20000 runs=7 off=0x4"
+PROXY = "regdbg-proxy,id=p0,vendor-id=0x8086,device-id=0x0f41,bar0-size=4096"
+
+
+def guest_run(tmp, accel, device, guest_dev, extra=(), record=False):
+    """One QEMU launch of the bench guest; returns (read_cycles, write_cycles)."""
+    qmp = os.path.join(tmp, "bench-qmp.sock")        # regdbg's
+    qmp_ctl = os.path.join(tmp, "bench-qmp-ctl.sock")  # ours, to resume the VM
+    args = [harness.QEMU, "-machine", "q35", "-accel", accel, "-nodefaults", "-display", "none",
+            "-m", "64", "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            "-device", device, "-kernel", harness.GUEST, "-append",
+            "dev=%s %s" % (guest_dev, GUEST_ARGS),
+            "-qmp", "unix:%s,server=on,wait=off" % qmp,
+            "-qmp", "unix:%s,server=on,wait=off" % qmp_ctl]
+    args += list(extra)
+    if record:
+        args.append("-S")  # start only once the recorder drains the ring
+    q = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    rec = None
+    try:
+        if record:
+            ctl = harness.Qmp(qmp_ctl)
+            rec = subprocess.Popen([os.path.join(harness.BUILD, "bin", "regdbg"), "record",
+                                    "--qmp", qmp, "-o", os.path.join(tmp, "bench.trace")],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            shm = ctl.cmd("qom-get", path="/machine/peripheral/p0", property="shm")
+            harness.wait_for(lambda: harness.RingHeader(shm).consumer_pid == rec.pid, 20,
+                             "the recorder to attach")
+            ctl.cmd("cont")
+            ctl.close()
+        out, _ = q.communicate(timeout=600)
+    finally:
+        if q.poll() is None:
+            q.kill()
+    out = out.decode(errors="replace")
+    if rec:
+        rout, rerr = rec.communicate(timeout=60)
+        summary = rout.decode().strip()
+        m = re.search(r"(\d+) events, (\d+) dropped", summary)
+        if not m or int(m.group(2)) != 0:
+            raise SystemExit("recorder lost events or failed: %s %s" % (summary, rerr.decode()))
+    m = re.search(r"bench median read_cycles=(\d+) write_cycles=(\d+)", out)
+    if not m:
+        raise SystemExit("bench guest failed (%s):\n%s" % (" ".join(args), out[-2000:]))
+    return int(m.group(1)), int(m.group(2))
+
+
+def median_of_launches(fn):
+    reads, writes = [], []
+    for _ in range(LAUNCHES):
+        r, w = fn()
+        reads.append(r)
+        writes.append(w)
+    return statistics.median(reads), statistics.median(writes)
+
+
+def bench_guest(accel, tmp):
+    print("## guest MMIO cost under %s (cycles per 32-bit access, median of %d launches x 7 runs)"
+          % (accel.upper(), LAUNCHES))
+    edu = median_of_launches(lambda: guest_run(tmp, accel, "edu", "1234:11e8"))
+    log = os.path.join(tmp, "memtrace.log")
+    edu_trace = median_of_launches(lambda: guest_run(
+        tmp, accel, "edu", "1234:11e8", extra=["-trace", "memory_region_ops_*", "-D", log]))
+    proxy = median_of_launches(lambda: guest_run(tmp, accel, PROXY, "8086:0f41", record=True))
+    print("%-44s %10s %10s" % ("", "read", "write"))
+    print("%-44s %10d %10d" % ("edu", edu[0], edu[1]))
+    print("%-44s %10d %10d" % ("edu + -trace memory_region_ops_* to a file", *edu_trace))
+    print("%-44s %10d %10d" % ("regdbg-proxy + regdbg record to a file", *proxy))
+    target = 1.05 if accel == "kvm" else 1.5
+    rr, rw = proxy[0] / edu[0], proxy[1] / edu[1]
+    print("ratio proxy/edu:        read %.3f  write %.3f  (target <= %.2f: %s)"
+          % (rr, rw, target, "met" if max(rr, rw) <= target else "NOT met"))
+    tr, tw = proxy[0] / edu_trace[0], proxy[1] / edu_trace[1]
+    print("ratio proxy/edu+trace:  read %.3f  write %.3f  (target < 1: %s)"
+          % (tr, tw, "met" if max(tr, tw) < 1 else "NOT met"))
+    print()
+
+
+def bench_ring(build, tmp):
+    binary = os.path.join(build, "bench", "ring_bench")
+    print("## ring alone: producer threads -> ring (64Ki entries) -> regdbg's consumer -> trace "
+          "(median of 5, M events/s)")
+    for target, label in [("/dev/null", "trace to /dev/null"),
+                          (os.path.join(tmp, "ring.trace"), "trace to a file")]:
+        for producers in (1, 2):
+            rates, drops = [], 0
+            for _ in range(5):
+                out = subprocess.run([binary, str(producers), str(20000000 // producers),
+                                      "65536", "lossless", target], capture_output=True,
+                                     check=True).stdout.decode()
+                m = re.search(r"dropped=(\d+) .*mevents_per_s=([\d.]+)", out)
+                drops += int(m.group(1))
+                rates.append(float(m.group(2)))
+                if target != "/dev/null":
+                    os.unlink(target)
+            print("%-20s producers=%d  %6.2f M/s  (runs: %s)  lost: %d  target >= 20: %s"
+                  % (label, producers, statistics.median(rates),
+                     " ".join("%.1f" % r for r in rates), drops,
+                     "met" if statistics.median(rates) >= 20 and drops == 0 else "NOT met"))
+    print()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--only", choices=["guest", "ring"])
+    opts = ap.parse_args()
+    os.environ.setdefault("REGDBG_BUILD", os.path.abspath(opts.build))
+    tmp = tempfile.mkdtemp(prefix="regdbg-bench-")
+    if opts.only != "guest":
+        bench_ring(opts.build, tmp)
+    if opts.only != "ring":
+        bench_guest("tcg", tmp)
+        if harness.kvm_usable():
+            bench_guest("kvm", tmp)
+        else:
+            print("## KVM: /dev/kvm is not usable here; KVM ratios not measured\n")
+    subprocess.run(["rm", "-rf", tmp])
+
+
+if __name__ == "__main__":
+    main()
