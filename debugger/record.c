@@ -251,6 +251,9 @@ int cmd_record(int argc, char **argv)
         fprintf(stderr, "regdbg record: %s\n", err);
         goto out;
     }
+    fprintf(stderr, "regdbg record: recording %s (%04x:%04x) from %s into %s\n",
+            rec.rr.info.dev_id[0] ? rec.rr.info.dev_id : "anonymous proxy", rec.rr.info.vendor_id,
+            rec.rr.info.device_id, rec.rr.path, out);
     /* Hand slots back at least twice per lap so that lossless producers rarely wait. */
     batch = rec.rr.info.ring_entries / 2 < BATCH ? rec.rr.info.ring_entries / 2 : BATCH;
     if (duration > 0) {

@@ -54,6 +54,7 @@ static inline void mmio_write32(uint32_t addr, uint32_t v) { *(volatile uint32_t
 
 /* ---- the device under test: BAR0 is either memory (MMIO) or I/O ports ---- */
 extern uint32_t dev_bar0;    /* BAR0 base address */
+extern uint32_t dev_bar0_size;   /* BAR0 size in bytes from the all-ones probe, 0: 4 GiB or more */
 extern int dev_bar0_is_io;   /* 1: I/O BAR, accessed with inl/outl */
 
 /* The only two functions that touch the device; every mode goes through them. */

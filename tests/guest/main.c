@@ -233,6 +233,12 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
         say("error: device %04x:%04x not found", args.vendor, args.device);
         guest_exit(EXIT_NO_DEVICE);
     }
+    /* offset of the last register the mode touches must lie inside BAR0 */
+    uint32_t last = args.mode[0] == 'i' ? 0xfc : args.mode[0] == 'h' ? 0x100 + 4 * (args.cpus - 1) : args.off;
+    if (dev_bar0_size != 0 && (dev_bar0_size < 4 || last > dev_bar0_size - 4)) {
+        say("error: mode=%s accesses offset 0x%x, beyond BAR0 (size 0x%x)", args.mode, last, dev_bar0_size);
+        guest_exit(EXIT_BAD_ARGS);
+    }
     if (args.mode[0] == 'i')
         i2c_main(args.loops);
     else if (args.mode[0] == 'h')

@@ -1,5 +1,5 @@
 /* tests/guest/pci.c: PCI config mechanism #1 scan for the device under test and its BAR0 setup
- * (sizing and assigning an unassigned BAR0, enabling decode); owns dev_bar0 / dev_bar0_is_io. */
+ * (sizing it, assigning it if unassigned, enabling decode); owns dev_bar0, dev_bar0_size, dev_bar0_is_io. */
 #include "guest.h"
 
 #define PCI_ADDR     0xcf8
@@ -8,6 +8,7 @@
 #define IO_BAR_ADDR  0xc000u       /* given to an unassigned I/O BAR0 */
 
 uint32_t dev_bar0;
+uint32_t dev_bar0_size;
 int dev_bar0_is_io;
 
 static uint32_t cfg_addr(uint32_t bus, uint32_t dev, uint32_t fn, uint32_t reg)
@@ -27,19 +28,24 @@ static void cfg_write(uint32_t bus, uint32_t dev, uint32_t fn, uint32_t reg, uin
     outl(PCI_DATA, v);
 }
 
-/* Sizes BAR0 with the all-ones probe and assigns it addr (decode is off while this runs). */
-static uint32_t bar0_assign(uint32_t b, uint32_t d, uint32_t f, uint32_t mask, int is64, uint32_t addr)
+/* The all-ones probe (decode is off while it runs); restores the BAR. 0 means 4 GiB or more. */
+static uint32_t bar0_size(uint32_t b, uint32_t d, uint32_t f, uint32_t bar, uint32_t mask)
 {
     cfg_write(b, d, f, 0x10, 0xffffffffu);
     uint32_t probe = cfg_read(b, d, f, 0x10) & mask;
-    uint32_t size = ~probe + 1;
+    cfg_write(b, d, f, 0x10, bar);
     if (mask == ~3u)
-        size &= 0xffff;   /* I/O BARs may leave the upper 16 bits zero */
+        probe |= 0xffff0000u;   /* I/O BARs may leave the upper 16 bits zero */
+    return ~probe + 1;
+}
+
+static uint32_t bar0_assign(uint32_t b, uint32_t d, uint32_t f, uint32_t mask, int is64, uint32_t addr)
+{
     cfg_write(b, d, f, 0x10, addr);
     if (is64)
         cfg_write(b, d, f, 0x14, 0);
     uint32_t got = cfg_read(b, d, f, 0x10) & mask;
-    say("assigned bar0=0x%08x size=0x%x (%s)", got, size, mask == ~3u ? "io" : "mem");
+    say("assigned bar0=0x%08x size=0x%x (%s)", got, dev_bar0_size, mask == ~3u ? "io" : "mem");
     return got;
 }
 
@@ -48,10 +54,11 @@ static void setup_bar0(uint32_t b, uint32_t d, uint32_t f)
     uint32_t cmd = cfg_read(b, d, f, 0x04) & 0xffff;   /* upper half is status (write-1-to-clear) */
     uint32_t bar = cfg_read(b, d, f, 0x10);
 
-    cfg_write(b, d, f, 0x04, cmd & ~3u);   /* decode off while the BAR may move */
+    cfg_write(b, d, f, 0x04, cmd & ~3u);   /* decode off while the BAR is probed or moved */
     if (bar & 1) {
         dev_bar0_is_io = 1;
         dev_bar0 = bar & ~3u;
+        dev_bar0_size = bar0_size(b, d, f, bar, ~3u);
         if (dev_bar0 == 0)
             dev_bar0 = bar0_assign(b, d, f, ~3u, 0, IO_BAR_ADDR);
     } else {
@@ -59,6 +66,7 @@ static void setup_bar0(uint32_t b, uint32_t d, uint32_t f)
         uint32_t hi = is64 ? cfg_read(b, d, f, 0x14) : 0;
         dev_bar0_is_io = 0;
         dev_bar0 = bar & ~0xfu;
+        dev_bar0_size = bar0_size(b, d, f, bar, ~0xfu);
         if (hi != 0)
             say("bar0 is above 4 GiB (0x%08x%08x), not reachable without paging: reassigning", hi, dev_bar0);
         if (dev_bar0 == 0 || hi != 0)
