@@ -77,7 +77,7 @@ bench: all $(BUILD)/bench/ring_bench
 	@$(PYTHON) tests/bench/bench.py --build $(BUILD)
 
 demo: all
-	@$(PYTHON) tests/demo.py --build $(BUILD)
+	@scripts/demo.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -9,8 +9,8 @@
 static struct {
     uint16_t vendor, device;
     const char *mode;
-    uint32_t loops, cpus, count, iters, runs, off;
-} args = { 0x8086, 0x0f41, "i2c", 0, 2, 1000, 10000, 7, 0x4 };
+    uint32_t loops, cpus, count, iters, runs, off, delay;
+} args = { 0x8086, 0x0f41, "i2c", 0, 2, 1000, 10000, 7, 0x4, 0 };
 
 static char cmdline[512];
 
@@ -94,6 +94,7 @@ static int parse_arg(const char *w, int n)
     static const struct { const char *name; uint32_t *dst; uint32_t base; } nums[] = {
         { "loops", &args.loops, 10 }, { "cpus", &args.cpus, 10 },   { "count", &args.count, 10 },
         { "iters", &args.iters, 10 }, { "runs", &args.runs, 10 },   { "off", &args.off, 16 },
+        { "delay", &args.delay, 10 },
     };
     for (unsigned i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
         if (key_is(w, eq, nums[i].name))
@@ -143,6 +144,26 @@ static int parse_cmdline(void)
     return 1;
 }
 
+/* Waits about ms milliseconds on PIT channel 2 (mode 0, gated through port 0x61), which QEMU
+ * runs on its virtual clock: the same pace under TCG and KVM, whatever the TSC does. */
+static void delay_ms(uint32_t ms)
+{
+    while (ms) {
+        uint32_t chunk = ms > 50 ? 50 : ms;
+        uint32_t count = chunk * 1193182u / 1000u; /* <= 59659: fits the 16-bit counter */
+        uint8_t gate = (uint8_t)(inb(0x61) & ~0x03);
+
+        outb(0x61, gate);
+        outb(0x43, 0xb0); /* channel 2, lobyte/hibyte, mode 0, binary */
+        outb(0x42, (uint8_t)count);
+        outb(0x42, (uint8_t)(count >> 8));
+        outb(0x61, (uint8_t)(gate | 0x01));
+        for (uint32_t spins = 0; !(inb(0x61) & 0x20) && spins < 100000000u; spins++)
+            ;
+        ms -= chunk;
+    }
+}
+
 static void i2c_main(uint32_t loops)
 {
     for (uint32_t i = 0; loops == 0 || i < loops; i++) {
@@ -168,6 +189,8 @@ static void i2c_main(uint32_t loops)
         (void)dev_read(0x10);                    /* IC_DATA_CMD */
         (void)dev_read(0x40);                    /* IC_CLR_INTR */
         dev_write(0x6c, 0);                      /* IC_ENABLE */
+        if (args.delay)
+            delay_ms(args.delay);                /* pace a demo so that a person can follow */
     }
     say("done loops=%u", loops);
 }
