@@ -132,24 +132,21 @@ static void regdbg_backend_file_unrealize(RegdbgProxyState *s)
 
 static bool regdbg_backend_file_realize(RegdbgProxyState *s, Error **errp)
 {
+    /* Check every property before opening or creating any file. */
     for (unsigned i = 0; i < REGDBG_NUM_BARS; i++) {
-        RegdbgProxyBar *bar = &s->bars[i];
-
-        if (bar->type == REGDBG_BAR_ABSENT) {
-            if (s->bar_file[i]) {
-                error_setg(errp, "bar%u-file=%s: BAR %u is absent (bar%u-size=0)", i,
-                           s->bar_file[i], i, i);
-                regdbg_backend_file_unrealize(s);
-                return false;
-            }
-            continue;
-        }
-        if (!s->bar_file[i]) {
-            error_setg(errp, "bar%u-file: backend=file needs a file for every BAR", i);
-            regdbg_backend_file_unrealize(s);
+        if (s->bars[i].type == REGDBG_BAR_ABSENT && s->bar_file[i]) {
+            error_setg(errp, "bar%u-file=%s: BAR %u is absent (bar%u-size=0)", i,
+                       s->bar_file[i], i, i);
             return false;
         }
-        if (!regdbg_backend_map_file(bar, s->bar_file[i], true, errp)) {
+        if (s->bars[i].type != REGDBG_BAR_ABSENT && !s->bar_file[i]) {
+            error_setg(errp, "bar%u-file: backend=file needs a file for every BAR", i);
+            return false;
+        }
+    }
+    for (unsigned i = 0; i < REGDBG_NUM_BARS; i++) {
+        if (s->bars[i].type != REGDBG_BAR_ABSENT &&
+            !regdbg_backend_map_file(&s->bars[i], s->bar_file[i], true, errp)) {
             regdbg_backend_file_unrealize(s);
             return false;
         }

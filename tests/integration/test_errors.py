@@ -11,34 +11,36 @@ from harness import QEMU, RingHeader, check, qemu_fails, regdbg
 
 BASE = "regdbg-proxy,id=p0,bar0-size=4096"
 
-BAD_PROPERTIES = [
-    (BASE.replace("4096", "3000"), "bar0-size=3000 (0xbb8): not a power of two"),
-    (BASE + ",backend=bogus", "backend=bogus: unknown backend"),
-    (BASE + ",bar0-type=mem16", "bar0-type=mem16: expected mem32, mem64 or io"),
-    (BASE + ",bar0-type=mem64,bar1-size=4096", "bar1-size: slot 1 holds the upper half of "
-                                               "64-bit BAR 0"),
-    (BASE + ",bar5-size=4096,bar5-type=mem64", "bar5-type=mem64: a 64-bit BAR needs two slots"),
-    (BASE + ",bar1-size=512,bar1-type=io", "bar1-size=0x200: an I/O BAR is 4 to 256 bytes"),
-    (BASE + ",bar1-size=8", "bar1-size=0x8: a memory BAR is at least 16 bytes"),
-    (BASE + ",bar1-size=32,bar1-type=io,bar1-prefetch=on", "bar1-prefetch=on: an I/O BAR"),
-    (BASE + ",ring-entries=1000", "ring-entries=1000: expected a power of two"),
-    (BASE + ",ring-entries=1", "ring-entries=1: expected a power of two"),
-    (BASE + ",ring-mode=sometimes", "ring-mode=sometimes: expected lossless or lossy"),
-    (BASE + ",class-code=0x1000000", "class-code=0x1000000: a class code has 24 bits"),
-    (BASE + ",consumer-timeout=0", "consumer-timeout=0"),
-    (BASE + ",backend=file", "bar0-file: backend=file needs a file for every BAR"),
-    (BASE + ",backend=file,bar0-file=/nonexistent-dir/x", "bar0-file=/nonexistent-dir/x: No "
-                                                          "such file or directory"),
-    (BASE + ",bar0-file=/tmp/x", "bar0-file=/tmp/x: only backend=file uses BAR files"),
-    (BASE + ",backend=file,bar0-file=/tmp/x,bar2-file=/tmp/y", "bar2-file=/tmp/y: BAR 2 is "
-                                                                "absent"),
-    (BASE + ",shm=/nonexistent-dir/ring", "shm=/nonexistent-dir/ring: cannot create the ring"),
-]
+def bad_properties(tmp):
+    return [
+        (BASE.replace("4096", "3000"), "bar0-size=3000 (0xbb8): not a power of two"),
+        (BASE + ",backend=bogus", "backend=bogus: unknown backend"),
+        (BASE + ",bar0-type=mem16", "bar0-type=mem16: expected mem32, mem64 or io"),
+        (BASE + ",bar0-type=mem64,bar1-size=4096", "bar1-size: slot 1 holds the upper half of "
+                                                   "64-bit BAR 0"),
+        (BASE + ",bar5-size=4096,bar5-type=mem64", "bar5-type=mem64: a 64-bit BAR needs two slots"),
+        (BASE + ",bar1-size=512,bar1-type=io", "bar1-size=0x200: an I/O BAR is 4 to 256 bytes"),
+        (BASE + ",bar1-size=8", "bar1-size=0x8: a memory BAR is at least 16 bytes"),
+        (BASE + ",bar1-size=32,bar1-type=io,bar1-prefetch=on", "bar1-prefetch=on: an I/O BAR"),
+        (BASE + ",ring-entries=1000", "ring-entries=1000: expected a power of two"),
+        (BASE + ",ring-entries=1", "ring-entries=1: expected a power of two"),
+        (BASE + ",ring-mode=sometimes", "ring-mode=sometimes: expected lossless or lossy"),
+        (BASE + ",class-code=0x1000000", "class-code=0x1000000: a class code has 24 bits"),
+        (BASE + ",consumer-timeout=0", "consumer-timeout=0"),
+        (BASE + ",backend=file", "bar0-file: backend=file needs a file for every BAR"),
+        (BASE + ",backend=file,bar0-file=/nonexistent-dir/x", "bar0-file=/nonexistent-dir/x: No "
+                                                              "such file or directory"),
+        (BASE + ",bar0-file=" + tmp("x"), "bar0-file=%s: only backend=file uses BAR files"
+         % tmp("x")),
+        (BASE + ",backend=file,bar0-file=%s,bar2-file=%s" % (tmp("x"), tmp("y")),
+         "bar2-file=%s: BAR 2 is absent" % tmp("y")),
+        (BASE + ",shm=/nonexistent-dir/ring", "shm=/nonexistent-dir/ring: cannot create the ring"),
+    ]
 
 
 def test_bad_properties_stop_qemu_with_one_clear_line(t):
     failures = []
-    for dev, message in BAD_PROPERTIES:
+    for dev, message in bad_properties(t.tmp):
         status, out = qemu_fails(t.tmp, [dev])
         lines = [line for line in out.splitlines() if line.strip()]
         if status == 0 or len(lines) != 1 or message not in lines[0] or "-device" not in lines[0]:
