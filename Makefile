@@ -17,15 +17,18 @@ REGDBG := $(BUILD)/bin/regdbg
 REGDBG_ASAN := $(BUILD)/asan/regdbg
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Iinclude -Idebugger -Itests/unit $(WARN) -g
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Iinclude -Idebugger -Iviews -Itests/unit $(WARN) -g \
+                 -DREGDBG_MAPS_DIR='"$(CURDIR)/maps"'
 CFLAGS_OPT := $(CFLAGS_COMMON) -O2
 CFLAGS_SAN := $(CFLAGS_COMMON) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize-recover=undefined
 JANSSON_CFLAGS = $(shell pkg-config --cflags jansson)
 JANSSON_LIBS = $(shell pkg-config --libs jansson)
+CURSES_CFLAGS = $(shell pkg-config --cflags ncursesw)
+CURSES_LIBS = $(shell pkg-config --libs ncursesw)
 
-DEBUGGER_SRCS := $(wildcard debugger/*.c)
-DEBUGGER_HDRS := $(wildcard debugger/*.h) $(wildcard include/regdbg/*.h)
+DEBUGGER_SRCS := $(wildcard debugger/*.c) $(wildcard views/*.c)
+DEBUGGER_HDRS := $(wildcard debugger/*.h) $(wildcard views/*.h) $(wildcard include/regdbg/*.h)
 LIB_SRCS := $(filter-out debugger/main.c,$(DEBUGGER_SRCS))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
@@ -50,23 +53,23 @@ endif
 
 $(REGDBG): $(DEBUGGER_SRCS) $(DEBUGGER_HDRS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_OPT) $(JANSSON_CFLAGS) -o $@ $(DEBUGGER_SRCS) $(JANSSON_LIBS) -lpthread
+	$(CC) $(CFLAGS_OPT) $(JANSSON_CFLAGS) $(CURSES_CFLAGS) -o $@ $(DEBUGGER_SRCS) $(JANSSON_LIBS) $(CURSES_LIBS) -lpthread
 
 $(REGDBG_ASAN): $(DEBUGGER_SRCS) $(DEBUGGER_HDRS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_SAN) $(JANSSON_CFLAGS) -o $@ $(DEBUGGER_SRCS) $(JANSSON_LIBS) -lpthread
+	$(CC) $(CFLAGS_SAN) $(JANSSON_CFLAGS) $(CURSES_CFLAGS) -o $@ $(DEBUGGER_SRCS) $(JANSSON_LIBS) $(CURSES_LIBS) -lpthread
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_SRCS) $(DEBUGGER_HDRS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_OPT) $(JANSSON_CFLAGS) -o $@ $< $(LIB_SRCS) $(JANSSON_LIBS) -lpthread
+	$(CC) $(CFLAGS_OPT) $(JANSSON_CFLAGS) $(CURSES_CFLAGS) -o $@ $< $(LIB_SRCS) $(JANSSON_LIBS) $(CURSES_LIBS) -lpthread
 
 $(BUILD)/asan/tests/%: tests/unit/%.c $(LIB_SRCS) $(DEBUGGER_HDRS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_SAN) $(JANSSON_CFLAGS) -o $@ $< $(LIB_SRCS) $(JANSSON_LIBS) -lpthread
+	$(CC) $(CFLAGS_SAN) $(JANSSON_CFLAGS) $(CURSES_CFLAGS) -o $@ $< $(LIB_SRCS) $(JANSSON_LIBS) $(CURSES_LIBS) -lpthread
 
 $(BUILD)/bench/ring_bench: tests/bench/ring_bench.c tests/unit/ring_producer.h $(LIB_SRCS) $(DEBUGGER_HDRS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_OPT) $(JANSSON_CFLAGS) -o $@ $< $(LIB_SRCS) $(JANSSON_LIBS) -lpthread
+	$(CC) $(CFLAGS_OPT) $(JANSSON_CFLAGS) $(CURSES_CFLAGS) -o $@ $< $(LIB_SRCS) $(JANSSON_LIBS) $(CURSES_LIBS) -lpthread
 
 unit-tests: $(UNIT_TESTS) $(UNIT_TESTS_ASAN)
 

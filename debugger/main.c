@@ -8,6 +8,10 @@
 #include "commands.h"
 
 static const struct command commands[] = {
+    { "launch", "start QEMU with the proxy and open the debugger on it", launch_usage,
+      cmd_launch },
+    { "attach", "open the debugger on a running QEMU (its QMP socket)", attach_usage,
+      cmd_attach },
     { "record", "record a proxy's register accesses into a trace file", record_usage,
       cmd_record },
     { "dump", "print a trace file as text or JSON lines", dump_usage, cmd_dump },

@@ -1,0 +1,532 @@
+/*
+ * The debugger's model of one attached VM (see session.h): QMP run state and events, the proxies'
+ * rings drained into the scrollback, register statistics, BAR addresses from query-pci, and the
+ * optional recording.
+ */
+#include "session.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "discover.h"
+
+#define QMP_TIMEOUT_MS 3000
+#define PCI_REFRESH_NS 1000000000ull
+
+uint64_t session_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool reg_name_is(void *opaque, const struct stored_event *ev, const char *name)
+{
+    const struct regmap_reg *reg = session_event_reg(opaque, ev);
+
+    return reg && strcmp(reg->name, name) == 0;
+}
+
+int session_init(struct session *s, size_t scrollback, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof(*s));
+    s->rec_dev = -1;
+    snprintf(s->run_state, sizeof(s->run_state), "unknown");
+    if (event_store_init(&s->store, scrollback) < 0) {
+        snprintf(err, errlen, "out of memory for a scrollback of %zu events", scrollback);
+        return -1;
+    }
+    s->store.reg_name_is = reg_name_is;
+    s->store.opaque = s;
+    return 0;
+}
+
+void session_free(struct session *s)
+{
+    char err[256];
+
+    if (s->rec) {
+        session_record_stop(s, err, sizeof(err));
+    }
+    session_detach(s);
+    for (int i = 0; i < s->n_maps; i++) {
+        regmap_free(s->maps[i]);
+    }
+    event_store_free(&s->store);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int session_load_map(struct session *s, const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (stat(path, &st) < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *de;
+        char *names[SESSION_MAX_MAPS];
+        int n = 0, ret = 0;
+
+        if (!d) {
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            return -1;
+        }
+        while ((de = readdir(d)) && n < SESSION_MAX_MAPS) {
+            size_t len = strlen(de->d_name);
+            if (len > 5 && strcmp(de->d_name + len - 5, ".json") == 0) {
+                names[n++] = strdup(de->d_name);
+            }
+        }
+        closedir(d);
+        qsort(names, (size_t)n, sizeof(names[0]), name_cmp);
+        for (int i = 0; i < n; i++) {
+            char full[PATH_MAX];
+            snprintf(full, sizeof(full), "%s/%s", path, names[i]);
+            if (ret == 0 && session_load_map(s, full, err, errlen) < 0) {
+                ret = -1;
+            }
+            free(names[i]);
+        }
+        return ret;
+    }
+    if (s->n_maps == SESSION_MAX_MAPS) {
+        snprintf(err, errlen, "%s: too many register maps (at most %d)", path, SESSION_MAX_MAPS);
+        return -1;
+    }
+    s->maps[s->n_maps] = regmap_load(path, err, errlen);
+    if (!s->maps[s->n_maps]) {
+        return -1;
+    }
+    s->n_maps++;
+    return 0;
+}
+
+static const struct regmap *map_for(const struct session *s, uint16_t vendor, uint16_t device)
+{
+    /* Later maps (--map) win over the shipped ones. */
+    for (int i = s->n_maps - 1; i >= 0; i--) {
+        if (regmap_matches(s->maps[i], vendor, device)) {
+            return s->maps[i];
+        }
+    }
+    return NULL;
+}
+
+static int update_run_state(struct session *s, char *err, size_t errlen)
+{
+    json_t *ret = qmp_execute(s->qmp, "query-status", NULL, QMP_TIMEOUT_MS, err, errlen);
+    const char *status;
+    json_error_t jerr;
+
+    if (!ret) {
+        return -1;
+    }
+    if (json_unpack_ex(ret, &jerr, 0, "{s:s}", "status", &status) < 0) {
+        snprintf(err, errlen, "query-status: unexpected reply: %s", jerr.text);
+        json_decref(ret);
+        return -1;
+    }
+    snprintf(s->run_state, sizeof(s->run_state), "%s", status);
+    json_decref(ret);
+    return 0;
+}
+
+int session_attach(struct session *s, const char *qmp_path, char *err, size_t errlen)
+{
+    struct proxy_info found[DISCOVER_MAX_PROXIES];
+    int n;
+
+    snprintf(s->qmp_path, sizeof(s->qmp_path), "%s", qmp_path);
+    s->qmp = qmp_connect(qmp_path, QMP_TIMEOUT_MS, err, errlen);
+    if (!s->qmp) {
+        return -1;
+    }
+    n = discover_proxies(s->qmp, found, DISCOVER_MAX_PROXIES, err, errlen);
+    if (n < 0) {
+        return -1;
+    }
+    if (n == 0) {
+        snprintf(err, errlen, "no regdbg-proxy device in the VM at %s; start QEMU with "
+                 "-device regdbg-proxy,id=NAME,...", qmp_path);
+        return -1;
+    }
+    for (int i = 0; i < n && i < SESSION_MAX_PROXIES; i++) {
+        struct proxy *p = &s->proxies[i];
+
+        memset(p, 0, sizeof(*p));
+        snprintf(p->id, sizeof(p->id), "%.127s", found[i].id);
+        snprintf(p->qom_path, sizeof(p->qom_path), "%s", found[i].qom_path);
+        snprintf(p->shm, sizeof(p->shm), "%s", found[i].shm);
+        p->pci_bus = p->pci_slot = p->pci_func = -1;
+        for (unsigned b = 0; b < REGDBG_NUM_BARS; b++) {
+            p->bar_addr[b] = UINT64_MAX;
+        }
+        if (ring_reader_attach(&p->rr, p->shm, err, errlen) < 0) {
+            s->n_proxies = i;
+            return -1;
+        }
+        p->attached = true;
+        p->dropped_at_attach = ring_reader_dropped(&p->rr);
+        p->map = map_for(s, p->rr.info.vendor_id, p->rr.info.device_id);
+        if (p->map) {
+            p->stats = calloc(p->map->n_regs ? p->map->n_regs : 1, sizeof(*p->stats));
+        }
+        s->n_proxies = i + 1;
+    }
+    if (update_run_state(s, err, errlen) < 0 || session_refresh_pci(s, err, errlen) < 0) {
+        return -1;
+    }
+    s->rate_t_ns = s->pci_refresh_t_ns = session_now_ns();
+    return 0;
+}
+
+void session_detach(struct session *s)
+{
+    for (int i = 0; i < s->n_proxies; i++) {
+        if (s->proxies[i].attached) {
+            ring_reader_detach(&s->proxies[i].rr);
+            s->proxies[i].attached = false;
+        }
+        free(s->proxies[i].stats);
+        s->proxies[i].stats = NULL;
+    }
+    s->n_proxies = 0;
+    if (s->qmp) {
+        qmp_close(s->qmp);
+        s->qmp = NULL;
+    }
+}
+
+const struct regmap_reg *session_event_reg(const struct session *s, const struct stored_event *ev)
+{
+    const struct proxy *p = &s->proxies[ev->dev];
+
+    if (!p->map || ev->reg == NO_REG || ev->reg >= p->map->n_regs) {
+        return NULL;
+    }
+    return &p->map->regs[ev->reg];
+}
+
+int session_find_proxy(const struct session *s, const char *id)
+{
+    for (int i = 0; i < s->n_proxies; i++) {
+        if (strcmp(s->proxies[i].id, id) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static void account(struct proxy *p, struct stored_event *se)
+{
+    const struct regmap_reg *reg = p->map ? regmap_find(p->map, se->bar, se->offset, se->size)
+                                          : NULL;
+    struct reg_stats *st;
+
+    se->reg = reg ? (uint16_t)(reg - p->map->regs) : NO_REG;
+    if (!reg) {
+        return;
+    }
+    st = &p->stats[se->reg];
+    if (se->dir == REGDBG_DIR_WRITE) {
+        st->writes++;
+        st->last_write = se->value;
+    } else {
+        st->reads++;
+        st->last_read = se->value;
+    }
+    if (st->has_value && st->last_value != se->value) {
+        st->changed_t_ns = se->t_ns;
+    }
+    st->has_value = true;
+    st->last_value = se->value;
+    st->last_t_ns = se->t_ns;
+}
+
+size_t session_drain(struct session *s, size_t max)
+{
+    size_t total = 0;
+    char err[256];
+
+    for (int d = 0; d < s->n_proxies && total < max; d++) {
+        struct proxy *p = &s->proxies[d];
+        struct regdbg_event ev;
+        size_t n = 0;
+        size_t lap = p->rr.info.ring_entries / 2 ? p->rr.info.ring_entries / 2 : 1;
+        size_t before = total;
+
+        if (!p->attached) {
+            continue;
+        }
+        while (total + n < max && ring_reader_peek(&p->rr, n, &ev)) {
+            struct stored_event se = {
+                .seq = atomic_load_explicit(&ev.seq, memory_order_relaxed), .t_ns = ev.t_ns,
+                .offset = ev.offset, .value = ev.value, .orig_value = ev.orig_value,
+                .cpu = ev.cpu, .flags = ev.flags, .dev = (uint8_t)d,
+                .bar = ev.bar < REGDBG_NUM_BARS ? ev.bar : 0, .size = ev.size, .dir = ev.dir,
+            };
+
+            account(p, &se);
+            event_store_add(&s->store, &se);
+            if (s->rec && s->rec_dev == d) {
+                struct regdbg_trace_record r;
+
+                trace_record_from_event(&r, &ev);
+                if (trace_writer_add(s->rec, &r, err, sizeof(err)) < 0) {
+                    snprintf(s->message, sizeof(s->message), "recording stopped: %.200s", err);
+                    trace_writer_close(s->rec, err, sizeof(err));
+                    s->rec = NULL;
+                } else {
+                    s->rec_events++;
+                }
+            }
+            n++;
+            if (n % lap == 0) {
+                ring_reader_consume(&p->rr, lap);
+                n -= lap;
+                total += lap;
+            }
+        }
+        ring_reader_consume(&p->rr, n);
+        total += n;
+        p->events += total - before;
+    }
+    s->events_total += total;
+    s->rate_events += total;
+    return total;
+}
+
+void session_qmp_readable(struct session *s)
+{
+    char err[256];
+
+    if (!s->qmp || s->qemu_gone) {
+        return;
+    }
+    if (qmp_pump(s->qmp, err, sizeof(err)) < 0 || qmp_is_dead(s->qmp)) {
+        s->qemu_gone = true;
+        snprintf(s->qemu_gone_why, sizeof(s->qemu_gone_why), "QEMU closed the QMP connection "
+                 "(it exited or was killed)");
+        snprintf(s->run_state, sizeof(s->run_state), "gone");
+    }
+    session_process_events(s);
+}
+
+void session_process_events(struct session *s)
+{
+    json_t *ev;
+
+    if (!s->qmp) {
+        return;
+    }
+    while ((ev = qmp_next_event(s->qmp))) {
+        const char *name = json_string_value(json_object_get(ev, "event"));
+
+        if (!name) {
+            json_decref(ev);
+            continue;
+        }
+        if (!strcmp(name, "STOP")) {
+            snprintf(s->run_state, sizeof(s->run_state), "paused");
+        } else if (!strcmp(name, "RESUME")) {
+            snprintf(s->run_state, sizeof(s->run_state), "running");
+        } else if (!strcmp(name, "RESET")) {
+            snprintf(s->message, sizeof(s->message), "the VM was reset");
+        } else if (!strcmp(name, "SHUTDOWN")) {
+            snprintf(s->message, sizeof(s->message), "the guest shut down");
+            snprintf(s->run_state, sizeof(s->run_state), "shutdown");
+        }
+        json_decref(ev);
+    }
+}
+
+void session_tick(struct session *s, uint64_t now_ns)
+{
+    char err[256];
+
+    if (now_ns - s->rate_t_ns >= 500000000ull) {
+        s->events_per_s = (double)s->rate_events * 1e9 / (double)(now_ns - s->rate_t_ns);
+        s->rate_events = 0;
+        s->rate_t_ns = now_ns;
+    }
+    if (!s->qemu_gone && s->n_proxies && !ring_reader_qemu_alive(&s->proxies[0].rr)) {
+        s->qemu_gone = true;
+        snprintf(s->qemu_gone_why, sizeof(s->qemu_gone_why), "QEMU (pid %u) is gone",
+                 s->proxies[0].rr.info.qemu_pid);
+        snprintf(s->run_state, sizeof(s->run_state), "gone");
+    }
+    if (!s->qemu_gone && now_ns - s->pci_refresh_t_ns >= PCI_REFRESH_NS) {
+        s->pci_refresh_t_ns = now_ns;
+        /* The guest may have moved its BARs. */
+        if (session_refresh_pci(s, err, sizeof(err)) < 0 && s->qmp && qmp_is_dead(s->qmp)) {
+            s->qemu_gone = true;
+            snprintf(s->qemu_gone_why, sizeof(s->qemu_gone_why), "%s", err);
+            snprintf(s->run_state, sizeof(s->run_state), "gone");
+        }
+    }
+}
+
+static int simple_command(struct session *s, const char *cmd, char *err, size_t errlen)
+{
+    json_t *ret;
+
+    if (!s->qmp || s->qemu_gone) {
+        snprintf(err, errlen, "QEMU is gone");
+        return -1;
+    }
+    ret = qmp_execute(s->qmp, cmd, NULL, QMP_TIMEOUT_MS, err, errlen);
+    session_process_events(s);
+    if (!ret) {
+        return -1;
+    }
+    json_decref(ret);
+    return 0;
+}
+
+int session_vm_stop(struct session *s, char *err, size_t errlen)
+{
+    return simple_command(s, "stop", err, errlen);
+}
+
+int session_vm_cont(struct session *s, char *err, size_t errlen)
+{
+    return simple_command(s, "cont", err, errlen);
+}
+
+int session_vm_reset(struct session *s, char *err, size_t errlen)
+{
+    return simple_command(s, "system_reset", err, errlen);
+}
+
+int session_vm_quit(struct session *s, char *err, size_t errlen)
+{
+    int ret = simple_command(s, "quit", err, errlen);
+
+    if (ret == 0 || (s->qmp && qmp_is_dead(s->qmp))) {
+        s->qemu_gone = true;
+        snprintf(s->qemu_gone_why, sizeof(s->qemu_gone_why), "QEMU was told to quit");
+        return 0;
+    }
+    return ret;
+}
+
+static void pci_walk(struct session *s, json_t *devices)
+{
+    size_t i, j;
+    json_t *dev, *region;
+
+    json_array_foreach(devices, i, dev) {
+        const char *qdev_id = json_string_value(json_object_get(dev, "qdev_id"));
+        json_t *bridge = json_object_get(dev, "pci_bridge");
+        int idx = qdev_id && *qdev_id ? session_find_proxy(s, qdev_id) : -1;
+
+        if (bridge) {
+            pci_walk(s, json_object_get(bridge, "devices"));
+        }
+        if (idx < 0) {
+            continue;
+        }
+        struct proxy *p = &s->proxies[idx];
+        p->pci_bus = (int)json_integer_value(json_object_get(dev, "bus"));
+        p->pci_slot = (int)json_integer_value(json_object_get(dev, "slot"));
+        p->pci_func = (int)json_integer_value(json_object_get(dev, "function"));
+        for (unsigned b = 0; b < REGDBG_NUM_BARS; b++) {
+            p->bar_addr[b] = UINT64_MAX;
+        }
+        json_array_foreach(json_object_get(dev, "regions"), j, region) {
+            json_int_t bar, addr;
+            json_error_t jerr;
+
+            if (json_unpack_ex(region, &jerr, 0, "{s:I, s:I}", "bar", &bar, "address",
+                               &addr) == 0 && bar >= 0 && bar < REGDBG_NUM_BARS) {
+                /* QEMU reports an unmapped BAR as all ones */
+                p->bar_addr[bar] = (uint64_t)addr;
+            }
+        }
+    }
+}
+
+int session_refresh_pci(struct session *s, char *err, size_t errlen)
+{
+    json_t *ret, *bus;
+    size_t i;
+
+    if (!s->qmp || s->qemu_gone) {
+        snprintf(err, errlen, "QEMU is gone");
+        return -1;
+    }
+    ret = qmp_execute(s->qmp, "query-pci", NULL, QMP_TIMEOUT_MS, err, errlen);
+    if (!ret) {
+        return -1;
+    }
+    json_array_foreach(ret, i, bus) {
+        pci_walk(s, json_object_get(bus, "devices"));
+    }
+    json_decref(ret);
+    return 0;
+}
+
+int session_record_start(struct session *s, const char *path, int dev, char *err,
+                         size_t errlen)
+{
+    struct regdbg_trace_header th;
+    struct timespec ts;
+
+    if (s->rec) {
+        snprintf(err, errlen, "already recording to %s", s->rec_path);
+        return -1;
+    }
+    if (dev < 0 || dev >= s->n_proxies) {
+        snprintf(err, errlen, "no such device");
+        return -1;
+    }
+    trace_header_from_shm(&th, &s->proxies[dev].rr.info);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    th.start_realtime_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    th.start_monotonic_ns = session_now_ns();
+    s->rec = trace_writer_open(path, &th, err, errlen);
+    if (!s->rec) {
+        return -1;
+    }
+    s->rec_dev = dev;
+    s->rec_events = 0;
+    snprintf(s->rec_path, sizeof(s->rec_path), "%s", path);
+    return 0;
+}
+
+int session_record_stop(struct session *s, char *err, size_t errlen)
+{
+    struct regdbg_trace_record end = {
+        .t_ns = session_now_ns(), .cpu = REGDBG_CPU_NONE, .rule = REGDBG_RULE_NONE,
+        .kind = REGDBG_REC_END,
+    };
+    int ret;
+
+    if (!s->rec) {
+        snprintf(err, errlen, "not recording");
+        return -1;
+    }
+    end.value = s->rec_events;
+    end.orig_value = ring_reader_dropped(&s->proxies[s->rec_dev].rr) -
+                     s->proxies[s->rec_dev].dropped_at_attach;
+    ret = trace_writer_add(s->rec, &end, err, errlen);
+    if (trace_writer_close(s->rec, err, errlen) < 0) {
+        ret = -1;
+    }
+    s->rec = NULL;
+    return ret;
+}

@@ -1,0 +1,114 @@
+/*
+ * The debugger's model of one attached VM: its QMP connection and run state, every regdbg-proxy
+ * with its ring, register map, BAR guest addresses and per-register statistics, the scrollback of
+ * accesses, and an optional recording to a trace file. Nothing here draws: the views read this
+ * model and ask for changes through its functions.
+ */
+#ifndef REGDBG_SESSION_H
+#define REGDBG_SESSION_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "event_store.h"
+#include "qmp.h"
+#include "regmap.h"
+#include "ring_reader.h"
+#include "trace_file.h"
+
+#define SESSION_MAX_PROXIES 16
+#define SESSION_MAX_MAPS 64
+
+struct reg_stats {
+    uint64_t reads, writes;
+    uint64_t last_read, last_write;
+    uint64_t last_t_ns;         /* 0 = never accessed */
+    uint64_t changed_t_ns;      /* when the last value (read or written) differed from before */
+    bool has_value;
+    uint64_t last_value;
+};
+
+struct proxy {
+    char id[128];
+    char qom_path[256];
+    char shm[PATH_MAX];
+    struct ring_reader rr;
+    bool attached;
+    const struct regmap *map;   /* NULL: no map for its ids */
+    struct reg_stats *stats;    /* one per map register */
+    uint64_t bar_addr[REGDBG_NUM_BARS];     /* guest address; UINT64_MAX = unmapped */
+    int pci_bus, pci_slot, pci_func;        /* -1 until query-pci found it */
+    uint64_t events;            /* drained since attach */
+    uint64_t dropped_at_attach;
+};
+
+struct session {
+    struct qmp *qmp;
+    char qmp_path[PATH_MAX];
+    pid_t launched_pid;         /* QEMU started by `regdbg launch`, else 0 */
+    bool qemu_gone;
+    char qemu_gone_why[256];
+    char run_state[32];         /* "running", "paused", ... from query-status and events */
+
+    struct proxy proxies[SESSION_MAX_PROXIES];
+    int n_proxies;
+    struct regmap *maps[SESSION_MAX_MAPS];
+    int n_maps;
+
+    struct event_store store;
+
+    /* rates: events drained per second, over the last second */
+    uint64_t rate_t_ns, rate_events, events_total;
+    double events_per_s;
+    uint64_t pci_refresh_t_ns;
+
+    /* recording */
+    struct trace_writer *rec;
+    int rec_dev;
+    char rec_path[PATH_MAX];
+    uint64_t rec_events;
+
+    char message[256];          /* the last notice for the status line */
+};
+
+/* The session starts empty; maps are loaded first, then a VM is attached. */
+int session_init(struct session *s, size_t scrollback, char *err, size_t errlen);
+void session_free(struct session *s);
+
+/* Load a register map file (or every *.json in a folder). */
+int session_load_map(struct session *s, const char *path, char *err, size_t errlen);
+
+/* Connect to QMP, find every proxy, attach its ring, match maps, read run state and BARs. */
+int session_attach(struct session *s, const char *qmp_path, char *err, size_t errlen);
+/* Let go of the rings and QMP; the guest goes on untouched. */
+void session_detach(struct session *s);
+
+/* Drain every ring into the scrollback (and the recording); at most max events. */
+size_t session_drain(struct session *s, size_t max);
+/* Read QMP (call when its fd is readable): events update the run state. */
+void session_qmp_readable(struct session *s);
+/* Apply queued QMP events (STOP, RESUME, RESET, SHUTDOWN) to the run state. */
+void session_process_events(struct session *s);
+/* Periodic work: rates, BAR addresses refreshed from query-pci, QEMU liveness. */
+void session_tick(struct session *s, uint64_t now_ns);
+
+int session_vm_stop(struct session *s, char *err, size_t errlen);
+int session_vm_cont(struct session *s, char *err, size_t errlen);
+int session_vm_reset(struct session *s, char *err, size_t errlen);
+int session_vm_quit(struct session *s, char *err, size_t errlen);
+int session_refresh_pci(struct session *s, char *err, size_t errlen);
+
+int session_record_start(struct session *s, const char *path, int dev, char *err,
+                         size_t errlen);
+int session_record_stop(struct session *s, char *err, size_t errlen);
+
+/* The register an event hit (NULL without a map or outside every register). */
+const struct regmap_reg *session_event_reg(const struct session *s, const struct stored_event *ev);
+/* Find a device by id; -1 when none. */
+int session_find_proxy(const struct session *s, const char *id);
+
+uint64_t session_now_ns(void);
+
+#endif /* REGDBG_SESSION_H */

@@ -1,0 +1,944 @@
+/*
+ * `regdbg launch` and `regdbg attach`: the interactive debugger. One poll() loop waits on the
+ * terminal and the QMP socket, with a timeout that paces the frames; each turn drains the rings
+ * (the producers make no system call, so there is no descriptor to wake us: the frame timer is
+ * the ring's notifier), carries out the actions the key handlers returned, and redraws.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "session.h"
+#include "stream.h"
+#include "ui.h"
+
+#define FRAME_NS (1000000000ull / 30)
+#define DEFAULT_SCROLLBACK (2u << 20)
+#define DRAIN_PER_TURN (4u << 20)
+#define MAX_KEY_SAMPLES 4096
+
+#ifndef REGDBG_MAPS_DIR
+#define REGDBG_MAPS_DIR "maps"
+#endif
+
+struct tui {
+    struct session s;
+    struct ui ui;
+    bool quit;
+    bool detach_only;           /* leave a launched QEMU running */
+    char tmpdir[64];            /* launch: private folder for the QMP socket and QEMU's log */
+    /* measurements for `make bench` (REGDBG_TUI_STATS=FILE) */
+    const char *stats_path;
+    uint64_t key_t[MAX_KEY_SAMPLES];
+    uint64_t key_latency[MAX_KEY_SAMPLES];
+    int n_keys, n_latency;
+    uint64_t frames, max_frame_gap_ns, last_frame_ns;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+const char launch_usage[] =
+    "usage: regdbg launch [--kvm|--tcg] [--map FILE]... [--scrollback N] -- QEMU-ARGS...\n"
+    "\n"
+    "Start the QEMU built with regdbg-proxy with a private QMP socket and the given arguments,\n"
+    "and attach the debugger to it. QEMU's own output goes to a log file (its path is shown\n"
+    "when QEMU fails). Quitting asks before it shuts that QEMU down; d detaches and leaves it\n"
+    "running.\n"
+    "\n"
+    "  --kvm, --tcg     the accelerator (default: KVM when /dev/kvm is usable, else TCG)\n"
+    "  --map FILE       a register map (JSON, docs/register-maps.md); repeatable. Maps are\n"
+    "                   matched to proxies by vendor:device; the shipped ones are always loaded\n"
+    "  --scrollback N   events kept for scrolling, filtering and search (default 2097152)\n"
+    "\n"
+    "example:\n"
+    "  regdbg launch --tcg -- -machine q35 -m 64 -kernel fw.elf \\\n"
+    "      -device regdbg-proxy,id=i2c0,vendor-id=0x8086,device-id=0x0f41,bar0-size=4096\n";
+
+const char attach_usage[] =
+    "usage: regdbg attach SOCKET [--map FILE]... [--scrollback N]\n"
+    "\n"
+    "Attach the debugger to a QEMU started with -qmp unix:SOCKET,server=on,wait=off and one or\n"
+    "more -device regdbg-proxy. Quitting (q) leaves the VM running untouched; attaching again\n"
+    "picks up where the ring is.\n"
+    "\n"
+    "example:\n"
+    "  regdbg attach /tmp/qmp.sock --map my-device.json\n";
+
+/* --- the `:` commands ------------------------------------------------------------------------ */
+
+static int parse_filter(struct tui *t, const char *text, struct event_filter *f, char *err,
+                        size_t errlen);
+
+static int pc_help(void *opaque, const char *args, char *err, size_t errlen)
+{
+    struct tui *t = opaque;
+    (void)args, (void)err, (void)errlen;
+    t->ui.prev_view = t->ui.view;
+    t->ui.view = VIEW_HELP;
+    return 0;
+}
+
+static int pc_quit(void *opaque, const char *args, char *err, size_t errlen)
+{
+    struct tui *t = opaque;
+    (void)args, (void)err, (void)errlen;
+    t->quit = true;
+    return 0;
+}
+
+static int pc_detach(void *opaque, const char *args, char *err, size_t errlen)
+{
+    struct tui *t = opaque;
+    (void)args, (void)err, (void)errlen;
+    t->quit = t->detach_only = true;
+    return 0;
+}
+
+static int pc_stop(void *opaque, const char *args, char *err, size_t errlen)
+{
+    (void)args;
+    return session_vm_stop(&((struct tui *)opaque)->s, err, errlen);
+}
+
+static int pc_cont(void *opaque, const char *args, char *err, size_t errlen)
+{
+    (void)args;
+    return session_vm_cont(&((struct tui *)opaque)->s, err, errlen);
+}
+
+static int pc_reset(void *opaque, const char *args, char *err, size_t errlen)
+{
+    (void)args;
+    return session_vm_reset(&((struct tui *)opaque)->s, err, errlen);
+}
+
+static int pc_filter(void *opaque, const char *args, char *err, size_t errlen)
+{
+    struct tui *t = opaque;
+    struct event_filter f;
+
+    if (!*args) {
+        event_store_clear_filter(&t->s.store);
+        t->ui.filter_text[0] = '\0';
+        return 0;
+    }
+    if (parse_filter(t, args, &f, err, errlen) < 0) {
+        return -1;
+    }
+    event_store_set_filter(&t->s.store, &f);
+    snprintf(t->ui.filter_text, sizeof(t->ui.filter_text), "%s", args);
+    t->ui.follow = true;
+    return 0;
+}
+
+static int pc_search(void *opaque, const char *args, char *err, size_t errlen)
+{
+    struct tui *t = opaque;
+
+    snprintf(t->ui.search, sizeof(t->ui.search), "%.127s", args);
+    t->ui.view = VIEW_STREAM;
+    /* Following: the most recent match; paused: the next one after the cursor. */
+    if (stream_search(&t->ui, t->ui.follow ? -1 : 1) < 0) {
+        snprintf(err, errlen, "no match for '%.127s'", args);
+        return -1;
+    }
+    return 0;
+}
+
+static int pc_record(void *opaque, const char *args, char *err, size_t errlen)
+{
+    struct tui *t = opaque;
+    char path[PATH_MAX], dev[128] = "";
+    int d = t->ui.cur_dev;
+
+    if (!strcmp(args, "stop")) {
+        uint64_t n = t->s.rec_events;
+        if (session_record_stop(&t->s, err, errlen) < 0) {
+            return -1;
+        }
+        ui_notice(&t->ui, false, "recording stopped: %llu events in %s",
+                  (unsigned long long)n, t->s.rec_path);
+        return 0;
+    }
+    if (sscanf(args, "%4095s %127s", path, dev) < 1) {
+        snprintf(err, errlen, "usage: record FILE [DEVICE] | record stop");
+        return -1;
+    }
+    if (dev[0] && (d = session_find_proxy(&t->s, dev)) < 0) {
+        snprintf(err, errlen, "no device '%s'", dev);
+        return -1;
+    }
+    if (session_record_start(&t->s, path, d, err, errlen) < 0) {
+        return -1;
+    }
+    ui_notice(&t->ui, false, "recording %s into %s", t->s.proxies[d].id, path);
+    return 0;
+}
+
+static int pc_view(void *opaque, const char *args, char *err, size_t errlen)
+{
+    struct tui *t = opaque;
+
+    if (!strcmp(args, "stream")) {
+        t->ui.view = VIEW_STREAM;
+    } else if (!strcmp(args, "regs") || !strcmp(args, "registers")) {
+        t->ui.view = VIEW_REGS;
+    } else if (!strcmp(args, "devices")) {
+        t->ui.view = VIEW_DEVICES;
+    } else {
+        snprintf(err, errlen, "view %s: expected stream, regs or devices", args);
+        return -1;
+    }
+    return 0;
+}
+
+static int pc_device(void *opaque, const char *args, char *err, size_t errlen)
+{
+    struct tui *t = opaque;
+    int d = session_find_proxy(&t->s, args);
+
+    if (d < 0) {
+        snprintf(err, errlen, "no device '%s'", args);
+        return -1;
+    }
+    t->ui.cur_dev = d;
+    t->ui.view = VIEW_REGS;
+    return 0;
+}
+
+const struct prompt_command prompt_commands[] = {
+    { "help", "help", "show this help", pc_help },
+    { "filter", "filter [dev=ID bar=N reg=NAME dir=r|w value=V[/MASK]]",
+      "filter the stream and its history; no argument clears the filter", pc_filter },
+    { "search", "search TEXT", "find a register name (part of it) or a value (0x55)", pc_search },
+    { "record", "record FILE [DEVICE] | record stop", "record a device's accesses to a trace file "
+      "(regdbg dump reads it)", pc_record },
+    { "stop", "stop", "stop the VM", pc_stop },
+    { "cont", "cont", "let the VM continue", pc_cont },
+    { "reset", "reset", "system reset of the VM", pc_reset },
+    { "view", "view stream|regs|devices", "switch screens", pc_view },
+    { "device", "device ID", "show the registers of that device", pc_device },
+    { "detach", "detach", "leave, and leave the VM running (even one regdbg launched)",
+      pc_detach },
+    { "quit", "quit", "leave (a VM regdbg launched is shut down)", pc_quit },
+};
+const int prompt_command_count = (int)(sizeof(prompt_commands) / sizeof(prompt_commands[0]));
+
+static int run_prompt_command(struct tui *t, const char *line, char *err, size_t errlen)
+{
+    char name[32];
+    size_t n = 0;
+
+    while (*line == ' ') {
+        line++;
+    }
+    while (line[n] && line[n] != ' ' && n < sizeof(name) - 1) {
+        name[n] = line[n];
+        n++;
+    }
+    name[n] = '\0';
+    line += n;
+    while (*line == ' ') {
+        line++;
+    }
+    if (!name[0]) {
+        return 0;
+    }
+    for (int i = 0; i < prompt_command_count; i++) {
+        if (!strcmp(prompt_commands[i].name, name) ||
+            (!strcmp(name, "q") && !strcmp(prompt_commands[i].name, "quit"))) {
+            return prompt_commands[i].run(t, line, err, errlen);
+        }
+    }
+    snprintf(err, errlen, "unknown command '%s' (:help lists them)", name);
+    return -1;
+}
+
+static int parse_filter(struct tui *t, const char *text, struct event_filter *f, char *err,
+                        size_t errlen)
+{
+    char buf[256], *save = NULL, *word;
+    const char *reg = NULL;
+
+    memset(f, 0, sizeof(*f));
+    f->dev = f->bar = f->dir = f->reg = ANY;
+    snprintf(buf, sizeof(buf), "%s", text);
+    for (word = strtok_r(buf, " ", &save); word; word = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(word, '='), *end;
+        const char *val;
+
+        if (!eq) {
+            snprintf(err, errlen, "filter: '%s' is not KEY=VALUE", word);
+            return -1;
+        }
+        *eq = '\0';
+        val = eq + 1;
+        if (!strcmp(word, "dev")) {
+            if ((f->dev = session_find_proxy(&t->s, val)) < 0) {
+                snprintf(err, errlen, "filter: no device '%s'", val);
+                return -1;
+            }
+        } else if (!strcmp(word, "bar")) {
+            long b = strtol(val, &end, 0);
+            if (*end || b < 0 || b >= REGDBG_NUM_BARS) {
+                snprintf(err, errlen, "filter: bar=%s: expected 0 to 5", val);
+                return -1;
+            }
+            f->bar = (int)b;
+        } else if (!strcmp(word, "dir")) {
+            if (!strcmp(val, "r") || !strcmp(val, "read")) {
+                f->dir = REGDBG_DIR_READ;
+            } else if (!strcmp(val, "w") || !strcmp(val, "write")) {
+                f->dir = REGDBG_DIR_WRITE;
+            } else {
+                snprintf(err, errlen, "filter: dir=%s: expected r or w", val);
+                return -1;
+            }
+        } else if (!strcmp(word, "reg")) {
+            reg = val - buf + text;
+            snprintf(f->reg_name, sizeof(f->reg_name), "%s", val);
+        } else if (!strcmp(word, "value")) {
+            char *slash = strchr(eq + 1, '/');
+            if (slash) {
+                *slash = '\0';
+            }
+            f->value = strtoull(val, &end, 0);
+            if (*end || !*val) {
+                snprintf(err, errlen, "filter: value=%s: expected a number", val);
+                return -1;
+            }
+            f->mask = UINT64_MAX;
+            if (slash) {
+                f->mask = strtoull(slash + 1, &end, 0);
+                if (*end || !slash[1]) {
+                    snprintf(err, errlen, "filter: mask %s: expected a number", slash + 1);
+                    return -1;
+                }
+            }
+            f->value &= f->mask;
+            f->has_value = true;
+        } else {
+            snprintf(err, errlen, "filter: unknown key '%s' (dev, bar, reg, dir, value)", word);
+            return -1;
+        }
+    }
+    if (reg) {
+        /* The register must exist in some device's map (that device's, with dev=). */
+        bool known = false;
+        for (int d = 0; d < t->s.n_proxies && !known; d++) {
+            const struct proxy *p = &t->s.proxies[d];
+            if ((f->dev == ANY || f->dev == d) && p->map) {
+                const struct regmap_reg *r = regmap_find_name(p->map, f->reg_name);
+                if (r && f->dev == d) {
+                    f->reg = (int)(r - p->map->regs);
+                    f->reg_name[0] = '\0';
+                }
+                known = r != NULL;
+            }
+        }
+        if (!known) {
+            snprintf(err, errlen, "filter: no register '%s' in the register maps", f->reg_name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* --- actions -------------------------------------------------------------------------------- */
+
+static void ask(struct tui *t, enum action on_yes, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void ask(struct tui *t, enum action on_yes, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(t->ui.confirm_question, sizeof(t->ui.confirm_question), fmt, ap);
+    va_end(ap);
+    t->ui.prompt = PROMPT_CONFIRM;
+    t->ui.confirm_action = on_yes;
+}
+
+static void start_prompt(struct tui *t, enum prompt_kind kind)
+{
+    t->ui.prompt = kind;
+    t->ui.prompt_len = 0;
+    t->ui.prompt_text[0] = '\0';
+    t->ui.notice[0] = '\0';
+}
+
+static void report(struct tui *t, int ret, const char *err)
+{
+    if (ret < 0) {
+        ui_notice(&t->ui, true, "%s", err);
+    }
+}
+
+static void perform(struct tui *t, enum action a);
+
+static void submit_prompt(struct tui *t)
+{
+    char err[256] = "";
+    enum prompt_kind kind = t->ui.prompt;
+    char text[256];
+    int ret = 0;
+
+    snprintf(text, sizeof(text), "%s", t->ui.prompt_text);
+    t->ui.prompt = PROMPT_NONE;
+    switch (kind) {
+    case PROMPT_COMMAND:
+        ret = run_prompt_command(t, text, err, sizeof(err));
+        break;
+    case PROMPT_SEARCH:
+        ret = pc_search(t, text, err, sizeof(err));
+        break;
+    case PROMPT_FILTER:
+        ret = pc_filter(t, text, err, sizeof(err));
+        break;
+    default:
+        break;
+    }
+    report(t, ret, err);
+}
+
+static void perform(struct tui *t, enum action a)
+{
+    struct session *s = &t->s;
+    char err[256] = "";
+
+    switch (a) {
+    case ACT_NONE:
+    case ACT_REDRAW:
+        break;
+    case ACT_QUIT:
+        if (s->launched_pid && !s->qemu_gone) {
+            ask(t, ACT_QUIT, "Quit and shut down the QEMU that regdbg launched (pid %d)?",
+                (int)s->launched_pid);
+        } else {
+            t->quit = true;
+        }
+        break;
+    case ACT_DETACH:
+        t->quit = t->detach_only = true;
+        break;
+    case ACT_VM_STOP_CONT:
+        report(t, strcmp(s->run_state, "running") == 0 ? session_vm_stop(s, err, sizeof(err))
+                                                       : session_vm_cont(s, err, sizeof(err)),
+               err);
+        break;
+    case ACT_VM_RESET:
+        ask(t, ACT_VM_RESET, "Reset the VM (system_reset)?");
+        break;
+    case ACT_VIEW_STREAM:
+        t->ui.view = VIEW_STREAM;
+        break;
+    case ACT_VIEW_REGS:
+        t->ui.view = VIEW_REGS;
+        break;
+    case ACT_VIEW_DEVICES:
+        t->ui.view = VIEW_DEVICES;
+        break;
+    case ACT_VIEW_HELP:
+        if (t->ui.view != VIEW_HELP) {
+            t->ui.prev_view = t->ui.view;
+            t->ui.view = VIEW_HELP;
+        }
+        break;
+    case ACT_VIEW_BACK:
+        t->ui.notice[0] = '\0';
+        if (t->ui.view == VIEW_HELP) {
+            t->ui.view = t->ui.prev_view;
+        }
+        break;
+    case ACT_PROMPT_COMMAND:
+        start_prompt(t, PROMPT_COMMAND);
+        break;
+    case ACT_PROMPT_SEARCH:
+        start_prompt(t, PROMPT_SEARCH);
+        break;
+    case ACT_PROMPT_FILTER:
+        start_prompt(t, PROMPT_FILTER);
+        snprintf(t->ui.prompt_text, sizeof(t->ui.prompt_text), "%s", t->ui.filter_text);
+        t->ui.prompt_len = (int)strlen(t->ui.prompt_text);
+        break;
+    case ACT_PROMPT_SUBMIT:
+        submit_prompt(t);
+        break;
+    case ACT_PROMPT_CANCEL:
+        t->ui.prompt = PROMPT_NONE;
+        break;
+    case ACT_CONFIRM_NO:
+        t->ui.prompt = PROMPT_NONE;
+        break;
+    case ACT_CONFIRM_YES:
+        t->ui.prompt = PROMPT_NONE;
+        if (t->ui.confirm_action == ACT_QUIT) {
+            t->quit = true;
+        } else if (t->ui.confirm_action == ACT_VM_RESET) {
+            report(t, session_vm_reset(s, err, sizeof(err)), err);
+        }
+        break;
+    case ACT_SEARCH_NEXT:
+    case ACT_SEARCH_PREV:
+        if (!t->ui.search[0]) {
+            ui_notice(&t->ui, true, "no search yet: / starts one");
+        } else if (stream_search(&t->ui, a == ACT_SEARCH_NEXT ? 1 : -1) < 0) {
+            ui_notice(&t->ui, true, "no %s match for '%s'",
+                      a == ACT_SEARCH_NEXT ? "newer" : "older", t->ui.search);
+        }
+        break;
+    case ACT_CLEAR_FILTER:
+        event_store_clear_filter(&s->store);
+        t->ui.filter_text[0] = '\0';
+        break;
+    case ACT_FOLLOW:
+        if (t->ui.follow) {
+            uint64_t count = event_store_view_count(&s->store);
+            if (count) {
+                stream_set_cursor(&t->ui, count - 1);
+            }
+        } else {
+            t->ui.follow = true;
+        }
+        break;
+    case ACT_NEXT_DEVICE:
+        if (s->n_proxies) {
+            t->ui.cur_dev = (t->ui.cur_dev + 1) % s->n_proxies;
+            t->ui.vs[VIEW_REGS].top = t->ui.vs[VIEW_REGS].cursor = 0;
+        }
+        break;
+    }
+}
+
+/* --- the loop ------------------------------------------------------------------------------- */
+
+static void note_launched_exit(struct tui *t)
+{
+    int status;
+
+    if (t->s.launched_pid && waitpid(t->s.launched_pid, &status, WNOHANG) == t->s.launched_pid) {
+        t->s.launched_pid = 0;
+        t->s.qemu_gone = true;
+        if (WIFEXITED(status)) {
+            snprintf(t->s.qemu_gone_why, sizeof(t->s.qemu_gone_why),
+                     "QEMU exited with status %d (its log: %s/qemu.log)", WEXITSTATUS(status),
+                     t->tmpdir);
+        } else {
+            snprintf(t->s.qemu_gone_why, sizeof(t->s.qemu_gone_why),
+                     "QEMU was killed by signal %d", WTERMSIG(status));
+        }
+        snprintf(t->s.run_state, sizeof(t->s.run_state), "gone");
+    }
+}
+
+static void write_stats(struct tui *t)
+{
+    FILE *f;
+
+    if (!t->stats_path || !(f = fopen(t->stats_path, "w"))) {
+        return;
+    }
+    fprintf(f, "frames %llu\nmax_frame_gap_ns %llu\nevents %llu\n",
+            (unsigned long long)t->frames, (unsigned long long)t->max_frame_gap_ns,
+            (unsigned long long)t->s.events_total);
+    for (int i = 0; i < t->n_latency; i++) {
+        fprintf(f, "key_latency_ns %llu\n", (unsigned long long)t->key_latency[i]);
+    }
+    fclose(f);
+}
+
+static int tui_loop(struct tui *t)
+{
+    uint64_t next_frame = session_now_ns();
+    bool dirty = true;
+
+    if (screen_init(&t->ui) < 0) {
+        fprintf(stderr, "regdbg: cannot initialise the terminal (TERM=%s)\n",
+                getenv("TERM") ? getenv("TERM") : "unset");
+        return EXIT_RUNTIME;
+    }
+    while (!t->quit && !stop_signal) {
+        struct pollfd fds[2] = { { .fd = STDIN_FILENO, .events = POLLIN } };
+        int nfds = 1, timeout_ms;
+        uint64_t now = session_now_ns();
+        int key, pending = t->n_keys;
+
+        timeout_ms = next_frame > now ? (int)((next_frame - now + 999999) / 1000000) : 0;
+        if (t->s.qmp && !t->s.qemu_gone) {
+            fds[1] = (struct pollfd){ .fd = qmp_fd(t->s.qmp), .events = POLLIN };
+            nfds = 2;
+        }
+        if (poll(fds, (nfds_t)nfds, timeout_ms) < 0 && errno != EINTR) {
+            break;
+        }
+        if (nfds == 2 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            session_qmp_readable(&t->s);
+            dirty = true;
+        }
+        while ((key = screen_getkey(&t->ui)) != SCREEN_NO_KEY) {
+            if (t->n_keys < MAX_KEY_SAMPLES) {
+                t->key_t[t->n_keys++] = session_now_ns();
+            }
+            perform(t, ui_key(&t->ui, key));
+            dirty = true;
+        }
+        if (session_drain(&t->s, DRAIN_PER_TURN)) {
+            dirty = true;
+        }
+        now = session_now_ns();
+        note_launched_exit(t);
+        if (t->n_keys > pending || (dirty && now >= next_frame)) {
+            session_tick(&t->s, now);
+            if (t->s.message[0]) {
+                ui_notice(&t->ui, false, "%s", t->s.message);
+                t->s.message[0] = '\0';
+            }
+            screen_draw(&t->ui);
+            now = session_now_ns();
+            for (int i = t->n_latency; i < t->n_keys; i++) {
+                t->key_latency[i] = now - t->key_t[i];
+            }
+            t->n_latency = t->n_keys;
+            if (t->last_frame_ns && now - t->last_frame_ns > t->max_frame_gap_ns) {
+                t->max_frame_gap_ns = now - t->last_frame_ns;
+            }
+            t->last_frame_ns = now;
+            t->frames++;
+            next_frame = now + FRAME_NS;
+            dirty = true; /* rates and "ago" columns change with time */
+        }
+    }
+    screen_end();
+    write_stats(t);
+    return 0;
+}
+
+/* --- set-up --------------------------------------------------------------------------------- */
+
+static int load_maps(struct tui *t, char **maps, int n_maps)
+{
+    const char *dir = getenv("REGDBG_MAPS") ? getenv("REGDBG_MAPS") : REGDBG_MAPS_DIR;
+    char err[512];
+    struct stat st;
+
+    if (stat(dir, &st) == 0 && session_load_map(&t->s, dir, err, sizeof(err)) < 0) {
+        fprintf(stderr, "regdbg: shipped register map: %s\n", err);
+        return -1;
+    }
+    for (int i = 0; i < n_maps; i++) {
+        if (session_load_map(&t->s, maps[i], err, sizeof(err)) < 0) {
+            fprintf(stderr, "regdbg: %s\n", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa = { .sa_handler = on_stop_signal };
+
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static int parse_common(int argc, char **argv, char **maps, int *n_maps, size_t *scrollback,
+                        int *accel, const char *usage, const char *cmd)
+{
+    static const struct option opts[] = {
+        { "map", required_argument, NULL, 'm' },
+        { "scrollback", required_argument, NULL, 's' },
+        { "kvm", no_argument, NULL, 'k' },
+        { "tcg", no_argument, NULL, 't' },
+        { "help", no_argument, NULL, 'h' },
+        { 0 },
+    };
+    int opt;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'm':
+            if (*n_maps < SESSION_MAX_MAPS) {
+                maps[(*n_maps)++] = optarg;
+            }
+            break;
+        case 's': {
+            char *end;
+            unsigned long long v = strtoull(optarg, &end, 0);
+            if (*end || v < 1000 || v > (1ull << 28)) {
+                fprintf(stderr, "regdbg %s: --scrollback needs 1000 to 268435456 events\n", cmd);
+                return -EXIT_USAGE;
+            }
+            *scrollback = (size_t)v;
+            break;
+        }
+        case 'k':
+        case 't':
+            if (!accel) {
+                fprintf(stderr, "regdbg %s: --%s is for launch\n", cmd, opt == 'k' ? "kvm"
+                                                                                 : "tcg");
+                return -EXIT_USAGE;
+            }
+            *accel = opt;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 1;
+        default:
+            fprintf(stderr, "regdbg %s: unknown option\n(see regdbg %s --help)\n", cmd, cmd);
+            return -EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+static int run_attached(struct tui *t, const char *sock)
+{
+    char err[512];
+    int status;
+
+    if (session_attach(&t->s, sock, err, sizeof(err)) < 0) {
+        fprintf(stderr, "regdbg: %s\n", err);
+        return EXIT_RUNTIME;
+    }
+    t->ui.s = &t->s;
+    t->ui.follow = true;
+    t->ui.session_start_ns = session_now_ns();
+    t->ui.view = t->ui.prev_view = VIEW_STREAM;
+    t->stats_path = getenv("REGDBG_TUI_STATS");
+    install_signals();
+    status = tui_loop(t);
+    if (t->s.rec) {
+        session_record_stop(&t->s, err, sizeof(err));
+    }
+    return status;
+}
+
+int cmd_attach(int argc, char **argv)
+{
+    static struct tui t;
+    char *maps[SESSION_MAX_MAPS];
+    int n_maps = 0, status;
+    size_t scrollback = DEFAULT_SCROLLBACK;
+    char err[256];
+
+    status = parse_common(argc, argv, maps, &n_maps, &scrollback, NULL, attach_usage, "attach");
+    if (status) {
+        return status > 0 ? 0 : -status;
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "regdbg attach: give the QMP SOCKET\n(see regdbg attach --help)\n");
+        return EXIT_USAGE;
+    }
+    if (session_init(&t.s, scrollback, err, sizeof(err)) < 0) {
+        fprintf(stderr, "regdbg: %s\n", err);
+        return EXIT_RUNTIME;
+    }
+    status = load_maps(&t, maps, n_maps) < 0 ? EXIT_RUNTIME : run_attached(&t, argv[optind]);
+    if (stop_signal) {
+        fprintf(stderr, "regdbg: %s, detached; the VM goes on\n", strsignal(stop_signal));
+    }
+    session_free(&t.s);
+    return status;
+}
+
+static const char *qemu_path(char *buf, size_t len)
+{
+    char self[PATH_MAX - 64];
+    ssize_t n;
+
+    if (getenv("REGDBG_QEMU")) {
+        return getenv("REGDBG_QEMU");
+    }
+    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0) {
+        char *slash;
+        self[n] = '\0';
+        slash = strrchr(self, '/');
+        if (slash) {
+            *slash = '\0';
+            /* build/bin/regdbg, or build/asan/regdbg next to build/bin */
+            snprintf(buf, len, "%s/qemu-system-x86_64", self);
+            if (access(buf, X_OK) == 0) {
+                return buf;
+            }
+            snprintf(buf, len, "%s/../bin/qemu-system-x86_64", self);
+            if (access(buf, X_OK) == 0) {
+                return buf;
+            }
+        }
+    }
+    return "qemu-system-x86_64";
+}
+
+static pid_t start_qemu(struct tui *t, int accel, int argc, char **argv, char *sock,
+                        size_t socklen)
+{
+    char qemu[PATH_MAX], log[PATH_MAX], spec[PATH_MAX + 32];
+    char **args = calloc((size_t)argc + 8, sizeof(char *));
+    int n = 0, fd;
+    pid_t pid;
+
+    snprintf(t->tmpdir, sizeof(t->tmpdir), "/tmp/regdbg-XXXXXX");
+    if (!args || !mkdtemp(t->tmpdir)) {
+        fprintf(stderr, "regdbg launch: cannot create a private folder: %s\n", strerror(errno));
+        free(args);
+        return -1;
+    }
+    snprintf(sock, socklen, "%s/qmp.sock", t->tmpdir);
+    snprintf(log, sizeof(log), "%s/qemu.log", t->tmpdir);
+    snprintf(spec, sizeof(spec), "unix:%s,server=on,wait=off", sock);
+    args[n++] = (char *)qemu_path(qemu, sizeof(qemu));
+    args[n++] = "-accel";
+    args[n++] = accel == 'k' ? "kvm" : "tcg";
+    args[n++] = "-qmp";
+    args[n++] = spec;
+    for (int i = 0; i < argc; i++) {
+        args[n++] = argv[i];
+    }
+    args[n] = NULL;
+    fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDONLY);
+        dup2(devnull, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        setpgid(0, 0); /* Ctrl-C in the TUI is ours, not QEMU's */
+        execvp(args[0], args);
+        dprintf(fd, "regdbg launch: cannot run %s: %s\n", args[0], strerror(errno));
+        _exit(127);
+    }
+    close(fd);
+    free(args);
+    return pid;
+}
+
+static void print_log_tail(const char *tmpdir)
+{
+    char path[PATH_MAX], buf[4096];
+    FILE *f;
+    size_t n;
+
+    snprintf(path, sizeof(path), "%s/qemu.log", tmpdir);
+    f = fopen(path, "r");
+    if (!f) {
+        return;
+    }
+    fseek(f, 0, SEEK_END);
+    if (ftell(f) > (long)sizeof(buf) - 1) {
+        fseek(f, -(long)sizeof(buf) + 1, SEEK_END);
+    } else {
+        fseek(f, 0, SEEK_SET);
+    }
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    fprintf(stderr, "%s", buf);
+}
+
+static void remove_tmpdir(const char *tmpdir)
+{
+    char path[PATH_MAX];
+
+    snprintf(path, sizeof(path), "%s/qmp.sock", tmpdir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/qemu.log", tmpdir);
+    unlink(path);
+    rmdir(tmpdir);
+}
+
+int cmd_launch(int argc, char **argv)
+{
+    static struct tui t;
+    char *maps[SESSION_MAX_MAPS];
+    char sock[PATH_MAX], err[256];
+    int n_maps = 0, accel = 0, status, wstatus;
+    size_t scrollback = DEFAULT_SCROLLBACK;
+    pid_t pid;
+
+    status = parse_common(argc, argv, maps, &n_maps, &scrollback, &accel, launch_usage,
+                          "launch");
+    if (status) {
+        return status > 0 ? 0 : -status;
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "regdbg launch: give QEMU's arguments after --\n"
+                "(see regdbg launch --help)\n");
+        return EXIT_USAGE;
+    }
+    if (!accel) {
+        accel = access("/dev/kvm", R_OK | W_OK) == 0 ? 'k' : 't';
+    }
+    if (session_init(&t.s, scrollback, err, sizeof(err)) < 0) {
+        fprintf(stderr, "regdbg: %s\n", err);
+        return EXIT_RUNTIME;
+    }
+    if (load_maps(&t, maps, n_maps) < 0) {
+        session_free(&t.s);
+        return EXIT_RUNTIME;
+    }
+    pid = start_qemu(&t, accel, argc - optind, argv + optind, sock, sizeof(sock));
+    if (pid < 0) {
+        session_free(&t.s);
+        return EXIT_RUNTIME;
+    }
+    t.s.launched_pid = pid;
+    /* Wait for QMP to listen, or for QEMU to refuse its arguments. */
+    for (int i = 0; i < 200 && access(sock, F_OK) != 0; i++) {
+        if (waitpid(pid, &wstatus, WNOHANG) == pid) {
+            fprintf(stderr, "regdbg launch: QEMU exited at start (status %d):\n",
+                    WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus));
+            print_log_tail(t.tmpdir);
+            remove_tmpdir(t.tmpdir);
+            session_free(&t.s);
+            return EXIT_RUNTIME;
+        }
+        usleep(50000);
+    }
+    status = run_attached(&t, sock);
+    if (t.s.launched_pid && (t.detach_only)) {
+        fprintf(stderr, "regdbg: QEMU (pid %d) goes on; attach again with: regdbg attach %s\n",
+                (int)pid, sock);
+        session_free(&t.s);
+        return status;
+    }
+    if (t.s.launched_pid) {
+        if (!t.s.qemu_gone && session_vm_quit(&t.s, err, sizeof(err)) < 0) {
+            kill(pid, SIGTERM);
+        }
+        for (int i = 0; i < 100 && waitpid(pid, &wstatus, WNOHANG) != pid; i++) {
+            usleep(50000);
+        }
+        if (kill(pid, 0) == 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &wstatus, 0);
+        }
+    }
+    if (status != 0) {
+        print_log_tail(t.tmpdir);
+    }
+    session_free(&t.s);
+    remove_tmpdir(t.tmpdir);
+    return status;
+}

@@ -1,0 +1,150 @@
+/*
+ * The one command table of the TUI, and key dispatch: the prompt takes keys first, then the table,
+ * then the current view. The help screen and the key bar are generated from the same table, so they
+ * cannot drift from the keys.
+ */
+#include <curses.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ui.h"
+
+#define KEY_ESC 27
+#define CTRL(c) ((c) & 0x1f)
+
+const struct ui_command ui_commands[] = {
+    { '?', KEY_F(1), "? F1", "Help", "this help: every key and command", SCOPE_GLOBAL,
+      ACT_VIEW_HELP },
+    { '1', 0, "1", "Stream", "the live stream of accesses", SCOPE_GLOBAL, ACT_VIEW_STREAM },
+    { '2', 0, "2", "Regs", "registers: last values, counts, fields", SCOPE_GLOBAL,
+      ACT_VIEW_REGS },
+    { '3', 0, "3", "Devices", "every proxy: identity, BARs, ring", SCOPE_GLOBAL,
+      ACT_VIEW_DEVICES },
+    { 's', 0, "s", "Stop/Cont", "stop the VM, or let it continue", SCOPE_GLOBAL,
+      ACT_VM_STOP_CONT },
+    { 'R', 0, "R", "Reset", "system reset of the VM (asks first)", SCOPE_GLOBAL, ACT_VM_RESET },
+    { ' ', 0, "Space", "Pause", "pause the stream (keep the cursor) or follow the newest",
+      SCOPE_STREAM, ACT_FOLLOW },
+    { '/', 0, "/", "Search", "search the history: a register name or a value (0x55)",
+      SCOPE_STREAM, ACT_PROMPT_SEARCH },
+    { 'n', 0, "n", NULL, "next search match (older to newer)", SCOPE_STREAM, ACT_SEARCH_NEXT },
+    { 'N', 0, "N", NULL, "previous search match", SCOPE_STREAM, ACT_SEARCH_PREV },
+    { 'f', 0, "f", "Filter", "filter: dev=ID bar=N reg=NAME dir=r|w value=V[/MASK]",
+      SCOPE_STREAM, ACT_PROMPT_FILTER },
+    { 'F', 0, "F", NULL, "clear the filter", SCOPE_STREAM, ACT_CLEAR_FILTER },
+    { '\t', 0, "Tab", NULL, "registers of the next device", SCOPE_REGS, ACT_NEXT_DEVICE },
+    { ':', 0, ":", "Cmd", "command prompt (:help lists the commands)", SCOPE_GLOBAL,
+      ACT_PROMPT_COMMAND },
+    { KEY_UP, 'k', "Up k", NULL, "move up one line", SCOPE_SCROLL, ACT_NONE },
+    { KEY_DOWN, 'j', "Down j", NULL, "move down one line", SCOPE_SCROLL, ACT_NONE },
+    { KEY_PPAGE, CTRL('b'), "PgUp ^B", NULL, "one page up", SCOPE_SCROLL, ACT_NONE },
+    { KEY_NPAGE, CTRL('f'), "PgDn ^F", NULL, "one page down", SCOPE_SCROLL, ACT_NONE },
+    { KEY_HOME, 'g', "Home g", NULL, "jump to the oldest line", SCOPE_SCROLL, ACT_NONE },
+    { KEY_END, 'G', "End G", NULL, "jump to the newest line (the stream follows again)",
+      SCOPE_SCROLL, ACT_NONE },
+    { KEY_ESC, 0, "Esc", NULL, "leave help, a prompt or a question", SCOPE_GLOBAL,
+      ACT_VIEW_BACK },
+    { 'd', 0, "d", NULL, "detach: leave the VM running, even one regdbg launched", SCOPE_GLOBAL,
+      ACT_DETACH },
+    { 'q', 0, "q", "Quit", "quit (the VM goes on; a VM regdbg launched is shut down after "
+      "asking)", SCOPE_GLOBAL, ACT_QUIT },
+};
+const int ui_n_commands = (int)(sizeof(ui_commands) / sizeof(ui_commands[0]));
+
+static unsigned view_scope(enum view_id v)
+{
+    switch (v) {
+    case VIEW_STREAM:
+        return SCOPE_GLOBAL | SCOPE_STREAM | SCOPE_SCROLL;
+    case VIEW_REGS:
+        return SCOPE_GLOBAL | SCOPE_SCROLL | SCOPE_REGS;
+    case VIEW_DEVICES:
+    case VIEW_HELP:
+        return SCOPE_GLOBAL | SCOPE_SCROLL;
+    default:
+        return SCOPE_GLOBAL;
+    }
+}
+
+static enum action prompt_key(struct ui *ui, int key)
+{
+    if (ui->prompt == PROMPT_CONFIRM) {
+        return key == 'y' || key == 'Y' ? ACT_CONFIRM_YES : ACT_CONFIRM_NO;
+    }
+    switch (key) {
+    case KEY_ESC:
+    case CTRL('g'):
+    case CTRL('c'):
+        return ACT_PROMPT_CANCEL;
+    case '\n':
+    case '\r':
+    case KEY_ENTER:
+        return ACT_PROMPT_SUBMIT;
+    case KEY_BACKSPACE:
+    case 127:
+    case CTRL('h'):
+        if (ui->prompt_len > 0) {
+            ui->prompt_text[--ui->prompt_len] = '\0';
+        }
+        return ACT_REDRAW;
+    case CTRL('u'):
+        ui->prompt_len = 0;
+        ui->prompt_text[0] = '\0';
+        return ACT_REDRAW;
+    default:
+        if (key >= 32 && key < 127 && ui->prompt_len < (int)sizeof(ui->prompt_text) - 1) {
+            ui->prompt_text[ui->prompt_len++] = (char)key;
+            ui->prompt_text[ui->prompt_len] = '\0';
+            return ACT_REDRAW;
+        }
+        return ACT_NONE;
+    }
+}
+
+enum action ui_key(struct ui *ui, int key)
+{
+    unsigned scope = view_scope(ui->view);
+
+    if (key == KEY_RESIZE) {
+        return ACT_REDRAW;
+    }
+    if (ui->prompt != PROMPT_NONE) {
+        return prompt_key(ui, key);
+    }
+    for (int i = 0; i < ui_n_commands; i++) {
+        const struct ui_command *c = &ui_commands[i];
+
+        if ((c->key == key || (c->alt_key && c->alt_key == key)) && (c->scope & scope)) {
+            if (c->action != ACT_NONE) {
+                return c->action;
+            }
+            break;
+        }
+    }
+    return ui_view_ops(ui->view)->key(ui, key);
+}
+
+const struct view_ops *ui_view_ops(enum view_id id)
+{
+    switch (id) {
+    case VIEW_REGS:
+        return &regs_view_ops;
+    case VIEW_DEVICES:
+        return &devices_view_ops;
+    case VIEW_HELP:
+        return &help_view_ops;
+    default:
+        return &stream_view_ops;
+    }
+}
+
+void ui_notice(struct ui *ui, bool error, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(ui->notice, sizeof(ui->notice), fmt, ap);
+    va_end(ap);
+    ui->notice_is_error = error;
+}

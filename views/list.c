@@ -1,0 +1,61 @@
+/*
+ * Scrolling for the views that are plain lists of lines (registers, devices, help).
+ */
+#include <curses.h>
+
+#include "list.h"
+
+void list_clamp(struct view_state *vs, uint64_t n)
+{
+    uint64_t rows = vs->rows > 0 ? (uint64_t)vs->rows : 1;
+
+    if (n == 0) {
+        vs->top = vs->cursor = 0;
+        return;
+    }
+    if (vs->cursor >= n) {
+        vs->cursor = n - 1;
+    }
+    if (vs->cursor < vs->top) {
+        vs->top = vs->cursor;
+    }
+    if (vs->cursor >= vs->top + rows) {
+        vs->top = vs->cursor + 1 - rows;
+    }
+}
+
+enum action list_scroll_key(struct view_state *vs, int key, uint64_t n)
+{
+    uint64_t page = vs->rows > 1 ? (uint64_t)vs->rows - 1 : 1;
+
+    switch (key) {
+    case KEY_UP:
+    case 'k':
+        vs->cursor = vs->cursor ? vs->cursor - 1 : 0;
+        break;
+    case KEY_DOWN:
+    case 'j':
+        vs->cursor++;
+        break;
+    case KEY_PPAGE:
+    case 'b' & 0x1f:
+        vs->cursor = vs->cursor > page ? vs->cursor - page : 0;
+        break;
+    case KEY_NPAGE:
+    case 'f' & 0x1f:
+        vs->cursor += page;
+        break;
+    case KEY_HOME:
+    case 'g':
+        vs->cursor = 0;
+        break;
+    case KEY_END:
+    case 'G':
+        vs->cursor = n ? n - 1 : 0;
+        break;
+    default:
+        return ACT_NONE;
+    }
+    list_clamp(vs, n);
+    return ACT_REDRAW;
+}

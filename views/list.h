@@ -1,0 +1,16 @@
+/*
+ * Scrolling for the views that are plain lists of lines (registers, devices, help).
+ */
+#ifndef REGDBG_LIST_H
+#define REGDBG_LIST_H
+
+#include <stdint.h>
+
+#include "ui.h"
+
+/* Handle a scrolling key for a list of n lines; ACT_NONE when it is not one. */
+enum action list_scroll_key(struct view_state *vs, int key, uint64_t n);
+/* Keep top and cursor inside a list of n lines with the cursor visible. */
+void list_clamp(struct view_state *vs, uint64_t n);
+
+#endif /* REGDBG_LIST_H */

@@ -1,0 +1,242 @@
+/*
+ * The stream view: the accesses of every proxy, newest at the bottom while following, decoded by
+ * register name and fields. Paused, a cursor stays on the event it was on while new events arrive;
+ * scrolling, jumping and search work on the (filtered) history.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "screen.h"
+#include "stream.h"
+#include "ui.h"
+
+void ui_format_event(const struct ui *ui, const struct stored_event *ev, char *buf, size_t len,
+                     int *dir_col)
+{
+    const struct session *s = ui->s;
+    const struct proxy *p = &s->proxies[ev->dev];
+    const struct regmap_reg *reg = session_event_reg(s, ev);
+    int64_t rel = (int64_t)(ev->t_ns - ui->session_start_ns);
+    uint64_t mag = rel < 0 ? (uint64_t)-rel : (uint64_t)rel;
+    char where[48], cpu[16], fields[256] = "";
+    int n;
+
+    if (reg) {
+        snprintf(where, sizeof(where), "%s", reg->name);
+        if (ev->offset != reg->offset || ev->size != reg->width) {
+            size_t w = strlen(where);
+            snprintf(where + w, sizeof(where) - w, "+%llu",
+                     (unsigned long long)(ev->offset - reg->offset));
+        }
+        regmap_decode(reg, ev->offset, ev->size, ev->value, fields, sizeof(fields));
+    } else {
+        snprintf(where, sizeof(where), "bar%u+0x%04llx", ev->bar, (unsigned long long)ev->offset);
+    }
+    if (ev->cpu < 0) {
+        snprintf(cpu, sizeof(cpu), "-");
+    } else {
+        snprintf(cpu, sizeof(cpu), "c%d", ev->cpu);
+    }
+    n = snprintf(buf, len, "%s%5llu.%06llu %-3s %-8.8s %c%u %-20s ", rel < 0 ? "-" : " ",
+                 (unsigned long long)(mag / 1000000000u),
+                 (unsigned long long)(mag % 1000000000u / 1000u), cpu, p->id,
+                 ev->dir ? 'W' : 'R', ev->size, where);
+    if (dir_col) {
+        *dir_col = n > 0 ? n : 0;
+    }
+    if (n > 0 && (size_t)n < len) {
+        snprintf(buf + n, len - (size_t)n, "%s 0x%0*llx  %s", ev->dir ? "<-" : "->",
+                 ev->size * 2, (unsigned long long)ev->value, fields);
+    }
+}
+
+/* Position of absolute index abs in the view (the first position >= abs). */
+static uint64_t view_pos_of(const struct event_store *st, uint64_t abs)
+{
+    uint64_t lo = 0, hi = event_store_view_count(st);
+
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (event_store_view_at(st, mid) < abs) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+uint64_t stream_cursor_pos(const struct ui *ui)
+{
+    const struct event_store *st = &ui->s->store;
+    uint64_t count = event_store_view_count(st);
+
+    if (count == 0) {
+        return 0;
+    }
+    if (ui->follow) {
+        return count - 1;
+    }
+    {
+        uint64_t pos = view_pos_of(st, ui->stream_anchor);
+        return pos < count ? pos : count - 1;
+    }
+}
+
+void stream_set_cursor(struct ui *ui, uint64_t pos)
+{
+    const struct event_store *st = &ui->s->store;
+    uint64_t count = event_store_view_count(st);
+
+    if (count == 0) {
+        return;
+    }
+    if (pos >= count) {
+        pos = count - 1;
+    }
+    ui->follow = false;
+    ui->stream_anchor = event_store_view_at(st, pos);
+}
+
+static bool event_matches_search(const struct ui *ui, const struct stored_event *ev,
+                                 bool numeric, uint64_t number)
+{
+    const struct regmap_reg *reg;
+
+    if (numeric && ev->value == number) {
+        return true;
+    }
+    reg = session_event_reg(ui->s, ev);
+    return reg && strcasestr(reg->name, ui->search) != NULL;
+}
+
+int stream_search(struct ui *ui, int direction)
+{
+    const struct event_store *st = &ui->s->store;
+    uint64_t count = event_store_view_count(st);
+    uint64_t pos = stream_cursor_pos(ui);
+    bool numeric = false;
+    uint64_t number = 0;
+    char *end;
+
+    if (!ui->search[0] || count == 0) {
+        return -1;
+    }
+    number = strtoull(ui->search, &end, 0);
+    numeric = *end == '\0' && isdigit((unsigned char)ui->search[0]);
+    for (uint64_t step = 1; step <= count; step++) {
+        uint64_t i;
+
+        if (direction > 0) {
+            if (pos + step >= count) {
+                break;
+            }
+            i = pos + step;
+        } else {
+            if (step > pos) {
+                break;
+            }
+            i = pos - step;
+        }
+        if (event_matches_search(ui, event_store_at(st, event_store_view_at(st, i)), numeric,
+                                 number)) {
+            stream_set_cursor(ui, i);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void stream_draw(struct ui *ui)
+{
+    struct view_state *vs = &ui->vs[VIEW_STREAM];
+    const struct event_store *st = &ui->s->store;
+    uint64_t count = event_store_view_count(st);
+    uint64_t cursor = stream_cursor_pos(ui);
+    char line[512];
+
+    if (count == 0) {
+        screen_put(VIEW_TOP + 1, 2, st->filtering ? "No access matches the filter yet."
+                                                  : "No register access yet.", A_DIM);
+        return;
+    }
+    /* Keep the cursor visible; following, the newest line is the last one. */
+    if (ui->follow || cursor >= vs->top + (uint64_t)vs->rows) {
+        vs->top = cursor + 1 >= (uint64_t)vs->rows ? cursor + 1 - (uint64_t)vs->rows : 0;
+    } else if (cursor < vs->top) {
+        vs->top = cursor;
+    }
+    for (int row = 0; row < vs->rows && vs->top + (uint64_t)row < count; row++) {
+        uint64_t pos = vs->top + (uint64_t)row;
+        const struct stored_event *ev = event_store_at(st, event_store_view_at(st, pos));
+        enum role role = ev->dir ? ROLE_WRITE : ROLE_READ;
+        int dir_col = 0;
+
+        ui_format_event(ui, ev, line, sizeof(line), &dir_col);
+        if (!ui->follow && pos == cursor) {
+            screen_fill_line(VIEW_TOP + row, screen_attr(ROLE_CURSOR));
+            screen_put(VIEW_TOP + row, 0, line, screen_attr(ROLE_CURSOR));
+            continue;
+        }
+        screen_put(VIEW_TOP + row, 0, line, A_NORMAL);
+        if (dir_col < vs->cols) {
+            screen_put(VIEW_TOP + row, dir_col, line + dir_col,
+                       screen_attr(ev->flags ? ROLE_EDITED : role));
+        }
+    }
+}
+
+static enum action stream_key(struct ui *ui, int key)
+{
+    const struct event_store *st = &ui->s->store;
+    uint64_t count = event_store_view_count(st);
+    uint64_t pos = stream_cursor_pos(ui);
+    uint64_t page = (uint64_t)(ui->vs[VIEW_STREAM].rows > 1 ? ui->vs[VIEW_STREAM].rows - 1 : 1);
+
+    if (count == 0) {
+        return ACT_NONE;
+    }
+    switch (key) {
+    case KEY_UP:
+    case 'k':
+        stream_set_cursor(ui, pos ? pos - 1 : 0);
+        return ACT_REDRAW;
+    case KEY_DOWN:
+    case 'j':
+        stream_set_cursor(ui, pos + 1);
+        return ACT_REDRAW;
+    case KEY_PPAGE:
+    case 'b' & 0x1f:
+        stream_set_cursor(ui, pos > page ? pos - page : 0);
+        return ACT_REDRAW;
+    case KEY_NPAGE:
+    case 'f' & 0x1f:
+        stream_set_cursor(ui, pos + page);
+        return ACT_REDRAW;
+    case KEY_HOME:
+    case 'g':
+        stream_set_cursor(ui, 0);
+        return ACT_REDRAW;
+    case KEY_END:
+    case 'G':
+        ui->follow = true;
+        return ACT_REDRAW;
+    default:
+        return ACT_NONE;
+    }
+}
+
+static void stream_resize(struct ui *ui, int rows, int cols)
+{
+    ui->vs[VIEW_STREAM].rows = rows;
+    ui->vs[VIEW_STREAM].cols = cols;
+}
+
+const struct view_ops stream_view_ops = {
+    .name = "stream",
+    .draw = stream_draw,
+    .key = stream_key,
+    .resize = stream_resize,
+};

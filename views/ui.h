@@ -1,0 +1,133 @@
+/*
+ * The TUI's shape: the state of the screen (which view, scroll positions, the prompt), the actions
+ * that key handlers return, the small ops table every view implements, and the one command table
+ * that binds keys and generates the help screen and the key bar.
+ *
+ * Key handlers change only view state and return an action; they never draw. Views draw only from
+ * the session (debugger/session.h) and their own state; nothing here talks QMP or touches a ring.
+ */
+#ifndef REGDBG_UI_H
+#define REGDBG_UI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "session.h"
+
+enum action {
+    ACT_NONE,
+    ACT_REDRAW,
+    ACT_QUIT,               /* detach; with a launched QEMU, ask, then kill it */
+    ACT_DETACH,             /* leave the VM running, whatever started it */
+    ACT_VM_STOP_CONT,
+    ACT_VM_RESET,
+    ACT_VIEW_STREAM,
+    ACT_VIEW_REGS,
+    ACT_VIEW_DEVICES,
+    ACT_VIEW_HELP,
+    ACT_VIEW_BACK,
+    ACT_PROMPT_COMMAND,
+    ACT_PROMPT_SEARCH,
+    ACT_PROMPT_FILTER,
+    ACT_SEARCH_NEXT,
+    ACT_SEARCH_PREV,
+    ACT_CLEAR_FILTER,
+    ACT_FOLLOW,             /* toggle pause/follow of the stream */
+    ACT_PROMPT_SUBMIT,      /* the prompt's text is ready */
+    ACT_PROMPT_CANCEL,
+    ACT_CONFIRM_YES,
+    ACT_CONFIRM_NO,
+    ACT_NEXT_DEVICE,        /* the registers view shows the next proxy */
+};
+
+enum view_id { VIEW_STREAM, VIEW_REGS, VIEW_DEVICES, VIEW_HELP, VIEW_COUNT };
+
+enum prompt_kind { PROMPT_NONE, PROMPT_COMMAND, PROMPT_SEARCH, PROMPT_FILTER, PROMPT_CONFIRM };
+
+/* Scope of a command in the table. */
+#define SCOPE_GLOBAL  0x1u
+#define SCOPE_STREAM  0x2u
+#define SCOPE_SCROLL  0x4u  /* every view that scrolls */
+#define SCOPE_REGS    0x8u
+
+struct ui_command {
+    int key;                /* curses key code */
+    int alt_key;            /* a second key for the same thing, or 0 */
+    const char *keyname;    /* as shown in help and the key bar */
+    const char *label;      /* short, for the key bar; NULL to leave it out */
+    const char *help;
+    unsigned scope;
+    enum action action;     /* ACT_NONE: the view's own key handler deals with it */
+};
+
+extern const struct ui_command ui_commands[];
+extern const int ui_n_commands;
+
+/* The `:` commands: one table runs them (debugger/tui.c) and generates their help. */
+struct prompt_command {
+    const char *name;
+    const char *usage;
+    const char *help;
+    int (*run)(void *tui, const char *args, char *err, size_t errlen);
+};
+extern const struct prompt_command prompt_commands[];
+extern const int prompt_command_count;
+
+struct view_state {
+    uint64_t top;           /* first line shown (view index) */
+    uint64_t cursor;        /* selected line */
+    int rows, cols;         /* of the area the view draws in */
+};
+
+struct ui {
+    struct session *s;
+    enum view_id view, prev_view;
+    struct view_state vs[VIEW_COUNT];
+    bool follow;            /* the stream keeps the newest line at the bottom */
+    int cur_dev;            /* the proxy the registers view shows */
+    uint64_t stream_anchor; /* absolute event index at the cursor while paused */
+
+    enum prompt_kind prompt;
+    char prompt_text[256];
+    int prompt_len;
+    char confirm_question[160];
+    enum action confirm_action;
+
+    char search[128];
+    char filter_text[256];
+    char notice[256];       /* one line at the bottom, e.g. an error from a command */
+    bool notice_is_error;
+    uint64_t session_start_ns;
+    bool color;
+};
+
+struct view_ops {
+    const char *name;
+    void (*draw)(struct ui *ui);
+    enum action (*key)(struct ui *ui, int key);
+    void (*resize)(struct ui *ui, int rows, int cols);
+};
+
+extern const struct view_ops stream_view_ops, regs_view_ops, devices_view_ops, help_view_ops;
+
+/* Key dispatch: prompt first, then the command table, then the current view. */
+enum action ui_key(struct ui *ui, int key);
+
+/* Drawing entry points (views/screen.c). */
+int screen_init(struct ui *ui);
+void screen_end(void);
+void screen_draw(struct ui *ui);
+void screen_resize(struct ui *ui);
+/* The next key typed, or SCREEN_NO_KEY; a terminal resize is handled here and returned too. */
+int screen_getkey(struct ui *ui);
+#define SCREEN_NO_KEY (-1)
+
+/* Helpers shared by the views. */
+const struct view_ops *ui_view_ops(enum view_id id);
+void ui_format_event(const struct ui *ui, const struct stored_event *ev, char *buf, size_t len,
+                     int *dir_col);
+void ui_notice(struct ui *ui, bool error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif /* REGDBG_UI_H */
