@@ -44,6 +44,7 @@ struct tui {
     uint64_t key_latency[MAX_KEY_SAMPLES];
     int n_keys, n_latency;
     uint64_t frames, max_frame_gap_ns, last_frame_ns;
+    uint64_t max_fill_at_draw;  /* events published but not yet shown when a frame was drawn */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -555,9 +556,15 @@ static void write_stats(struct tui *t)
     if (!t->stats_path || !(f = fopen(t->stats_path, "w"))) {
         return;
     }
-    fprintf(f, "frames %llu\nmax_frame_gap_ns %llu\nevents %llu\n",
+    fprintf(f, "frames %llu\nmax_frame_gap_ns %llu\nevents %llu\nmax_fill_at_draw %llu\n",
             (unsigned long long)t->frames, (unsigned long long)t->max_frame_gap_ns,
-            (unsigned long long)t->s.events_total);
+            (unsigned long long)t->s.events_total, (unsigned long long)t->max_fill_at_draw);
+    for (int d = 0; d < t->s.n_proxies; d++) {
+        fprintf(f, "device %s produced %llu dropped %llu\n", t->s.proxies[d].id,
+                (unsigned long long)(ring_reader_head(&t->s.proxies[d].rr) +
+                                     ring_reader_dropped(&t->s.proxies[d].rr)),
+                (unsigned long long)ring_reader_dropped(&t->s.proxies[d].rr));
+    }
     for (int i = 0; i < t->n_latency; i++) {
         fprintf(f, "key_latency_ns %llu\n", (unsigned long long)t->key_latency[i]);
     }
@@ -568,6 +575,7 @@ static int tui_loop(struct tui *t)
 {
     uint64_t next_frame = session_now_ns();
     bool dirty = true;
+    size_t drained = 0, busy = 1024;
 
     if (screen_init(&t->ui) < 0) {
         fprintf(stderr, "regdbg: cannot initialise the terminal (TERM=%s)\n",
@@ -581,6 +589,10 @@ static int tui_loop(struct tui *t)
         int key, pending = t->n_keys;
 
         timeout_ms = next_frame > now ? (int)((next_frame - now + 999999) / 1000000) : 0;
+        /* A busy ring is drained every millisecond, so that lossless producers rarely wait. */
+        if (drained >= busy && timeout_ms > 1) {
+            timeout_ms = 1;
+        }
         if (t->s.qmp && !t->s.qemu_gone) {
             fds[1] = (struct pollfd){ .fd = qmp_fd(t->s.qmp), .events = POLLIN };
             nfds = 2;
@@ -599,7 +611,8 @@ static int tui_loop(struct tui *t)
             perform(t, ui_key(&t->ui, key));
             dirty = true;
         }
-        if (session_drain(&t->s, DRAIN_PER_TURN)) {
+        drained = session_drain(&t->s, DRAIN_PER_TURN);
+        if (drained) {
             dirty = true;
         }
         now = session_now_ns();
@@ -609,6 +622,12 @@ static int tui_loop(struct tui *t)
             if (t->s.message[0]) {
                 ui_notice(&t->ui, false, "%s", t->s.message);
                 t->s.message[0] = '\0';
+            }
+            for (int d = 0; d < t->s.n_proxies; d++) {
+                uint64_t fill = ring_reader_fill(&t->s.proxies[d].rr);
+                if (fill > t->max_fill_at_draw) {
+                    t->max_fill_at_draw = fill;
+                }
             }
             screen_draw(&t->ui);
             now = session_now_ns();

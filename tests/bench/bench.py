@@ -7,6 +7,9 @@ same run, because absolute times on these machines are not stable.
    `edu` device in the same QEMU build, and against `edu` with `-trace memory_region_ops_*`
    logging to a file. Under TCG, and under KVM when /dev/kvm works.
 2. The ring alone: producer threads, one consumer writing a trace file, events/s, drops.
+3. The TUI under load: the guest makes millions of accesses per second while keys are typed into
+   `regdbg attach` in tmux; time from key to screen update, frame pacing, how far the display
+   lags behind the ring, and events shown against events produced.
 """
 
 import argparse
@@ -16,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
@@ -125,16 +129,77 @@ def bench_ring(build, tmp):
     print()
 
 
+def bench_tui(tmp, accel="tcg"):
+    """Keys typed into the TUI while the guest hammers the BAR (bench mode, reads and writes)."""
+    qmp = os.path.join(tmp, "tui-qmp.sock")
+    stats = os.path.join(tmp, "tui-stats.txt")
+    serial = os.path.join(tmp, "tui-serial.log")
+    q = subprocess.Popen([harness.QEMU, "-machine", "q35", "-accel", accel, "-nodefaults",
+                          "-display", "none", "-m", "64", "-serial", "file:" + serial,
+                          "-device", PROXY, "-kernel", harness.GUEST, "-append",
+                          "dev=8086:0f41 mode=bench iters=2000000 runs=101 off=0x10",
+                          "-qmp", "unix:%s,server=on,wait=off" % qmp],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    tmux = ["tmux", "-L", "regdbg-bench"]
+    try:
+        harness.wait_for(lambda: os.path.exists(qmp), 10, "QMP socket")
+        subprocess.run(tmux + ["kill-server"], stderr=subprocess.DEVNULL)
+        subprocess.run(tmux + ["new-session", "-d", "-x", "120", "-y", "40",
+                               "env REGDBG_TUI_STATS=%s %s attach %s" % (
+                                   stats, os.path.join(harness.BUILD, "bin", "regdbg"), qmp)],
+                       check=True)
+        harness.wait_for(lambda: " regdbg" in subprocess.run(
+            tmux + ["capture-pane", "-p"], capture_output=True, text=True).stdout, 10, "the TUI")
+        time.sleep(1.0)
+        t0 = time.monotonic()
+        keys = ["2", "1", "3", "1", "Space", "Up", "Up", "End", "?", "Escape"] * 4
+        for k in keys:
+            subprocess.run(tmux + ["send-keys", k], check=True)
+            time.sleep(0.15)
+        subprocess.run(tmux + ["send-keys", "q"], check=True)
+        harness.wait_for(lambda: os.path.exists(stats), 10, "the TUI's statistics")
+        elapsed = time.monotonic() - t0 + 1.0
+    finally:
+        subprocess.run(tmux + ["kill-server"], stderr=subprocess.DEVNULL)
+        q.kill()
+        q.wait()
+    lat, produced, dropped, info = [], 0, 0, {}
+    with open(stats) as f:
+        for line in f:
+            parts = line.split()
+            if parts[0] == "key_latency_ns":
+                lat.append(int(parts[1]) / 1e6)
+            elif parts[0] == "device":
+                produced, dropped = int(parts[3]), int(parts[5])
+            else:
+                info[parts[0]] = int(parts[1])
+    print("## TUI under load (%s guest, bench mode: reads and writes as fast as it can)"
+          % accel.upper())
+    print("events drained and shown: %d of %d produced, %d dropped; about %.1f M/s "
+          "(target >= 1 M/s: %s)" % (info["events"], produced, dropped,
+                                      info["events"] / elapsed / 1e6,
+                                      "met" if info["events"] / elapsed >= 1e6 else "NOT met"))
+    print("key to screen update: median %.2f ms, max %.2f ms over %d keys (target <= 50: %s)"
+          % (statistics.median(lat), max(lat), len(lat), "met" if max(lat) <= 50 else "NOT met"))
+    print("frames: %d, longest gap between frames %.1f ms"
+          % (info["frames"], info["max_frame_gap_ns"] / 1e6))
+    print("display lag: at most %d events published but not yet drained when a frame was drawn"
+          % info["max_fill_at_draw"])
+    print()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
-    ap.add_argument("--only", choices=["guest", "ring"])
+    ap.add_argument("--only", choices=["guest", "ring", "tui"])
     opts = ap.parse_args()
     os.environ.setdefault("REGDBG_BUILD", os.path.abspath(opts.build))
     tmp = tempfile.mkdtemp(prefix="regdbg-bench-")
-    if opts.only != "guest":
+    if opts.only in (None, "ring"):
         bench_ring(opts.build, tmp)
-    if opts.only != "ring":
+    if opts.only in (None, "tui"):
+        bench_tui(tmp)
+    if opts.only in (None, "guest"):
         bench_guest("tcg", tmp)
         if harness.kvm_usable():
             bench_guest("kvm", tmp)
