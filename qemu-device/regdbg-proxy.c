@@ -1,11 +1,12 @@
 /*
- * regdbg-proxy: a PCI device that takes the identity and BAR layout of a real device, forwards every
- * register access to a backend and publishes each one into a shared-memory ring (include/regdbg/) for
- * the regdbg debugger.
+ * regdbg-proxy: a PCI device that takes the identity and BAR layout of a real
+ * device, forwards every register access to a backend and publishes each one
+ * into a shared-memory ring (include/regdbg/) for the regdbg debugger.
  *
- * The MMIO/PIO handlers are the hot path: no system call, no allocation and no text formatting while
- * tracing. Only a full ring in lossless mode leaves that path, and then it drops the BQL while it
- * waits, as hw/remote/mpqemu-link.c does, so that QMP and the other vCPUs go on.
+ * The MMIO/PIO handlers are the hot path: no system call, no allocation and
+ * no text formatting while tracing. Only a full ring in lossless mode leaves
+ * that path, and then it drops the BQL while it waits, as
+ * hw/remote/mpqemu-link.c does, so that QMP and the other vCPUs go on.
  *
  * Copyright (c) 2026 The regdbg authors
  *
@@ -40,8 +41,9 @@ static inline uint64_t regdbg_now_ns(void)
 }
 
 /*
- * Slow path: the ring is full in lossless mode. Wait, with the BQL dropped, while the consumer is
- * attached and making progress. Returns true with a reserved slot, false to drop the event.
+ * Slow path: the ring is full in lossless mode. Wait, with the BQL dropped,
+ * while the consumer is attached and making progress. Returns true with a
+ * reserved slot, false to drop the event.
  */
 static bool regdbg_proxy_wait_for_space(RegdbgProxyState *s, uint64_t *pos,
                                         struct regdbg_event **ev)
@@ -69,7 +71,8 @@ static bool regdbg_proxy_wait_for_space(RegdbgProxyState *s, uint64_t *pos,
             break;
         }
         if (!regdbg_ring_should_wait(&s->ring, &w, regdbg_now_ns())) {
-            trace_regdbg_proxy_consumer_stalled(s->ring.hdr->dev_id, w.tail);
+            trace_regdbg_proxy_consumer_stalled(s->ring.hdr->dev_id,
+                                                w.tail);
             break;
         }
     }
@@ -79,8 +82,9 @@ static bool regdbg_proxy_wait_for_space(RegdbgProxyState *s, uint64_t *pos,
     return reserved;
 }
 
-static void regdbg_proxy_publish(RegdbgProxyState *s, uint64_t t_ns, uint8_t bar, hwaddr addr,
-                                 unsigned size, uint8_t dir, uint64_t value)
+static void regdbg_proxy_publish(RegdbgProxyState *s, uint64_t t_ns,
+                                 uint8_t bar, hwaddr addr, unsigned size,
+                                 uint8_t dir, uint64_t value)
 {
     struct regdbg_event *ev;
     uint64_t pos;
@@ -112,47 +116,73 @@ static uint64_t regdbg_proxy_bar_read(void *opaque, hwaddr addr, unsigned size)
     uint64_t val;
 
     if (addr + size > bar->size) {
-        qemu_log_mask(LOG_GUEST_ERROR, "%s: BAR%u read of %u bytes at 0x%" HWADDR_PRIx
-                      " runs past the BAR's end\n", __func__, bar->index, size, addr);
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "%s: BAR%u read of %u bytes at 0x%" HWADDR_PRIx
+                      " runs past the BAR's end\n",
+                      __func__, bar->index, size, addr);
         return s->default_read;
     }
     val = s->backend->read(s, bar, addr, size);
     trace_regdbg_proxy_read(bar->index, addr, size, val);
-    regdbg_proxy_publish(s, t_ns, bar->index, addr, size, REGDBG_DIR_READ, val);
+    regdbg_proxy_publish(s, t_ns, bar->index, addr, size, REGDBG_DIR_READ,
+                         val);
     return val;
 }
 
-static void regdbg_proxy_bar_write(void *opaque, hwaddr addr, uint64_t val, unsigned size)
+static void regdbg_proxy_bar_write(void *opaque, hwaddr addr, uint64_t val,
+                                   unsigned size)
 {
     RegdbgProxyBar *bar = opaque;
     RegdbgProxyState *s = bar->proxy;
     uint64_t t_ns = regdbg_now_ns();
 
     if (addr + size > bar->size) {
-        qemu_log_mask(LOG_GUEST_ERROR, "%s: BAR%u write of %u bytes at 0x%" HWADDR_PRIx
-                      " runs past the BAR's end\n", __func__, bar->index, size, addr);
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "%s: BAR%u write of %u bytes at 0x%" HWADDR_PRIx
+                      " runs past the BAR's end\n",
+                      __func__, bar->index, size, addr);
         return;
     }
     trace_regdbg_proxy_write(bar->index, addr, size, val);
     s->backend->write(s, bar, addr, val, size);
-    regdbg_proxy_publish(s, t_ns, bar->index, addr, size, REGDBG_DIR_WRITE, val);
+    regdbg_proxy_publish(s, t_ns, bar->index, addr, size, REGDBG_DIR_WRITE,
+                         val);
 }
 
-/* Accesses reach the handler exactly as the guest made them: any size 1..8, any alignment. */
+/*
+ * Accesses reach the handler exactly as the guest made them: any size 1..8,
+ * any alignment.
+ */
 static const MemoryRegionOps regdbg_proxy_mem_ops = {
     .read = regdbg_proxy_bar_read,
     .write = regdbg_proxy_bar_write,
     .endianness = DEVICE_LITTLE_ENDIAN,
-    .valid = { .min_access_size = 1, .max_access_size = 8, .unaligned = true },
-    .impl = { .min_access_size = 1, .max_access_size = 8, .unaligned = true },
+    .valid = {
+        .min_access_size = 1,
+        .max_access_size = 8,
+        .unaligned = true,
+    },
+    .impl = {
+        .min_access_size = 1,
+        .max_access_size = 8,
+        .unaligned = true,
+    },
 };
 
 static const MemoryRegionOps regdbg_proxy_io_ops = {
     .read = regdbg_proxy_bar_read,
     .write = regdbg_proxy_bar_write,
     .endianness = DEVICE_LITTLE_ENDIAN,
-    .valid = { .min_access_size = 1, .max_access_size = 4, .unaligned = true },
-    .impl = { .min_access_size = 1, .max_access_size = 4, .unaligned = true },
+    .valid = {
+        .min_access_size = 1,
+        .max_access_size = 4,
+        .unaligned = true,
+    },
+    .impl = {
+        .min_access_size = 1,
+        .max_access_size = 4,
+        .unaligned = true,
+    },
 };
 
 static bool regdbg_proxy_parse_bars(RegdbgProxyState *s, Error **errp)
@@ -173,13 +203,16 @@ static bool regdbg_proxy_parse_bars(RegdbgProxyState *s, Error **errp)
         } else if (!strcmp(type, "io")) {
             bar->type = REGDBG_BAR_IO;
         } else {
-            error_setg(errp, "bar%u-type=%s: expected mem32, mem64 or io", i, type);
+            error_setg(errp, "bar%u-type=%s: expected mem32, mem64 or io",
+                       i, type);
             return false;
         }
-        if (i > 0 && s->bars[i - 1].type == REGDBG_BAR_MEM64 && s->bars[i - 1].size) {
+        if (i > 0 && s->bars[i - 1].type == REGDBG_BAR_MEM64 &&
+            s->bars[i - 1].size) {
             if (size || s->bar_type[i] || s->bar_file[i]) {
-                error_setg(errp, "bar%u-size: slot %u holds the upper half of 64-bit BAR %u; "
-                           "use bar%u for the next BAR", i, i, i - 1, i + 1);
+                error_setg(errp, "bar%u-size: slot %u holds the upper half of "
+                           "64-bit BAR %u; use bar%u for the next BAR",
+                           i, i, i - 1, i + 1);
                 return false;
             }
             bar->type = REGDBG_BAR_ABSENT;
@@ -190,31 +223,35 @@ static bool regdbg_proxy_parse_bars(RegdbgProxyState *s, Error **errp)
             continue;
         }
         if (!is_power_of_2(size)) {
-            error_setg(errp, "bar%u-size=%" PRIu64 " (0x%" PRIx64 "): not a power of two", i,
-                       size, size);
+            error_setg(errp, "bar%u-size=%" PRIu64 " (0x%" PRIx64
+                       "): not a power of two", i, size, size);
             return false;
         }
         if (bar->type == REGDBG_BAR_IO && (size < 4 || size > 256)) {
-            error_setg(errp, "bar%u-size=0x%" PRIx64 ": an I/O BAR is 4 to 256 bytes", i, size);
+            error_setg(errp, "bar%u-size=0x%" PRIx64
+                       ": an I/O BAR is 4 to 256 bytes", i, size);
             return false;
         }
         if (bar->type != REGDBG_BAR_IO && size < 16) {
-            error_setg(errp, "bar%u-size=0x%" PRIx64 ": a memory BAR is at least 16 bytes", i,
-                       size);
+            error_setg(errp, "bar%u-size=0x%" PRIx64
+                       ": a memory BAR is at least 16 bytes", i, size);
             return false;
         }
         if (bar->type == REGDBG_BAR_MEM32 && size > (1ULL << 31)) {
-            error_setg(errp, "bar%u-size=0x%" PRIx64 ": too large for a 32-bit BAR; "
-                       "use bar%u-type=mem64", i, size, i);
+            error_setg(errp, "bar%u-size=0x%" PRIx64
+                       ": too large for a 32-bit BAR; use bar%u-type=mem64",
+                       i, size, i);
             return false;
         }
         if (bar->type == REGDBG_BAR_MEM64 && i == REGDBG_NUM_BARS - 1) {
-            error_setg(errp, "bar%u-type=mem64: a 64-bit BAR needs two slots; BAR 5 is the last",
-                       i);
+            error_setg(errp, "bar%u-type=mem64: a 64-bit BAR needs two slots; "
+                       "BAR 5 is the last", i);
             return false;
         }
         if (bar->type == REGDBG_BAR_IO && s->bar_prefetch[i]) {
-            error_setg(errp, "bar%u-prefetch=on: an I/O BAR cannot be prefetchable", i);
+            error_setg(errp,
+                       "bar%u-prefetch=on: an I/O BAR cannot be prefetchable",
+                       i);
             return false;
         }
     }
@@ -236,7 +273,10 @@ static char *regdbg_proxy_default_shm_path(RegdbgProxyState *s)
     return g_strdup_printf("/dev/shm/regdbg-%d-%s", (int)getpid(), name);
 }
 
-/* An existing file at the shm path may be replaced only if it is a ring left by a dead QEMU. */
+/*
+ * An existing file at the shm path may be replaced only if it is a ring left
+ * by a dead QEMU.
+ */
 static bool regdbg_proxy_is_stale_ring(const char *path)
 {
     struct regdbg_shm_header hdr;
@@ -247,8 +287,10 @@ static bool regdbg_proxy_is_stale_ring(const char *path)
     if (fd < 0) {
         return false;
     }
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-        pread(fd, &hdr, sizeof(hdr), 0) == sizeof(hdr) && hdr.magic == REGDBG_SHM_MAGIC &&
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        st.st_uid == geteuid() &&
+        pread(fd, &hdr, sizeof(hdr), 0) == sizeof(hdr) &&
+        hdr.magic == REGDBG_SHM_MAGIC &&
         hdr.qemu_pid != (uint32_t)getpid() &&
         kill((pid_t)hdr.qemu_pid, 0) < 0 && errno == ESRCH) {
         stale = true;
@@ -267,23 +309,29 @@ static bool regdbg_proxy_create_shm(RegdbgProxyState *s, Error **errp)
     if (!s->shm_path) {
         s->shm_path = regdbg_proxy_default_shm_path(s);
     }
-    fd = open(s->shm_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0 && errno == EEXIST && regdbg_proxy_is_stale_ring(s->shm_path)) {
+    fd = open(s->shm_path,
+              O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST &&
+        regdbg_proxy_is_stale_ring(s->shm_path)) {
         unlink(s->shm_path);
-        fd = open(s->shm_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        fd = open(s->shm_path,
+                  O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     }
     if (fd < 0) {
         if (errno == EEXIST) {
-            error_setg(errp, "shm=%s: the file exists and is not a ring left by a dead QEMU; "
-                       "remove it or choose another path", s->shm_path);
+            error_setg(errp, "shm=%s: the file exists and is not a ring left "
+                       "by a dead QEMU; remove it or choose another path",
+                       s->shm_path);
         } else {
-            error_setg_errno(errp, errno, "shm=%s: cannot create the ring", s->shm_path);
+            error_setg_errno(errp, errno, "shm=%s: cannot create the ring",
+                             s->shm_path);
         }
         return false;
     }
     if (ftruncate(fd, size) < 0) {
-        error_setg_errno(errp, errno, "shm=%s: cannot size the ring to %zu bytes", s->shm_path,
-                         size);
+        error_setg_errno(errp, errno,
+                         "shm=%s: cannot size the ring to %zu bytes",
+                         s->shm_path, size);
         close(fd);
         unlink(s->shm_path);
         return false;
@@ -292,7 +340,8 @@ static bool regdbg_proxy_create_shm(RegdbgProxyState *s, Error **errp)
     close(fd);
     if (s->shm == MAP_FAILED) {
         s->shm = NULL;
-        error_setg_errno(errp, errno, "shm=%s: cannot map the ring", s->shm_path);
+        error_setg_errno(errp, errno, "shm=%s: cannot map the ring",
+                         s->shm_path);
         unlink(s->shm_path);
         return false;
     }
@@ -316,16 +365,19 @@ static bool regdbg_proxy_create_shm(RegdbgProxyState *s, Error **errp)
     h->revision = s->revision;
     h->backend = s->backend->kind;
     for (unsigned i = 0; i < REGDBG_NUM_BARS; i++) {
-        h->bars[i].size = s->bars[i].type == REGDBG_BAR_ABSENT ? 0 : s->bars[i].size;
+        h->bars[i].size = s->bars[i].type == REGDBG_BAR_ABSENT ?
+                          0 : s->bars[i].size;
         h->bars[i].type = s->bars[i].type;
         h->bars[i].prefetch = s->bar_prefetch[i];
     }
     h->consumer_timeout_ns = (uint64_t)s->consumer_timeout_ms * 1000000ULL;
 
-    regdbg_ring_init_view(&s->ring, s->shm, s->ring_entries, h->consumer_timeout_ns);
+    regdbg_ring_init_view(&s->ring, s->shm, s->ring_entries,
+                          h->consumer_timeout_ns);
     regdbg_ring_format_slots(&s->ring);
     /* The magic last: a reader that sees it sees a complete header. */
-    atomic_store_explicit((_Atomic uint64_t *)&h->magic, REGDBG_SHM_MAGIC, memory_order_release);
+    atomic_store_explicit((_Atomic uint64_t *)&h->magic, REGDBG_SHM_MAGIC,
+                          memory_order_release);
     trace_regdbg_proxy_realize(id ? id : "", s->shm_path, s->ring_entries);
     return true;
 }
@@ -375,19 +427,21 @@ static void regdbg_proxy_register_bars(RegdbgProxyState *s)
         }
         name = g_strdup_printf("regdbg-proxy-bar%u", i);
         memory_region_init_io(&bar->mr, OBJECT(s),
-                              bar->type == REGDBG_BAR_IO ? &regdbg_proxy_io_ops
-                                                         : &regdbg_proxy_mem_ops,
+                              bar->type == REGDBG_BAR_IO ?
+                                  &regdbg_proxy_io_ops : &regdbg_proxy_mem_ops,
                               bar, name, bar->size);
         /*
-         * A parked or waiting access drops the BQL; another vCPU may then access this device.
-         * The device never does DMA, so the re-entrancy the guard protects against cannot happen.
+         * A parked or waiting access drops the BQL; another vCPU may then
+         * access this device. The device never does DMA, so the re-entrancy
+         * the guard protects against cannot happen.
          */
         bar->mr.disable_reentrancy_guard = true;
         if (bar->type == REGDBG_BAR_IO) {
             attr = PCI_BASE_ADDRESS_SPACE_IO;
         } else {
             attr = PCI_BASE_ADDRESS_SPACE_MEMORY |
-                   (bar->type == REGDBG_BAR_MEM64 ? PCI_BASE_ADDRESS_MEM_TYPE_64 : 0) |
+                   (bar->type == REGDBG_BAR_MEM64 ?
+                    PCI_BASE_ADDRESS_MEM_TYPE_64 : 0) |
                    (s->bar_prefetch[i] ? PCI_BASE_ADDRESS_MEM_PREFETCH : 0);
         }
         pci_register_bar(PCI_DEVICE(s), i, attr, &bar->mr);
@@ -399,9 +453,11 @@ static void regdbg_proxy_realize(PCIDevice *pdev, Error **errp)
     RegdbgProxyState *s = REGDBG_PROXY(pdev);
     const char *mode = s->ring_mode ? s->ring_mode : "lossless";
 
-    s->backend = regdbg_backend_find(s->backend_name ? s->backend_name : "none");
+    s->backend = regdbg_backend_find(s->backend_name ? s->backend_name
+                                                     : "none");
     if (!s->backend) {
-        error_setg(errp, "backend=%s: unknown backend; expected none or file", s->backend_name);
+        error_setg(errp, "backend=%s: unknown backend; expected none or file",
+                   s->backend_name);
         return;
     }
     if (!strcmp(mode, "lossless")) {
@@ -412,14 +468,18 @@ static void regdbg_proxy_realize(PCIDevice *pdev, Error **errp)
         error_setg(errp, "ring-mode=%s: expected lossless or lossy", mode);
         return;
     }
-    if (!is_power_of_2(s->ring_entries) || s->ring_entries < REGDBG_RING_MIN_ENTRIES ||
+    if (!is_power_of_2(s->ring_entries) ||
+        s->ring_entries < REGDBG_RING_MIN_ENTRIES ||
         s->ring_entries > REGDBG_RING_MAX_ENTRIES) {
-        error_setg(errp, "ring-entries=%u: expected a power of two from %u to %u",
-                   s->ring_entries, REGDBG_RING_MIN_ENTRIES, REGDBG_RING_MAX_ENTRIES);
+        error_setg(errp,
+                   "ring-entries=%u: expected a power of two from %u to %u",
+                   s->ring_entries, REGDBG_RING_MIN_ENTRIES,
+                   REGDBG_RING_MAX_ENTRIES);
         return;
     }
     if (s->class_code > 0xffffff) {
-        error_setg(errp, "class-code=0x%x: a class code has 24 bits", s->class_code);
+        error_setg(errp, "class-code=0x%x: a class code has 24 bits",
+                   s->class_code);
         return;
     }
     if (!s->consumer_timeout_ms) {
@@ -451,35 +511,54 @@ static void regdbg_proxy_exit(PCIDevice *pdev)
     s->backend->unrealize(s);
 }
 
-#define REGDBG_BAR_PROPS(n)                                                    \
-    DEFINE_PROP_SIZE("bar" #n "-size", RegdbgProxyState, bar_size[n], 0),      \
-    DEFINE_PROP_STRING("bar" #n "-type", RegdbgProxyState, bar_type[n]),       \
-    DEFINE_PROP_BOOL("bar" #n "-prefetch", RegdbgProxyState, bar_prefetch[n], false), \
-    DEFINE_PROP_STRING("bar" #n "-file", RegdbgProxyState, bar_file[n])
-
 static const Property regdbg_proxy_properties[] = {
-    DEFINE_PROP_UINT16("vendor-id", RegdbgProxyState, vendor_id, PCI_VENDOR_ID_REDHAT),
+    DEFINE_PROP_UINT16("vendor-id", RegdbgProxyState, vendor_id,
+                       PCI_VENDOR_ID_REDHAT),
     DEFINE_PROP_UINT16("device-id", RegdbgProxyState, device_id, 0x00ff),
-    DEFINE_PROP_UINT16("subsystem-vendor-id", RegdbgProxyState, subsystem_vendor_id,
-                       PCI_SUBVENDOR_ID_REDHAT_QUMRANET),
+    DEFINE_PROP_UINT16("subsystem-vendor-id", RegdbgProxyState,
+                       subsystem_vendor_id, PCI_SUBVENDOR_ID_REDHAT_QUMRANET),
     DEFINE_PROP_UINT16("subsystem-id", RegdbgProxyState, subsystem_id,
                        PCI_SUBDEVICE_ID_QEMU),
     DEFINE_PROP_UINT32("class-code", RegdbgProxyState, class_code, 0xff0000),
     DEFINE_PROP_UINT8("revision", RegdbgProxyState, revision, 0),
-    REGDBG_BAR_PROPS(0),
-    REGDBG_BAR_PROPS(1),
-    REGDBG_BAR_PROPS(2),
-    REGDBG_BAR_PROPS(3),
-    REGDBG_BAR_PROPS(4),
-    REGDBG_BAR_PROPS(5),
+    DEFINE_PROP_SIZE("bar0-size", RegdbgProxyState, bar_size[0], 0),
+    DEFINE_PROP_STRING("bar0-type", RegdbgProxyState, bar_type[0]),
+    DEFINE_PROP_BOOL("bar0-prefetch", RegdbgProxyState, bar_prefetch[0],
+                     false),
+    DEFINE_PROP_STRING("bar0-file", RegdbgProxyState, bar_file[0]),
+    DEFINE_PROP_SIZE("bar1-size", RegdbgProxyState, bar_size[1], 0),
+    DEFINE_PROP_STRING("bar1-type", RegdbgProxyState, bar_type[1]),
+    DEFINE_PROP_BOOL("bar1-prefetch", RegdbgProxyState, bar_prefetch[1],
+                     false),
+    DEFINE_PROP_STRING("bar1-file", RegdbgProxyState, bar_file[1]),
+    DEFINE_PROP_SIZE("bar2-size", RegdbgProxyState, bar_size[2], 0),
+    DEFINE_PROP_STRING("bar2-type", RegdbgProxyState, bar_type[2]),
+    DEFINE_PROP_BOOL("bar2-prefetch", RegdbgProxyState, bar_prefetch[2],
+                     false),
+    DEFINE_PROP_STRING("bar2-file", RegdbgProxyState, bar_file[2]),
+    DEFINE_PROP_SIZE("bar3-size", RegdbgProxyState, bar_size[3], 0),
+    DEFINE_PROP_STRING("bar3-type", RegdbgProxyState, bar_type[3]),
+    DEFINE_PROP_BOOL("bar3-prefetch", RegdbgProxyState, bar_prefetch[3],
+                     false),
+    DEFINE_PROP_STRING("bar3-file", RegdbgProxyState, bar_file[3]),
+    DEFINE_PROP_SIZE("bar4-size", RegdbgProxyState, bar_size[4], 0),
+    DEFINE_PROP_STRING("bar4-type", RegdbgProxyState, bar_type[4]),
+    DEFINE_PROP_BOOL("bar4-prefetch", RegdbgProxyState, bar_prefetch[4],
+                     false),
+    DEFINE_PROP_STRING("bar4-file", RegdbgProxyState, bar_file[4]),
+    DEFINE_PROP_SIZE("bar5-size", RegdbgProxyState, bar_size[5], 0),
+    DEFINE_PROP_STRING("bar5-type", RegdbgProxyState, bar_type[5]),
+    DEFINE_PROP_BOOL("bar5-prefetch", RegdbgProxyState, bar_prefetch[5],
+                     false),
+    DEFINE_PROP_STRING("bar5-file", RegdbgProxyState, bar_file[5]),
     DEFINE_PROP_STRING("backend", RegdbgProxyState, backend_name),
     DEFINE_PROP_UINT64("default-read", RegdbgProxyState, default_read, 0),
     DEFINE_PROP_STRING("shm", RegdbgProxyState, shm_path),
     DEFINE_PROP_UINT32("ring-entries", RegdbgProxyState, ring_entries,
                        REGDBG_DEFAULT_RING_ENTRIES),
     DEFINE_PROP_STRING("ring-mode", RegdbgProxyState, ring_mode),
-    DEFINE_PROP_UINT32("consumer-timeout", RegdbgProxyState, consumer_timeout_ms,
-                       REGDBG_DEFAULT_CONSUMER_TIMEOUT_MS),
+    DEFINE_PROP_UINT32("consumer-timeout", RegdbgProxyState,
+                       consumer_timeout_ms, REGDBG_DEFAULT_CONSUMER_TIMEOUT_MS),
 };
 
 static const VMStateDescription vmstate_regdbg_proxy = {
@@ -497,7 +576,8 @@ static void regdbg_proxy_class_init(ObjectClass *klass, void *data)
     k->vendor_id = PCI_VENDOR_ID_REDHAT;
     k->device_id = 0x00ff;
     k->class_id = PCI_CLASS_OTHERS;
-    dc->desc = "Register-debugger proxy: traces, and forwards to a backend, every BAR access";
+    dc->desc = "Register-debugger proxy: traces, and forwards to a backend, "
+               "every BAR access";
     dc->vmsd = &vmstate_regdbg_proxy;
     device_class_set_props(dc, regdbg_proxy_properties);
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);

@@ -1,6 +1,7 @@
 /*
- * regdbg-proxy: device state and the backend interface shared by regdbg-proxy.c (the PCI device,
- * its MMIO/PIO handlers and the event ring) and regdbg-backend.c (where accesses go after the rules).
+ * regdbg-proxy: device state and the backend interface shared by
+ * regdbg-proxy.c (the PCI device, its MMIO/PIO handlers and the event ring)
+ * and regdbg-backend.c (where accesses go after the rules).
  *
  * Copyright (c) 2026 The regdbg authors
  *
@@ -24,7 +25,8 @@ typedef struct RegdbgProxyBar {
     uint8_t index;
     uint8_t type;               /* enum regdbg_bar_type */
     uint64_t size;
-    void *map;                  /* file backend: shared mapping of the BAR's file */
+    /* file backend: shared mapping of the BAR's file */
+    void *map;
     size_t map_size;
 } RegdbgProxyBar;
 
@@ -33,9 +35,10 @@ typedef struct RegdbgBackendOps {
     uint8_t kind;               /* enum regdbg_backend_kind */
     bool (*realize)(RegdbgProxyState *s, Error **errp);
     void (*unrealize)(RegdbgProxyState *s);
-    uint64_t (*read)(RegdbgProxyState *s, RegdbgProxyBar *bar, hwaddr addr, unsigned size);
-    void (*write)(RegdbgProxyState *s, RegdbgProxyBar *bar, hwaddr addr, uint64_t val,
-                  unsigned size);
+    uint64_t (*read)(RegdbgProxyState *s, RegdbgProxyBar *bar, hwaddr addr,
+                     unsigned size);
+    void (*write)(RegdbgProxyState *s, RegdbgProxyBar *bar, hwaddr addr,
+                  uint64_t val, unsigned size);
 } RegdbgBackendOps;
 
 struct RegdbgProxyState {
@@ -58,7 +61,8 @@ struct RegdbgProxyState {
     uint64_t default_read;
 
     /* Properties: ring */
-    char *shm_path;             /* after realize: the resolved path, for qom-get */
+    /* after realize: the resolved path, for qom-get */
+    char *shm_path;
     uint32_t ring_entries;
     char *ring_mode;
     uint32_t consumer_timeout_ms;
