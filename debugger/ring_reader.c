@@ -35,9 +35,10 @@ static int check_header(const struct regdbg_shm_header *h, const char *path, uin
         return -1;
     }
     if (h->header_size != REGDBG_HEADER_SIZE || h->event_size != sizeof(struct regdbg_event) ||
-        h->events_offset != REGDBG_HEADER_SIZE) {
-        snprintf(err, errlen, "%s is corrupt: header size %u, event size %u, events at %llu",
-                 path, h->header_size, h->event_size, (unsigned long long)h->events_offset);
+        h->events_offset != REGDBG_EVENTS_OFFSET || h->rules_offset != REGDBG_RULES_OFFSET) {
+        snprintf(err, errlen, "%s is corrupt: header size %u, event size %u, rules at %llu, "
+                 "events at %llu", path, h->header_size, h->event_size,
+                 (unsigned long long)h->rules_offset, (unsigned long long)h->events_offset);
         return -1;
     }
     if (entries < REGDBG_RING_MIN_ENTRIES || entries > REGDBG_RING_MAX_ENTRIES ||

@@ -30,6 +30,8 @@
 
 #define REGDBG_DEFAULT_RING_ENTRIES 65536
 #define REGDBG_DEFAULT_CONSUMER_TIMEOUT_MS 1000
+/* A parked access outlives its debugger by this much */
+#define REGDBG_DEFAULT_PARK_TIMEOUT_MS 5000
 
 static inline uint64_t regdbg_now_ns(void)
 {
@@ -82,9 +84,7 @@ static bool regdbg_proxy_wait_for_space(RegdbgProxyState *s, uint64_t *pos,
     return reserved;
 }
 
-static void regdbg_proxy_publish(RegdbgProxyState *s, uint64_t t_ns,
-                                 uint8_t bar, hwaddr addr, unsigned size,
-                                 uint8_t dir, uint64_t value)
+static void regdbg_proxy_publish(RegdbgProxyState *s, const RegdbgAccess *a)
 {
     struct regdbg_event *ev;
     uint64_t pos;
@@ -94,26 +94,49 @@ static void regdbg_proxy_publish(RegdbgProxyState *s, uint64_t t_ns,
         regdbg_ring_count_drop(&s->ring);
         return;
     }
-    ev->t_ns = t_ns;
-    ev->offset = addr;
-    ev->value = value;
-    ev->orig_value = value;
-    ev->guest_pc = 0;
-    ev->cpu = current_cpu ? current_cpu->cpu_index : REGDBG_CPU_NONE;
-    ev->flags = 0;
-    ev->rule = REGDBG_RULE_NONE;
-    ev->bar = bar;
-    ev->size = size;
-    ev->dir = dir;
+    ev->t_ns = a->t_ns;
+    ev->offset = a->addr;
+    ev->value = a->value;
+    ev->orig_value = a->orig;
+    ev->guest_pc = a->guest_pc;
+    ev->cpu = a->cpu;
+    ev->flags = a->flags;
+    ev->rule = a->rule;
+    ev->bar = a->bar;
+    ev->size = a->size;
+    ev->dir = a->dir;
     regdbg_ring_publish(ev, pos);
 }
 
+static void regdbg_proxy_access_init(RegdbgAccess *a, RegdbgProxyBar *bar,
+                                     hwaddr addr, unsigned size, uint8_t dir,
+                                     uint64_t value)
+{
+    a->t_ns = regdbg_now_ns();
+    a->addr = addr;
+    a->value = a->orig = value;
+    a->guest_pc = 0;
+    a->post_read = a->inject = 0;
+    a->cpu = current_cpu ? current_cpu->cpu_index : REGDBG_CPU_NONE;
+    a->flags = 0;
+    a->rule = REGDBG_RULE_NONE;
+    a->bar = bar->index;
+    a->size = size;
+    a->dir = dir;
+    a->skip_backend = false;
+    a->forced = false;
+}
+
+/*
+ * The hot path: one index load decides that no rule concerns the access
+ * (the common case); only then are rules evaluated.
+ */
 static uint64_t regdbg_proxy_bar_read(void *opaque, hwaddr addr, unsigned size)
 {
     RegdbgProxyBar *bar = opaque;
     RegdbgProxyState *s = bar->proxy;
-    uint64_t t_ns = regdbg_now_ns();
-    uint64_t val;
+    RegdbgAccess a;
+    uint64_t candidates;
 
     if (addr + size > bar->size) {
         qemu_log_mask(LOG_GUEST_ERROR,
@@ -122,11 +145,21 @@ static uint64_t regdbg_proxy_bar_read(void *opaque, hwaddr addr, unsigned size)
                       __func__, bar->index, size, addr);
         return s->default_read;
     }
-    val = s->backend->read(s, bar, addr, size);
-    trace_regdbg_proxy_read(bar->index, addr, size, val);
-    regdbg_proxy_publish(s, t_ns, bar->index, addr, size, REGDBG_DIR_READ,
-                         val);
-    return val;
+    regdbg_proxy_access_init(&a, bar, addr, size, REGDBG_DIR_READ, 0);
+    candidates = regdbg_rules_candidates(s, bar->index, addr, size);
+    if (candidates ||
+        atomic_load_explicit(&s->ring.hdr->step_left, memory_order_relaxed)) {
+        regdbg_rules_before(s, &a, candidates);
+    }
+    if (!a.skip_backend) {
+        a.value = a.orig = s->backend->read(s, bar, addr, size);
+        if (a.post_read || a.inject || a.forced) {
+            regdbg_rules_after_read(s, &a);
+        }
+    }
+    trace_regdbg_proxy_read(bar->index, addr, size, a.value);
+    regdbg_proxy_publish(s, &a);
+    return a.value;
 }
 
 static void regdbg_proxy_bar_write(void *opaque, hwaddr addr, uint64_t val,
@@ -134,7 +167,8 @@ static void regdbg_proxy_bar_write(void *opaque, hwaddr addr, uint64_t val,
 {
     RegdbgProxyBar *bar = opaque;
     RegdbgProxyState *s = bar->proxy;
-    uint64_t t_ns = regdbg_now_ns();
+    RegdbgAccess a;
+    uint64_t candidates;
 
     if (addr + size > bar->size) {
         qemu_log_mask(LOG_GUEST_ERROR,
@@ -143,10 +177,17 @@ static void regdbg_proxy_bar_write(void *opaque, hwaddr addr, uint64_t val,
                       __func__, bar->index, size, addr);
         return;
     }
-    trace_regdbg_proxy_write(bar->index, addr, size, val);
-    s->backend->write(s, bar, addr, val, size);
-    regdbg_proxy_publish(s, t_ns, bar->index, addr, size, REGDBG_DIR_WRITE,
-                         val);
+    regdbg_proxy_access_init(&a, bar, addr, size, REGDBG_DIR_WRITE, val);
+    candidates = regdbg_rules_candidates(s, bar->index, addr, size);
+    if (candidates ||
+        atomic_load_explicit(&s->ring.hdr->step_left, memory_order_relaxed)) {
+        regdbg_rules_before(s, &a, candidates);
+    }
+    trace_regdbg_proxy_write(bar->index, addr, size, a.value);
+    if (!a.skip_backend) {
+        s->backend->write(s, bar, addr, a.value, size);
+    }
+    regdbg_proxy_publish(s, &a);
 }
 
 /*
@@ -352,7 +393,8 @@ static bool regdbg_proxy_create_shm(RegdbgProxyState *s, Error **errp)
     h->header_size = REGDBG_HEADER_SIZE;
     h->event_size = sizeof(struct regdbg_event);
     h->ring_entries = s->ring_entries;
-    h->events_offset = REGDBG_HEADER_SIZE;
+    h->events_offset = REGDBG_EVENTS_OFFSET;
+    h->rules_offset = REGDBG_RULES_OFFSET;
     h->shm_size = size;
     h->ring_mode = s->lossy ? REGDBG_RING_LOSSY : REGDBG_RING_LOSSLESS;
     h->qemu_pid = getpid();
@@ -371,6 +413,11 @@ static bool regdbg_proxy_create_shm(RegdbgProxyState *s, Error **errp)
         h->bars[i].prefetch = s->bar_prefetch[i];
     }
     h->consumer_timeout_ns = (uint64_t)s->consumer_timeout_ms * 1000000ULL;
+    h->park_timeout_ns = s->park_timeout_ns =
+        (uint64_t)s->park_timeout_ms * 1000000ULL;
+    /* ftruncate zeroed the rules area: no rule, no index bit, slots FREE */
+    s->rules = (struct regdbg_rules_area *)((char *)s->shm +
+                                            REGDBG_RULES_OFFSET);
 
     regdbg_ring_init_view(&s->ring, s->shm, s->ring_entries,
                           h->consumer_timeout_ns);
@@ -486,6 +533,10 @@ static void regdbg_proxy_realize(PCIDevice *pdev, Error **errp)
         error_setg(errp, "consumer-timeout=0: expected at least 1 ms");
         return;
     }
+    if (!s->park_timeout_ms) {
+        error_setg(errp, "park-timeout=0: expected at least 1 ms");
+        return;
+    }
     if (!regdbg_proxy_parse_bars(s, errp)) {
         return;
     }
@@ -559,6 +610,8 @@ static const Property regdbg_proxy_properties[] = {
     DEFINE_PROP_STRING("ring-mode", RegdbgProxyState, ring_mode),
     DEFINE_PROP_UINT32("consumer-timeout", RegdbgProxyState,
                        consumer_timeout_ms, REGDBG_DEFAULT_CONSUMER_TIMEOUT_MS),
+    DEFINE_PROP_UINT32("park-timeout", RegdbgProxyState, park_timeout_ms,
+                       REGDBG_DEFAULT_PARK_TIMEOUT_MS),
 };
 
 static const VMStateDescription vmstate_regdbg_proxy = {

@@ -66,6 +66,7 @@ struct RegdbgProxyState {
     uint32_t ring_entries;
     char *ring_mode;
     uint32_t consumer_timeout_ms;
+    uint32_t park_timeout_ms;
 
     /* Run time */
     RegdbgProxyBar bars[REGDBG_NUM_BARS];
@@ -74,9 +75,37 @@ struct RegdbgProxyState {
     void *shm;
     size_t shm_size;
     struct regdbg_ring ring;
+    struct regdbg_rules_area *rules;
+    uint64_t park_timeout_ns;
     Notifier exit_notifier;
 };
 
+/* An access on its way through the rules (regdbg-rules.c) */
+typedef struct RegdbgAccess {
+    uint64_t t_ns;
+    hwaddr addr;
+    uint64_t value;             /* what reaches the backend / the guest */
+    uint64_t orig;              /* what the guest wrote / the backend read */
+    uint64_t guest_pc;
+    uint64_t post_read;         /* rules to decide after a read */
+    uint64_t inject;            /* injections to apply to a read */
+    uint64_t forced_value;
+    int32_t cpu;
+    uint16_t flags;             /* REGDBG_EV_* */
+    uint16_t rule;
+    uint8_t bar;
+    uint8_t size;
+    uint8_t dir;
+    bool skip_backend;
+    bool forced;                /* a parked read continues with forced_value */
+} RegdbgAccess;
+
 const RegdbgBackendOps *regdbg_backend_find(const char *name);
+
+uint64_t regdbg_rules_candidates(RegdbgProxyState *s, unsigned bar,
+                                 hwaddr addr, unsigned size);
+void regdbg_rules_before(RegdbgProxyState *s, RegdbgAccess *a,
+                         uint64_t candidates);
+void regdbg_rules_after_read(RegdbgProxyState *s, RegdbgAccess *a);
 
 #endif /* HW_MISC_REGDBG_PROXY_H */

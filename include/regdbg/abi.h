@@ -4,6 +4,7 @@
  * version and sizes, and treats every index it reads from it as untrusted.
  *
  *   offset 0                 struct regdbg_shm_header  (REGDBG_HEADER_SIZE bytes)
+ *   header.rules_offset      struct regdbg_rules_area  (regdbg/rules.h: rules, index, park slots)
  *   header.events_offset     struct regdbg_event[header.ring_entries]
  *
  * Plain C11: fixed-width types, explicit padding, no QEMU, glib or curses headers.
@@ -31,8 +32,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "regdbg/rules.h"
+
 #define REGDBG_SHM_MAGIC    UINT64_C(0x474e495247424452) /* "RDBGRING" little-endian */
-#define REGDBG_ABI_VERSION  1u
+#define REGDBG_ABI_VERSION  2u
 #define REGDBG_HEADER_SIZE  4096u
 #define REGDBG_NUM_BARS     6u
 #define REGDBG_DEV_ID_LEN   64u
@@ -145,7 +148,27 @@ struct regdbg_shm_header {
     uint8_t pad1[4];
     uint8_t reserved2[48];
 
-    uint8_t reserved3[REGDBG_HEADER_SIZE - 384]; /* later ABI versions: rules, park slots */
+    /* --- rules and parking (regdbg/rules.h); immutable ---------------------------------------- */
+    uint64_t rules_offset;              /* struct regdbg_rules_area, from the start */
+    uint64_t park_timeout_ns;           /* a parked access whose debugger is gone this long
+                                           resumes unmodified */
+    uint8_t reserved3[48];
+
+    /* --- written by the debugger (own cache line) --------------------------------------------- */
+    _Atomic uint32_t step_left;         /* park this many next accesses, whatever they are */
+    uint8_t pad2[4];
+    _Atomic uint64_t heartbeat_ns;      /* CLOCK_MONOTONIC of the debugger's last sign of life */
+    uint8_t reserved4[48];
+
+    /* --- written by the device (own cache line) ----------------------------------------------- */
+    _Atomic uint32_t park_doorbell;     /* bumped (and futex-woken) whenever an access parks */
+    uint8_t pad3[4];
+    _Atomic uint64_t parks;             /* accesses parked so far; also the next park_id */
+    _Atomic uint64_t park_timeouts;     /* parked accesses that resumed because nobody answered */
+    _Atomic uint64_t park_overflows;    /* breakpoints not honoured: every park slot was busy */
+    uint8_t reserved5[32];
+
+    uint8_t reserved6[REGDBG_HEADER_SIZE - 576]; /* later ABI versions */
 };
 _Static_assert(sizeof(_Atomic uint32_t) == 4, "atomic u32 is plain-sized");
 _Static_assert(offsetof(struct regdbg_shm_header, dev_id) == 48, "header layout");
@@ -157,12 +180,20 @@ _Static_assert(offsetof(struct regdbg_shm_header, head) == 256, "producer line a
 _Static_assert(offsetof(struct regdbg_shm_header, tail_cache) == 288, "header layout");
 _Static_assert(offsetof(struct regdbg_shm_header, tail) == 320, "consumer line at 320");
 _Static_assert(offsetof(struct regdbg_shm_header, consumer_pid) == 328, "header layout");
-_Static_assert(offsetof(struct regdbg_shm_header, reserved3) == 384, "header layout");
+_Static_assert(offsetof(struct regdbg_shm_header, rules_offset) == 384, "header layout");
+_Static_assert(offsetof(struct regdbg_shm_header, step_left) == 448, "debugger line at 448");
+_Static_assert(offsetof(struct regdbg_shm_header, park_doorbell) == 512, "device line at 512");
+_Static_assert(offsetof(struct regdbg_shm_header, reserved6) == 576, "header layout");
 _Static_assert(sizeof(struct regdbg_shm_header) == REGDBG_HEADER_SIZE, "header size");
+
+/* The rules area follows the header, page aligned; the events follow it, page aligned. */
+#define REGDBG_RULES_OFFSET REGDBG_HEADER_SIZE
+#define REGDBG_EVENTS_OFFSET \
+    ((REGDBG_RULES_OFFSET + sizeof(struct regdbg_rules_area) + 4095) & ~(uint64_t)4095)
 
 static inline uint64_t regdbg_shm_size_for(uint32_t ring_entries)
 {
-    return REGDBG_HEADER_SIZE + (uint64_t)ring_entries * sizeof(struct regdbg_event);
+    return REGDBG_EVENTS_OFFSET + (uint64_t)ring_entries * sizeof(struct regdbg_event);
 }
 
 #endif /* REGDBG_ABI_H */

@@ -24,7 +24,7 @@ static inline void regdbg_ring_init_view(struct regdbg_ring *r, void *base, uint
                                          uint64_t timeout_ns)
 {
     r->hdr = (struct regdbg_shm_header *)base;
-    r->events = (struct regdbg_event *)((char *)base + REGDBG_HEADER_SIZE);
+    r->events = (struct regdbg_event *)((char *)base + REGDBG_EVENTS_OFFSET);
     r->mask = (uint64_t)entries - 1;
     r->timeout_ns = timeout_ns;
 }

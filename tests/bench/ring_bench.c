@@ -54,7 +54,8 @@ static void *create_ring_file(const char *path, uint32_t entries, bool lossy)
     h->header_size = REGDBG_HEADER_SIZE;
     h->event_size = sizeof(struct regdbg_event);
     h->ring_entries = entries;
-    h->events_offset = REGDBG_HEADER_SIZE;
+    h->events_offset = REGDBG_EVENTS_OFFSET;
+    h->rules_offset = REGDBG_RULES_OFFSET;
     h->shm_size = size;
     h->ring_mode = lossy ? REGDBG_RING_LOSSY : REGDBG_RING_LOSSLESS;
     h->qemu_pid = (uint32_t)getpid();
@@ -62,7 +63,7 @@ static void *create_ring_file(const char *path, uint32_t entries, bool lossy)
     h->consumer_timeout_ns = 1000000000u;
     atomic_store(&h->stalled_tail, UINT64_MAX);
     for (uint32_t i = 0; i < entries; i++) {
-        struct regdbg_event *ev = (struct regdbg_event *)((char *)h + REGDBG_HEADER_SIZE) + i;
+        struct regdbg_event *ev = (struct regdbg_event *)((char *)h + REGDBG_EVENTS_OFFSET) + i;
         atomic_store_explicit(&ev->seq, UINT64_MAX, memory_order_relaxed);
     }
     atomic_store_explicit((_Atomic uint64_t *)&h->magic, REGDBG_SHM_MAGIC, memory_order_release);

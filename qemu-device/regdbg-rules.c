@@ -1,0 +1,399 @@
+/*
+ * regdbg-proxy rules: breakpoints, write edits, read injections and drops
+ * that the debugger writes into shared memory (include/regdbg/rules.h),
+ * applied to an access in flight, and the parking of an access for the
+ * debugger.
+ *
+ * Edits, injections and drops are applied here on the vCPU thread without a
+ * round trip. A breakpoint (or a step) parks the vCPU: the access waits in a
+ * park slot, with the BQL dropped as hw/remote/mpqemu-link.c does, until the
+ * debugger answers or is gone for park-timeout.
+ *
+ * Copyright (c) 2026 The regdbg authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include "qemu/host-utils.h"
+#include "qemu/main-loop.h"
+#include "system/hw_accel.h"
+#include "hw/core/cpu.h"
+#include "system/runstate.h"
+#include "system/tcg.h"
+#include "hw/misc/regdbg/trace-hw_misc_regdbg.h"
+#include "regdbg-proxy.h"
+
+#define REGDBG_PARK_POLL_NS (50 * 1000 * 1000)
+#define REGDBG_SEQLOCK_TRIES 8
+
+static uint64_t regdbg_rules_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * A consistent copy of rule i, or false while the debugger rewrites it
+ * (then the rule is skipped for this access, as if it had been written a
+ * moment later).
+ */
+static bool regdbg_rules_copy(RegdbgProxyState *s, unsigned i,
+                              struct regdbg_rule *copy)
+{
+    struct regdbg_rule *r = &s->rules->rules[i];
+
+    for (int tries = 0; tries < REGDBG_SEQLOCK_TRIES; tries++) {
+        uint32_t seq = atomic_load_explicit(&r->seq, memory_order_acquire);
+
+        if (seq & 1) {
+            continue;
+        }
+        memcpy(copy, r, offsetof(struct regdbg_rule, ignore_left));
+        memcpy(copy->consts, r->consts,
+               sizeof(copy->consts) + sizeof(copy->code));
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&r->seq, memory_order_relaxed) == seq) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The rules (as a mask of rule numbers) whose index buckets the access hits */
+uint64_t regdbg_rules_candidates(RegdbgProxyState *s, unsigned bar,
+                                 hwaddr addr, unsigned size)
+{
+    _Atomic uint64_t *index = s->rules->index[bar];
+    uint64_t mask = 0;
+
+    for (hwaddr a = addr & ~(hwaddr)3; a < addr + size; a += 4) {
+        mask |= atomic_load_explicit(&index[regdbg_index_bucket(a)],
+                                     memory_order_acquire);
+    }
+    return mask;
+}
+
+/* Claim one use of a rule: ignore counts first, then a temporary rule. */
+static bool regdbg_rules_claim(struct regdbg_rule *r)
+{
+    uint32_t left = atomic_load_explicit(&r->ignore_left,
+                                         memory_order_relaxed);
+
+    while (left > 0) {
+        if (atomic_compare_exchange_weak_explicit(&r->ignore_left, &left,
+                                                  left - 1,
+                                                  memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            return false;
+        }
+    }
+    if (atomic_load_explicit(&r->temp_left, memory_order_relaxed) !=
+        REGDBG_TEMP_UNUSED) {
+        uint32_t one = 1;
+
+        if (!atomic_compare_exchange_strong_explicit(&r->temp_left, &one, 0,
+                                                     memory_order_relaxed,
+                                                     memory_order_relaxed)) {
+            return false;
+        }
+    }
+    atomic_fetch_add_explicit(&r->hits, 1, memory_order_relaxed);
+    return true;
+}
+
+static bool regdbg_rules_applies(const struct regdbg_rule *r,
+                                 const RegdbgAccess *a)
+{
+    unsigned dir = a->dir == REGDBG_DIR_WRITE ? REGDBG_RULE_DIR_WRITE
+                                              : REGDBG_RULE_DIR_READ;
+
+    return r->enabled && (r->dirs & dir) && r->bar == a->bar &&
+           a->addr < r->end && a->addr + a->size > r->start;
+}
+
+static bool regdbg_rules_step(RegdbgProxyState *s)
+{
+    _Atomic uint32_t *left = &s->ring.hdr->step_left;
+    uint32_t n = atomic_load_explicit(left, memory_order_relaxed);
+
+    while (n > 0) {
+        if (atomic_compare_exchange_weak_explicit(left, &n, n - 1,
+                                                  memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static long regdbg_futex(_Atomic uint32_t *word, int op, uint32_t val,
+                         const struct timespec *timeout)
+{
+    /* Shared (not FUTEX_PRIVATE): the other side is the debugger process */
+    return syscall(SYS_futex, word, op, val, timeout, NULL, 0);
+}
+
+static uint64_t regdbg_rules_guest_pc(void)
+{
+    CPUState *cs = current_cpu;
+
+    /* TCG only knows the PC at translation-block boundaries: say unknown */
+    if (!cs || tcg_enabled()) {
+        return 0;
+    }
+    cpu_synchronize_state(cs);
+    return cs->cc->get_pc ? cs->cc->get_pc(cs) : 0;
+}
+
+/*
+ * Park the access in a slot until the debugger answers. Returns the
+ * verdict; *reply gets the debugger's value.
+ */
+static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
+                                  uint16_t rule, bool before_read,
+                                  uint64_t *reply)
+{
+    struct regdbg_shm_header *h = s->ring.hdr;
+    unsigned first = a->cpu >= 0 ? (unsigned)a->cpu % REGDBG_MAX_PARK
+                                 : REGDBG_MAX_PARK - 1;
+    struct regdbg_park_slot *slot = NULL;
+    uint64_t start = regdbg_rules_now_ns();
+    uint32_t verdict = REGDBG_VERDICT_CONTINUE;
+    bool had_bql = bql_locked();
+    bool timed_out = false;
+
+    for (unsigned k = 0; k < REGDBG_MAX_PARK && !slot; k++) {
+        struct regdbg_park_slot *cand =
+            &s->rules->park[(first + k) % REGDBG_MAX_PARK];
+        uint32_t expect = REGDBG_PARK_FREE;
+
+        if (atomic_compare_exchange_strong_explicit(&cand->state, &expect,
+                                                    REGDBG_PARK_FILLING,
+                                                    memory_order_acquire,
+                                                    memory_order_relaxed)) {
+            slot = cand;
+        }
+    }
+    if (!slot) {
+        atomic_fetch_add_explicit(&h->park_overflows, 1,
+                                  memory_order_relaxed);
+        return REGDBG_VERDICT_CONTINUE;
+    }
+    slot->park_id = atomic_fetch_add_explicit(&h->parks, 1,
+                                              memory_order_relaxed);
+    slot->verdict = REGDBG_VERDICT_CONTINUE;
+    slot->reply_value = 0;
+    slot->offset = a->addr;
+    slot->value = a->value;
+    slot->guest_pc = a->guest_pc = regdbg_rules_guest_pc();
+    slot->t_ns = a->t_ns;
+    slot->cpu = a->cpu;
+    slot->rule = rule;
+    slot->bar = a->bar;
+    slot->size = a->size;
+    slot->dir = a->dir;
+    slot->before_read = before_read;
+    atomic_store_explicit(&slot->state, REGDBG_PARK_PARKED,
+                          memory_order_release);
+    atomic_fetch_add_explicit(&h->park_doorbell, 1, memory_order_release);
+    regdbg_futex(&h->park_doorbell, FUTEX_WAKE, INT_MAX, NULL);
+    trace_regdbg_proxy_park(a->bar, a->addr, a->size, a->dir, rule);
+
+    if (had_bql) {
+        bql_unlock();
+    }
+    for (;;) {
+        struct timespec ts = { 0, REGDBG_PARK_POLL_NS };
+        uint32_t state;
+        uint64_t now, seen;
+
+        regdbg_futex(&slot->state, FUTEX_WAIT, REGDBG_PARK_PARKED, &ts);
+        state = atomic_load_explicit(&slot->state, memory_order_acquire);
+        if (state == REGDBG_PARK_ANSWERED) {
+            break;
+        }
+        /* Resume once the debugger is gone: detached, or silent too long */
+        now = regdbg_rules_now_ns();
+        seen = atomic_load_explicit(&h->heartbeat_ns, memory_order_acquire);
+        if (seen < start) {
+            seen = start;
+        }
+        if (atomic_load_explicit(&h->consumer_pid, memory_order_acquire) == 0 ||
+            now - seen >= s->park_timeout_ns) {
+            uint32_t parked = REGDBG_PARK_PARKED;
+
+            if (atomic_compare_exchange_strong_explicit(
+                    &slot->state, &parked, REGDBG_PARK_FILLING,
+                    memory_order_acquire, memory_order_acquire)) {
+                timed_out = true;
+                break;
+            }
+            /* the answer arrived just now */
+            break;
+        }
+    }
+    if (had_bql) {
+        bql_lock();
+    }
+    if (timed_out) {
+        atomic_fetch_add_explicit(&h->park_timeouts, 1, memory_order_relaxed);
+        a->flags |= REGDBG_EV_TIMED_OUT;
+        trace_regdbg_proxy_park_timeout(a->bar, a->addr);
+    } else {
+        verdict = slot->verdict;
+        *reply = slot->reply_value;
+    }
+    atomic_store_explicit(&slot->state, REGDBG_PARK_FREE,
+                          memory_order_release);
+    a->flags |= REGDBG_EV_PARKED;
+    if (a->rule == REGDBG_RULE_NONE) {
+        a->rule = rule;
+    }
+    if (verdict == REGDBG_VERDICT_STOP_VM) {
+        /* The access completes unmodified; the VM stops right after it */
+        qemu_system_vmstop_request_prepare();
+        qemu_system_vmstop_request(RUN_STATE_PAUSED);
+        verdict = REGDBG_VERDICT_CONTINUE;
+    }
+    return verdict;
+}
+
+/*
+ * Rules that act before the backend: all of them for a write; for a read,
+ * breakpoints and conditions that do not look at the value read.
+ */
+void regdbg_rules_before(RegdbgProxyState *s, RegdbgAccess *a,
+                         uint64_t candidates)
+{
+    bool is_write = a->dir == REGDBG_DIR_WRITE;
+    int park_rule = -1;
+    bool step = regdbg_rules_step(s);
+    uint64_t reply = 0;
+
+    a->post_read = 0;
+    for (uint64_t m = candidates; m; m &= m - 1) {
+        unsigned i = ctz64(m);
+        struct regdbg_rule r;
+
+        if (i >= REGDBG_MAX_RULES || !regdbg_rules_copy(s, i, &r) ||
+            !regdbg_rules_applies(&r, a)) {
+            continue;
+        }
+        if (!is_write && r.uses_value) {
+            a->post_read |= 1ULL << i;    /* decide once the value is read */
+            continue;
+        }
+        if (regdbg_rule_eval(&r, a->orig, a->size, a->cpu) != 1 ||
+            !regdbg_rules_claim(&s->rules->rules[i])) {
+            continue;
+        }
+        switch (r.kind) {
+        case REGDBG_RULE_EDIT:
+            if (is_write) {
+                a->value = regdbg_rule_apply(&r, a->value);
+                a->flags |= REGDBG_EV_EDITED;
+                a->rule = i;
+            }
+            break;
+        case REGDBG_RULE_INJECT:
+            if (!is_write) {
+                a->inject |= 1ULL << i;   /* applied to the value read */
+            }
+            break;
+        case REGDBG_RULE_DROP:
+            if (is_write) {
+                a->skip_backend = true;
+                a->flags |= REGDBG_EV_DROPPED;
+                a->rule = i;
+            }
+            break;
+        case REGDBG_RULE_BREAK:
+            if (park_rule < 0) {
+                park_rule = i;
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    if (park_rule < 0 && !step) {
+        return;
+    }
+    switch (regdbg_rules_park(s, a, park_rule < 0 ? REGDBG_RULE_NONE
+                                                  : park_rule,
+                              !is_write, &reply)) {
+    case REGDBG_VERDICT_VALUE:
+        if (is_write) {
+            a->value = reply;
+            a->flags |= REGDBG_EV_EDITED;
+        } else {
+            a->forced = true;           /* the read happens, returns reply */
+            a->forced_value = reply;
+        }
+        break;
+    case REGDBG_VERDICT_SKIP:
+        a->skip_backend = true;
+        if (is_write) {
+            a->flags |= REGDBG_EV_DROPPED;
+        } else {
+            a->value = a->orig = reply;
+            a->flags |= REGDBG_EV_INJECTED;
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* A read, after the backend: injections and value-dependent rules */
+void regdbg_rules_after_read(RegdbgProxyState *s, RegdbgAccess *a)
+{
+    uint64_t reply = 0;
+    int park_rule = -1;
+
+    for (uint64_t m = a->post_read; m; m &= m - 1) {
+        unsigned i = ctz64(m);
+        struct regdbg_rule r;
+
+        if (!regdbg_rules_copy(s, i, &r) || !regdbg_rules_applies(&r, a) ||
+            regdbg_rule_eval(&r, a->orig, a->size, a->cpu) != 1 ||
+            !regdbg_rules_claim(&s->rules->rules[i])) {
+            continue;
+        }
+        if (r.kind == REGDBG_RULE_INJECT) {
+            a->inject |= 1ULL << i;
+        } else if (r.kind == REGDBG_RULE_BREAK && park_rule < 0) {
+            park_rule = i;
+        }
+    }
+    for (uint64_t m = a->inject; m; m &= m - 1) {
+        unsigned i = ctz64(m);
+        struct regdbg_rule r;
+
+        if (regdbg_rules_copy(s, i, &r)) {
+            a->value = regdbg_rule_apply(&r, a->value);
+            a->flags |= REGDBG_EV_INJECTED;
+            a->rule = i;
+        }
+    }
+    if (a->forced) {
+        a->value = a->forced_value;
+        a->flags |= REGDBG_EV_INJECTED;
+    }
+    if (park_rule >= 0) {
+        switch (regdbg_rules_park(s, a, park_rule, false, &reply)) {
+        case REGDBG_VERDICT_VALUE:
+        case REGDBG_VERDICT_SKIP:
+            a->value = reply;
+            a->flags |= REGDBG_EV_INJECTED;
+            break;
+        default:
+            break;
+        }
+    }
+}
