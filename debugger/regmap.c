@@ -464,7 +464,8 @@ static bool check_keys(struct loader *ld, json_t *obj, const struct jpath *p, co
             struct jpath kp = jp_key(p, key);
 
             for (size_t k = 0; allowed[k] && used < sizeof(list); k++) {
-                int w = snprintf(list + used, sizeof(list) - used, "%s%s", k ? ", " : "", allowed[k]);
+                int w = snprintf(list + used, sizeof(list) - used, "%s%s", k ? ", " : "",
+                                 allowed[k]);
 
                 used += w > 0 ? (size_t)w : 0;
             }
@@ -537,7 +538,8 @@ static bool get_number(struct loader *ld, json_t *v, const struct jpath *p, cons
         json_int_t i = json_integer_value(v);
 
         if (i < 0) {
-            return fail(ld, p, false, "%s must not be negative, not %" JSON_INTEGER_FORMAT, label, i);
+            return fail(ld, p, false, "%s must not be negative, not %" JSON_INTEGER_FORMAT, label,
+                        i);
         }
         *out = (uint64_t)i;
         return true;
@@ -552,8 +554,8 @@ static bool get_number(struct loader *ld, json_t *v, const struct jpath *p, cons
         case NUM_BAD:
             break;
         }
-        return fail(ld, p, false, "%s: \"%s\" is not a number (write \"0x\" and hex digits, or decimal "
-                    "digits)", label, json_string_value(v));
+        return fail(ld, p, false, "%s: \"%s\" is not a number (write \"0x\" and hex digits, or "
+                    "decimal digits)", label, json_string_value(v));
     }
     return fail(ld, p, false, "%s must be an integer or a string such as \"0x1f\", not %s", label,
                 type_name(v));
@@ -610,8 +612,8 @@ static bool check_name(struct loader *ld, const char *s, const struct jpath *p, 
     }
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
         if (*c <= ' ' || *c == 0x7f || *c == '=') {
-            return fail(ld, p, at_key, "%s \"%s\" must not contain spaces, control characters or '='",
-                        label, s);
+            return fail(ld, p, at_key, "%s \"%s\" must not contain spaces, control characters "
+                        "or '='", label, s);
         }
     }
     return true;
@@ -721,8 +723,8 @@ static bool load_values(struct loader *ld, json_t *vals, const struct jpath *vp,
             return false;
         }
         if (width < 64 && e->value >> width) {
-            return fail(ld, &ep, false, "value '%s' = %" PRIu64 " of field '%s' does not fit in its "
-                        "%u bit%s (register '%s')", key, e->value, f->name, width,
+            return fail(ld, &ep, false, "value '%s' = %" PRIu64 " of field '%s' does not fit in "
+                        "its %u bit%s (register '%s')", key, e->value, f->name, width,
                         width == 1 ? "" : "s", reg->name);
         }
         for (size_t j = 0; j < k; j++) {
@@ -752,7 +754,8 @@ static bool load_field(struct loader *ld, json_t *jf, const struct jpath *fp,
         return fail(ld, fp, false, "each entry of 'fields' must be an object, not %s",
                     type_name(jf));
     }
-    if (!check_keys(ld, jf, fp, "field", FIELD_KEYS) || !get_name_member(ld, jf, fp, "field", &name) ||
+    if (!check_keys(ld, jf, fp, "field", FIELD_KEYS) ||
+        !get_name_member(ld, jf, fp, "field", &name) ||
         !get_string_member(ld, jf, fp, "field", "bits", true, &bits)) {
         return false;
     }
@@ -764,12 +767,12 @@ static bool load_field(struct loader *ld, json_t *jf, const struct jpath *fp,
                     "numbers), not \"%s\"", bits);
     }
     if (f->msb < f->lsb) {
-        return fail(ld, &bp, false, "'bits' \"%s\" of field '%s': the MSB (%u) is below the LSB (%u)",
-                    bits, name, f->msb, f->lsb);
+        return fail(ld, &bp, false, "'bits' \"%s\" of field '%s': the MSB (%u) is below the LSB "
+                    "(%u)", bits, name, f->msb, f->lsb);
     }
     if (f->msb >= reg_bits) {
-        return fail(ld, &bp, false, "bits %s of field '%s' lie outside register '%s' (%u bits wide)",
-                    bits, name, reg->name, reg_bits);
+        return fail(ld, &bp, false, "bits %s of field '%s' lie outside register '%s' (%u bits "
+                    "wide)", bits, name, reg->name, reg_bits);
     }
     for (size_t j = 0; j < index; j++) {
         const struct regmap_field *g = &reg->fields[j];
@@ -825,7 +828,8 @@ static bool load_register(struct loader *ld, json_t *jr, const struct jpath *rp,
     if (present && v > REGMAP_MAX_BAR) {
         struct jpath p = jp_key(rp, "bar");
 
-        return fail(ld, &p, false, "'bar' in register must be 0..%u, not %" PRIu64, REGMAP_MAX_BAR, v);
+        return fail(ld, &p, false, "'bar' in register must be 0..%u, not %" PRIu64,
+                    REGMAP_MAX_BAR, v);
     }
     reg->bar = present ? (unsigned)v : 0;
 
@@ -833,8 +837,8 @@ static bool load_register(struct loader *ld, json_t *jr, const struct jpath *rp,
         return false;
     }
     if (reg->offset >= REGMAP_OFFSET_LIMIT) {
-        return fail(ld, &op, false, "'offset' in register must be below 0x%llx (2^40), not 0x%" PRIx64,
-                    REGMAP_OFFSET_LIMIT, reg->offset);
+        return fail(ld, &op, false, "'offset' in register must be below 0x%llx (2^40), not 0x%"
+                    PRIx64, REGMAP_OFFSET_LIMIT, reg->offset);
     }
 
     if (!get_number_member(ld, jr, rp, "register", "width", false, &present, &v)) {
@@ -843,13 +847,13 @@ static bool load_register(struct loader *ld, json_t *jr, const struct jpath *rp,
     if (present && v != 8 && v != 16 && v != 32 && v != 64) {
         struct jpath p = jp_key(rp, "width");
 
-        return fail(ld, &p, false, "'width' in register must be 8, 16, 32 or 64 (bits), not %" PRIu64,
-                    v);
+        return fail(ld, &p, false, "'width' in register must be 8, 16, 32 or 64 (bits), not %"
+                    PRIu64, v);
     }
     reg->width = present ? (unsigned)v / 8 : 4;
     if (reg->offset % reg->width) {
-        return fail(ld, &op, false, "offset 0x%" PRIx64 " of register '%s' is not a multiple of its "
-                    "width (%u bytes)", reg->offset, name, reg->width);
+        return fail(ld, &op, false, "offset 0x%" PRIx64 " of register '%s' is not a multiple of "
+                    "its width (%u bytes)", reg->offset, name, reg->width);
     }
 
     if (!get_string_member(ld, jr, rp, "register", "access", false, &access)) {
@@ -876,8 +880,8 @@ static bool load_register(struct loader *ld, json_t *jr, const struct jpath *rp,
     if (reg->has_reset && reg->width < 8 && reg->reset >> (reg->width * 8)) {
         struct jpath p = jp_key(rp, "reset");
 
-        return fail(ld, &p, false, "reset value 0x%" PRIx64 " of register '%s' does not fit in %u bits",
-                    reg->reset, name, reg->width * 8);
+        return fail(ld, &p, false, "reset value 0x%" PRIx64 " of register '%s' does not fit in "
+                    "%u bits", reg->reset, name, reg->width * 8);
     }
 
     if (!optional_description(ld, jr, rp, "register", &reg->description) ||
@@ -943,8 +947,8 @@ static bool load_match(struct loader *ld, json_t *match, const struct jpath *mp,
             if (v > 0xffff) {
                 struct jpath p = jp_key(&ep, which[k]);
 
-                return fail(ld, &p, false, "'%s' in match entry must fit in 16 bits, not 0x%" PRIx64,
-                            which[k], v);
+                return fail(ld, &p, false, "'%s' in match entry must fit in 16 bits, not 0x%"
+                            PRIx64, which[k], v);
             }
             id[k] = (uint16_t)v;
         }
@@ -1013,8 +1017,8 @@ static bool check_and_sort_registers(struct loader *ld, const struct jpath *rsp,
             struct jpath rp = jp_index(rsp, ord[i].decl), first = jp_index(rsp, ord[i - 1].decl);
             struct jpath np = jp_key(&rp, "name"), fnp = jp_key(&first, "name");
 
-            ok = fail(ld, &np, false, "duplicate register name '%s' (first at %s)", ord[i].reg->name,
-                      where(ld, &fnp, false, at, sizeof(at)));
+            ok = fail(ld, &np, false, "duplicate register name '%s' (first at %s)",
+                      ord[i].reg->name, where(ld, &fnp, false, at, sizeof(at)));
         }
     }
     qsort(ord, n, sizeof(*ord), by_place);
@@ -1027,8 +1031,8 @@ static bool check_and_sort_registers(struct loader *ld, const struct jpath *rsp,
             struct jpath rp = jp_index(rsp, later->decl);
             struct jpath op = jp_key(&rp, "offset");
 
-            ok = fail(ld, &op, false, "register '%s' (0x%" PRIx64 "..0x%" PRIx64 ") overlaps register "
-                      "'%s' (0x%" PRIx64 "..0x%" PRIx64 ") in BAR %u", later->reg->name,
+            ok = fail(ld, &op, false, "register '%s' (0x%" PRIx64 "..0x%" PRIx64 ") overlaps "
+                      "register '%s' (0x%" PRIx64 "..0x%" PRIx64 ") in BAR %u", later->reg->name,
                       later->reg->offset, later->reg->offset + later->reg->width - 1,
                       other->reg->name, other->reg->offset,
                       other->reg->offset + other->reg->width - 1, later->reg->bar);
@@ -1055,7 +1059,8 @@ static bool load_map(struct loader *ld, json_t *root, struct regmap *map)
     json_t *match, *regs;
 
     if (!json_is_object(root)) {
-        return fail(ld, &top, false, "a register map must be a JSON object, not %s", type_name(root));
+        return fail(ld, &top, false, "a register map must be a JSON object, not %s",
+                    type_name(root));
     }
     if (!check_keys(ld, root, &top, "map", MAP_KEYS) ||
         !get_string_member(ld, root, &top, "map", "name", true, &name) ||
@@ -1075,7 +1080,8 @@ static bool load_map(struct loader *ld, json_t *root, struct regmap *map)
         return false;
     }
     if (!json_is_array(regs)) {
-        return fail(ld, &rsp, false, "'registers' in map must be an array, not %s", type_name(regs));
+        return fail(ld, &rsp, false, "'registers' in map must be an array, not %s",
+                    type_name(regs));
     }
     if (json_array_size(regs) == 0) {
         return fail(ld, &rsp, false, "'registers' in map must not be empty");
@@ -1304,7 +1310,8 @@ size_t regmap_decode(const struct regmap_reg *reg, uint64_t offset, unsigned siz
         return 0;
     }
     buf[0] = '\0';
-    if (!reg || size == 0 || size > 8 || offset < reg->offset || offset - reg->offset >= reg->width) {
+    if (!reg || size == 0 || size > 8 || offset < reg->offset ||
+        offset - reg->offset >= reg->width) {
         return 0;
     }
     lo_bit = (unsigned)(offset - reg->offset) * 8;

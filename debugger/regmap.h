@@ -52,7 +52,8 @@ struct regmap {
 struct regmap *regmap_load(const char *path, char *err, size_t errlen);
 void regmap_free(struct regmap *map);
 bool regmap_matches(const struct regmap *map, uint16_t vendor, uint16_t device);
-/* The register that contains [offset, offset+size) of bar, or NULL. O(log n). size 0 counts as 1. */
+/* The register that contains [offset, offset+size) of bar, or NULL. O(log n). */
+/* (A size of 0 is taken as 1; an access that straddles two registers has no register.) */
 const struct regmap_reg *regmap_find(const struct regmap *map, unsigned bar, uint64_t offset,
                                      unsigned size);
 const struct regmap_reg *regmap_find_name(const struct regmap *map, const char *name);
