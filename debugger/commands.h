@@ -19,10 +19,12 @@ int cmd_record(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_launch(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
+int cmd_batch(int argc, char **argv);
 
 extern const char record_usage[];
 extern const char dump_usage[];
 extern const char launch_usage[];
 extern const char attach_usage[];
+extern const char batch_usage[];
 
 #endif /* REGDBG_COMMANDS_H */

@@ -12,6 +12,8 @@ static const struct command commands[] = {
       cmd_launch },
     { "attach", "open the debugger on a running QEMU (its QMP socket)", attach_usage,
       cmd_attach },
+    { "batch", "run a script of rules and checks without a screen (for CI)", batch_usage,
+      cmd_batch },
     { "record", "record a proxy's register accesses into a trace file", record_usage,
       cmd_record },
     { "dump", "print a trace file as text or JSON lines", dump_usage, cmd_dump },

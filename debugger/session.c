@@ -38,6 +38,7 @@ int session_init(struct session *s, size_t scrollback, char *err, size_t errlen)
 {
     memset(s, 0, sizeof(*s));
     s->rec_dev = -1;
+    s->park_fd = -1;
     snprintf(s->run_state, sizeof(s->run_state), "unknown");
     if (event_store_init(&s->store, scrollback) < 0) {
         snprintf(err, errlen, "out of memory for a scrollback of %zu events", scrollback);
@@ -112,6 +113,27 @@ int session_load_map(struct session *s, const char *path, char *err, size_t errl
         return -1;
     }
     s->n_maps++;
+    return 0;
+}
+
+#ifndef REGDBG_MAPS_DIR
+#define REGDBG_MAPS_DIR "maps"
+#endif
+
+int session_load_default_maps(struct session *s, char **extra, int n_extra, char *err,
+                              size_t errlen)
+{
+    const char *dir = getenv("REGDBG_MAPS") ? getenv("REGDBG_MAPS") : REGDBG_MAPS_DIR;
+    struct stat st;
+
+    if (stat(dir, &st) == 0 && session_load_map(s, dir, err, errlen) < 0) {
+        return -1;
+    }
+    for (int i = 0; i < n_extra; i++) {
+        if (session_load_map(s, extra[i], err, errlen) < 0) {
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -190,12 +212,32 @@ int session_attach(struct session *s, const char *qmp_path, char *err, size_t er
     if (update_run_state(s, err, errlen) < 0 || session_refresh_pci(s, err, errlen) < 0) {
         return -1;
     }
+    {
+        struct ring_reader *rings[SESSION_MAX_PROXIES];
+        uint64_t now = session_now_ns();
+
+        for (int i = 0; i < s->n_proxies; i++) {
+            rings[i] = &s->proxies[i].rr;
+            rule_heartbeat(rings[i], now);
+        }
+        s->park_fd = park_watch_start(&s->watch, rings, s->n_proxies);
+    }
     s->rate_t_ns = s->pci_refresh_t_ns = session_now_ns();
     return 0;
 }
 
 void session_detach(struct session *s)
 {
+    if (s->park_fd >= 0) {
+        park_watch_stop(&s->watch);
+        s->park_fd = -1;
+    }
+    for (int i = 0; i < s->n_proxies; i++) {
+        if (s->proxies[i].attached) {
+            /* Nobody will answer them: let parked accesses go on now. */
+            park_release_all(&s->proxies[i].rr);
+        }
+    }
     for (int i = 0; i < s->n_proxies; i++) {
         if (s->proxies[i].attached) {
             ring_reader_detach(&s->proxies[i].rr);
@@ -358,6 +400,11 @@ void session_tick(struct session *s, uint64_t now_ns)
 {
     char err[256];
 
+    for (int i = 0; i < s->n_proxies; i++) {
+        if (s->proxies[i].attached) {
+            rule_heartbeat(&s->proxies[i].rr, now_ns);
+        }
+    }
     if (now_ns - s->rate_t_ns >= 500000000ull) {
         s->events_per_s = (double)s->rate_events * 1e9 / (double)(now_ns - s->rate_t_ns);
         s->rate_events = 0;
@@ -369,7 +416,7 @@ void session_tick(struct session *s, uint64_t now_ns)
                  s->proxies[0].rr.info.qemu_pid);
         snprintf(s->run_state, sizeof(s->run_state), "gone");
     }
-    if (!s->qemu_gone && now_ns - s->pci_refresh_t_ns >= PCI_REFRESH_NS) {
+    if (!s->qemu_gone && !s->no_pci_refresh && now_ns - s->pci_refresh_t_ns >= PCI_REFRESH_NS) {
         s->pci_refresh_t_ns = now_ns;
         /* The guest may have moved its BARs. */
         if (session_refresh_pci(s, err, sizeof(err)) < 0 && s->qmp && qmp_is_dead(s->qmp)) {
@@ -529,4 +576,159 @@ int session_record_stop(struct session *s, char *err, size_t errlen)
     }
     s->rec = NULL;
     return ret;
+}
+
+bool session_next_park(struct session *s, struct session_park *out)
+{
+    bool found = false;
+
+    for (int d = 0; d < s->n_proxies; d++) {
+        struct regdbg_park_slot slot;
+        int i = 0;
+
+        if (!s->proxies[d].attached) {
+            continue;
+        }
+        while ((i = park_next(&s->proxies[d].rr, i, &slot)) >= 0) {
+            if (!found || slot.t_ns < out->park.t_ns) {
+                out->dev = d;
+                out->slot = i;
+                out->park = slot;
+                found = true;
+            }
+            i++;
+        }
+    }
+    return found;
+}
+
+int session_answer_park(struct session *s, const struct session_park *p, uint32_t verdict,
+                        uint64_t value, char *err, size_t errlen)
+{
+    if (p->dev < 0 || p->dev >= s->n_proxies) {
+        snprintf(err, errlen, "no such device");
+        return -1;
+    }
+    return park_answer(&s->proxies[p->dev].rr, p->slot, p->park.park_id, verdict, value, err,
+                       errlen);
+}
+
+void session_park_ack(struct session *s)
+{
+    if (s->park_fd >= 0) {
+        park_watch_ack(&s->watch);
+    }
+}
+
+void session_rules_ctx(const struct session *s, struct rules_device *devs, struct rules_ctx *ctx)
+{
+    for (int d = 0; d < s->n_proxies; d++) {
+        devs[d].id = s->proxies[d].id;
+        devs[d].map = s->proxies[d].map;
+        for (unsigned b = 0; b < REGDBG_NUM_BARS; b++) {
+            devs[d].bar_size[b] = s->proxies[d].rr.info.bars[b].size;
+        }
+    }
+    ctx->devs = devs;
+    ctx->n_devs = s->n_proxies;
+}
+
+bool session_is_rule_command(const char *line)
+{
+    static const char *const words[] = { "break", "edit", "inject", "drop", "info", "enable",
+                                         "disable", "delete", "step" };
+    size_t n;
+
+    while (*line == ' ') {
+        line++;
+    }
+    n = strcspn(line, " ");
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        if (strlen(words[i]) == n && strncmp(line, words[i], n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A rule id as the user gives it, split into device and slot. */
+static int split_id(const struct session *s, int id, int *dev, int *slot, char *err,
+                    size_t errlen)
+{
+    *dev = id / (int)REGDBG_MAX_RULES;
+    *slot = id % (int)REGDBG_MAX_RULES;
+    if (id < 0 || *dev >= s->n_proxies) {
+        snprintf(err, errlen, "no rule %d (info rules lists them)", id);
+        return -1;
+    }
+    return 0;
+}
+
+int session_rule_command(struct session *s, const char *line, int cur_dev, struct rules_cmd *cmd,
+                         char *err, size_t errlen)
+{
+    struct rules_device devs[SESSION_MAX_PROXIES];
+    struct rules_ctx ctx;
+    struct rules_error perr;
+    int dev, slot, n;
+
+    session_rules_ctx(s, devs, &ctx);
+    if (rules_parse(line, &ctx, cmd, &perr) < 0) {
+        snprintf(err, errlen, "column %d: %s", perr.column, perr.message);
+        return -1;
+    }
+    switch (cmd->kind) {
+    case RCMD_RULE:
+        n = rule_add(&s->proxies[cmd->spec.dev].rr, &cmd->spec.rule, cmd->spec.ignore,
+                     cmd->spec.temp, cmd->spec.text, err, errlen);
+        if (n < 0) {
+            return -1;
+        }
+        snprintf(s->message, sizeof(s->message), "rule %d: %.200s",
+                 SESSION_RULE_ID(cmd->spec.dev, n), cmd->spec.text);
+        return 0;
+    case RCMD_ENABLE:
+    case RCMD_DISABLE:
+        for (int i = 0; i < cmd->n_ids; i++) {
+            if (split_id(s, cmd->ids[i], &dev, &slot, err, errlen) < 0 ||
+                rule_set_enabled(&s->proxies[dev].rr, slot, cmd->kind == RCMD_ENABLE, err,
+                                 errlen) < 0) {
+                return -1;
+            }
+        }
+        return 0;
+    case RCMD_DELETE:
+        if (cmd->n_ids == 0) {
+            for (dev = 0; dev < s->n_proxies; dev++) {
+                for (slot = 0; slot < (int)REGDBG_MAX_RULES; slot++) {
+                    struct rule_info ri;
+                    rule_get(&s->proxies[dev].rr, slot, &ri);
+                    if (ri.used) {
+                        rule_delete(&s->proxies[dev].rr, slot, err, errlen);
+                    }
+                }
+            }
+            return 0;
+        }
+        for (int i = 0; i < cmd->n_ids; i++) {
+            if (split_id(s, cmd->ids[i], &dev, &slot, err, errlen) < 0 ||
+                rule_delete(&s->proxies[dev].rr, slot, err, errlen) < 0) {
+                return -1;
+            }
+        }
+        return 0;
+    case RCMD_STEP:
+        if (cur_dev < 0 || cur_dev >= s->n_proxies) {
+            snprintf(err, errlen, "no device to step");
+            return -1;
+        }
+        rule_step(&s->proxies[cur_dev].rr, cmd->count ? cmd->count : 1);
+        return 0;
+    case RCMD_INFO_RULES:
+    case RCMD_EMPTY:
+        return 0;
+    default:
+        snprintf(err, errlen, "that command is for regdbg batch");
+        return -1;
+    }
 }

@@ -13,9 +13,12 @@
 #include <sys/types.h>
 
 #include "event_store.h"
+#include "park_watch.h"
 #include "qmp.h"
 #include "regmap.h"
 #include "ring_reader.h"
+#include "rule_table.h"
+#include "rules_parse.h"
 #include "trace_file.h"
 
 #define SESSION_MAX_PROXIES 16
@@ -63,6 +66,7 @@ struct session {
     uint64_t rate_t_ns, rate_events, events_total;
     double events_per_s;
     uint64_t pci_refresh_t_ns;
+    bool no_pci_refresh;        /* batch: QMP may be blocked behind a parked qtest access */
 
     /* recording */
     struct trace_writer *rec;
@@ -71,7 +75,20 @@ struct session {
     uint64_t rec_events;
 
     char message[256];          /* the last notice for the status line */
+
+    struct park_watch watch;    /* wakes the loop when an access parks */
+    int park_fd;                /* -1 when not watching */
 };
+
+/* A parked access, as the session shows it. */
+struct session_park {
+    int dev;
+    int slot;
+    struct regdbg_park_slot park;
+};
+
+/* Rule numbers as the user sees them: one range of REGDBG_MAX_RULES per device. */
+#define SESSION_RULE_ID(dev, slot) ((dev) * (int)REGDBG_MAX_RULES + (slot))
 
 /* The session starts empty; maps are loaded first, then a VM is attached. */
 int session_init(struct session *s, size_t scrollback, char *err, size_t errlen);
@@ -79,6 +96,10 @@ void session_free(struct session *s);
 
 /* Load a register map file (or every *.json in a folder). */
 int session_load_map(struct session *s, const char *path, char *err, size_t errlen);
+
+/* The shipped maps (REGDBG_MAPS or the build's maps/), then the extra files or folders. */
+int session_load_default_maps(struct session *s, char **extra, int n_extra, char *err,
+                              size_t errlen);
 
 /* Connect to QMP, find every proxy, attach its ring, match maps, read run state and BARs. */
 int session_attach(struct session *s, const char *qmp_path, char *err, size_t errlen);
@@ -110,5 +131,24 @@ const struct regmap_reg *session_event_reg(const struct session *s, const struct
 int session_find_proxy(const struct session *s, const char *id);
 
 uint64_t session_now_ns(void);
+
+/* The oldest parked access of any device; false when none. */
+bool session_next_park(struct session *s, struct session_park *out);
+int session_answer_park(struct session *s, const struct session_park *p, uint32_t verdict,
+                        uint64_t value, char *err, size_t errlen);
+/* Empty the park doorbell pipe (after poll() said park_fd is readable). */
+void session_park_ack(struct session *s);
+
+/*
+ * Run a rules command line (break, edit, inject, drop, enable, disable, delete, step, info rules):
+ * cur_dev is the device `step` applies to. *cmd gets what was parsed (the caller shows
+ * `info rules`). Returns 0, or -1 with the message (with its column) in err.
+ */
+int session_rule_command(struct session *s, const char *line, int cur_dev, struct rules_cmd *cmd,
+                         char *err, size_t errlen);
+/* Is this line a rules command (its first word)? */
+bool session_is_rule_command(const char *line);
+/* Fill the name-resolution context for the rules parser. */
+void session_rules_ctx(const struct session *s, struct rules_device *devs, struct rules_ctx *ctx);
 
 #endif /* REGDBG_SESSION_H */

@@ -28,9 +28,6 @@
 #define DRAIN_PER_TURN (4u << 20)
 #define MAX_KEY_SAMPLES 4096
 
-#ifndef REGDBG_MAPS_DIR
-#define REGDBG_MAPS_DIR "maps"
-#endif
 
 struct tui {
     struct session s;
@@ -223,8 +220,38 @@ static int pc_device(void *opaque, const char *args, char *err, size_t errlen)
     return 0;
 }
 
+static int pc_rule(void *opaque, const char *line, char *err, size_t errlen)
+{
+    struct tui *t = opaque;
+    struct rules_cmd cmd;
+
+    if (session_rule_command(&t->s, line, t->ui.cur_dev, &cmd, err, errlen) < 0) {
+        return -1;
+    }
+    if (cmd.kind == RCMD_INFO_RULES) {
+        t->ui.view = VIEW_RULES;
+    } else if (cmd.kind == RCMD_RULE && t->s.message[0]) {
+        ui_notice(&t->ui, false, "%s", t->s.message);
+        t->s.message[0] = '\0';
+    }
+    return 0;
+}
+
 const struct prompt_command prompt_commands[] = {
     { "help", "help", "show this help", pc_help },
+    { "break", "break [r|w|rw] TARGET [if COND] [ignore N] [temp]",
+      "stop the firmware on an access (TARGET: REG, REG.FIELD, barN+OFF[..END]; docs/rules.md)",
+      pc_rule },
+    { "edit", "edit w TARGET set M | clear M | = V", "change what the guest writes", pc_rule },
+    { "inject", "inject r TARGET = V | or M | and M | xor M", "change what the guest reads",
+      pc_rule },
+    { "drop", "drop w TARGET", "the write never reaches the device", pc_rule },
+    { "info", "info rules", "list the rules with their hit counts (the rules screen)", pc_rule },
+    { "enable", "enable N...", "enable rules", pc_rule },
+    { "disable", "disable N...", "disable rules", pc_rule },
+    { "delete", "delete [N...]", "delete rules (all without N)", pc_rule },
+    { "step", "step [N]", "park the next N accesses of the device shown by the registers screen",
+      pc_rule },
     { "filter", "filter [dev=ID bar=N reg=NAME dir=r|w value=V[/MASK]]",
       "filter the stream and its history; no argument clears the filter", pc_filter },
     { "search", "search TEXT", "find a register name (part of it) or a value (0x55)", pc_search },
@@ -243,6 +270,7 @@ const int prompt_command_count = (int)(sizeof(prompt_commands) / sizeof(prompt_c
 
 static int run_prompt_command(struct tui *t, const char *line, char *err, size_t errlen)
 {
+    const char *full = line;   /* rules commands parse the whole line: columns point into it */
     char name[32];
     size_t n = 0;
 
@@ -260,6 +288,9 @@ static int run_prompt_command(struct tui *t, const char *line, char *err, size_t
     }
     if (!name[0]) {
         return 0;
+    }
+    if (session_is_rule_command(name)) {
+        return pc_rule(t, full, err, errlen);
     }
     for (int i = 0; i < prompt_command_count; i++) {
         if (!strcmp(prompt_commands[i].name, name) ||
@@ -394,6 +425,47 @@ static void report(struct tui *t, int ret, const char *err)
 
 static void perform(struct tui *t, enum action a);
 
+/* Bring up the oldest parked access, if any and none is shown. */
+static void check_parks(struct tui *t)
+{
+    if (!t->ui.parked && session_next_park(&t->s, &t->ui.park)) {
+        t->ui.parked = true;
+        t->ui.follow = true;
+    }
+}
+
+static void answer_park(struct tui *t, uint32_t verdict, uint64_t value)
+{
+    char err[256];
+
+    if (!t->ui.parked) {
+        return;
+    }
+    if (session_answer_park(&t->s, &t->ui.park, verdict, value, err, sizeof(err)) < 0) {
+        ui_notice(&t->ui, true, "%s", err);
+    }
+    t->ui.parked = false;
+    check_parks(t);
+}
+
+static int parse_value(const char *text, uint64_t *v, char *err, size_t errlen)
+{
+    char *end;
+
+    while (*text == ' ') {
+        text++;
+    }
+    *v = strtoull(text, &end, 0);
+    while (*end == ' ') {
+        end++;
+    }
+    if (!*text || *end || *text == '-') {
+        snprintf(err, errlen, "'%.100s' is not a number (decimal, or hex with 0x)", text);
+        return -1;
+    }
+    return 0;
+}
+
 static void submit_prompt(struct tui *t)
 {
     char err[256] = "";
@@ -413,6 +485,41 @@ static void submit_prompt(struct tui *t)
     case PROMPT_FILTER:
         ret = pc_filter(t, text, err, sizeof(err));
         break;
+    case PROMPT_PARK_VALUE:
+    case PROMPT_PARK_SKIP: {
+        uint64_t v;
+        ret = parse_value(text, &v, err, sizeof(err));
+        if (ret == 0) {
+            answer_park(t, kind == PROMPT_PARK_VALUE ? REGDBG_VERDICT_VALUE : REGDBG_VERDICT_SKIP,
+                        v);
+        }
+        break;
+    }
+    case PROMPT_EDIT_RULE: {
+        struct rules_device devs[SESSION_MAX_PROXIES];
+        struct rules_ctx ctx;
+        struct rules_cmd cmd;
+        struct rules_error perr;
+
+        session_rules_ctx(&t->s, devs, &ctx);
+        if (rules_parse(text, &ctx, &cmd, &perr) < 0) {
+            snprintf(err, sizeof(err), "column %d: %.200s", perr.column, perr.message);
+            ret = -1;
+        } else if (cmd.kind != RCMD_RULE || cmd.spec.dev != t->ui.park.dev) {
+            snprintf(err, sizeof(err), "give a break, edit, inject or drop rule of %s",
+                     t->s.proxies[t->ui.park.dev].id);
+            ret = -1;
+        } else {
+            ret = rule_replace(&t->s.proxies[cmd.spec.dev].rr, t->ui.park.park.rule,
+                               &cmd.spec.rule, cmd.spec.ignore, cmd.spec.temp, cmd.spec.text,
+                               err, sizeof(err));
+            if (ret == 0) {
+                ui_notice(&t->ui, false, "rule %d is now: %s",
+                          SESSION_RULE_ID(cmd.spec.dev, t->ui.park.park.rule), cmd.spec.text);
+            }
+        }
+        break;
+    }
     default:
         break;
     }
@@ -519,6 +626,40 @@ static void perform(struct tui *t, enum action a)
             t->ui.follow = true;
         }
         break;
+    case ACT_VIEW_RULES:
+        t->ui.view = VIEW_RULES;
+        break;
+    case ACT_PARK_CONTINUE:
+        answer_park(t, REGDBG_VERDICT_CONTINUE, 0);
+        break;
+    case ACT_PARK_STOP_VM:
+        answer_park(t, REGDBG_VERDICT_STOP_VM, 0);
+        break;
+    case ACT_PARK_STEP:
+        rule_step(&s->proxies[t->ui.park.dev].rr, 1);
+        answer_park(t, REGDBG_VERDICT_CONTINUE, 0);
+        break;
+    case ACT_PARK_VALUE:
+        start_prompt(t, PROMPT_PARK_VALUE);
+        break;
+    case ACT_PARK_SKIP:
+        if (t->ui.park.park.dir == REGDBG_DIR_WRITE) {
+            answer_park(t, REGDBG_VERDICT_SKIP, 0);
+        } else {
+            start_prompt(t, PROMPT_PARK_SKIP);
+        }
+        break;
+    case ACT_PARK_EDIT_RULE:
+        if (t->ui.park.park.rule == REGDBG_RULE_NONE) {
+            ui_notice(&t->ui, true, "a step parked this access: there is no rule to edit");
+        } else {
+            struct rule_info ri;
+            rule_get(&s->proxies[t->ui.park.dev].rr, t->ui.park.park.rule, &ri);
+            start_prompt(t, PROMPT_EDIT_RULE);
+            snprintf(t->ui.prompt_text, sizeof(t->ui.prompt_text), "%s", ri.text);
+            t->ui.prompt_len = (int)strlen(t->ui.prompt_text);
+        }
+        break;
     case ACT_NEXT_DEVICE:
         if (s->n_proxies) {
             t->ui.cur_dev = (t->ui.cur_dev + 1) % s->n_proxies;
@@ -583,8 +724,8 @@ static int tui_loop(struct tui *t)
         return EXIT_RUNTIME;
     }
     while (!t->quit && !stop_signal) {
-        struct pollfd fds[2] = { { .fd = STDIN_FILENO, .events = POLLIN } };
-        int nfds = 1, timeout_ms;
+        struct pollfd fds[3] = { { .fd = STDIN_FILENO, .events = POLLIN } };
+        int nfds = 1, timeout_ms, qmp_i = -1, park_i = -1;
         uint64_t now = session_now_ns();
         int key, pending = t->n_keys;
 
@@ -594,15 +735,32 @@ static int tui_loop(struct tui *t)
             timeout_ms = 1;
         }
         if (t->s.qmp && !t->s.qemu_gone) {
-            fds[1] = (struct pollfd){ .fd = qmp_fd(t->s.qmp), .events = POLLIN };
-            nfds = 2;
+            qmp_i = nfds;
+            fds[nfds++] = (struct pollfd){ .fd = qmp_fd(t->s.qmp), .events = POLLIN };
+        }
+        if (t->s.park_fd >= 0) {
+            park_i = nfds;
+            fds[nfds++] = (struct pollfd){ .fd = t->s.park_fd, .events = POLLIN };
         }
         if (poll(fds, (nfds_t)nfds, timeout_ms) < 0 && errno != EINTR) {
             break;
         }
-        if (nfds == 2 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+        if (qmp_i >= 0 && (fds[qmp_i].revents & (POLLIN | POLLHUP | POLLERR))) {
             session_qmp_readable(&t->s);
             dirty = true;
+        }
+        if (park_i >= 0 && (fds[park_i].revents & POLLIN)) {
+            session_park_ack(&t->s);
+            /* show a park at once, not at the next frame */
+            next_frame = 0;
+            dirty = true;
+        }
+        if (!t->ui.parked) {
+            check_parks(t);
+            if (t->ui.parked) {
+                next_frame = 0;
+                dirty = true;
+            }
         }
         while ((key = screen_getkey(&t->ui)) != SCREEN_NO_KEY) {
             if (t->n_keys < MAX_KEY_SAMPLES) {
@@ -653,19 +811,11 @@ static int tui_loop(struct tui *t)
 
 static int load_maps(struct tui *t, char **maps, int n_maps)
 {
-    const char *dir = getenv("REGDBG_MAPS") ? getenv("REGDBG_MAPS") : REGDBG_MAPS_DIR;
     char err[512];
-    struct stat st;
 
-    if (stat(dir, &st) == 0 && session_load_map(&t->s, dir, err, sizeof(err)) < 0) {
-        fprintf(stderr, "regdbg: shipped register map: %s\n", err);
+    if (session_load_default_maps(&t->s, maps, n_maps, err, sizeof(err)) < 0) {
+        fprintf(stderr, "regdbg: %s\n", err);
         return -1;
-    }
-    for (int i = 0; i < n_maps; i++) {
-        if (session_load_map(&t->s, maps[i], err, sizeof(err)) < 0) {
-            fprintf(stderr, "regdbg: %s\n", err);
-            return -1;
-        }
     }
     return 0;
 }

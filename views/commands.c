@@ -14,6 +14,18 @@
 #define CTRL(c) ((c) & 0x1f)
 
 const struct ui_command ui_commands[] = {
+    { 'c', 0, "c", "Continue", "parked: let the access go on unmodified", SCOPE_PARKED,
+      ACT_PARK_CONTINUE },
+    { 'v', 0, "v", "Value", "parked: go on with another value (a write reaches the device "
+      "changed; a read returns it)", SCOPE_PARKED, ACT_PARK_VALUE },
+    { 'k', 0, "k", "Skip", "parked: skip it (the write never happens; the read returns a value "
+      "without touching the device)", SCOPE_PARKED, ACT_PARK_SKIP },
+    { 'n', 0, "n", "Step", "parked: go on and park the next access of the device", SCOPE_PARKED,
+      ACT_PARK_STEP },
+    { 'S', 0, "S", "StopVM", "parked: go on and stop the whole VM", SCOPE_PARKED,
+      ACT_PARK_STOP_VM },
+    { 'e', 0, "e", "EditRule", "parked: rewrite the rule that hit", SCOPE_PARKED,
+      ACT_PARK_EDIT_RULE },
     { '?', KEY_F(1), "? F1", "Help", "this help: every key and command", SCOPE_GLOBAL,
       ACT_VIEW_HELP },
     { '1', 0, "1", "Stream", "the live stream of accesses", SCOPE_GLOBAL, ACT_VIEW_STREAM },
@@ -21,6 +33,8 @@ const struct ui_command ui_commands[] = {
       ACT_VIEW_REGS },
     { '3', 0, "3", "Devices", "every proxy: identity, BARs, ring", SCOPE_GLOBAL,
       ACT_VIEW_DEVICES },
+    { '4', 0, "4", "Rules", "breakpoints, edits, injections, drops, with their hit counts",
+      SCOPE_GLOBAL, ACT_VIEW_RULES },
     { 's', 0, "s", "Stop/Cont", "stop the VM, or let it continue", SCOPE_GLOBAL,
       ACT_VM_STOP_CONT },
     { 'R', 0, "R", "Reset", "system reset of the VM (asks first)", SCOPE_GLOBAL, ACT_VM_RESET },
@@ -60,6 +74,7 @@ static unsigned view_scope(enum view_id v)
     case VIEW_REGS:
         return SCOPE_GLOBAL | SCOPE_SCROLL | SCOPE_REGS;
     case VIEW_DEVICES:
+    case VIEW_RULES:
     case VIEW_HELP:
         return SCOPE_GLOBAL | SCOPE_SCROLL;
     default:
@@ -104,7 +119,7 @@ static enum action prompt_key(struct ui *ui, int key)
 
 enum action ui_key(struct ui *ui, int key)
 {
-    unsigned scope = view_scope(ui->view);
+    unsigned scope = view_scope(ui->view) | (ui->parked ? SCOPE_PARKED : 0);
 
     if (key == KEY_RESIZE) {
         return ACT_REDRAW;
@@ -134,6 +149,8 @@ const struct view_ops *ui_view_ops(enum view_id id)
         return &devices_view_ops;
     case VIEW_HELP:
         return &help_view_ops;
+    case VIEW_RULES:
+        return &rules_view_ops;
     default:
         return &stream_view_ops;
     }

@@ -182,7 +182,11 @@ static void draw_bottom(struct ui *ui)
     move(rows - 2, 0);
     clrtoeol();
     if (ui->prompt != PROMPT_NONE) {
-        static const char *const prefix[] = { "", ":", "search: ", "filter: ", "" };
+        static const char *const prefix[] = {
+            [PROMPT_COMMAND] = ":", [PROMPT_SEARCH] = "search: ", [PROMPT_FILTER] = "filter: ",
+            [PROMPT_CONFIRM] = "", [PROMPT_PARK_VALUE] = "continue with value: ",
+            [PROMPT_PARK_SKIP] = "skip, the read returns: ", [PROMPT_EDIT_RULE] = "rule: ",
+        };
         char line[512];
 
         if (ui->prompt == PROMPT_CONFIRM) {
@@ -203,8 +207,8 @@ static void draw_bottom(struct ui *ui)
         char key[16];
         int klen, llen;
 
-        if (!c->label) {
-            continue;
+        if (!c->label || (ui->parked != !!(c->scope & SCOPE_PARKED) && c->key != '?')) {
+            continue;       /* parked: the park keys; otherwise the rest */
         }
         snprintf(key, sizeof(key), "%s", c->keyname);
         if (strchr(key, ' ')) {
@@ -253,6 +257,9 @@ void screen_draw(struct ui *ui)
     erase();
     draw_status(ui);
     ui_view_ops(ui->view)->draw(ui);
+    if (ui->parked) {
+        park_panel_draw(ui);
+    }
     if (ui->s->qemu_gone) {
         draw_gone_box(ui);
     }

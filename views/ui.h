@@ -39,17 +39,28 @@ enum action {
     ACT_CONFIRM_YES,
     ACT_CONFIRM_NO,
     ACT_NEXT_DEVICE,        /* the registers view shows the next proxy */
+    ACT_VIEW_RULES,
+    ACT_PARK_CONTINUE,      /* the parked access goes on unmodified */
+    ACT_PARK_VALUE,         /* ... with another value (asks for it) */
+    ACT_PARK_SKIP,          /* the write never happens / the read returns a value (asks) */
+    ACT_PARK_STEP,          /* go on, and park the next access of the device */
+    ACT_PARK_STOP_VM,       /* go on, and stop the whole VM */
+    ACT_PARK_EDIT_RULE,     /* rewrite the rule that hit (asks) */
 };
 
-enum view_id { VIEW_STREAM, VIEW_REGS, VIEW_DEVICES, VIEW_HELP, VIEW_COUNT };
+enum view_id { VIEW_STREAM, VIEW_REGS, VIEW_DEVICES, VIEW_RULES, VIEW_HELP, VIEW_COUNT };
 
-enum prompt_kind { PROMPT_NONE, PROMPT_COMMAND, PROMPT_SEARCH, PROMPT_FILTER, PROMPT_CONFIRM };
+enum prompt_kind {
+    PROMPT_NONE, PROMPT_COMMAND, PROMPT_SEARCH, PROMPT_FILTER, PROMPT_CONFIRM,
+    PROMPT_PARK_VALUE, PROMPT_PARK_SKIP, PROMPT_EDIT_RULE,
+};
 
 /* Scope of a command in the table. */
 #define SCOPE_GLOBAL  0x1u
 #define SCOPE_STREAM  0x2u
 #define SCOPE_SCROLL  0x4u  /* every view that scrolls */
 #define SCOPE_REGS    0x8u
+#define SCOPE_PARKED  0x10u /* only while an access is parked (these keys come first) */
 
 struct ui_command {
     int key;                /* curses key code */
@@ -85,6 +96,8 @@ struct ui {
     enum view_id view, prev_view;
     struct view_state vs[VIEW_COUNT];
     bool follow;            /* the stream keeps the newest line at the bottom */
+    bool parked;            /* an access waits for an answer: the park panel is up */
+    struct session_park park;
     int cur_dev;            /* the proxy the registers view shows */
     uint64_t stream_anchor; /* absolute event index at the cursor while paused */
 
@@ -109,7 +122,12 @@ struct view_ops {
     void (*resize)(struct ui *ui, int rows, int cols);
 };
 
-extern const struct view_ops stream_view_ops, regs_view_ops, devices_view_ops, help_view_ops;
+extern const struct view_ops stream_view_ops, regs_view_ops, devices_view_ops, rules_view_ops,
+    help_view_ops;
+
+/* The parked-access panel (views/park.c), drawn over the bottom of the view. */
+void park_panel_draw(struct ui *ui);
+#define PARK_PANEL_ROWS 4
 
 /* Key dispatch: prompt first, then the command table, then the current view. */
 enum action ui_key(struct ui *ui, int key);

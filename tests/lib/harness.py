@@ -234,8 +234,9 @@ class Qemu:
                 sock = wait_for(lambda: Qmp._try_connect(self.qtest_path), 10, "qtest socket")
                 self.qtest = Qtest(sock)
         except Exception:
+            output = self.output()
             self.kill()
-            raise TestFailure("QEMU did not start: %s\n%s" % (" ".join(args), self.output()))
+            raise TestFailure("QEMU did not start: %s\n%s" % (" ".join(args), output))
 
     def output(self):
         self.log.flush()
@@ -339,6 +340,8 @@ class RingHeader:
         self.head, self.dropped, self.waits, self.stalled_tail = struct.unpack_from(
             "<QQQQ", data, 256)
         self.tail, self.consumer_pid = struct.unpack_from("<QI", data, 320)
+        self.abi_version = struct.unpack_from("<I", data, 8)[0]
+        self.parks, self.park_timeouts = struct.unpack_from("<QQ", data, 520)
 
 
 def dump_json(trace):

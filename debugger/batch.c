@@ -1,0 +1,320 @@
+/*
+ * `regdbg batch`: the rules language without a screen, for scripted regression checks in CI.
+ * Besides the rules commands it has wait (for the next parked access), continue, skip, print
+ * (the parked access as JSON) and expect (fail the script when a condition is false).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "commands.h"
+#include "session.h"
+
+#define BATCH_SCROLLBACK 65536
+#define DEFAULT_WAIT_S 30.0
+
+const char batch_usage[] =
+    "usage: regdbg batch --qmp SOCKET [--device ID] [--map FILE]... [--record F] SCRIPT\n"
+    "\n"
+    "Run a script of regdbg commands against a running QEMU, without a screen: the rules\n"
+    "commands of the TUI's : prompt (break, edit, inject, drop, info rules, enable, disable,\n"
+    "delete, step; docs/rules.md) and\n"
+    "  wait [TIMEOUT]    wait for the next parked access (default 30 s); fail on timeout\n"
+    "  continue [VALUE]  let it go on (with VALUE: written to the device / returned to the guest)\n"
+    "  skip [VALUE]      the write never happens / the read returns VALUE without the device\n"
+    "  print             the parked access as one JSON object (the keys of regdbg dump\n"
+    "                    --format json, plus rule)\n"
+    "  expect COND       fail with a message when COND (over value, its fields, size, cpu) is\n"
+    "                    false for the parked access\n"
+    "SCRIPT is a file, or - for standard input. When the script ends, parked accesses go on;\n"
+    "the rules stay in the device (delete removes them). Exit status: 0 when every line ran and\n"
+    "every expect held, 1 otherwise, 2 for a usage error.\n"
+    "\n"
+    "  --device ID   the device `step` and `wait` apply to, when the VM has several\n"
+    "  --map FILE    a register map for names (the shipped ones are always loaded)\n"
+    "  --record F    record the (first) device's accesses meanwhile into trace file F\n"
+    "\n"
+    "example (ci.rgb):\n"
+    "  break w IC_DATA_CMD if CMD == write\n"
+    "  wait 10\n"
+    "  expect DAT == 0x50\n"
+    "  continue\n"
+    "  regdbg batch --qmp /tmp/qmp.sock ci.rgb\n";
+
+struct batch {
+    struct session s;
+    const char *script;
+    int line_no;
+    int dev;                    /* --device, or -1 */
+    bool parked;
+    struct session_park park;
+};
+
+static int fail(struct batch *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(struct batch *b, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "regdbg batch: %s:%d: ", b->script, b->line_no);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return EXIT_RUNTIME;
+}
+
+static int wait_park(struct batch *b, double timeout_s)
+{
+    uint64_t deadline = session_now_ns() + (uint64_t)(timeout_s * 1e9);
+
+    if (b->parked) {
+        return fail(b, "wait: an access is still parked; continue or skip it first");
+    }
+    for (;;) {
+        struct pollfd pfd = { .fd = b->s.park_fd, .events = POLLIN };
+        uint64_t now = session_now_ns();
+
+        session_drain(&b->s, 1u << 20);
+        session_tick(&b->s, now);
+        if (session_next_park(&b->s, &b->park) &&
+            (b->dev < 0 || b->park.dev == b->dev)) {
+            b->parked = true;
+            return 0;
+        }
+        if (b->s.qemu_gone) {
+            return fail(b, "wait: %s", b->s.qemu_gone_why);
+        }
+        if (now >= deadline) {
+            return fail(b, "wait: no access parked within %g s", timeout_s);
+        }
+        if (poll(&pfd, 1, 5) > 0) {
+            session_park_ack(&b->s);
+        }
+    }
+}
+
+static void print_park(const struct batch *b)
+{
+    const struct regdbg_park_slot *p = &b->park.park;
+    json_t *dev = json_string(b->s.proxies[b->park.dev].id);
+    char *dev_json = json_dumps(dev, JSON_ENCODE_ANY);
+
+    /* The access is not in the ring yet (it is published when it completes): seq is null. */
+    printf("{\"seq\":null,\"t_ns\":%" PRIu64 ",\"cpu\":%d,\"dev\":%s,\"bar\":%u,\"off\":%" PRIu64
+           ",\"size\":%u,\"dir\":\"%c\",\"value\":%" PRIu64 ",\"flags\":[\"parked\"],\"rule\":",
+           p->t_ns, p->cpu, dev_json ? dev_json : "\"\"", p->bar, p->offset, p->size,
+           p->dir == REGDBG_DIR_WRITE ? 'w' : 'r', p->value);
+    if (p->rule == REGDBG_RULE_NONE) {
+        printf("null");
+    } else {
+        printf("%d", SESSION_RULE_ID(b->park.dev, p->rule));
+    }
+    printf(",\"pc\":%" PRIu64 ",\"before_read\":%s}\n", p->guest_pc,
+           p->before_read ? "true" : "false");
+    fflush(stdout);
+    free(dev_json);
+    json_decref(dev);
+}
+
+static void print_rules(struct batch *b)
+{
+    for (int d = 0; d < b->s.n_proxies; d++) {
+        for (int n = 0; n < (int)REGDBG_MAX_RULES; n++) {
+            struct rule_info ri;
+
+            rule_get(&b->s.proxies[d].rr, n, &ri);
+            if (ri.used) {
+                printf("%d\t%s\t%s\thits=%" PRIu64 "\t%s\n", SESSION_RULE_ID(d, n),
+                       b->s.proxies[d].id, ri.enabled ? "enabled" : "disabled", ri.hits,
+                       ri.text);
+            }
+        }
+    }
+    fflush(stdout);
+}
+
+/*
+ * The next script line. While none is there yet (a script fed through a pipe), keep draining the
+ * rings and showing signs of life, so that the guest and any parked access are not held up.
+ */
+static ssize_t read_line(struct batch *b, FILE *f, char **line, size_t *cap)
+{
+    for (;;) {
+        struct pollfd pfd = { .fd = fileno(f), .events = POLLIN };
+
+        if (f != stdin || poll(&pfd, 1, 0) > 0) {
+            return getline(line, cap, f);
+        }
+        session_drain(&b->s, 1u << 20);
+        session_tick(&b->s, session_now_ns());
+        poll(&pfd, 1, 5);
+        if (pfd.revents) {
+            return getline(line, cap, f);
+        }
+    }
+}
+
+static int run_line(struct batch *b, const char *line)
+{
+    struct rules_device devs[SESSION_MAX_PROXIES];
+    struct rules_ctx ctx;
+    struct rules_cmd cmd;
+    struct rules_error perr;
+    char err[512];
+    int r;
+
+    session_rules_ctx(&b->s, devs, &ctx);
+    if (rules_parse(line, &ctx, &cmd, &perr) < 0) {
+        fprintf(stderr, "regdbg batch: %s:%d:%d: %s\n", b->script, b->line_no, perr.column,
+                perr.message);
+        return EXIT_RUNTIME;
+    }
+    switch (cmd.kind) {
+    case RCMD_EMPTY:
+        return 0;
+    case RCMD_WAIT:
+        return wait_park(b, cmd.timeout_s > 0 ? cmd.timeout_s : DEFAULT_WAIT_S);
+    case RCMD_CONTINUE:
+    case RCMD_SKIP:
+        if (!b->parked) {
+            return fail(b, "%s: no access is parked (wait first)",
+                        cmd.kind == RCMD_CONTINUE ? "continue" : "skip");
+        }
+        r = session_answer_park(&b->s, &b->park,
+                                cmd.kind == RCMD_SKIP ? REGDBG_VERDICT_SKIP
+                                : cmd.has_value ? REGDBG_VERDICT_VALUE : REGDBG_VERDICT_CONTINUE,
+                                cmd.value, err, sizeof(err));
+        b->parked = false;
+        return r < 0 ? fail(b, "%s", err) : 0;
+    case RCMD_PRINT:
+        if (!b->parked) {
+            return fail(b, "print: no access is parked (wait first)");
+        }
+        print_park(b);
+        return 0;
+    case RCMD_EXPECT:
+        if (!b->parked) {
+            return fail(b, "expect: no access is parked (wait first)");
+        }
+        if (regdbg_rule_eval(&cmd.cond, b->park.park.value, b->park.park.size,
+                             b->park.park.cpu) != 1) {
+            return fail(b, "expect failed: %s (value=0x%" PRIx64 " size=%u cpu=%d off=0x%" PRIx64
+                        ")", line, b->park.park.value, b->park.park.size, b->park.park.cpu,
+                        b->park.park.offset);
+        }
+        return 0;
+    case RCMD_INFO_RULES:
+        print_rules(b);
+        return 0;
+    default:
+        if (session_rule_command(&b->s, line, b->dev >= 0 ? b->dev : 0, &cmd, err,
+                                 sizeof(err)) < 0) {
+            return fail(b, "%s", err);
+        }
+        if (b->s.message[0]) {
+            fprintf(stderr, "regdbg batch: %s\n", b->s.message);
+            b->s.message[0] = '\0';
+        }
+        return 0;
+    }
+}
+
+int cmd_batch(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "qmp", required_argument, NULL, 'q' },
+        { "device", required_argument, NULL, 'd' },
+        { "map", required_argument, NULL, 'm' },
+        { "record", required_argument, NULL, 'r' },
+        { "help", no_argument, NULL, 'h' },
+        { 0 },
+    };
+    static struct batch b;
+    const char *sock = NULL, *device = NULL, *record = NULL;
+    char *maps[SESSION_MAX_MAPS];
+    int n_maps = 0, opt, status = 0;
+    char err[512], *line = NULL;
+    size_t cap = 0;
+    FILE *f;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'q': sock = optarg; break;
+        case 'd': device = optarg; break;
+        case 'r': record = optarg; break;
+        case 'm':
+            if (n_maps < SESSION_MAX_MAPS) {
+                maps[n_maps++] = optarg;
+            }
+            break;
+        case 'h': fputs(batch_usage, stdout); return 0;
+        default:
+            fprintf(stderr, "regdbg batch: unknown option\n(see regdbg batch --help)\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (!sock || optind != argc - 1) {
+        fprintf(stderr, "regdbg batch: give --qmp SOCKET and one SCRIPT\n"
+                "(see regdbg batch --help)\n");
+        return EXIT_USAGE;
+    }
+    b.script = argv[optind];
+    b.dev = -1;
+    f = strcmp(b.script, "-") == 0 ? stdin : fopen(b.script, "r");
+    if (!f) {
+        fprintf(stderr, "regdbg batch: cannot open %s: %s\n", b.script, strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    if (session_init(&b.s, BATCH_SCROLLBACK, err, sizeof(err)) < 0 ||
+        session_load_default_maps(&b.s, maps, n_maps, err, sizeof(err)) < 0 ||
+        session_attach(&b.s, sock, err, sizeof(err)) < 0) {
+        fprintf(stderr, "regdbg batch: %s\n", err);
+        status = EXIT_RUNTIME;
+        goto out;
+    }
+    b.s.no_pci_refresh = true;
+    if (record && session_record_start(&b.s, record, device ? session_find_proxy(&b.s, device)
+                                                             : 0, err, sizeof(err)) < 0) {
+        fprintf(stderr, "regdbg batch: %s\n", err);
+        status = EXIT_RUNTIME;
+        goto out;
+    }
+    if (device && (b.dev = session_find_proxy(&b.s, device)) < 0) {
+        fprintf(stderr, "regdbg batch: no regdbg-proxy with id '%s' at %s\n", device, sock);
+        status = EXIT_RUNTIME;
+        goto out;
+    }
+    while (read_line(&b, f, &line, &cap) > 0) {
+        line[strcspn(line, "\r\n")] = '\0';
+        b.line_no++;
+        status = run_line(&b, line);
+        if (status) {
+            break;
+        }
+    }
+    if (record) {
+        /* Accesses answered last complete on their vCPU a moment later: take them too. */
+        uint64_t until = session_now_ns() + 200000000ull;
+        while (session_now_ns() < until) {
+            if (!session_drain(&b.s, 1u << 20)) {
+                struct timespec ts = { 0, 5000000 };
+                nanosleep(&ts, NULL);
+            }
+        }
+    }
+out:
+    free(line);
+    if (f != stdin) {
+        fclose(f);
+    }
+    session_free(&b.s);   /* parked accesses go on; the rules stay */
+    return status;
+}

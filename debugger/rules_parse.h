@@ -1,0 +1,71 @@
+/*
+ * The debugger's command language (docs/rules.md): one line is one command. Rule commands (break,
+ * edit, inject, drop) are resolved against the devices and register maps of a context and compiled
+ * into a struct regdbg_rule (regdbg/rules.h), conditions into its postfix bytecode; the other
+ * commands (info rules, enable, disable, delete, step, wait, continue, skip, print, expect) are
+ * parsed into their arguments. Errors carry the 1-based column of the offending token and say what
+ * was expected.
+ *
+ * Pure: no I/O, no allocation, no global state. The line is untrusted text; it is read up to its
+ * NUL and never past it.
+ */
+#ifndef REGDBG_RULES_PARSE_H
+#define REGDBG_RULES_PARSE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "regdbg/rules.h"
+#include "regmap.h"
+
+struct rules_device {            /* what names resolve against; filled by the caller */
+    const char *id;              /* the proxy's id, e.g. "i2c0" */
+    const struct regmap *map;    /* may be NULL */
+    uint64_t bar_size[6];        /* 0 = absent; all 0 = sizes unknown (nothing is checked) */
+};
+struct rules_ctx { const struct rules_device *devs; int n_devs; };
+
+enum rules_cmd_kind {
+    RCMD_RULE,        /* break / edit / inject / drop: spec is filled */
+    RCMD_INFO_RULES, RCMD_ENABLE, RCMD_DISABLE, RCMD_DELETE,   /* ids[] (delete with no id = all) */
+    RCMD_STEP,        /* count (default 1) */
+    RCMD_WAIT,        /* timeout_s (default: none = 0) */
+    RCMD_CONTINUE,    /* has_value, value */
+    RCMD_SKIP,        /* has_value, value */
+    RCMD_PRINT,
+    RCMD_EXPECT,      /* cond: a condition program over the parked access */
+    RCMD_EMPTY,       /* blank line or # comment */
+};
+
+struct rules_spec {
+    int dev;                     /* index into ctx->devs */
+    struct regdbg_rule rule;     /* filled except seq/hits/ignore_left/temp_left; enabled = 1 */
+    uint32_t ignore;             /* ignore N */
+    bool temp;
+    const struct regmap_reg *reg;   /* the target register when named, else NULL */
+    const struct regmap_field *field;   /* the target field (REGISTER.FIELD), else NULL */
+    char text[256];              /* canonical text for `info rules`, e.g.
+                                    "break w i2c0:IC_DATA_CMD if CMD == 1"; ends in "..." when cut */
+};
+
+struct rules_cmd {
+    enum rules_cmd_kind kind;
+    struct rules_spec spec;
+    int ids[64]; int n_ids;      /* rule numbers, as given (0..INT_MAX; the caller checks them) */
+    uint32_t count;
+    double timeout_s;
+    bool has_value; uint64_t value;
+    struct regdbg_rule cond;     /* RCMD_EXPECT: only n_code/code/consts/uses_value used */
+};
+
+struct rules_error { int column; char message[256]; };   /* column is 1-based, into the line */
+
+/*
+ * Parse one line. Returns 0 with *out filled (everything not set by the command is zero), or -1
+ * with err filled (out is then zeroed or partly filled: do not use it). ctx may be NULL (no
+ * devices); err may be NULL. The line may end with "\n" or "\r\n".
+ */
+int rules_parse(const char *line, const struct rules_ctx *ctx, struct rules_cmd *out,
+                struct rules_error *err);
+
+#endif /* REGDBG_RULES_PARSE_H */

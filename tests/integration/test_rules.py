@@ -1,0 +1,293 @@
+"""Breakpoints, stepping, edits, injections and drops, driven by `regdbg batch` against the real
+QEMU: over qtest (the test is the guest: a parked qtest write does not complete until it is
+answered) and with the real guest (a parked vCPU while QMP and the other vCPU go on)."""
+
+import os
+import signal
+import subprocess
+import threading
+import time
+
+from harness import (GUEST, REGDBG, SAN_ENV, RingHeader, check, dump_json, regdbg, wait_for)
+
+BAR = 0xE0000000
+I2C = "regdbg-proxy,id=i2c0,vendor-id=0x8086,device-id=0x0f41,bar0-size=4096"
+
+
+def file_proxy(t, extra=""):
+    path = t.tmp("bar0.bin")
+    with open(path, "wb") as f:
+        f.write(bytes(range(256)) * 16)
+    q = t.qemu([I2C + ",backend=file,bar0-file=" + path + extra])
+    bdf = q.qtest.find_device(0x8086, 0x0F41)[0]
+    q.qtest.map_bar(bdf, 0, BAR)
+    return q, path
+
+
+def read_file(path, off, size):
+    with open(path, "rb") as f:
+        f.seek(off)
+        return int.from_bytes(f.read(size), "little")
+
+
+class Batch:
+    """`regdbg batch` fed its script line by line on stdin."""
+
+    def __init__(self, t, q, *extra):
+        self.proc = subprocess.Popen([REGDBG, "batch", "--qmp", q.qmp_path] + list(extra) +
+                                     ["-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=dict(os.environ, **SAN_ENV),
+                                     text=True)
+        t.owned.append(self)
+        self.shm = q.shm_path("/machine/peripheral/i2c0")
+        wait_for(lambda: RingHeader(self.shm).consumer_pid == self.proc.pid, 10,
+                 "regdbg batch to attach")
+
+    def send(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def finish(self, timeout=30):
+        if self.proc.stdin and self.proc.stdin.closed:
+            self.proc.stdin = None
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate()
+            raise AssertionError("regdbg batch did not finish: " + err)
+        check(self.proc.returncode not in (86, 87) and "Sanitizer" not in err,
+              "sanitizer report from regdbg batch:\n" + err)
+        return self.proc.returncode, out, err
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+
+def in_thread(fn):
+    """Run a (blocking) qtest access in a thread; returns (thread, result list)."""
+    result = []
+    th = threading.Thread(target=lambda: result.append(fn()), daemon=True)
+    th.start()
+    return th, result
+
+
+def test_write_breakpoint_parks_until_continued_with_value(t):
+    q, path = file_proxy(t)
+    trace = t.tmp("bp.trace")
+    b = Batch(t, q, "--record", trace)
+    b.send("break w bar0+0x10")
+    b.send("wait 20")
+    b.send("print")
+    time.sleep(0.3)
+    th, res = in_thread(lambda: q.qtest.write(BAR + 0x10, 4, 0x11223344))
+    time.sleep(0.5)
+    check(th.is_alive(), "the qtest write completed although it should be parked")
+    check(read_file(path, 0x10, 4) == 0x13121110, "the write reached the file while parked")
+    b.send("expect value == 0x11223344")
+    b.send("continue 0x99")
+    b.proc.stdin.close()
+    th.join(20)
+    check(not th.is_alive(), "the parked write never completed")
+    code, out, err = b.finish()
+    check(code == 0, "batch failed: " + err)
+    check('"off":16' in out and '"value":287454020' in out and '"rule":0' in out, out)
+    check(read_file(path, 0x10, 4) == 0x99, "continue with value: file has 0x%x"
+          % read_file(path, 0x10, 4))
+    ev = [e for e in dump_json(trace) if e["off"] == 0x10]
+    check(len(ev) == 1 and ev[0]["value"] == 0x99 and ev[0]["orig"] == 0x11223344 and
+          "parked" in ev[0]["flags"] and "edited" in ev[0]["flags"] and ev[0]["rule"] == 0,
+          "trace: %r" % ev)
+
+
+test_write_breakpoint_parks_until_continued_with_value.timeout = 90
+
+
+def test_skip_leaves_the_file_unchanged(t):
+    q, path = file_proxy(t)
+    b = Batch(t, q)
+    b.send("break w bar0+0x20")
+    b.send("wait 20")
+    b.send("skip")
+    b.proc.stdin.close()
+    time.sleep(0.3)
+    q.qtest.write(BAR + 0x20, 4, 0xDEADBEEF)
+    code, out, err = b.finish()
+    check(code == 0, err)
+    check(read_file(path, 0x20, 4) == 0x23222120, "skip: the write reached the file")
+
+
+def test_read_injection_and_edits_apply_without_parking(t):
+    q, path = file_proxy(t)
+    trace = t.tmp("edit.trace")
+    b = Batch(t, q, "--record", trace)
+    for line in ["inject r bar0+0x40 = 0x1234", "edit w bar0+0x50 set 0xf0000000",
+                 "edit w bar0+0x54 clear 0xff", "edit w bar0+0x58 = 0x5a5a",
+                 "drop w bar0+0x5c", "inject r bar0+0x60 xor 0xffff"]:
+        b.send(line)
+    b.send("info rules")
+    b.proc.stdin.close()
+    code, out, err = b.finish()
+    check(code == 0 and len(out.splitlines()) == 6, "info rules: %r %s" % (out, err))
+    # the batch left; the rules stay in the device and apply with nobody attached
+    check(q.qtest.read(BAR + 0x40, 4) == 0x1234, "injected read")
+    check(q.qtest.read(BAR + 0x60, 4) == 0x63626160 ^ 0xFFFF, "xor injection")
+    q.qtest.write(BAR + 0x50, 4, 0x1)
+    q.qtest.write(BAR + 0x54, 4, 0x12345678)
+    q.qtest.write(BAR + 0x58, 4, 0x1)
+    q.qtest.write(BAR + 0x5C, 4, 0x77777777)
+    check(read_file(path, 0x50, 4) == 0xF0000001, "set: 0x%x" % read_file(path, 0x50, 4))
+    check(read_file(path, 0x54, 4) == 0x12345600, "clear")
+    check(read_file(path, 0x58, 4) == 0x5A5A, "assign")
+    check(read_file(path, 0x5C, 4) == 0x5F5E5D5C, "drop: the write reached the file")
+    rec = regdbg("record", "--qmp", q.qmp_path, "-o", trace, "--count", "6")
+    check(rec.returncode == 0, rec.stderr)
+    ev = {e["off"]: e for e in dump_json(trace)}
+    check(ev[0x40]["value"] == 0x1234 and ev[0x40]["orig"] == 0x43424140 and
+          "injected" in ev[0x40]["flags"], "inject in trace %r" % ev[0x40])
+    check(ev[0x50]["orig"] == 1 and ev[0x50]["value"] == 0xF0000001 and
+          "edited" in ev[0x50]["flags"] and ev[0x50]["rule"] == 1, "edit %r" % ev[0x50])
+    check("dropped" in ev[0x5C]["flags"], "drop %r" % ev[0x5C])
+
+
+def test_conditions_ignore_temp_and_step(t):
+    q, path = file_proxy(t)
+    b = Batch(t, q)
+    b.send("break w bar0+0x10 if value == 3 || value > 100")
+    b.send("break w bar0+0x14 ignore 2")
+    b.send("break w bar0+0x18 temp")
+    b.send("wait 20")
+    b.send("expect value == 3")
+    b.send("continue")
+    b.send("wait 20")
+    b.send("expect value == 101")
+    b.send("continue")
+    b.send("wait 20")
+    b.send("expect value == 0x14c")    # the third write to 0x14: two ignored
+    b.send("continue")
+    b.send("wait 20")
+    b.send("expect value == 0x18a")
+    b.send("step 2")
+    b.send("continue")
+    b.send("wait 20")
+    b.send("expect value == 0x30")     # the next access, whatever it is
+    b.send("continue")
+    b.send("wait 20")
+    b.send("expect value == 0x31")
+    b.send("continue")
+    b.proc.stdin.close()
+    time.sleep(0.3)
+
+    def guest():
+        for v in [1, 2, 3, 50, 101]:
+            q.qtest.write(BAR + 0x10, 4, v)
+        for v in [0x14a, 0x14b, 0x14c]:
+            q.qtest.write(BAR + 0x14, 4, v)
+        q.qtest.write(BAR + 0x18, 4, 0x18a)
+        q.qtest.write(BAR + 0x30, 4, 0x30)
+        q.qtest.write(BAR + 0x34, 4, 0x31)
+        q.qtest.write(BAR + 0x18, 4, 0x18b)  # temp: no second park
+        return True
+    th, res = in_thread(guest)
+    code, out, err = b.finish(timeout=60)
+    th.join(20)
+    check(code == 0, "batch: " + err)
+    check(res == [True], "the guest did not finish: a park was never answered")
+
+
+test_conditions_ignore_temp_and_step.timeout = 120
+
+
+def test_expect_failure_exits_non_zero(t):
+    q, path = file_proxy(t)
+    b = Batch(t, q)
+    b.send("break w bar0+0x10")
+    b.send("wait 20")
+    b.send("expect value == 5")
+    b.proc.stdin.close()
+    time.sleep(0.3)
+    th, res = in_thread(lambda: q.qtest.write(BAR + 0x10, 4, 7))
+    code, out, err = b.finish()
+    th.join(20)
+    check(code == 1 and "expect failed: expect value == 5 (value=0x7" in err, err)
+    check(not th.is_alive(), "leaving the batch must let the parked access go")
+
+
+def test_killed_debugger_resumes_the_guest_and_rules_stay(t):
+    q, path = file_proxy(t, ",park-timeout=1000")
+    b = Batch(t, q)
+    b.send("break w bar0+0x10")
+    b.send("wait 30")
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    th, res = in_thread(lambda: q.qtest.write(BAR + 0x10, 4, 0xABCD))
+    wait_for(lambda: RingHeader(b.shm).parks >= 1, 10, "the park")
+    time.sleep(0.3)
+    b.proc.send_signal(signal.SIGKILL)
+    b.proc.wait()
+    th.join(15)
+    waited = time.monotonic() - t0
+    check(not th.is_alive(), "the guest stayed parked after the debugger died")
+    check(waited < 10, "resumed after %.1f s" % waited)
+    check(read_file(path, 0x10, 4) == 0xABCD, "the write must go on unmodified")
+    trace = t.tmp("after.trace")
+    rec = regdbg("record", "--qmp", q.qmp_path, "-o", trace, "--count", "1", timeout=30)
+    check(rec.returncode == 0, rec.stderr)
+    ev = dump_json(trace)
+    check(len(ev) == 1 and ev[0]["value"] == 0xABCD and "timed-out" in ev[0]["flags"] and
+          "parked" in ev[0]["flags"], "flags in trace: %r" % ev)
+    script = t.tmp("info.rgb")
+    with open(script, "w") as f:
+        f.write("info rules\n")
+    r = regdbg("batch", "--qmp", q.qmp_path, script)
+    check(r.returncode == 0 and "break w" in r.stdout and "bar0+0x10" in r.stdout,
+          "rules after restart: %r %s" % (r.stdout, r.stderr))
+
+
+test_killed_debugger_resumes_the_guest_and_rules_stay.timeout = 90
+
+
+def test_parked_vcpu_leaves_qmp_and_the_other_vcpu_running(t):
+    serial = t.tmp("serial.log")
+    q = t.qemu([I2C], qtest=False, accel="tcg", paused=True,
+               extra=["-kernel", GUEST, "-append", "mode=hammer cpus=2 count=200000",
+                      "-smp", "2", "-serial", "file:" + serial])
+    b = Batch(t, q)
+    b.send("break w bar0+0x100 if cpu == 0")   # HAMMER_CPU0 written by vCPU 0 only
+    b.send("wait 60")
+    b.send("print")
+    time.sleep(0.3)
+    q.qmp.cmd("cont")
+    shm = q.shm_path("/machine/peripheral/i2c0")
+    wait_for(lambda: RingHeader(shm).parks >= 1, 60, "vCPU 0 to park")
+    time.sleep(0.5)
+    # vCPU 0 is parked: QMP answers, vCPU 1 keeps writing.
+    t0 = time.monotonic()
+    status = q.qmp.cmd("query-status")
+    check(status["status"] == "running" and time.monotonic() - t0 < 2,
+          "query-status while parked: %r" % status)
+    # vCPU 1 makes all its writes while vCPU 0 waits at its first one.
+    wait_for(lambda: RingHeader(shm).head >= 200000, 60, "vCPU 1's writes")
+    h = RingHeader(shm)
+    check(h.parks == 1 and h.park_timeouts == 0, "vCPU 0 should still be parked")
+    b.send("delete")
+    b.send("continue")
+    b.proc.stdin.close()
+    code, out, err = b.finish(timeout=60)
+    check(code == 0 and '"cpu":0' in out and '"off":256' in out, out + err)
+    wait_for(lambda: "hammer done" in open(serial).read(), 120, "the guest to finish")
+
+
+test_parked_vcpu_leaves_qmp_and_the_other_vcpu_running.timeout = 200
+
+
+def test_rule_errors_point_at_the_column(t):
+    q, path = file_proxy(t)
+    script = t.tmp("bad.rgb")
+    with open(script, "w") as f:
+        f.write("# a comment\nbreak w IC_DATA_CMDD\n")
+    r = regdbg("batch", "--qmp", q.qmp_path, script)
+    check(r.returncode == 1 and ":2:9: unknown register 'IC_DATA_CMDD'" in r.stderr and
+          "IC_DATA_CMD" in r.stderr, r.stderr)

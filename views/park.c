@@ -1,0 +1,58 @@
+/*
+ * The parked-access panel: when a breakpoint or a step parks an access, it shows the access
+ * decoded, the rule that hit, the guest PC where known and the keys that answer it, over the
+ * bottom of whatever view is up.
+ */
+#include <stdio.h>
+
+#include "screen.h"
+#include "ui.h"
+
+void park_panel_draw(struct ui *ui)
+{
+    const struct regdbg_park_slot *p = &ui->park.park;
+    int rows = getmaxy(stdscr);
+    int top = rows - 2 - PARK_PANEL_ROWS;
+    struct stored_event ev = {
+        .t_ns = p->t_ns, .offset = p->offset, .value = p->value, .orig_value = p->value,
+        .cpu = p->cpu, .dev = (uint8_t)ui->park.dev, .bar = p->bar, .size = p->size,
+        .dir = p->dir, .reg = NO_REG,
+    };
+    const struct proxy *px = &ui->s->proxies[ui->park.dev];
+    char line[512], what[160], pc[40];
+
+    if (top < 1) {
+        top = 1;
+    }
+    if (px->map) {
+        const struct regmap_reg *reg = regmap_find(px->map, p->bar, p->offset, p->size);
+        ev.reg = reg ? (uint16_t)(reg - px->map->regs) : NO_REG;
+    }
+    for (int i = 0; i < PARK_PANEL_ROWS; i++) {
+        screen_fill_line(top + i, screen_attr(ROLE_ERROR));
+    }
+    if (p->rule == REGDBG_RULE_NONE) {
+        snprintf(what, sizeof(what), "a step");
+    } else {
+        struct rule_info ri;
+        rule_get((struct ring_reader *)&px->rr, p->rule, &ri);
+        snprintf(what, sizeof(what), "rule %d: %.120s",
+                 SESSION_RULE_ID(ui->park.dev, p->rule), ri.used ? ri.text : "(deleted)");
+    }
+    if (p->guest_pc) {
+        snprintf(pc, sizeof(pc), "guest PC 0x%llx", (unsigned long long)p->guest_pc);
+    } else {
+        snprintf(pc, sizeof(pc), "guest PC unknown under TCG");
+    }
+    snprintf(line, sizeof(line), " PARKED by %s   (%s)", what, pc);
+    screen_put(top, 0, line, screen_attr(ROLE_ERROR));
+    ui_format_event(ui, &ev, line, sizeof(line), NULL);
+    screen_put(top + 1, 1, line, screen_attr(ROLE_ERROR));
+    screen_put(top + 2, 1, p->dir == REGDBG_DIR_READ && p->before_read
+               ? "The read has not reached the device yet."
+               : p->dir == REGDBG_DIR_READ ? "The device has been read; the guest waits."
+                                           : "The write has not reached the device yet.",
+               screen_attr(ROLE_ERROR));
+    screen_put(top + 3, 1, "c continue   v another value   k skip   n step   S stop the VM   "
+               "e edit the rule", screen_attr(ROLE_ERROR) | A_BOLD);
+}
