@@ -14,6 +14,8 @@
 
 #include "commands.h"
 #include "recorder.h"
+#include "rule_file.h"
+#include "session.h"
 #include "discover.h"
 #include "qmp.h"
 #include "ring_reader.h"
@@ -24,7 +26,7 @@
 
 const char record_usage[] =
     "usage: regdbg record (--qmp SOCKET [--device ID] | --shm PATH) -o FILE\n"
-    "                     [--count N] [--duration SEC]\n"
+    "                     [--count N] [--duration SEC] [--rules FILE]\n"
     "\n"
     "Record every register access of a regdbg-proxy device into a trace file.\n"
     "The device is found over QMP (the only one, or the one with --device ID); --shm attaches\n"
@@ -38,6 +40,7 @@ const char record_usage[] =
     "  -o, --output F   the trace file to write (format: docs/trace-format.md)\n"
     "  --count N        stop after N events\n"
     "  --duration SEC   stop after SEC seconds (decimals allowed)\n"
+    "  --rules FILE     edit, inject and drop rules to set first (docs/rules.md)\n"
     "\n"
     "example:\n"
     "  regdbg record --qmp /tmp/qmp.sock -o i2c.trace --duration 10\n";
@@ -116,6 +119,31 @@ static long drain_once(struct recording *rec, size_t max, char *err, size_t errl
     return n;
 }
 
+/* --rules: edits, injections and drops to set before recording (no breakpoints: nobody
+   would answer them). */
+static int apply_rules(struct recording *rec, const char *path, char *err, size_t errlen)
+{
+    struct session maps;
+    struct rules_device dev = { .id = rec->rr.info.dev_id };
+    struct rules_ctx ctx = { .devs = &dev, .n_devs = 1 };
+    struct ring_reader *rings[1] = { &rec->rr };
+    int ret;
+
+    if (session_init(&maps, 1024, err, errlen) < 0) {
+        return -1;
+    }
+    ret = session_load_default_maps(&maps, NULL, 0, err, errlen);
+    if (ret == 0) {
+        dev.map = session_map_for(&maps, rec->rr.info.vendor_id, rec->rr.info.device_id);
+        for (unsigned b = 0; b < REGDBG_NUM_BARS; b++) {
+            dev.bar_size[b] = rec->rr.info.bars[b].size;
+        }
+        ret = rule_file_apply(path, &ctx, rings, false, err, errlen);
+    }
+    session_free(&maps);
+    return ret;
+}
+
 static int parse_u64(const char *s, uint64_t *out)
 {
     char *end;
@@ -186,10 +214,11 @@ int cmd_record(int argc, char **argv)
         { "output", required_argument, NULL, 'o' },
         { "count", required_argument, NULL, 'c' },
         { "duration", required_argument, NULL, 't' },
+        { "rules", required_argument, NULL, 'r' },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
-    const char *sock = NULL, *device = NULL, *shm = NULL, *out = NULL;
+    const char *sock = NULL, *device = NULL, *shm = NULL, *out = NULL, *rules = NULL;
     uint64_t count = 0;
     double duration = 0;
     struct recording rec = { 0 };
@@ -208,6 +237,7 @@ int cmd_record(int argc, char **argv)
         case 'd': device = optarg; break;
         case 's': shm = optarg; break;
         case 'o': out = optarg; break;
+        case 'r': rules = optarg; break;
         case 'c':
             if (parse_u64(optarg, &count) < 0 || count == 0) {
                 return usage_error("--count needs a positive whole number");
@@ -240,6 +270,10 @@ int cmd_record(int argc, char **argv)
 
     if (sock ? attach_via_qmp(&rec, sock, device, err, sizeof(err)) < 0
              : ring_reader_attach(&rec.rr, shm, err, sizeof(err)) < 0) {
+        fprintf(stderr, "regdbg record: %s\n", err);
+        goto out;
+    }
+    if (rules && apply_rules(&rec, rules, err, sizeof(err)) < 0) {
         fprintf(stderr, "regdbg record: %s\n", err);
         goto out;
     }

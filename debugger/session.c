@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "discover.h"
+#include "rule_file.h"
 
 #define QMP_TIMEOUT_MS 3000
 #define PCI_REFRESH_NS 1000000000ull
@@ -137,7 +138,7 @@ int session_load_default_maps(struct session *s, char **extra, int n_extra, char
     return 0;
 }
 
-static const struct regmap *map_for(const struct session *s, uint16_t vendor, uint16_t device)
+const struct regmap *session_map_for(const struct session *s, uint16_t vendor, uint16_t device)
 {
     /* Later maps (--map) win over the shipped ones. */
     for (int i = s->n_maps - 1; i >= 0; i--) {
@@ -203,7 +204,7 @@ int session_attach(struct session *s, const char *qmp_path, char *err, size_t er
         }
         p->attached = true;
         p->dropped_at_attach = ring_reader_dropped(&p->rr);
-        p->map = map_for(s, p->rr.info.vendor_id, p->rr.info.device_id);
+        p->map = session_map_for(s, p->rr.info.vendor_id, p->rr.info.device_id);
         if (p->map) {
             p->stats = calloc(p->map->n_regs ? p->map->n_regs : 1, sizeof(*p->stats));
         }
@@ -631,6 +632,19 @@ void session_rules_ctx(const struct session *s, struct rules_device *devs, struc
     }
     ctx->devs = devs;
     ctx->n_devs = s->n_proxies;
+}
+
+int session_apply_rules_file(struct session *s, const char *path, char *err, size_t errlen)
+{
+    struct rules_device devs[SESSION_MAX_PROXIES];
+    struct ring_reader *rings[SESSION_MAX_PROXIES];
+    struct rules_ctx ctx;
+
+    session_rules_ctx(s, devs, &ctx);
+    for (int d = 0; d < s->n_proxies; d++) {
+        rings[d] = &s->proxies[d].rr;
+    }
+    return rule_file_apply(path, &ctx, rings, true, err, errlen);
 }
 
 bool session_is_rule_command(const char *line)

@@ -101,6 +101,12 @@ int session_load_map(struct session *s, const char *path, char *err, size_t errl
 int session_load_default_maps(struct session *s, char **extra, int n_extra, char *err,
                               size_t errlen);
 
+/* The map for these ids (the last loaded wins), or NULL. */
+const struct regmap *session_map_for(const struct session *s, uint16_t vendor, uint16_t device);
+
+/* Apply a rules file (--rules) to every attached device. 0, or -1 with FILE:LINE:COL: ... */
+int session_apply_rules_file(struct session *s, const char *path, char *err, size_t errlen);
+
 /* Connect to QMP, find every proxy, attach its ring, match maps, read run state and BARs. */
 int session_attach(struct session *s, const char *qmp_path, char *err, size_t errlen);
 /* Let go of the rings and QMP; the guest goes on untouched. */

@@ -52,7 +52,8 @@ static void on_stop_signal(int sig)
 }
 
 const char launch_usage[] =
-    "usage: regdbg launch [--kvm|--tcg] [--map FILE]... [--scrollback N] -- QEMU-ARGS...\n"
+    "usage: regdbg launch [--kvm|--tcg] [--map FILE]... [--rules FILE] [--scrollback N]\n"
+    "                     -- QEMU-ARGS...\n"
     "\n"
     "Start the QEMU built with regdbg-proxy with a private QMP socket and the given arguments,\n"
     "and attach the debugger to it. QEMU's own output goes to a log file (its path is shown\n"
@@ -60,6 +61,8 @@ const char launch_usage[] =
     "running.\n"
     "\n"
     "  --kvm, --tcg     the accelerator (default: KVM when /dev/kvm is usable, else TCG)\n"
+    "  --rules FILE     rules to set first (the : commands break, edit, inject, drop...;\n"
+    "                   docs/rules.md), one per line\n"
     "  --map FILE       a register map (JSON, docs/register-maps.md); repeatable. Maps are\n"
     "                   matched to proxies by vendor:device; the shipped ones are always loaded\n"
     "  --scrollback N   events kept for scrolling, filtering and search (default 2097152)\n"
@@ -69,7 +72,7 @@ const char launch_usage[] =
     "      -device regdbg-proxy,id=i2c0,vendor-id=0x8086,device-id=0x0f41,bar0-size=4096\n";
 
 const char attach_usage[] =
-    "usage: regdbg attach SOCKET [--map FILE]... [--scrollback N]\n"
+    "usage: regdbg attach SOCKET [--map FILE]... [--rules FILE] [--scrollback N]\n"
     "\n"
     "Attach the debugger to a QEMU started with -qmp unix:SOCKET,server=on,wait=off and one or\n"
     "more -device regdbg-proxy. Quitting (q) leaves the VM running untouched; attaching again\n"
@@ -830,11 +833,14 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+static const char *rules_file;
+
 static int parse_common(int argc, char **argv, char **maps, int *n_maps, size_t *scrollback,
                         int *accel, const char *usage, const char *cmd)
 {
     static const struct option opts[] = {
         { "map", required_argument, NULL, 'm' },
+        { "rules", required_argument, NULL, 'r' },
         { "scrollback", required_argument, NULL, 's' },
         { "kvm", no_argument, NULL, 'k' },
         { "tcg", no_argument, NULL, 't' },
@@ -844,12 +850,16 @@ static int parse_common(int argc, char **argv, char **maps, int *n_maps, size_t 
     int opt;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    /* GNU getopt: options may follow SOCKET; QEMU's arguments follow "--" untouched */
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (opt) {
         case 'm':
             if (*n_maps < SESSION_MAX_MAPS) {
                 maps[(*n_maps)++] = optarg;
             }
+            break;
+        case 'r':
+            rules_file = optarg;
             break;
         case 's': {
             char *end;
@@ -887,6 +897,10 @@ static int run_attached(struct tui *t, const char *sock)
     int status;
 
     if (session_attach(&t->s, sock, err, sizeof(err)) < 0) {
+        fprintf(stderr, "regdbg: %s\n", err);
+        return EXIT_RUNTIME;
+    }
+    if (rules_file && session_apply_rules_file(&t->s, rules_file, err, sizeof(err)) < 0) {
         fprintf(stderr, "regdbg: %s\n", err);
         return EXIT_RUNTIME;
     }

@@ -291,3 +291,33 @@ def test_rule_errors_point_at_the_column(t):
     r = regdbg("batch", "--qmp", q.qmp_path, script)
     check(r.returncode == 1 and ":2:9: unknown register 'IC_DATA_CMDD'" in r.stderr and
           "IC_DATA_CMD" in r.stderr, r.stderr)
+
+
+def test_rules_file_for_record(t):
+    q, path = file_proxy(t)
+    rules = t.tmp("fw.rules")
+    with open(rules, "w") as f:
+        f.write("# make the controller look enabled\ninject r bar0+0x9c = 1\n"
+                "edit w bar0+0x6c set 0x2\n")
+    trace = t.tmp("rules.trace")
+    rec = t.recorder("--qmp", q.qmp_path, "-o", trace, "--count", "2", "--rules", rules)
+    rec.wait_attached(q.shm_path("/machine/peripheral/i2c0"))
+    time.sleep(0.2)
+    check(q.qtest.read(BAR + 0x9C, 4) == 1, "the rules file's injection is not in place")
+    q.qtest.write(BAR + 0x6C, 4, 1)
+    status, out, err = rec.finish()
+    check(status == 0, err)
+    check(read_file(path, 0x6C, 4) == 3, "edit from the rules file")
+    ev = dump_json(trace)
+    check(ev[0]["value"] == 1 and ev[0]["orig"] == 0x9F9E9D9C and ev[1]["value"] == 3, "%r" % ev)
+
+    bad = t.tmp("bad.rules")
+    with open(bad, "w") as f:
+        f.write("inject r bar0+0x9c = 1\nbreak w bar0+0x10\n")
+    r = regdbg("record", "--qmp", q.qmp_path, "-o", t.tmp("x.trace"), "--rules", bad)
+    check(r.returncode == 1 and "bad.rules:2: regdbg record cannot answer a breakpoint" in r.stderr,
+          r.stderr)
+    with open(bad, "w") as f:
+        f.write("inject r bar9+0x9c = 1\n")
+    r = regdbg("record", "--qmp", q.qmp_path, "-o", t.tmp("x.trace"), "--rules", bad)
+    check(r.returncode == 1 and "bad.rules:1:10:" in r.stderr, r.stderr)

@@ -1,0 +1,21 @@
+/*
+ * Rules files (--rules FILE for launch, attach and record): the rules language, one command per
+ * line, applied to the attached rings before anything else happens.
+ */
+#ifndef REGDBG_RULE_FILE_H
+#define REGDBG_RULE_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ring_reader.h"
+#include "rules_parse.h"
+
+/*
+ * Apply every line of path: break (unless allow_break is false), edit, inject, drop, enable,
+ * disable, delete. rings[i] is the ring of ctx->devs[i]. 0, or -1 with "FILE:LINE:COL: message".
+ */
+int rule_file_apply(const char *path, const struct rules_ctx *ctx, struct ring_reader **rings,
+                    bool allow_break, char *err, size_t errlen);
+
+#endif /* REGDBG_RULE_FILE_H */
