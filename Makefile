@@ -71,7 +71,14 @@ $(BUILD)/bench/ring_bench: tests/bench/ring_bench.c tests/unit/ring_producer.h $
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_OPT) $(JANSSON_CFLAGS) $(CURSES_CFLAGS) -o $@ $< $(LIB_SRCS) $(JANSSON_LIBS) $(CURSES_LIBS) -lpthread
 
-unit-tests: $(UNIT_TESTS) $(UNIT_TESTS_ASAN)
+# libFuzzer targets (clang); `make test` runs each for a bounded time
+FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(DEBUGGER_HDRS) | deps
+	@mkdir -p $(@D)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Idebugger \
+	    $(JANSSON_CFLAGS) -o $@ $< debugger/rules_parse.c debugger/regmap.c $(JANSSON_LIBS)
+
+unit-tests: $(UNIT_TESTS) $(UNIT_TESTS_ASAN) $(FUZZERS)
 
 test: all $(REGDBG_ASAN) unit-tests
 	@$(PYTHON) tests/run.py --build $(BUILD)

@@ -537,11 +537,12 @@ static const struct rules_device *dev_at(const struct parser *p, int i)
     return &p->ctx->devs[i];
 }
 
+/* The device's id as messages name it: an anonymous device (no id) is "the unnamed device". */
 static const char *dev_id(const struct parser *p, int i)
 {
     const char *id = dev_at(p, i)->id;
 
-    return id ? id : "";
+    return id && *id ? id : "the unnamed device";
 }
 
 static const struct regmap_reg *find_reg(const struct regmap *map, const char *s, size_t n);
@@ -585,6 +586,54 @@ static const struct regmap_field *find_field(const struct regmap_reg *reg, const
         }
     }
     return NULL;
+}
+
+/* "unknown field 'X' in REG" and the closest fields. */
+static int fail_unknown_field(struct parser *p, const struct tok *t, const struct regmap_reg *reg)
+{
+    struct sbuf sb = msg_begin(p);
+    struct suggest sg;
+
+    sb_puts(&sb, "unknown field ");
+    sb_tok(&sb, p, t);
+    sb_puts(&sb, " in ");
+    sb_puts(&sb, reg->name);
+    if (reg->n_fields == 0) {
+        sb_puts(&sb, " (it has no fields)");
+    }
+    suggest_init(&sg, tok_text(p, t), t->len);
+    for (size_t i = 0; i < reg->n_fields; i++) {
+        suggest_add(&sg, reg->fields[i].name);
+    }
+    suggest_put(&sb, &sg);
+    return msg_end(p, &sb, t->pos);
+}
+
+/* "unknown value 'X' for FIELD" and the closest values, or all of them. */
+static int fail_unknown_value(struct parser *p, const struct tok *t, const struct regmap_field *f)
+{
+    struct sbuf sb = msg_begin(p);
+    struct suggest sg;
+
+    sb_puts(&sb, "unknown value ");
+    sb_tok(&sb, p, t);
+    sb_puts(&sb, " for ");
+    sb_puts(&sb, f->name);
+    suggest_init(&sg, tok_text(p, t), t->len);
+    for (size_t i = 0; i < f->n_values; i++) {
+        suggest_add(&sg, f->values[i].name);
+    }
+    if (sg.n) {
+        suggest_put(&sb, &sg);
+    } else {
+        sb_puts(&sb, " (values:");
+        for (size_t i = 0; i < f->n_values; i++) {
+            sb_puts(&sb, " ");
+            sb_puts(&sb, f->values[i].name);
+        }
+        sb_puts(&sb, ")");
+    }
+    return msg_end(p, &sb, t->pos);
 }
 
 static bool sizes_known(const struct rules_device *d)
@@ -820,8 +869,8 @@ static int parse_target(struct parser *p, bool dir_optional, struct target *tg)
     }
     if (!reg) {
         if (is_bar_word(p, &w)) {
-            return fail(p, after.pos, "expected '+' and an offset after '%.*s'", (int)w.len,
-                        tok_text(p, &w));
+            return fail(p, after.pos, "expected '+' and an offset after '%.*s'",
+                        (int)(w.len > QUOTE_MAX ? QUOTE_MAX : w.len), tok_text(p, &w));
         }
         if (dir_optional && dev < 0 && after.kind == T_WORD && !is_option_kw(p, &after)) {
             return fail(p, w.pos, "expected r, w, rw or a target");
@@ -876,20 +925,7 @@ static int parse_target(struct parser *p, bool dir_optional, struct target *tg)
         }
         tg->field = find_field(reg, tok_text(p, &f), f.len);
         if (!tg->field) {
-            sb = msg_begin(p);
-            sb_puts(&sb, "unknown field ");
-            sb_tok(&sb, p, &f);
-            sb_puts(&sb, " in ");
-            sb_puts(&sb, reg->name);
-            if (reg->n_fields == 0) {
-                sb_puts(&sb, " (it has no fields)");
-            }
-            suggest_init(&sg, tok_text(p, &f), f.len);
-            for (size_t i = 0; i < reg->n_fields; i++) {
-                suggest_add(&sg, reg->fields[i].name);
-            }
-            suggest_put(&sb, &sg);
-            return msg_end(p, &sb, f.pos);
+            return fail_unknown_field(p, &f, reg);
         }
         if (!field_ok(tg->field)) {
             return fail(p, f.pos, "field '%s' has bits outside 0..63", tg->field->name);
@@ -901,8 +937,12 @@ static int parse_target(struct parser *p, bool dir_optional, struct target *tg)
 
 static void sb_target(struct sbuf *sb, const struct parser *p, const struct target *tg)
 {
-    sb_puts(sb, dev_id(p, tg->dev));
-    sb_puts(sb, ":");
+    const char *id = dev_at(p, tg->dev)->id;
+
+    if (id && *id) {            /* an anonymous device has no prefix to give */
+        sb_puts(sb, id);
+        sb_puts(sb, ":");
+    }
     if (tg->range) {
         sb_printf(sb, "bar%u+0x%llx", tg->bar, (unsigned long long)tg->start);
         if (tg->has_end) {
@@ -1033,13 +1073,18 @@ static const struct regmap_reg *c_find_reg_any(const struct comp *c, const struc
     return NULL;
 }
 
-static int c_unknown_name(struct comp *c, const struct tok *t, bool after_value)
+/* after_value: the name followed "value."; enum_field: the field the name is compared with. */
+static int c_unknown_name(struct comp *c, const struct tok *t, bool after_value,
+                          const struct regmap_field *enum_field)
 {
     struct parser *p = c->p;
     struct sbuf sb = msg_begin(p);
     struct suggest sg;
 
     suggest_init(&sg, tok_text(p, t), t->len);
+    if (enum_field && enum_field->n_values) {
+        return fail_unknown_value(p, t, enum_field);
+    }
     if (!after_value) {
         suggest_add(&sg, "value");
         suggest_add(&sg, "size");
@@ -1150,7 +1195,7 @@ static int c_primary(struct comp *c, const struct regmap_field *enum_field,
         }
         f = c_find_field(c, &p->t);
         if (!f) {
-            return c_unknown_name(c, &p->t, true);
+            return c_unknown_name(c, &p->t, true, NULL);
         }
         next(p);
         *ref = f;
@@ -1176,19 +1221,7 @@ static int c_primary(struct comp *c, const struct regmap_field *enum_field,
             }
             f = find_field(reg, tok_text(p, &p->t), p->t.len);
             if (!f) {
-                struct suggest sg;
-
-                sb = msg_begin(p);
-                sb_puts(&sb, "unknown field ");
-                sb_tok(&sb, p, &p->t);
-                sb_puts(&sb, " in ");
-                sb_puts(&sb, reg->name);
-                suggest_init(&sg, tok_text(p, &p->t), p->t.len);
-                for (size_t j = 0; j < reg->n_fields; j++) {
-                    suggest_add(&sg, reg->fields[j].name);
-                }
-                suggest_put(&sb, &sg);
-                return msg_end(p, &sb, p->t.pos);
+                return fail_unknown_field(p, &p->t, reg);
             }
             next(p);
             *ref = f;
@@ -1197,7 +1230,7 @@ static int c_primary(struct comp *c, const struct regmap_field *enum_field,
     }
     f = c_find_field(c, &t);
     if (!f) {
-        return c_unknown_name(c, &t, false);
+        return c_unknown_name(c, &t, false, enum_field);
     }
     next(p);
     *ref = f;
@@ -1446,27 +1479,7 @@ static int parse_op(struct parser *p, const struct target *tg, bool edit, struct
         v = e->value;
         next(p);
     } else if (f && f->n_values && p->t.kind == T_WORD && !is_number_tok(p, &p->t)) {
-        struct suggest sg;
-
-        sb = msg_begin(p);
-        sb_puts(&sb, "unknown value ");
-        sb_tok(&sb, p, &p->t);
-        sb_printf(&sb, " for %s", f->name);
-        suggest_init(&sg, tok_text(p, &p->t), p->t.len);
-        for (size_t i = 0; i < f->n_values; i++) {
-            suggest_add(&sg, f->values[i].name);
-        }
-        if (sg.n) {
-            suggest_put(&sb, &sg);
-        } else {
-            sb_puts(&sb, " (values:");
-            for (size_t i = 0; i < f->n_values; i++) {
-                sb_puts(&sb, " ");
-                sb_puts(&sb, f->values[i].name);
-            }
-            sb_puts(&sb, ")");
-        }
-        return msg_end(p, &sb, p->t.pos);
+        return fail_unknown_value(p, &p->t, f);
     } else if (get_number(p, ow->what, &v) < 0) {
         return -1;
     }
@@ -1697,7 +1710,7 @@ static const char *const COMMANDS[] = {
 int rules_parse(const char *line, const struct rules_ctx *ctx, struct rules_cmd *out,
                 struct rules_error *err)
 {
-    static const struct rules_ctx no_devices = { NULL, 0 };
+    const struct rules_ctx no_devices = { NULL, 0 };
     struct rules_error scratch;
     struct parser p;
     struct tok c;

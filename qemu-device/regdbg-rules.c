@@ -37,13 +37,24 @@ static uint64_t regdbg_rules_now_ns(void)
     return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+static bool regdbg_rules_applies(const struct regdbg_rule *r,
+                                 const RegdbgAccess *a)
+{
+    unsigned dir = a->dir == REGDBG_DIR_WRITE ? REGDBG_RULE_DIR_WRITE
+                                              : REGDBG_RULE_DIR_READ;
+
+    return r->enabled && (r->dirs & dir) && r->bar == a->bar &&
+           a->addr < r->end && a->addr + a->size > r->start;
+}
+
 /*
- * A consistent copy of rule i, or false while the debugger rewrites it
- * (then the rule is skipped for this access, as if it had been written a
- * moment later).
+ * A consistent copy of rule i if it concerns the access, else false (also
+ * while the debugger rewrites it: then the rule is skipped for this access,
+ * as if it had been written a moment later). Only what is used is copied:
+ * the fixed part, then the condition when there is one.
  */
 static bool regdbg_rules_copy(RegdbgProxyState *s, unsigned i,
-                              struct regdbg_rule *copy)
+                              const RegdbgAccess *a, struct regdbg_rule *copy)
 {
     struct regdbg_rule *r = &s->rules->rules[i];
 
@@ -54,8 +65,16 @@ static bool regdbg_rules_copy(RegdbgProxyState *s, unsigned i,
             continue;
         }
         memcpy(copy, r, offsetof(struct regdbg_rule, ignore_left));
-        memcpy(copy->consts, r->consts,
-               sizeof(copy->consts) + sizeof(copy->code));
+        if (!regdbg_rules_applies(copy, a)) {
+            return false;
+        }
+        if (copy->n_code) {
+            if (copy->n_code > REGDBG_RULE_MAX_CODE) {
+                return false;
+            }
+            memcpy(copy->consts, r->consts, sizeof(copy->consts));
+            memcpy(copy->code, r->code, copy->n_code * sizeof(copy->code[0]));
+        }
         atomic_thread_fence(memory_order_acquire);
         if (atomic_load_explicit(&r->seq, memory_order_relaxed) == seq) {
             return true;
@@ -104,16 +123,6 @@ static bool regdbg_rules_claim(struct regdbg_rule *r)
     }
     atomic_fetch_add_explicit(&r->hits, 1, memory_order_relaxed);
     return true;
-}
-
-static bool regdbg_rules_applies(const struct regdbg_rule *r,
-                                 const RegdbgAccess *a)
-{
-    unsigned dir = a->dir == REGDBG_DIR_WRITE ? REGDBG_RULE_DIR_WRITE
-                                              : REGDBG_RULE_DIR_READ;
-
-    return r->enabled && (r->dirs & dir) && r->bar == a->bar &&
-           a->addr < r->end && a->addr + a->size > r->start;
 }
 
 static bool regdbg_rules_step(RegdbgProxyState *s)
@@ -280,8 +289,7 @@ void regdbg_rules_before(RegdbgProxyState *s, RegdbgAccess *a,
         unsigned i = ctz64(m);
         struct regdbg_rule r;
 
-        if (i >= REGDBG_MAX_RULES || !regdbg_rules_copy(s, i, &r) ||
-            !regdbg_rules_applies(&r, a)) {
+        if (i >= REGDBG_MAX_RULES || !regdbg_rules_copy(s, i, a, &r)) {
             continue;
         }
         if (!is_write && r.uses_value) {
@@ -360,7 +368,7 @@ void regdbg_rules_after_read(RegdbgProxyState *s, RegdbgAccess *a)
         unsigned i = ctz64(m);
         struct regdbg_rule r;
 
-        if (!regdbg_rules_copy(s, i, &r) || !regdbg_rules_applies(&r, a) ||
+        if (!regdbg_rules_copy(s, i, a, &r) ||
             regdbg_rule_eval(&r, a->orig, a->size, a->cpu) != 1 ||
             !regdbg_rules_claim(&s->rules->rules[i])) {
             continue;
@@ -375,7 +383,7 @@ void regdbg_rules_after_read(RegdbgProxyState *s, RegdbgAccess *a)
         unsigned i = ctz64(m);
         struct regdbg_rule r;
 
-        if (regdbg_rules_copy(s, i, &r)) {
+        if (regdbg_rules_copy(s, i, a, &r)) {
             a->value = regdbg_rule_apply(&r, a->value);
             a->flags |= REGDBG_EV_INJECTED;
             a->rule = i;

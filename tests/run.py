@@ -83,6 +83,36 @@ def run_unit(binary, results):
                                                    r.stderr.decode(errors="replace")[-3000:]))
 
 
+FUZZ_SECONDS = 15
+
+
+def run_fuzzer(binary, results):
+    """A libFuzzer target for a bounded time; new inputs go to a scratch folder, not the
+    committed seed corpus."""
+    name = os.path.basename(binary)
+    corpus = os.path.join(HERE, "fuzz", "corpus")
+    scratch = harness.TempDir()
+    try:
+        r = subprocess.run([binary, "-max_total_time=%d" % FUZZ_SECONDS, "-timeout=5",
+                            "-rss_limit_mb=2048", scratch.path, corpus], capture_output=True,
+                           timeout=FUZZ_SECONDS + 120)
+    except subprocess.TimeoutExpired:
+        results["failed"] += 1
+        print("not ok - fuzz %s: did not stop" % name)
+        return
+    finally:
+        scratch.cleanup()
+    tail = r.stderr.decode(errors="replace").strip().splitlines()[-3:]
+    if r.returncode == 0:
+        results["passed"] += 1
+        print("ok - fuzz %s for %d s: %s" % (name, FUZZ_SECONDS, tail[-2] if len(tail) > 1
+                                            else ""))
+    else:
+        results["failed"] += 1
+        print("not ok - fuzz %s found a crash:\n%s" % (name, r.stderr.decode(
+            errors="replace")[-4000:]))
+
+
 def load_module(path):
     spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
     mod = importlib.util.module_from_spec(spec)
@@ -103,6 +133,8 @@ def main():
         for binary in sorted(glob.glob(os.path.join(opts.build, "tests", "test_*")) +
                              glob.glob(os.path.join(opts.build, "asan", "tests", "test_*"))):
             run_unit(binary, results)
+        for binary in sorted(glob.glob(os.path.join(opts.build, "fuzz", "fuzz_*"))):
+            run_fuzzer(binary, results)
 
     signal.signal(signal.SIGALRM, on_alarm)
     for path in sorted(glob.glob(os.path.join(HERE, "integration", "test_*.py"))):

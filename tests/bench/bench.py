@@ -13,6 +13,7 @@ same run, because absolute times on these machines are not stable.
 """
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -31,7 +32,7 @@ GUEST_ARGS = "mode=bench iters=20000 runs=7 off=0x4"
 PROXY = "regdbg-proxy,id=p0,vendor-id=0x8086,device-id=0x0f41,bar0-size=4096"
 
 
-def guest_run(tmp, accel, device, guest_dev, extra=(), record=False):
+def guest_run(tmp, accel, device, guest_dev, extra=(), record=False, rules=None):
     """One QEMU launch of the bench guest; returns (read_cycles, write_cycles)."""
     qmp = os.path.join(tmp, "bench-qmp.sock")        # regdbg's
     qmp_ctl = os.path.join(tmp, "bench-qmp-ctl.sock")  # ours, to resume the VM
@@ -50,7 +51,8 @@ def guest_run(tmp, accel, device, guest_dev, extra=(), record=False):
         if record:
             ctl = harness.Qmp(qmp_ctl)
             rec = subprocess.Popen([os.path.join(harness.BUILD, "bin", "regdbg"), "record",
-                                    "--qmp", qmp, "-o", os.path.join(tmp, "bench.trace")],
+                                    "--qmp", qmp, "-o", os.path.join(tmp, "bench.trace")] +
+                                   (["--rules", rules] if rules else []),
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             shm = ctl.cmd("qom-get", path="/machine/peripheral/p0", property="shm")
             harness.wait_for(lambda: harness.RingHeader(shm).consumer_pid == rec.pid, 20,
@@ -188,10 +190,123 @@ def bench_tui(tmp, accel="tcg"):
     print()
 
 
+def bench_rules(tmp):
+    """Cost of rules that do not match, and the latencies of a breakpoint."""
+    print("## rules (TCG guest, bench mode at BAR0+0x4, regdbg record draining; cycles/access)")
+    other = os.path.join(tmp, "other.rules")
+    with open(other, "w") as f:
+        for k in range(64):
+            f.write("edit w bar0+0x%x set 0x1\n" % (0x800 + 4 * k))
+    same = os.path.join(tmp, "same.rules")
+    with open(same, "w") as f:
+        for k in range(32):
+            f.write("edit w bar0+0x4 set 0x1 if value == 0x%x\n" % (0xdead0000 + k))
+            f.write("inject r bar0+0x4 = 0x1 if value == 0x%x\n" % (0xbeef0000 + k))
+    base = median_of_launches(lambda: guest_run(tmp, "tcg", PROXY, "8086:0f41", record=True))
+    r_other = median_of_launches(lambda: guest_run(tmp, "tcg", PROXY, "8086:0f41", record=True,
+                                                   rules=other))
+    r_same = median_of_launches(lambda: guest_run(tmp, "tcg", PROXY, "8086:0f41", record=True,
+                                                  rules=same))
+    print("%-52s %8s %8s" % ("", "read", "write"))
+    print("%-52s %8d %8d" % ("no rules", *base))
+    print("%-52s %8d %8d" % ("64 rules on other registers", *r_other))
+    print("%-52s %8d %8d" % ("64 rules on this register, conditions false", *r_same))
+    for label, r in [("other registers", r_other), ("same register", r_same)]:
+        worst = max(r[0] / base[0], r[1] / base[1])
+        print("ratio with 64 rules (%s): read %.3f write %.3f (target <= 1.05: %s)"
+              % (label, r[0] / base[0], r[1] / base[1], "met" if worst <= 1.05 else "NOT met"))
+    bench_park_latency(tmp)
+    print()
+
+
+def bench_park_latency(tmp):
+    """Breakpoint to TUI (tmux), and continue to guest running again (regdbg batch)."""
+    qmp = os.path.join(tmp, "park-qmp.sock")
+    stats = os.path.join(tmp, "park-stats.txt")
+    rules = os.path.join(tmp, "park.rules")
+    with open(rules, "w") as f:
+        f.write("break w IC_DATA_CMD\n")
+    q = subprocess.Popen([harness.QEMU, "-machine", "q35", "-accel", "tcg", "-nodefaults",
+                          "-display", "none", "-m", "64", "-device", PROXY, "-kernel",
+                          harness.GUEST, "-append", "mode=i2c loops=0 delay=5",
+                          "-qmp", "unix:%s,server=on,wait=off" % qmp],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    tmux = ["tmux", "-L", "regdbg-bench-park"]
+    try:
+        harness.wait_for(lambda: os.path.exists(qmp), 10, "QMP socket")
+        subprocess.run(tmux + ["new-session", "-d", "-x", "120", "-y", "40",
+                               "env REGDBG_TUI_STATS=%s %s attach %s --rules %s" % (
+                                   stats, os.path.join(harness.BUILD, "bin", "regdbg"), qmp,
+                                   rules)], check=True)
+        harness.wait_for(lambda: "PARKED" in subprocess.run(
+            tmux + ["capture-pane", "-p"], capture_output=True, text=True).stdout, 20,
+            "the first park")
+        for _ in range(30):
+            time.sleep(0.1)
+            subprocess.run(tmux + ["send-keys", "c"], check=True)
+        subprocess.run(tmux + ["send-keys", ":delete", "Enter"], check=True)
+        time.sleep(0.2)
+        subprocess.run(tmux + ["send-keys", "c", "q"], check=True)
+        harness.wait_for(lambda: os.path.exists(stats), 10, "the TUI's statistics")
+    finally:
+        subprocess.run(tmux + ["kill-server"], stderr=subprocess.DEVNULL)
+        q.kill()
+        q.wait()
+    shown = []
+    with open(stats) as f:
+        for line in f:
+            if line.startswith("park_shown_ns"):
+                shown.append(int(line.split()[1]) / 1e6)
+    print("breakpoint hit -> TUI shows it: median %.2f ms, max %.2f ms over %d parks "
+          "(target <= 20: %s)" % (statistics.median(shown), max(shown), len(shown),
+                                   "met" if max(shown) <= 20 else "NOT met"))
+
+    # continue -> guest running: the guest's next access (device time) minus the answer's time
+    qmp = os.path.join(tmp, "resume-qmp.sock")
+    qmp_ctl = os.path.join(tmp, "resume-ctl.sock")
+    bstats = os.path.join(tmp, "resume-stats.txt")
+    trace = os.path.join(tmp, "resume.trace")
+    q = subprocess.Popen([harness.QEMU, "-machine", "q35", "-accel", "tcg", "-nodefaults",
+                          "-display", "none", "-m", "64", "-device", PROXY, "-kernel",
+                          harness.GUEST, "-append",
+                          "dev=8086:0f41 mode=hammer cpus=1 count=2000000",
+                          "-qmp", "unix:%s,server=on,wait=off" % qmp,
+                          "-qmp", "unix:%s,server=on,wait=off" % qmp_ctl, "-S"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        ctl = harness.Qmp(qmp_ctl)
+        script = "break w bar0+0x100 if (value & 0x3ffff) == 0x20000\n"
+        script += "".join("wait 20\ncontinue\n" for _ in range(7)) + "delete\n"
+        batch = subprocess.Popen([os.path.join(harness.BUILD, "bin", "regdbg"), "batch",
+                                  "--qmp", qmp, "--record", trace, "-"], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=dict(os.environ, REGDBG_BATCH_STATS=bstats))
+        shm = ctl.cmd("qom-get", path="/machine/peripheral/p0", property="shm")
+        harness.wait_for(lambda: harness.RingHeader(shm).consumer_pid == batch.pid, 10,
+                         "regdbg batch")
+        ctl.cmd("cont")
+        out, err = batch.communicate(script, timeout=120)
+        ctl.close()
+    finally:
+        q.kill()
+        q.wait()
+    answered = [int(line.split()[2]) for line in open(bstats) if line.startswith("answered")]
+    events = subprocess.run([os.path.join(harness.BUILD, "bin", "regdbg"), "dump", trace,
+                             "--format", "json"], capture_output=True, text=True).stdout
+    events = [json.loads(line) for line in events.splitlines()]
+    resume = []
+    for i, e in enumerate(events[:-1]):
+        if "parked" in e["flags"] and len(resume) < len(answered):
+            resume.append((events[i + 1]["t_ns"] - answered[len(resume)]) / 1e6)
+    print("continue -> guest's next access: median %.3f ms, max %.3f ms over %d parks "
+          "(target <= 1: %s)" % (statistics.median(resume), max(resume), len(resume),
+                                  "met" if max(resume) <= 1 else "NOT met"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
-    ap.add_argument("--only", choices=["guest", "ring", "tui"])
+    ap.add_argument("--only", choices=["guest", "ring", "tui", "rules"])
     opts = ap.parse_args()
     os.environ.setdefault("REGDBG_BUILD", os.path.abspath(opts.build))
     tmp = tempfile.mkdtemp(prefix="regdbg-bench-")
@@ -199,6 +314,8 @@ def main():
         bench_ring(opts.build, tmp)
     if opts.only in (None, "tui"):
         bench_tui(tmp)
+    if opts.only in (None, "rules"):
+        bench_rules(tmp)
     if opts.only in (None, "guest"):
         bench_guest("tcg", tmp)
         if harness.kvm_usable():

@@ -1,0 +1,714 @@
+/*
+ * Unit tests of the command language (debugger/rules_parse.c, docs/rules.md), against the shipped
+ * DesignWare I2C map (loaded from the repo top): a table of valid rules, each checked field by field
+ * with its condition run by regdbg_rule_eval on sample accesses and its operation by
+ * regdbg_rule_apply; tables of the other commands and of expect conditions; the limits of the
+ * condition bytecode; and a table of invalid lines, each with its exact message and column.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "regmap.h"
+#include "rules_parse.h"
+#include "check.h"
+
+#define BAYTRAIL_MAP "maps/dw-i2c-baytrail.json"
+
+#define ALL UINT64_MAX
+#define R REGDBG_RULE_DIR_READ
+#define W REGDBG_RULE_DIR_WRITE
+#define RW (REGDBG_RULE_DIR_READ | REGDBG_RULE_DIR_WRITE)
+
+static struct regmap *map;
+/* One device with BAR 0 of 4 KiB and no other BAR. */
+static struct rules_device one_dev[1];
+/* Two devices with the same map, and one without a map whose BAR sizes are unknown. */
+static struct rules_device three_devs[3];
+static struct rules_ctx ctx1 = { one_dev, 1 };
+static struct rules_ctx ctx3 = { three_devs, 3 };
+/* One anonymous device (no id), as a proxy without a qdev id is. */
+static struct rules_device anon_dev[1];
+static struct rules_ctx ctx_anon = { anon_dev, 1 };
+
+static struct rules_cmd cmd;   /* large: kept out of the stack */
+
+static const struct rules_ctx *ctx_of(int which)
+{
+    return which == 3 ? &ctx3 : which == 4 ? &ctx_anon : which == 0 ? NULL : &ctx1;
+}
+
+/* An access a condition is evaluated on, and the result wanted; a size of 0 ends a list. */
+struct sample {
+    uint64_t value;
+    unsigned size;
+    int32_t cpu;
+    int want;
+};
+
+/* Evaluate r on every sample; CHECK each result. */
+static void check_samples(const char *line, const struct regdbg_rule *r, const struct sample *s)
+{
+    for (int i = 0; i < 8 && s[i].size; i++) {
+        int got = regdbg_rule_eval(r, s[i].value, s[i].size, s[i].cpu);
+
+        CHECK(got == s[i].want, "'%s' on value 0x%" PRIx64 " size %u cpu %d: %d, wanted %d", line,
+              s[i].value, s[i].size, s[i].cpu, got, s[i].want);
+    }
+}
+
+/* ---- valid rules ------------------------------------------------------------------------------- */
+
+struct valid_rule {
+    int ctx;                    /* 0: none; 1: one device; 3: three devices; 4: anonymous */
+    const char *line;
+    const char *text;           /* the canonical text */
+    int dev;
+    uint8_t kind, dirs, bar, op;
+    uint64_t start, end, operand, mask;
+    uint32_t ignore;
+    bool temp;
+    const char *reg, *field;    /* names, or NULL */
+    uint8_t uses_value;
+    uint8_t n_code;
+    struct sample samples[8];
+    uint64_t apply_in, apply_out;   /* regdbg_rule_apply, for edit and inject */
+};
+
+static const struct valid_rule valid_rules[] = {
+    { 1, "break w IC_DATA_CMD if CMD == 1", "break w i2c0:IC_DATA_CMD if CMD == 1", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x10, 0x14, 0, ALL, 0, false, "IC_DATA_CMD", NULL, 1, 4,
+      { { 0x100, 4, 0, 1 }, { 0x55, 4, 0, 0 }, { 0x155, 4, 1, 1 }, { 0x355, 4, 0, 1 } }, 0, 0 },
+    { 1, "break IC_CON", "break rw i2c0:IC_CON", 0,
+      REGDBG_RULE_BREAK, RW, 0, 0, 0x0, 0x4, 0, ALL, 0, false, "IC_CON", NULL, 0, 0,
+      { { 0, 4, 0, 1 }, { 0xff, 1, -1, 1 } }, 0, 0 },
+    { 1, "break r IC_STATUS if TFE && !RFNE", "break r i2c0:IC_STATUS if TFE && !RFNE", 0,
+      REGDBG_RULE_BREAK, R, 0, 0, 0x70, 0x74, 0, ALL, 0, false, "IC_STATUS", NULL, 1, 6,
+      { { 0x4, 4, 0, 1 }, { 0xc, 4, 0, 0 }, { 0x0, 4, 0, 0 }, { 0x6, 4, 0, 1 } }, 0, 0 },
+    { 1, "break rw i2c0:IC_CON.SPEED if SPEED == fast && size == 4 ignore 3 temp",
+      "break rw i2c0:IC_CON.SPEED if SPEED == fast && size == 4 ignore 3 temp", 0,
+      REGDBG_RULE_BREAK, RW, 0, 0, 0x0, 0x4, 0, ALL, 3, true, "IC_CON", "SPEED", 1, 8,
+      { { 0x4, 4, 0, 1 }, { 0x4, 2, 0, 0 }, { 0x2, 4, 0, 0 }, { 0x65, 4, 3, 1 } }, 0, 0 },
+    { 1, "break w IC_DATA_CMD if value.CMD == read && DAT == 0x55",
+      "break w i2c0:IC_DATA_CMD if value.CMD == read && DAT == 0x55", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x10, 0x14, 0, ALL, 0, false, "IC_DATA_CMD", NULL, 1, 9,
+      { { 0x155, 4, 0, 1 }, { 0x55, 4, 0, 0 }, { 0x156, 4, 0, 0 }, { 0x755, 4, 0, 1 } }, 0, 0 },
+    { 1, "break w IC_DATA_CMD if CMD != write", "break w i2c0:IC_DATA_CMD if CMD != write", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x10, 0x14, 0, ALL, 0, false, "IC_DATA_CMD", NULL, 1, 4,
+      { { 0x100, 4, 0, 1 }, { 0xff, 4, 0, 0 } }, 0, 0 },
+    /* IC_TAR is both the register and its 10-bit field */
+    { 1, "break w IC_TAR if IC_TAR == 0x55 || SPECIAL", "break w i2c0:IC_TAR if IC_TAR == 0x55 || SPECIAL", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x4, 0x8, 0, ALL, 0, false, "IC_TAR", NULL, 1, 7,
+      { { 0x55, 4, 0, 1 }, { 0x800, 4, 0, 1 }, { 0x56, 4, 0, 0 }, { 0x455, 4, 0, 1 } }, 0, 0 },
+    { 1, "break w IC_CON if cpu == 1", "break w i2c0:IC_CON if cpu == 1", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x0, 0x4, 0, ALL, 0, false, "IC_CON", NULL, 0, 3,
+      { { 0, 4, 1, 1 }, { 0, 4, 0, 0 }, { 0, 4, -1, 0 } }, 0, 0 },
+    { 1, "break w IC_CON if cpu == 0xffffffffffffffff", "break w i2c0:IC_CON if cpu == 0xffffffffffffffff", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x0, 0x4, 0, ALL, 0, false, "IC_CON", NULL, 0, 3,
+      { { 0, 4, -1, 1 }, { 0, 4, 0, 0 } }, 0, 0 },
+    /* C precedence: & binds tighter than |, == tighter than &, < tighter than == */
+    { 1, "break w IC_CON if (value & 0x3) == 3 | value > 100",
+      "break w i2c0:IC_CON if (value & 0x3) == 3 | value > 100", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x0, 0x4, 0, ALL, 0, false, "IC_CON", NULL, 1, 9,
+      { { 3, 4, 0, 1 }, { 101, 4, 0, 1 }, { 2, 4, 0, 0 }, { 7, 4, 0, 1 } }, 0, 0 },
+    { 1, "break w IC_CON if value & 3 == 3", "break w i2c0:IC_CON if value & 3 == 3", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x0, 0x4, 0, ALL, 0, false, "IC_CON", NULL, 1, 5,
+      { { 2, 4, 0, 0 }, { 1, 4, 0, 1 }, { 3, 4, 0, 1 } }, 0, 0 },
+    { 1, "break w IC_CON if value < 5 == 1", "break w i2c0:IC_CON if value < 5 == 1", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x0, 0x4, 0, ALL, 0, false, "IC_CON", NULL, 1, 5,
+      { { 4, 4, 0, 1 }, { 5, 4, 0, 0 } }, 0, 0 },
+    { 1, "break w IC_CON if value == 1 || value == 2 && size == 1",
+      "break w i2c0:IC_CON if value == 1 || value == 2 && size == 1", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x0, 0x4, 0, ALL, 0, false, "IC_CON", NULL, 1, 11,
+      { { 1, 4, 0, 1 }, { 2, 4, 0, 0 }, { 2, 1, 0, 1 }, { 1, 1, 0, 1 } }, 0, 0 },
+    { 1, "break w IC_CON if value <= 2 && value >= 1 && value != 0 && value < 3 && value > 0",
+      "break w i2c0:IC_CON if value <= 2 && value >= 1 && value != 0 && value < 3 && value > 0", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x0, 0x4, 0, ALL, 0, false, "IC_CON", NULL, 1, 19,
+      { { 0, 4, 0, 0 }, { 1, 4, 0, 1 }, { 2, 4, 0, 1 }, { 3, 4, 0, 0 } }, 0, 0 },
+    { 1, "break w IC_CON if !!value", "break w i2c0:IC_CON if !!value", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x0, 0x4, 0, ALL, 0, false, "IC_CON", NULL, 1, 3,
+      { { 0, 4, 0, 0 }, { 5, 4, 0, 1 } }, 0, 0 },
+    { 1, "break w IC_COMP_PARAM_1 if MAX_SPEED_MODE == high && APB_DATA_WIDTH != 8bit",
+      "break w i2c0:IC_COMP_PARAM_1 if MAX_SPEED_MODE == high && APB_DATA_WIDTH != 8bit", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0xf4, 0xf8, 0, ALL, 0, false, "IC_COMP_PARAM_1", NULL, 1, 9,
+      { { 0xc, 4, 0, 0 }, { 0xd, 4, 0, 1 }, { 0x9, 4, 0, 0 } }, 0, 0 },
+    { 1, "edit w IC_CON set 0x20", "edit w i2c0:IC_CON set 0x20", 0,
+      REGDBG_RULE_EDIT, W, 0, REGDBG_OP_SET, 0x0, 0x4, 0x20, ALL, 0, false, "IC_CON", NULL, 0, 0,
+      { { 0, 4, 0, 1 } }, 0x1, 0x21 },
+    { 1, "edit w IC_CON clear 1", "edit w i2c0:IC_CON clear 1", 0,
+      REGDBG_RULE_EDIT, W, 0, REGDBG_OP_CLEAR, 0x0, 0x4, 0x1, ALL, 0, false, "IC_CON", NULL, 0, 0,
+      { { 0, 4, 0, 1 } }, 0x3, 0x2 },
+    { 1, "edit w IC_CON = 0x63", "edit w i2c0:IC_CON = 0x63", 0,
+      REGDBG_RULE_EDIT, W, 0, REGDBG_OP_ASSIGN, 0x0, 0x4, 0x63, ALL, 0, false, "IC_CON", NULL, 0, 0,
+      { { 0, 4, 0, 1 } }, 0x1, 0x63 },
+    { 1, "edit w IC_CON.SPEED = fast", "edit w i2c0:IC_CON.SPEED = fast", 0,
+      REGDBG_RULE_EDIT, W, 0, REGDBG_OP_ASSIGN, 0x0, 0x4, 0x4, 0x6, 0, false, "IC_CON", "SPEED", 0, 0,
+      { { 0, 4, 0, 1 } }, 0x63, 0x65 },
+    { 1, "edit w IC_CON.SPEED = 1 if MASTER_MODE temp", "edit w i2c0:IC_CON.SPEED = 1 if MASTER_MODE temp", 0,
+      REGDBG_RULE_EDIT, W, 0, REGDBG_OP_ASSIGN, 0x0, 0x4, 0x2, 0x6, 0, true, "IC_CON", "SPEED", 1, 2,
+      { { 0x1, 4, 0, 1 }, { 0x6, 4, 0, 0 } }, 0x65, 0x63 },
+    /* set / clear / or / xor on a field: the operand is shifted, the mask stays all ones */
+    { 1, "edit w IC_DATA_CMD.CMD set 1", "edit w i2c0:IC_DATA_CMD.CMD set 1", 0,
+      REGDBG_RULE_EDIT, W, 0, REGDBG_OP_SET, 0x10, 0x14, 0x100, ALL, 0, false, "IC_DATA_CMD", "CMD", 0, 0,
+      { { 0, 4, 0, 1 } }, 0x55, 0x155 },
+    { 1, "edit w IC_DATA_CMD.STOP clear 1 ignore 2", "edit w i2c0:IC_DATA_CMD.STOP clear 1 ignore 2", 0,
+      REGDBG_RULE_EDIT, W, 0, REGDBG_OP_CLEAR, 0x10, 0x14, 0x200, ALL, 2, false, "IC_DATA_CMD", "STOP", 0, 0,
+      { { 0, 4, 0, 1 } }, 0x255, 0x55 },
+    { 1, "inject r IC_STATUS = 0x6", "inject r i2c0:IC_STATUS = 0x6", 0,
+      REGDBG_RULE_INJECT, R, 0, REGDBG_OP_ASSIGN, 0x70, 0x74, 0x6, ALL, 0, false, "IC_STATUS", NULL, 0, 0,
+      { { 0, 4, 0, 1 } }, 0x1f, 0x6 },
+    { 1, "inject r IC_STATUS or 0x4", "inject r i2c0:IC_STATUS or 0x4", 0,
+      REGDBG_RULE_INJECT, R, 0, REGDBG_OP_OR, 0x70, 0x74, 0x4, ALL, 0, false, "IC_STATUS", NULL, 0, 0,
+      { { 0, 4, 0, 1 } }, 0x1, 0x5 },
+    { 1, "inject r IC_STATUS and 0xfb", "inject r i2c0:IC_STATUS and 0xfb", 0,
+      REGDBG_RULE_INJECT, R, 0, REGDBG_OP_AND, 0x70, 0x74, 0xfb, ALL, 0, false, "IC_STATUS", NULL, 0, 0,
+      { { 0, 4, 0, 1 } }, 0x1f, 0x1b },
+    { 1, "inject r IC_STATUS.TFE xor 1", "inject r i2c0:IC_STATUS.TFE xor 1", 0,
+      REGDBG_RULE_INJECT, R, 0, REGDBG_OP_XOR, 0x70, 0x74, 0x4, ALL, 0, false, "IC_STATUS", "TFE", 0, 0,
+      { { 0, 4, 0, 1 } }, 0x6, 0x2 },
+    { 1, "inject r IC_DATA_CMD.DAT = 0x55", "inject r i2c0:IC_DATA_CMD.DAT = 0x55", 0,
+      REGDBG_RULE_INJECT, R, 0, REGDBG_OP_ASSIGN, 0x10, 0x14, 0x55, 0xff, 0, false, "IC_DATA_CMD", "DAT", 0, 0,
+      { { 0, 4, 0, 1 } }, 0x1aa, 0x155 },
+    { 1, "inject r IC_DATA_CMD.DAT and 0x0f", "inject r i2c0:IC_DATA_CMD.DAT and 0x0f", 0,
+      REGDBG_RULE_INJECT, R, 0, REGDBG_OP_AND, 0x10, 0x14, 0x0f, 0xff, 0, false, "IC_DATA_CMD", "DAT", 0, 0,
+      { { 0, 4, 0, 1 } }, 0x1aa, 0x10a },
+    { 1, "inject r IC_COMP_PARAM_1.APB_DATA_WIDTH = 32bit if size == 4",
+      "inject r i2c0:IC_COMP_PARAM_1.APB_DATA_WIDTH = 32bit if size == 4", 0,
+      REGDBG_RULE_INJECT, R, 0, REGDBG_OP_ASSIGN, 0xf4, 0xf8, 0x2, 0x3, 0, false, "IC_COMP_PARAM_1",
+      "APB_DATA_WIDTH", 0, 3, { { 0, 4, 0, 1 }, { 0, 2, 0, 0 } }, 0xff, 0xfe },
+    { 1, "inject r IC_SDA_HOLD.IC_SDA_RX_HOLD = 0xff", "inject r i2c0:IC_SDA_HOLD.IC_SDA_RX_HOLD = 0xff", 0,
+      REGDBG_RULE_INJECT, R, 0, REGDBG_OP_ASSIGN, 0x7c, 0x80, 0xff0000, 0xff0000, 0, false, "IC_SDA_HOLD",
+      "IC_SDA_RX_HOLD", 0, 0, { { 0, 4, 0, 1 } }, 0x12345678, 0x12ff5678 },
+    { 1, "drop w IC_ENABLE if ENABLE == 0 temp", "drop w i2c0:IC_ENABLE if ENABLE == 0 temp", 0,
+      REGDBG_RULE_DROP, W, 0, 0, 0x6c, 0x70, 0, ALL, 0, true, "IC_ENABLE", NULL, 1, 4,
+      { { 0, 4, 0, 1 }, { 1, 4, 0, 0 }, { 2, 4, 0, 1 } }, 0, 0 },
+    { 1, "break w bar0+0x10", "break w i2c0:bar0+0x10", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x10, 0x11, 0, ALL, 0, false, NULL, NULL, 0, 0,
+      { { 0, 4, 0, 1 } }, 0, 0 },
+    { 1, "break r bar0+16..0x20 if size == 1", "break r i2c0:bar0+0x10..0x20 if size == 1", 0,
+      REGDBG_RULE_BREAK, R, 0, 0, 0x10, 0x20, 0, ALL, 0, false, NULL, NULL, 0, 3,
+      { { 0, 1, 0, 1 }, { 0, 4, 0, 0 } }, 0, 0 },
+    { 1, "break w bar0+0xFFF", "break w i2c0:bar0+0xfff", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0xfff, 0x1000, 0, ALL, 0, false, NULL, NULL, 0, 0,
+      { { 0, 4, 0, 1 } }, 0, 0 },
+    { 1, "break w i2c0:bar0+0X0..0x1000 if value", "break w i2c0:bar0+0x0..0x1000 if value", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x0, 0x1000, 0, ALL, 0, false, NULL, NULL, 1, 1,
+      { { 0, 4, 0, 0 }, { 9, 4, 0, 1 } }, 0, 0 },
+    { 1, "inject r bar0+0x70 = 0xffffffffffffffff", "inject r i2c0:bar0+0x70 = 0xffffffffffffffff", 0,
+      REGDBG_RULE_INJECT, R, 0, REGDBG_OP_ASSIGN, 0x70, 0x71, ALL, ALL, 0, false, NULL, NULL, 0, 0,
+      { { 0, 4, 0, 1 } }, 0x12, ALL },
+    /* options in any order; canonical order in the text */
+    { 1, "break w IC_CON temp ignore 4294967295 if value", "break w i2c0:IC_CON if value ignore 4294967295 temp", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x0, 0x4, 0, ALL, 4294967295u, true, "IC_CON", NULL, 1, 1,
+      { { 1, 4, 0, 1 } }, 0, 0 },
+    { 1, "  break\tw   IC_CON   if   (value==1)||( !SPEED)  # a comment: break x y", "break w i2c0:IC_CON if (value == 1) || (!SPEED)", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x0, 0x4, 0, ALL, 0, false, "IC_CON", NULL, 1, 7,
+      { { 1, 4, 0, 1 }, { 2, 4, 0, 0 }, { 0, 4, 0, 1 } }, 0, 0 },
+    { 1, "break w IC_CON#comment", "break w i2c0:IC_CON", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x0, 0x4, 0, ALL, 0, false, "IC_CON", NULL, 0, 0,
+      { { 1, 4, 0, 1 } }, 0, 0 },
+    { 1, "break w IC_CON if value == 0x10#comment", "break w i2c0:IC_CON if value == 0x10", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x0, 0x4, 0, ALL, 0, false, "IC_CON", NULL, 1, 3,
+      { { 0x10, 4, 0, 1 } }, 0, 0 },
+    { 1, "break w IC_CON\r\n", "break w i2c0:IC_CON", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x0, 0x4, 0, ALL, 0, false, "IC_CON", NULL, 0, 0,
+      { { 1, 4, 0, 1 } }, 0, 0 },
+    { 1, "break w LPSS_PRIV_RESETS", "break w i2c0:LPSS_PRIV_RESETS", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x804, 0x808, 0, ALL, 0, false, "LPSS_PRIV_RESETS", NULL, 0, 0,
+      { { 1, 4, 0, 1 } }, 0, 0 },
+    /* several devices */
+    { 3, "break w i2c1:IC_CON", "break w i2c1:IC_CON", 1,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x0, 0x4, 0, ALL, 0, false, "IC_CON", NULL, 0, 0,
+      { { 1, 4, 0, 1 } }, 0, 0 },
+    { 3, "edit w i2c1:IC_CON.SPEED = high", "edit w i2c1:IC_CON.SPEED = high", 1,
+      REGDBG_RULE_EDIT, W, 0, REGDBG_OP_ASSIGN, 0x0, 0x4, 0x6, 0x6, 0, false, "IC_CON", "SPEED", 0, 0,
+      { { 1, 4, 0, 1 } }, 0x1, 0x7 },
+    { 3, "break rw raw:bar2+0x100..0x200000000", "break rw raw:bar2+0x100..0x200000000", 2,
+      REGDBG_RULE_BREAK, RW, 2, 0, 0x100, 0x200000000, 0, ALL, 0, false, NULL, NULL, 0, 0,
+      { { 1, 4, 0, 1 } }, 0, 0 },
+    /* an anonymous device: no prefix in the text */
+    { 4, "break w IC_CON if SPEED", "break w IC_CON if SPEED", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x0, 0x4, 0, ALL, 0, false, "IC_CON", NULL, 1, 2,
+      { { 2, 4, 0, 1 }, { 1, 4, 0, 0 } }, 0, 0 },
+    { 4, "drop w bar0+0x6c..0x70", "drop w bar0+0x6c..0x70", 0,
+      REGDBG_RULE_DROP, W, 0, 0, 0x6c, 0x70, 0, ALL, 0, false, NULL, NULL, 0, 0,
+      { { 2, 4, 0, 1 } }, 0, 0 },
+    { 3, "break w i2c0:bar0+0x10 if value == 1", "break w i2c0:bar0+0x10 if value == 1", 0,
+      REGDBG_RULE_BREAK, W, 0, 0, 0x10, 0x11, 0, ALL, 0, false, NULL, NULL, 1, 3,
+      { { 1, 4, 0, 1 } }, 0, 0 },
+};
+
+static void test_valid_rules(void)
+{
+    for (size_t i = 0; i < sizeof(valid_rules) / sizeof(valid_rules[0]); i++) {
+        const struct valid_rule *v = &valid_rules[i];
+        const struct regdbg_rule *r = &cmd.spec.rule;
+        struct rules_error err;
+        int rc = rules_parse(v->line, ctx_of(v->ctx), &cmd, &err);
+
+        CHECK(rc == 0, "'%s': %d: column %d: %s", v->line, rc, err.column, err.message);
+        if (rc != 0) {
+            continue;
+        }
+        CHECK(cmd.kind == RCMD_RULE, "'%s': kind %d", v->line, cmd.kind);
+        CHECK(strcmp(cmd.spec.text, v->text) == 0, "'%s': text '%s'", v->line, cmd.spec.text);
+        CHECK(cmd.spec.dev == v->dev, "'%s': dev %d", v->line, cmd.spec.dev);
+        CHECK(r->enabled == 1, "'%s': enabled %u", v->line, r->enabled);
+        CHECK(r->kind == v->kind, "'%s': rule kind %u", v->line, r->kind);
+        CHECK(r->dirs == v->dirs, "'%s': dirs %u", v->line, r->dirs);
+        CHECK(r->bar == v->bar, "'%s': bar %u", v->line, r->bar);
+        CHECK(r->op == v->op, "'%s': op %u", v->line, r->op);
+        CHECK(r->start == v->start && r->end == v->end, "'%s': [0x%" PRIx64 ", 0x%" PRIx64 ")",
+              v->line, r->start, r->end);
+        CHECK(r->operand == v->operand, "'%s': operand 0x%" PRIx64, v->line, r->operand);
+        CHECK(r->mask == v->mask, "'%s': mask 0x%" PRIx64, v->line, r->mask);
+        CHECK(cmd.spec.ignore == v->ignore, "'%s': ignore %u", v->line, cmd.spec.ignore);
+        CHECK(cmd.spec.temp == v->temp, "'%s': temp %d", v->line, cmd.spec.temp);
+        CHECK(r->uses_value == v->uses_value, "'%s': uses_value %u", v->line, r->uses_value);
+        CHECK(r->n_code == v->n_code, "'%s': n_code %u", v->line, r->n_code);
+        CHECK(atomic_load(&r->seq) == 0 && atomic_load(&r->hits) == 0 &&
+              atomic_load(&r->ignore_left) == 0 && atomic_load(&r->temp_left) == 0,
+              "'%s': seq/hits/ignore_left/temp_left not left at 0", v->line);
+        CHECK(v->reg ? cmd.spec.reg && strcmp(cmd.spec.reg->name, v->reg) == 0 : !cmd.spec.reg,
+              "'%s': reg %s", v->line, cmd.spec.reg ? cmd.spec.reg->name : "NULL");
+        CHECK(v->field ? cmd.spec.field && strcmp(cmd.spec.field->name, v->field) == 0
+                       : !cmd.spec.field,
+              "'%s': field %s", v->line, cmd.spec.field ? cmd.spec.field->name : "NULL");
+        check_samples(v->line, r, v->samples);
+        if (v->kind == REGDBG_RULE_EDIT || v->kind == REGDBG_RULE_INJECT) {
+            uint64_t got = regdbg_rule_apply(r, v->apply_in);
+
+            CHECK(got == v->apply_out, "'%s': apply(0x%" PRIx64 ") = 0x%" PRIx64 ", wanted 0x%" PRIx64,
+                  v->line, v->apply_in, got, v->apply_out);
+        }
+    }
+}
+
+/* ---- the other commands ------------------------------------------------------------------------ */
+
+struct valid_cmd {
+    const char *line;
+    enum rules_cmd_kind kind;
+    int n_ids;
+    int ids[4];
+    uint32_t count;
+    double timeout_s;
+    bool has_value;
+    uint64_t value;
+};
+
+static const struct valid_cmd valid_cmds[] = {
+    { "", RCMD_EMPTY, 0, { 0 }, 0, 0, false, 0 },
+    { "   \t ", RCMD_EMPTY, 0, { 0 }, 0, 0, false, 0 },
+    { "\n", RCMD_EMPTY, 0, { 0 }, 0, 0, false, 0 },
+    { "# just a comment", RCMD_EMPTY, 0, { 0 }, 0, 0, false, 0 },
+    { "   # break w NOWHERE", RCMD_EMPTY, 0, { 0 }, 0, 0, false, 0 },
+    { "info rules", RCMD_INFO_RULES, 0, { 0 }, 0, 0, false, 0 },
+    { "info rules # all of them", RCMD_INFO_RULES, 0, { 0 }, 0, 0, false, 0 },
+    { "enable 1", RCMD_ENABLE, 1, { 1 }, 0, 0, false, 0 },
+    { "disable 2 3", RCMD_DISABLE, 2, { 2, 3 }, 0, 0, false, 0 },
+    { "delete", RCMD_DELETE, 0, { 0 }, 0, 0, false, 0 },
+    { "delete 0 7 0x10 2147483647", RCMD_DELETE, 4, { 0, 7, 16, 2147483647 }, 0, 0, false, 0 },
+    { "step", RCMD_STEP, 0, { 0 }, 1, 0, false, 0 },
+    { "step 10", RCMD_STEP, 0, { 0 }, 10, 0, false, 0 },
+    { "step 0x10", RCMD_STEP, 0, { 0 }, 16, 0, false, 0 },
+    { "step 4294967295", RCMD_STEP, 0, { 0 }, 4294967295u, 0, false, 0 },
+    { "wait", RCMD_WAIT, 0, { 0 }, 0, 0, false, 0 },
+    { "wait 5", RCMD_WAIT, 0, { 0 }, 0, 5.0, false, 0 },
+    { "wait 0.25", RCMD_WAIT, 0, { 0 }, 0, 0.25, false, 0 },
+    { "wait 007 # seconds", RCMD_WAIT, 0, { 0 }, 0, 7.0, false, 0 },
+    { "wait 999999999.5", RCMD_WAIT, 0, { 0 }, 0, 999999999.5, false, 0 },
+    { "continue", RCMD_CONTINUE, 0, { 0 }, 0, 0, false, 0 },
+    { "continue 0x155", RCMD_CONTINUE, 0, { 0 }, 0, 0, true, 0x155 },
+    { "continue 0", RCMD_CONTINUE, 0, { 0 }, 0, 0, true, 0 },
+    { "skip", RCMD_SKIP, 0, { 0 }, 0, 0, false, 0 },
+    { "skip 18446744073709551615", RCMD_SKIP, 0, { 0 }, 0, 0, true, UINT64_MAX },
+    { "print", RCMD_PRINT, 0, { 0 }, 0, 0, false, 0 },
+};
+
+static void test_valid_cmds(void)
+{
+    for (size_t i = 0; i < sizeof(valid_cmds) / sizeof(valid_cmds[0]); i++) {
+        const struct valid_cmd *v = &valid_cmds[i];
+        struct rules_error err;
+        int rc = rules_parse(v->line, &ctx1, &cmd, &err);
+
+        CHECK(rc == 0, "'%s': %d: column %d: %s", v->line, rc, err.column, err.message);
+        if (rc != 0) {
+            continue;
+        }
+        CHECK(cmd.kind == v->kind, "'%s': kind %d", v->line, cmd.kind);
+        CHECK(cmd.n_ids == v->n_ids, "'%s': n_ids %d", v->line, cmd.n_ids);
+        for (int k = 0; k < v->n_ids && k < cmd.n_ids; k++) {
+            CHECK(cmd.ids[k] == v->ids[k], "'%s': ids[%d] = %d", v->line, k, cmd.ids[k]);
+        }
+        CHECK(cmd.count == v->count, "'%s': count %u", v->line, cmd.count);
+        CHECK(cmd.timeout_s == v->timeout_s, "'%s': timeout %g", v->line, cmd.timeout_s);
+        CHECK(cmd.has_value == v->has_value && cmd.value == v->value,
+              "'%s': has_value %d value 0x%" PRIx64, v->line, cmd.has_value, cmd.value);
+        CHECK(cmd.spec.text[0] == '\0', "'%s': text '%s'", v->line, cmd.spec.text);
+    }
+}
+
+/* ---- expect ------------------------------------------------------------------------------------ */
+
+struct valid_expect {
+    int ctx;
+    const char *line;
+    uint8_t uses_value, n_code;
+    struct sample samples[8];
+};
+
+static const struct valid_expect valid_expects[] = {
+    { 1, "expect CMD == read && STOP", 1, 7,
+      { { 0x300, 4, 0, 1 }, { 0x100, 4, 0, 0 }, { 0x200, 4, 0, 0 } } },
+    { 1, "expect value == 0x155 && size == 4", 1, 7,
+      { { 0x155, 4, 0, 1 }, { 0x155, 2, 0, 0 }, { 0x154, 4, 0, 0 } } },
+    /* ACTIVITY is bit 8 of IC_INTR_STAT (the first register having it) and bit 0 of IC_STATUS */
+    { 1, "expect ACTIVITY == 1", 1, 4, { { 0x100, 4, 0, 1 }, { 0x1, 4, 0, 0 } } },
+    { 1, "expect IC_STATUS.ACTIVITY == 1", 1, 4, { { 0x100, 4, 0, 0 }, { 0x1, 4, 0, 1 } } },
+    { 1, "expect value.TFE", 1, 2, { { 0x4, 4, 0, 1 }, { 0x1, 4, 0, 0 } } },
+    { 1, "expect cpu == 0 || cpu == 1", 0, 7, { { 0, 4, 0, 1 }, { 0, 4, 1, 1 }, { 0, 4, 2, 0 } } },
+    { 1, "expect APB_DATA_WIDTH == 16bit", 1, 4, { { 0x1, 4, 0, 1 }, { 0x2, 4, 0, 0 } } },
+    { 1, "expect SPEED == high # comment", 1, 4, { { 0x6, 4, 0, 1 }, { 0x2, 4, 0, 0 } } },
+    { 3, "expect DAT == 0x55", 1, 4, { { 0x155, 4, 0, 1 }, { 0x56, 4, 0, 0 } } },
+    { 0, "expect size == 4", 0, 3, { { 0, 4, 0, 1 }, { 0, 1, 0, 0 } } },
+};
+
+static void test_valid_expects(void)
+{
+    for (size_t i = 0; i < sizeof(valid_expects) / sizeof(valid_expects[0]); i++) {
+        const struct valid_expect *v = &valid_expects[i];
+        struct rules_error err;
+        int rc = rules_parse(v->line, ctx_of(v->ctx), &cmd, &err);
+
+        CHECK(rc == 0, "'%s': %d: column %d: %s", v->line, rc, err.column, err.message);
+        if (rc != 0) {
+            continue;
+        }
+        CHECK(cmd.kind == RCMD_EXPECT, "'%s': kind %d", v->line, cmd.kind);
+        CHECK(cmd.cond.uses_value == v->uses_value, "'%s': uses_value %u", v->line,
+              cmd.cond.uses_value);
+        CHECK(cmd.cond.n_code == v->n_code, "'%s': n_code %u", v->line, cmd.cond.n_code);
+        check_samples(v->line, &cmd.cond, v->samples);
+    }
+}
+
+/* ---- the bytecode ------------------------------------------------------------------------------ */
+
+/* Equal constants share a slot; the code is the postfix form of the condition. */
+static void test_code_shape(void)
+{
+    const struct regdbg_rule *r = &cmd.spec.rule;
+    struct rules_error err;
+    int rc = rules_parse("break w IC_DATA_CMD if CMD == 1 && size == 1 || !DAT", &ctx1, &cmd, &err);
+    static const struct regdbg_insn want[] = {
+        { REGDBG_INSN_VALUE, 0, 0, 0 }, { REGDBG_INSN_FIELD, 0, 8, 1 }, { REGDBG_INSN_CONST, 0, 0, 0 },
+        { REGDBG_INSN_EQ, 0, 0, 0 }, { REGDBG_INSN_SIZE, 0, 0, 0 }, { REGDBG_INSN_CONST, 0, 0, 0 },
+        { REGDBG_INSN_EQ, 0, 0, 0 }, { REGDBG_INSN_LAND, 0, 0, 0 }, { REGDBG_INSN_VALUE, 0, 0, 0 },
+        { REGDBG_INSN_FIELD, 0, 0, 8 }, { REGDBG_INSN_NOT, 0, 0, 0 }, { REGDBG_INSN_LOR, 0, 0, 0 },
+    };
+
+    CHECK(rc == 0, "%s", err.message);
+    CHECK(r->n_code == sizeof(want) / sizeof(want[0]), "n_code %u", r->n_code);
+    for (unsigned i = 0; i < r->n_code && i < sizeof(want) / sizeof(want[0]); i++) {
+        CHECK(memcmp(&r->code[i], &want[i], sizeof(want[i])) == 0, "insn %u: %u %u %u %u", i,
+              r->code[i].op, r->code[i].arg, r->code[i].shift, r->code[i].width);
+    }
+    CHECK(r->consts[0] == 1 && r->consts[1] == 0, "consts %" PRIu64 " %" PRIu64, r->consts[0],
+          r->consts[1]);
+
+    /* eight different numbers fit, and a repeat takes no new slot */
+    rc = rules_parse("break w IC_CON if value == (1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 1)", &ctx1, &cmd, &err);
+    CHECK(rc == 0, "%s", err.message);
+    CHECK(rc != 0 || (r->consts[7] == 8 && r->n_code == 19 && r->code[9].arg == 0),
+          "consts[7] %" PRIu64 " n_code %u", r->consts[7], r->n_code);
+    CHECK(regdbg_rule_eval(r, 15, 4, 0) == 1 && regdbg_rule_eval(r, 9, 4, 0) == 0, "eval");
+}
+
+/* A condition of exactly REGDBG_RULE_MAX_CODE instructions compiles; one more does not. */
+static void test_code_limit(void)
+{
+    static const char clauses[] = "value == 1 || value == 2 || value == 3 || value == 4 || "
+                                  "value == 5 || value == 6 || value == 7 || value == 8";
+    char line[512];
+    struct rules_error err;
+    int rc;
+
+    snprintf(line, sizeof(line), "break w IC_CON if !(%s)", clauses);   /* 8 * 3 + 7 + 1 */
+    rc = rules_parse(line, &ctx1, &cmd, &err);
+    CHECK(rc == 0, "%s", err.message);
+    CHECK(cmd.spec.rule.n_code == REGDBG_RULE_MAX_CODE, "n_code %u", cmd.spec.rule.n_code);
+    CHECK(regdbg_rule_eval(&cmd.spec.rule, 5, 4, 0) == 0 && regdbg_rule_eval(&cmd.spec.rule, 9, 4, 0) == 1,
+          "eval");
+
+    /* the 33rd instruction is the outer '!', emitted last */
+    snprintf(line, sizeof(line), "break w IC_CON if !!(%s)", clauses);
+    rc = rules_parse(line, &ctx1, &cmd, &err);
+    CHECK(rc == -1 && err.column == 19 &&
+          strcmp(err.message, "condition too long (at most 32 operations)") == 0,
+          "%d: column %d: %s", rc, err.column, err.message);
+
+    /* deep nesting is refused, not recursed into without bound */
+    memset(line, '(', sizeof(line));
+    memcpy(line, "expect ", 7);
+    line[sizeof(line) - 1] = '\0';
+    rc = rules_parse(line, &ctx1, &cmd, &err);
+    CHECK(rc == -1 && err.column == 72 &&
+          strcmp(err.message, "condition nested too deeply (at most 64 levels)") == 0,
+          "%d: column %d: %s", rc, err.column, err.message);
+    memset(line, '!', sizeof(line));
+    memcpy(line, "expect ", 7);
+    line[sizeof(line) - 1] = '\0';
+    rc = rules_parse(line, &ctx1, &cmd, &err);
+    CHECK(rc == -1 && err.column == 72 &&
+          strcmp(err.message, "condition nested too deeply (at most 64 levels)") == 0,
+          "%d: column %d: %s", rc, err.column, err.message);
+}
+
+/* The canonical text is cut with "..." rather than overflowing. */
+static void test_long_text(void)
+{
+    char line[1024];
+    size_t n;
+    struct rules_error err;
+    int rc;
+
+    n = (size_t)snprintf(line, sizeof(line), "break w IC_CON if ");
+    for (int i = 0; i < 10; i++) {
+        n += (size_t)snprintf(line + n, sizeof(line) - n, "%sRX_FIFO_FULL_HLD_CTRL", i ? " || " : "");
+    }
+    rc = rules_parse(line, &ctx1, &cmd, &err);
+    CHECK(rc == 0, "%s", err.message);
+    n = strlen(cmd.spec.text);
+    CHECK(n == sizeof(cmd.spec.text) - 1 && strcmp(cmd.spec.text + n - 3, "...") == 0, "text '%s'",
+          cmd.spec.text);
+}
+
+/* NULL err and ctx are allowed; out is zeroed on every call. */
+static void test_api_edges(void)
+{
+    struct rules_error err;
+
+    CHECK(rules_parse("break w IC_CON", &ctx1, &cmd, NULL) == 0, "NULL err");
+    CHECK(rules_parse("break w IC_NOPE", &ctx1, &cmd, NULL) == -1, "NULL err, error");
+    CHECK(rules_parse("step 3", NULL, &cmd, &err) == 0 && cmd.count == 3, "NULL ctx");
+    CHECK(cmd.spec.text[0] == '\0' && cmd.spec.rule.kind == 0, "out not zeroed");
+    CHECK(rules_parse("break w IC_CON", NULL, &cmd, &err) == -1 && err.column == 9 &&
+          strcmp(err.message, "unknown register 'IC_CON' (no devices)") == 0, "%d: %s", err.column,
+          err.message);
+    CHECK(rules_parse("print", &ctx1, &cmd, &err) == 0 && err.column == 0 && err.message[0] == '\0',
+          "err not cleared");
+}
+
+/* ---- invalid lines ----------------------------------------------------------------------------- */
+
+struct invalid {
+    int ctx;
+    const char *line;
+    int column;
+    const char *message;
+};
+
+static const struct invalid invalids[] = {
+    /* commands */
+    { 1, "brek w IC_CON", 1, "unknown command 'brek'; did you mean break?" },
+    { 1, "Break w IC_CON", 1, "unknown command 'Break'; did you mean break?" },
+    { 1, "frobnicate", 1, "unknown command 'frobnicate'" },
+    { 1, "42", 1, "expected a command" },
+    { 1, "  = 1", 3, "expected a command" },
+    /* directions */
+    { 1, "break x IC_CON", 7, "expected r, w, rw or a target" },
+    { 1, "break W IC_CON", 7, "expected r, w, rw or a target" },
+    { 1, "break", 6, "expected r, w, rw or a target" },
+    { 1, "break 0x10", 7, "expected r, w, rw or a target" },
+    { 1, "edit IC_CON set 1", 6, "edit needs w" },
+    { 1, "edit r IC_CON set 1", 6, "edit needs w" },
+    { 1, "edit", 5, "edit needs w" },
+    { 1, "inject w IC_CON = 1", 8, "inject needs r" },
+    { 1, "inject rw IC_CON = 1", 8, "inject needs r" },
+    { 1, "drop IC_CON", 6, "drop needs w" },
+    { 1, "drop r IC_CON", 6, "drop needs w" },
+    /* targets */
+    { 1, "break w", 8, "expected a target (REGISTER, REGISTER.FIELD or barN+OFFSET) after 'w'" },
+    { 1, "break w IC_DATA_CMDD", 9, "unknown register 'IC_DATA_CMDD' on i2c0; did you mean IC_DATA_CMD?" },
+    { 1, "break w ic_con", 9, "unknown register 'ic_con' on i2c0; did you mean IC_CON?" },
+    { 1, "break w IC_CLR_RX", 9, "unknown register 'IC_CLR_RX' on i2c0" },
+    { 1, "break w IC_CLR_RX_OVR", 9,
+      "unknown register 'IC_CLR_RX_OVR' on i2c0; did you mean IC_CLR_RX_OVER, IC_CLR_TX_OVER or IC_CLR_RX_DONE?" },
+    { 1, "break IC_CONN", 7, "unknown register 'IC_CONN' on i2c0; did you mean IC_CON?" },
+    { 1, "break w IC_CON.", 16, "expected a field name after 'IC_CON.'" },
+    { 1, "break w IC_CON.SPEEDD", 16, "unknown field 'SPEEDD' in IC_CON; did you mean SPEED?" },
+    { 1, "break w IC_TXFLR.X", 18, "unknown field 'X' in IC_TXFLR (it has no fields)" },
+    { 1, "break w i2c9:IC_CON", 9, "unknown device 'i2c9'; devices: i2c0" },
+    { 3, "break w i2c9:IC_CON", 9, "unknown device 'i2c9'; devices: i2c0, i2c1, raw" },
+    { 1, "break w i2c0:", 14, "expected a register or barN+OFFSET after 'i2c0:'" },
+    { 1, "break w i2c0:0x10", 14, "expected a register or barN+OFFSET after 'i2c0:'" },
+    { 3, "break w IC_CON", 9, "register 'IC_CON' is on i2c0 and i2c1; say which, e.g. i2c0:IC_CON" },
+    { 3, "break w IC_CONN", 9, "unknown register 'IC_CONN' on any device; did you mean IC_CON?" },
+    { 3, "break w raw:IC_CON", 13, "unknown register 'IC_CON' on raw (it has no register map)" },
+    { 3, "break w bar0+0x10", 9, "bar0 of which device? prefix it with one of i2c0, i2c1, raw" },
+    { 0, "break w bar0+0x10", 9, "no device to put bar0 on" },
+    { 1, "break w bar7+0x10", 9, "no BAR 7 (BARs are 0 to 5)" },
+    { 1, "break w bar123456789012345678901234567890+0", 9, "no BAR 12345678901234567890... (BARs are 0 to 5)" },
+    { 1, "break w bar1+0x10", 9, "i2c0 has no BAR 1" },
+    { 4, "break w bar1+0x10", 9, "the unnamed device has no BAR 1" },
+    { 4, "break w IC_CONN", 9, "unknown register 'IC_CONN' on the unnamed device; did you mean IC_CON?" },
+    { 1, "break w bar0", 13, "expected '+' and an offset after 'bar0'" },
+    { 1, "break w bar0 + ", 15, "expected an offset after '+'" },
+    { 1, "break w bar0+x", 14, "expected an offset after '+'" },
+    { 1, "break w bar0+0x1000", 14, "offset 0x1000 is outside BAR 0 of i2c0 (size 0x1000)" },
+    { 1, "break w bar0+0x10..0x1001", 20, "end 0x1001 is outside BAR 0 of i2c0 (size 0x1000)" },
+    { 1, "break w bar0+0x10..0x10", 20, "end 0x10 is not after the start 0x10 (the end is exclusive)" },
+    { 1, "break w bar0+0x10..8", 20, "end 0x8 is not after the start 0x10 (the end is exclusive)" },
+    { 1, "break w bar0+0x10..", 20, "expected an end offset after '..'" },
+    { 1, "break w bar0+0x10.0x20", 18, "unexpected '.'" },
+    { 3, "break w raw:bar0+0xffffffffffffffff", 18, "offset 0xffffffffffffffff is too large" },
+    { 1, "break w bar0+0x1g", 14, "invalid number '0x1g' (numbers are decimal or 0x hex)" },
+    { 1, "break w bar0+0x", 14, "invalid number '0x' (numbers are decimal or 0x hex)" },
+    { 1, "break w bar0+12ab", 14, "invalid number '12ab' (numbers are decimal or 0x hex)" },
+    /* operations */
+    { 1, "edit w IC_CON", 14, "expected set, clear or '=' after the target" },
+    { 1, "edit w IC_CON or 1", 15, "expected set, clear or '=' after the target" },
+    { 1, "edit w IC_CON set", 18, "expected a mask after 'set'" },
+    { 1, "edit w IC_CON = ", 16, "expected a value after '='" },
+    { 1, "edit w IC_CON == 1", 15, "expected set, clear or '=' after the target" },
+    { 1, "inject r IC_CON", 16, "expected '=', or, and or xor after the target" },
+    { 1, "inject r IC_CON set 1", 17, "expected '=', or, and or xor after the target" },
+    { 1, "inject r IC_CON xor", 20, "expected a mask after 'xor'" },
+    { 1, "edit w IC_CON.SPEED = 4", 23, "value '4' does not fit field SPEED (2 bits)" },
+    { 1, "edit w IC_DATA_CMD.CMD set 2", 28, "value '2' does not fit field CMD (1 bit)" },
+    { 1, "edit w IC_CON = 0x100000000", 17, "value '0x100000000' does not fit register IC_CON (32 bits)" },
+    { 1, "edit w IC_CON.SPEED = fsat", 23, "unknown value 'fsat' for SPEED; did you mean fast?" },
+    { 1, "edit w IC_CON.SPEED = slow", 23, "unknown value 'slow' for SPEED (values: std fast high)" },
+    { 1, "edit w IC_CON = fast", 17, "expected a value after '='" },
+    { 1, "inject r IC_STATUS = 0x10000000000000000", 22,
+      "number '0x10000000000000000' is too large for 64 bits" },
+    { 1, "inject r IC_STATUS = 18446744073709551616", 22,
+      "number '18446744073709551616' is too large for 64 bits" },
+    /* conditions */
+    { 1, "break w IC_CON if value ==", 27, "expected a value after '=='" },
+    { 1, "break w IC_CON if value ==   # comment", 27, "expected a value after '=='" },
+    { 1, "break w IC_CON if", 18, "expected a condition after 'if'" },
+    { 1, "break w IC_CON if )", 19, "expected a condition after 'if'" },
+    { 1, "break w IC_CON if value = 1", 25, "unexpected '='; did you mean '=='?" },
+    { 1, "break w IC_CON if value == 1 2", 30, "unexpected '2'" },
+    { 1, "break w IC_CON if value 1", 25, "unexpected '1'" },
+    { 1, "break w IC_CON if (value == 1", 30, "expected ')' to close the '(' at column 19, not end of line" },
+    { 1, "break w IC_CON if (value == 1]", 30, "expected ')' to close the '(' at column 19, not ']'" },
+    { 1, "break w IC_CON if value == 1)", 29, "unexpected ')'" },
+    { 1, "break w IC_CON if value && && 1", 28, "expected a value after '&&'" },
+    { 1, "break w IC_CON if !", 20, "expected a value after '!'" },
+    { 1, "break w IC_CON if value == -1", 28, "expected a value after '=='" },
+    { 1, "break w IC_CON if value.", 25, "expected a field name after '.'" },
+    { 1, "break w IC_CON if value.CMD", 25, "unknown field 'CMD' in IC_CON" },
+    { 1, "break w IC_CON if CMD == read", 19, "unknown field 'CMD' in IC_CON" },
+    { 1, "break w IC_CON if SPEEED == 1", 19, "unknown field 'SPEEED' in IC_CON; did you mean SPEED?" },
+    { 1, "break w IC_CON if valeu == 1", 19, "unknown field 'valeu' in IC_CON; did you mean value?" },
+    { 1, "break w IC_CON if SPEED == fsat", 28, "unknown value 'fsat' for SPEED; did you mean fast?" },
+    { 1, "break w IC_CON if SPEED < slow", 27, "unknown value 'slow' for SPEED (values: std fast high)" },
+    { 1, "break w IC_CON if SPEED == (fast)", 29, "unknown field 'fast' in IC_CON" },
+    { 1, "expect CMD != raed", 15, "unknown value 'raed' for CMD; did you mean read?" },
+    { 1, "break w IC_CON if MASTER_MODE == fast", 34, "unknown field 'fast' in IC_CON" },
+    { 1, "break w IC_TXFLR if CMD", 21,
+      "unknown name 'CMD' (IC_TXFLR has no fields; use value, size, cpu and numbers)" },
+    { 1, "break w bar0+0x10 if CMD", 22,
+      "unknown name 'CMD' (a BAR range has no fields; use value, size, cpu and numbers)" },
+    { 1, "break w IC_CON if value == 0x10000000000000000", 28,
+      "number '0x10000000000000000' is too large for 64 bits" },
+    { 1, "break w IC_CON if value == 99999999999999999999", 28,
+      "number '99999999999999999999' is too large for 64 bits" },
+    { 1, "break w IC_CON if value == 0b101", 28, "invalid number '0b101' (numbers are decimal or 0x hex)" },
+    { 1, "break w IC_CON if 1|2|3|4|5|6|7|8|9", 35, "too many different numbers in the condition (at most 8)" },
+    { 1, "break w IC_CON if value == \"1\"", 28, "expected a value after '=='" },
+    { 1, "break w IC_CON if value == 1 \xc3\xa9", 30, "unexpected '\\xc3\\xa9'" },
+    { 1, "break w IC_CON if value == \x01", 28, "expected a value after '=='" },
+    { 1, "break w IC_CON \x01", 16, "unexpected '\\x01'" },
+    /* options */
+    { 1, "break r IC_CON foo", 16, "unexpected 'foo'" },
+    { 1, "break w IC_CON iff 1", 16, "unexpected 'iff'; did you mean if?" },
+    { 1, "break w IC_CON tmp", 16, "unexpected 'tmp'; did you mean temp?" },
+    { 1, "break w IC_CON if value temp temp", 30, "duplicate 'temp'" },
+    { 1, "break w IC_CON if value if size", 25, "duplicate 'if'" },
+    { 1, "break w IC_CON ignore 1 ignore 2", 25, "duplicate 'ignore'" },
+    { 1, "break w IC_CON ignore", 22, "expected a count after 'ignore'" },
+    { 1, "break w IC_CON ignore -1", 23, "expected a count after 'ignore'" },
+    { 1, "break w IC_CON ignore 4294967296", 23, "ignore count too large (at most 4294967295)" },
+    { 1, "drop w IC_CON = 1", 15, "unexpected '='" },
+    /* the other commands */
+    { 1, "info", 5, "expected 'rules' after 'info'" },
+    { 1, "info breakpoints", 6, "expected 'rules' after 'info'" },
+    { 1, "info rules 1", 12, "unexpected '1'" },
+    { 1, "enable", 7, "expected a rule number after 'enable'" },
+    { 1, "disable x", 9, "expected a rule number" },
+    { 1, "delete 1 x", 10, "expected a rule number" },
+    { 1, "delete 1,2", 9, "expected a rule number" },
+    { 1, "delete 2147483648", 8, "rule number too large (at most 2147483647)" },
+    { 1, "enable 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 "
+         "33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63 64 65",
+      191, "too many rule numbers (at most 64)" },
+    { 1, "step 0", 6, "step count must be 1 to 4294967295" },
+    { 1, "step 4294967296", 6, "step count must be 1 to 4294967295" },
+    { 1, "step x", 6, "unexpected 'x'" },
+    { 1, "step 1 2", 8, "unexpected '2'" },
+    { 1, "wait 0", 6, "the timeout must be greater than 0 (leave it out to wait without limit)" },
+    { 1, "wait 0.0", 6, "the timeout must be greater than 0 (leave it out to wait without limit)" },
+    { 1, "wait 1.", 6, "invalid timeout '1.' (seconds, e.g. 10 or 0.5)" },
+    { 1, "wait 1e5", 6, "invalid timeout '1e5' (seconds, e.g. 10 or 0.5)" },
+    { 1, "wait 0x10", 6, "invalid timeout '0x10' (seconds, e.g. 10 or 0.5)" },
+    { 1, "wait 1.5.2", 6, "invalid timeout '1.5.2' (seconds, e.g. 10 or 0.5)" },
+    { 1, "wait 1000000000", 6, "timeout too large (at most 999999999 seconds)" },
+    { 1, "wait .5", 6, "unexpected '.'" },
+    { 1, "wait 5 s", 8, "unexpected 's'" },
+    { 1, "continue x", 10, "unexpected 'x'" },
+    { 1, "continue 0x1ffffffffffffffff", 10, "number '0x1ffffffffffffffff' is too large for 64 bits" },
+    { 1, "skip 1 2", 8, "unexpected '2'" },
+    { 1, "print 1", 7, "unexpected '1'" },
+    { 1, "expect", 7, "expected a condition after 'expect'" },
+    { 1, "expect FOO", 8, "unknown field 'FOO'" },
+    { 1, "expect TFEE", 8, "unknown field 'TFEE'; did you mean TFE?" },
+    { 1, "expect IC_STATUS.NOPE", 18, "unknown field 'NOPE' in IC_STATUS" },
+    { 1, "expect IC_STATUS.", 18, "expected a field name after '.'" },
+    { 1, "expect value == 1 junk", 19, "unexpected 'junk'" },
+    { 0, "expect CMD", 8, "unknown name 'CMD' (no register map has fields; use value, size, cpu and numbers)" },
+};
+
+static void test_invalid(void)
+{
+    for (size_t i = 0; i < sizeof(invalids) / sizeof(invalids[0]); i++) {
+        const struct invalid *v = &invalids[i];
+        struct rules_error err;
+        int rc = rules_parse(v->line, ctx_of(v->ctx), &cmd, &err);
+
+        CHECK(rc == -1, "'%s': accepted", v->line);
+        CHECK(err.column == v->column && strcmp(err.message, v->message) == 0,
+              "'%s': column %d: %s (wanted column %d: %s)", v->line, err.column, err.message,
+              v->column, v->message);
+    }
+}
+
+int main(void)
+{
+    char err[512];
+
+    map = regmap_load(BAYTRAIL_MAP, err, sizeof(err));
+    if (!map) {
+        printf("not ok - cannot load %s: %s\n", BAYTRAIL_MAP, err);
+        return 1;
+    }
+    one_dev[0] = (struct rules_device){ "i2c0", map, { 0x1000, 0, 0, 0, 0, 0 } };
+    three_devs[0] = (struct rules_device){ "i2c0", map, { 0x1000, 0, 0, 0, 0, 0 } };
+    three_devs[1] = (struct rules_device){ "i2c1", map, { 0x1000, 0, 0, 0, 0, 0 } };
+    three_devs[2] = (struct rules_device){ "raw", NULL, { 0, 0, 0, 0, 0, 0 } };
+    anon_dev[0] = (struct rules_device){ NULL, map, { 0x1000, 0, 0, 0, 0, 0 } };
+
+    RUN_TEST(test_valid_rules);
+    RUN_TEST(test_valid_cmds);
+    RUN_TEST(test_valid_expects);
+    RUN_TEST(test_code_shape);
+    RUN_TEST(test_code_limit);
+    RUN_TEST(test_long_text);
+    RUN_TEST(test_api_edges);
+    RUN_TEST(test_invalid);
+    regmap_free(map);
+    return TEST_SUMMARY();
+}
