@@ -54,6 +54,7 @@ struct batch {
     int dev;                    /* --device, or -1 */
     bool parked;
     struct session_park park;
+    FILE *stats;                /* REGDBG_BATCH_STATS: when each answer was given, for bench */
 };
 
 static int fail(struct batch *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -187,6 +188,11 @@ static int run_line(struct batch *b, const char *line)
             return fail(b, "%s: no access is parked (wait first)",
                         cmd.kind == RCMD_CONTINUE ? "continue" : "skip");
         }
+        if (b->stats) {
+            fprintf(b->stats, "answered %d %llu\n", b->park.park.cpu,
+                    (unsigned long long)session_now_ns());
+            fflush(b->stats);
+        }
         r = session_answer_park(&b->s, &b->park,
                                 cmd.kind == RCMD_SKIP ? REGDBG_VERDICT_SKIP
                                 : cmd.has_value ? REGDBG_VERDICT_VALUE : REGDBG_VERDICT_CONTINUE,
@@ -268,6 +274,9 @@ int cmd_batch(int argc, char **argv)
     }
     b.script = argv[optind];
     b.dev = -1;
+    if (getenv("REGDBG_BATCH_STATS")) {
+        b.stats = fopen(getenv("REGDBG_BATCH_STATS"), "w");
+    }
     f = strcmp(b.script, "-") == 0 ? stdin : fopen(b.script, "r");
     if (!f) {
         fprintf(stderr, "regdbg batch: cannot open %s: %s\n", b.script, strerror(errno));
@@ -316,5 +325,8 @@ out:
         fclose(f);
     }
     session_free(&b.s);   /* parked accesses go on; the rules stay */
+    if (b.stats) {
+        fclose(b.stats);
+    }
     return status;
 }

@@ -5,6 +5,7 @@
 #include "discover.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define QMP_TIMEOUT_MS 5000
@@ -47,6 +48,11 @@ static int list_container(struct qmp *q, const char *container, struct proxy_inf
     return n;
 }
 
+static int by_id(const void *a, const void *b)
+{
+    return strcmp(((const struct proxy_info *)a)->id, ((const struct proxy_info *)b)->id);
+}
+
 int discover_proxies(struct qmp *q, struct proxy_info *out, size_t max, char *err, size_t errlen)
 {
     int n = 0;
@@ -59,6 +65,8 @@ int discover_proxies(struct qmp *q, struct proxy_info *out, size_t max, char *er
     if (n < 0) {
         return -1;
     }
+    /* QOM lists children in hash order: sort, so that devices come in the same order */
+    qsort(out, (size_t)n, sizeof(out[0]), by_id);
     for (int i = 0; i < n; i++) {
         json_t *ret = qmp_execute(q, "qom-get",
                                   json_pack("{s:s, s:s}", "path", out[i].qom_path,

@@ -42,6 +42,9 @@ struct tui {
     int n_keys, n_latency;
     uint64_t frames, max_frame_gap_ns, last_frame_ns;
     uint64_t max_fill_at_draw;  /* events published but not yet shown when a frame was drawn */
+    uint64_t park_shown_t;      /* device time of a park not yet drawn, or 0 */
+    uint64_t park_latency[256]; /* from an access parking to the screen showing it */
+    int n_park_latency;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -434,6 +437,7 @@ static void check_parks(struct tui *t)
     if (!t->ui.parked && session_next_park(&t->s, &t->ui.park)) {
         t->ui.parked = true;
         t->ui.follow = true;
+        t->park_shown_t = t->ui.park.park.t_ns;
     }
 }
 
@@ -712,6 +716,9 @@ static void write_stats(struct tui *t)
     for (int i = 0; i < t->n_latency; i++) {
         fprintf(f, "key_latency_ns %llu\n", (unsigned long long)t->key_latency[i]);
     }
+    for (int i = 0; i < t->n_park_latency; i++) {
+        fprintf(f, "park_shown_ns %llu\n", (unsigned long long)t->park_latency[i]);
+    }
     fclose(f);
 }
 
@@ -796,6 +803,10 @@ static int tui_loop(struct tui *t)
                 t->key_latency[i] = now - t->key_t[i];
             }
             t->n_latency = t->n_keys;
+            if (t->park_shown_t && t->n_park_latency < 256) {
+                t->park_latency[t->n_park_latency++] = now - t->park_shown_t;
+            }
+            t->park_shown_t = 0;
             if (t->last_frame_ns && now - t->last_frame_ns > t->max_frame_gap_ns) {
                 t->max_frame_gap_ns = now - t->last_frame_ns;
             }
@@ -891,12 +902,27 @@ static int parse_common(int argc, char **argv, char **maps, int *n_maps, size_t 
     return 0;
 }
 
+static void print_log_tail(const char *tmpdir);
+
 static int run_attached(struct tui *t, const char *sock)
 {
     char err[512];
     int status;
 
     if (session_attach(&t->s, sock, err, sizeof(err)) < 0) {
+        int wstatus;
+
+        /* A launched QEMU that refused its arguments: say that, not what it broke. */
+        for (int i = 0; t->s.launched_pid && i < 40; i++) {
+            if (waitpid(t->s.launched_pid, &wstatus, WNOHANG) == t->s.launched_pid) {
+                fprintf(stderr, "regdbg launch: QEMU exited at start (status %d):\n",
+                        WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus));
+                print_log_tail(t->tmpdir);
+                t->s.launched_pid = 0;
+                return EXIT_RUNTIME;
+            }
+            usleep(25000);
+        }
         fprintf(stderr, "regdbg: %s\n", err);
         return EXIT_RUNTIME;
     }

@@ -28,6 +28,8 @@ const struct ui_command ui_commands[] = {
       ACT_PARK_EDIT_RULE },
     { '?', KEY_F(1), "? F1", "Help", "this help: every key and command", SCOPE_GLOBAL,
       ACT_VIEW_HELP },
+    { 'q', 0, "q", "Quit", "quit (the VM goes on; a VM regdbg launched is shut down after "
+      "asking)", SCOPE_GLOBAL, ACT_QUIT },
     { '1', 0, "1", "Stream", "the live stream of accesses", SCOPE_GLOBAL, ACT_VIEW_STREAM },
     { '2', 0, "2", "Regs", "registers: last values, counts, fields", SCOPE_GLOBAL,
       ACT_VIEW_REGS },
@@ -61,8 +63,6 @@ const struct ui_command ui_commands[] = {
       ACT_VIEW_BACK },
     { 'd', 0, "d", NULL, "detach: leave the VM running, even one regdbg launched", SCOPE_GLOBAL,
       ACT_DETACH },
-    { 'q', 0, "q", "Quit", "quit (the VM goes on; a VM regdbg launched is shut down after "
-      "asking)", SCOPE_GLOBAL, ACT_QUIT },
 };
 const int ui_n_commands = (int)(sizeof(ui_commands) / sizeof(ui_commands[0]));
 

@@ -76,7 +76,9 @@ static void devices_draw(struct ui *ui)
     uint64_t n = (uint64_t)ui->s->n_proxies * LINES_PER_DEVICE;
     int row = 0;
 
-    list_clamp(vs, n);
+    if (vs->top + (uint64_t)vs->rows > n) {
+        vs->top = n > (uint64_t)vs->rows ? n - (uint64_t)vs->rows : 0;
+    }
     for (uint64_t i = vs->top; i < n && row < vs->rows; i++) {
         const struct proxy *p = &ui->s->proxies[i / LINES_PER_DEVICE];
         char line[512];
@@ -95,7 +97,7 @@ static void devices_draw(struct ui *ui)
 
 static enum action devices_key(struct ui *ui, int key)
 {
-    return list_scroll_key(&ui->vs[VIEW_DEVICES], key,
+    return list_scroll_window(&ui->vs[VIEW_DEVICES], key,
                            (uint64_t)ui->s->n_proxies * LINES_PER_DEVICE);
 }
 

@@ -1,72 +1,104 @@
 /*
  * The help view, generated from the command table that binds the keys (views/commands.c) and from
- * the table of `:` commands that runs them, so that it cannot drift from either.
+ * the table of `:` commands that runs them (debugger/tui.c), so that it cannot drift from either.
+ * Long lines wrap to the width of the screen.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "list.h"
 #include "screen.h"
 #include "ui.h"
 
-/* Line i of the help text into buf; false past the end. */
-static bool help_line(uint64_t i, char *buf, size_t len, enum role *role)
-{
-    uint64_t keys = (uint64_t)ui_n_commands;
+#define HELP_MAX_LINES 512
 
-    *role = ROLE_NORMAL;
-    if (i == 0) {
-        snprintf(buf, len, "Keys");
-        *role = ROLE_HEADER;
-        return true;
+struct help_text {
+    char line[HELP_MAX_LINES][256];
+    enum role role[HELP_MAX_LINES];
+    int n;
+};
+
+static void add(struct help_text *h, enum role role, const char *s)
+{
+    if (h->n < HELP_MAX_LINES) {
+        snprintf(h->line[h->n], sizeof(h->line[0]), "%s", s);
+        h->role[h->n++] = role;
     }
-    if (i <= keys) {
-        const struct ui_command *c = &ui_commands[i - 1];
-        snprintf(buf, len, "  %-10s %s%s", c->keyname, c->help,
-                 c->scope & SCOPE_STREAM ? "  (stream)" : c->scope & SCOPE_REGS ? "  (registers)"
-                                                                                 : "");
-        return true;
-    }
-    i -= keys + 1;
-    if (i == 0) {
-        buf[0] = '\0';
-        return true;
-    }
-    if (i == 1) {
-        snprintf(buf, len, "Commands (after :)");
-        *role = ROLE_HEADER;
-        return true;
-    }
-    i -= 2;
-    if (i < (uint64_t)prompt_command_count) {
-        snprintf(buf, len, "  %-28s %s", prompt_commands[i].usage, prompt_commands[i].help);
-        return true;
-    }
-    return false;
 }
 
-static uint64_t help_lines(void)
+/* "  NAME      text", the text wrapped at cols under its own column. */
+static void add_entry(struct help_text *h, int name_width, const char *name, const char *text,
+                      int cols)
 {
-    return (uint64_t)ui_n_commands + 3 + (uint64_t)prompt_command_count;
+    int indent = 2 + name_width + 1;
+    int width = cols - indent > 20 ? cols - indent : 20;
+    char buf[256];
+    bool first = true;
+
+    while (*text || first) {
+        int n = (int)strlen(text);
+
+        if (n > width) {
+            n = width;
+            while (n > 0 && text[n] != ' ') {
+                n--;
+            }
+            if (n == 0) {
+                n = width;
+            }
+        }
+        snprintf(buf, sizeof(buf), "  %-*s %.*s", name_width, first ? name : "", n, text);
+        add(h, ROLE_NORMAL, buf);
+        text += n;
+        while (*text == ' ') {
+            text++;
+        }
+        first = false;
+    }
+}
+
+static void build(struct help_text *h, int cols)
+{
+    h->n = 0;
+    add(h, ROLE_HEADER, "Keys");
+    for (int i = 0; i < ui_n_commands; i++) {
+        const struct ui_command *c = &ui_commands[i];
+        char text[300];
+
+        snprintf(text, sizeof(text), "%s%s", c->help,
+                 c->scope & SCOPE_STREAM ? " (stream)" : c->scope & SCOPE_REGS ? " (registers)"
+                                                                              : "");
+        add_entry(h, 10, c->keyname, text, cols);
+    }
+    add(h, ROLE_NORMAL, "");
+    add(h, ROLE_HEADER, "Commands (type : first)");
+    for (int i = 0; i < prompt_command_count; i++) {
+        add_entry(h, 10, prompt_commands[i].name, prompt_commands[i].usage, cols);
+        add_entry(h, 10, "", prompt_commands[i].help, cols);
+    }
 }
 
 static void help_draw(struct ui *ui)
 {
+    static struct help_text h;
     struct view_state *vs = &ui->vs[VIEW_HELP];
-    char line[256];
-    enum role role;
 
-    list_clamp(vs, help_lines());
-    for (int row = 0; row < vs->rows; row++) {
-        if (!help_line(vs->top + (uint64_t)row, line, sizeof(line), &role)) {
-            break;
-        }
-        screen_put(VIEW_TOP + row, 0, line, screen_attr(role));
+    build(&h, vs->cols);
+    if (vs->top + (uint64_t)vs->rows > (uint64_t)h.n) {
+        vs->top = (uint64_t)h.n > (uint64_t)vs->rows ? (uint64_t)h.n - (uint64_t)vs->rows : 0;
+    }
+    for (int row = 0; row < vs->rows && vs->top + (uint64_t)row < (uint64_t)h.n; row++) {
+        int i = (int)vs->top + row;
+        screen_put(VIEW_TOP + row, 0, h.line[i], screen_attr(h.role[i]));
     }
 }
 
 static enum action help_key(struct ui *ui, int key)
 {
-    return list_scroll_key(&ui->vs[VIEW_HELP], key, help_lines());
+    static struct help_text h;
+
+    build(&h, ui->vs[VIEW_HELP].cols);
+    return list_scroll_window(&ui->vs[VIEW_HELP], key, (uint64_t)h.n);
 }
 
 static void help_resize(struct ui *ui, int rows, int cols)

@@ -59,3 +59,44 @@ enum action list_scroll_key(struct view_state *vs, int key, uint64_t n)
     list_clamp(vs, n);
     return ACT_REDRAW;
 }
+
+enum action list_scroll_window(struct view_state *vs, int key, uint64_t n)
+{
+    uint64_t rows = vs->rows > 0 ? (uint64_t)vs->rows : 1;
+    uint64_t last = n > rows ? n - rows : 0;     /* the last useful top */
+    uint64_t page = rows > 1 ? rows - 1 : 1;
+
+    switch (key) {
+    case KEY_UP:
+    case 'k':
+        vs->top = vs->top ? vs->top - 1 : 0;
+        break;
+    case KEY_DOWN:
+    case 'j':
+        vs->top++;
+        break;
+    case KEY_PPAGE:
+    case 'b' & 0x1f:
+        vs->top = vs->top > page ? vs->top - page : 0;
+        break;
+    case KEY_NPAGE:
+    case 'f' & 0x1f:
+        vs->top += page;
+        break;
+    case KEY_HOME:
+    case 'g':
+        vs->top = 0;
+        break;
+    case KEY_END:
+    case 'G':
+        vs->top = last;
+        break;
+    default:
+        return ACT_NONE;
+    }
+    if (vs->top > last) {
+        vs->top = last;
+    }
+    vs->cursor = vs->top;
+    return ACT_REDRAW;
+}

@@ -116,7 +116,8 @@ int stream_search(struct ui *ui, int direction)
 {
     const struct event_store *st = &ui->s->store;
     uint64_t count = event_store_view_count(st);
-    uint64_t pos = stream_cursor_pos(ui);
+    /* following, the newest event is a candidate too: start just past it */
+    uint64_t pos = ui->follow && direction < 0 ? count : stream_cursor_pos(ui);
     bool numeric = false;
     uint64_t number = 0;
     char *end;

@@ -260,6 +260,13 @@ class Qemu:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
+        # a killed QEMU cannot remove its rings: do it for it
+        for name in os.listdir("/dev/shm"):
+            if name.startswith("regdbg-%d-" % self.proc.pid):
+                try:
+                    os.unlink(os.path.join("/dev/shm", name))
+                except OSError:
+                    pass
 
 
 def qemu_fails(tmp, devices, extra=()):
