@@ -2,9 +2,12 @@
  * regdbg-proxy backends: where an access goes after the rules.
  *
  *   none  reads return default-read, writes are dropped
- *   file  each BAR is a shared mapping of a file (barN-file); a sysfs
- *         resourceN file is exactly such a file, so the hw backend will
- *         share regdbg_backend_map_file() and the exact-width accessors
+ *   file  each BAR is a shared mapping of a file (barN-file)
+ *   hw    the real device on the host: its memory BARs are shared mappings
+ *         of its sysfs resourceN files (a sysfs resource file is exactly such
+ *         a file, so file and hw share regdbg_backend_map() and the
+ *         exact-width accessors), or of /dev/mem with host-access=devmem; its
+ *         I/O BARs go through the resourceN files with pread/pwrite
  *
  * Copyright (c) 2026 The regdbg authors
  *
@@ -14,6 +17,9 @@
 #include "qemu/osdep.h"
 #include <sys/mman.h>
 #include "qapi/error.h"
+#include "qemu/bswap.h"
+#include "qemu/cutils.h"
+#include "qemu/log.h"
 #include "hw/misc/regdbg/trace-hw_misc_regdbg.h"
 #include "regdbg-proxy.h"
 
@@ -90,18 +96,25 @@ static void regdbg_backend_none_write(RegdbgProxyState *s, RegdbgProxyBar *bar,
 
 /* file */
 
-static bool regdbg_backend_map_file(RegdbgProxyBar *bar, const char *path,
-                                    bool create, Error **errp)
+/*
+ * Map size bytes of path at offset (any alignment) into bar->map. what names
+ * the file in errors, e.g. "bar0-file=PATH".
+ */
+static bool regdbg_backend_map(RegdbgProxyBar *bar, const char *path,
+                               uint64_t offset, bool create, const char *what,
+                               Error **errp)
 {
+    uint64_t page = qemu_real_host_page_size();
+    uint64_t base = offset & ~(page - 1);
     struct stat st;
     int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
 
     if (fd < 0) {
-        error_setg_errno(errp, errno, "bar%u-file=%s", bar->index, path);
+        error_setg_errno(errp, errno, "%s", what);
         return false;
     }
     if (fstat(fd, &st) < 0) {
-        error_setg_errno(errp, errno, "bar%u-file=%s", bar->index, path);
+        error_setg_errno(errp, errno, "%s", what);
         close(fd);
         return false;
     }
@@ -109,24 +122,24 @@ static bool regdbg_backend_map_file(RegdbgProxyBar *bar, const char *path,
         ftruncate(fd, bar->size) == 0) {
         st.st_size = bar->size;
     }
-    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < bar->size) {
-        error_setg(errp, "bar%u-file=%s: the file has %" PRIu64
-                   " bytes, fewer than bar%u-size (0x%" PRIx64 ")",
-                   bar->index, path, (uint64_t)st.st_size,
-                   bar->index, bar->size);
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < offset + bar->size) {
+        error_setg(errp, "%s: the file has %" PRIu64 " bytes, fewer than "
+                   "the 0x%" PRIx64 " bytes of BAR %u%s", what,
+                   (uint64_t)st.st_size, bar->size, bar->index,
+                   offset ? " at its address" : "");
         close(fd);
         return false;
     }
-    bar->map = mmap(NULL, bar->size, PROT_READ | PROT_WRITE, MAP_SHARED,
-                    fd, 0);
+    bar->map_len = offset - base + bar->size;
+    bar->map_base = mmap(NULL, bar->map_len, PROT_READ | PROT_WRITE,
+                         MAP_SHARED, fd, base);
     close(fd);
-    if (bar->map == MAP_FAILED) {
-        bar->map = NULL;
-        error_setg_errno(errp, errno, "bar%u-file=%s: cannot map it",
-                         bar->index, path);
+    if (bar->map_base == MAP_FAILED) {
+        bar->map_base = NULL;
+        error_setg_errno(errp, errno, "%s: cannot map it", what);
         return false;
     }
-    bar->map_size = bar->size;
+    bar->map = (uint8_t *)bar->map_base + (offset - base);
     trace_regdbg_backend_file_map(bar->index, path, bar->size);
     return true;
 }
@@ -134,10 +147,16 @@ static bool regdbg_backend_map_file(RegdbgProxyBar *bar, const char *path,
 static void regdbg_backend_file_unrealize(RegdbgProxyState *s)
 {
     for (unsigned i = 0; i < REGDBG_NUM_BARS; i++) {
-        if (s->bars[i].map) {
-            munmap(s->bars[i].map, s->bars[i].map_size);
-            s->bars[i].map = NULL;
+        RegdbgProxyBar *bar = &s->bars[i];
+
+        if (bar->map_base) {
+            munmap(bar->map_base, bar->map_len);
+            bar->map_base = bar->map = NULL;
         }
+        if (bar->io_fd > 0) {
+            close(bar->io_fd);
+        }
+        bar->io_fd = -1;
     }
 }
 
@@ -158,8 +177,13 @@ static bool regdbg_backend_file_realize(RegdbgProxyState *s, Error **errp)
         }
     }
     for (unsigned i = 0; i < REGDBG_NUM_BARS; i++) {
+        g_autofree char *what = g_strdup_printf("bar%u-file=%s", i,
+                                                s->bar_file[i]);
+
+        s->bars[i].io_fd = -1;
         if (s->bars[i].type != REGDBG_BAR_ABSENT &&
-            !regdbg_backend_map_file(&s->bars[i], s->bar_file[i], true, errp)) {
+            !regdbg_backend_map(&s->bars[i], s->bar_file[i], 0, true, what,
+                                errp)) {
             regdbg_backend_file_unrealize(s);
             return false;
         }
@@ -180,6 +204,308 @@ static void regdbg_backend_file_write(RegdbgProxyState *s, RegdbgProxyBar *bar,
     regdbg_backend_store((uint8_t *)bar->map + addr, val, size);
 }
 
+/* hw: the real device on the host, through sysfs (or /dev/mem) */
+
+#define REGDBG_IORESOURCE_IO        0x00000100
+#define REGDBG_IORESOURCE_MEM       0x00000200
+#define REGDBG_IORESOURCE_PREFETCH  0x00002000
+#define REGDBG_IORESOURCE_MEM_64    0x00100000
+
+typedef struct RegdbgHostBar {
+    uint64_t start, size, flags;
+} RegdbgHostBar;
+
+static char *regdbg_hw_read_line(const char *dir, const char *name)
+{
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    char *text = NULL;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL)) {
+        return NULL;
+    }
+    g_strstrip(text);
+    return text;
+}
+
+/* The device folder for host=, or NULL with an error naming the choices */
+static char *regdbg_hw_find(RegdbgProxyState *s, const char *sysfs,
+                            Error **errp)
+{
+    g_autofree char *devices = g_build_filename(sysfs, "devices", NULL);
+    unsigned vendor, device;
+    char junk;
+    GDir *dir;
+    const char *name;
+    GString *found = g_string_new(NULL);
+    char *match = NULL;
+    int n = 0;
+
+    if (strchr(s->host, '.')) {
+        /* a bus address, with or without the domain */
+        g_autofree char *addr = strlen(s->host) <= 7 ?
+            g_strdup_printf("0000:%s", s->host) : g_strdup(s->host);
+        char *path = g_build_filename(devices, addr, NULL);
+
+        g_string_free(found, true);
+        if (!g_file_test(path, G_FILE_TEST_IS_DIR)) {
+            error_setg(errp, "host=%s: no PCI device %s in %s", s->host, addr,
+                       devices);
+            g_free(path);
+            return NULL;
+        }
+        return path;
+    }
+    if (sscanf(s->host, "%x:%x%c", &vendor, &device, &junk) != 2 ||
+        vendor > 0xffff || device > 0xffff) {
+        error_setg(errp, "host=%s: expected a bus address (0000:00:18.1) or "
+                   "vendor:device (8086:0f41)", s->host);
+        g_string_free(found, true);
+        return NULL;
+    }
+    dir = g_dir_open(devices, 0, NULL);
+    if (!dir) {
+        error_setg(errp, "sysfs-path=%s: no devices/ folder there", sysfs);
+        g_string_free(found, true);
+        return NULL;
+    }
+    while ((name = g_dir_read_name(dir))) {
+        g_autofree char *path = g_build_filename(devices, name, NULL);
+        g_autofree char *v = regdbg_hw_read_line(path, "vendor");
+        g_autofree char *d = regdbg_hw_read_line(path, "device");
+        unsigned long vv, dd;
+
+        if (v && d && !qemu_strtoul(v, NULL, 16, &vv) &&
+            !qemu_strtoul(d, NULL, 16, &dd) && vv == vendor && dd == device) {
+            g_string_append_printf(found, "%s%s", n ? ", " : "", name);
+            if (!match) {
+                match = g_strdup(path);
+            }
+            n++;
+        }
+    }
+    g_dir_close(dir);
+    if (n != 1) {
+        if (n == 0) {
+            error_setg(errp, "host=%s: no such PCI device in %s", s->host,
+                       devices);
+        } else {
+            error_setg(errp, "host=%s: %d devices match (%s); give the bus "
+                       "address instead", s->host, n, found->str);
+        }
+        g_free(match);
+        match = NULL;
+    }
+    g_string_free(found, true);
+    return match;
+}
+
+/* BAR i of the host device, from its sysfs "resource" file */
+static bool regdbg_hw_host_bars(const char *dir, RegdbgHostBar *hb,
+                                Error **errp)
+{
+    g_autofree char *text = regdbg_hw_read_line(dir, "resource");
+    char **lines;
+
+    if (!text) {
+        error_setg(errp, "%s/resource: cannot read the host device's BARs",
+                   dir);
+        return false;
+    }
+    lines = g_strsplit(text, "\n", 0);
+    for (unsigned i = 0; i < REGDBG_NUM_BARS; i++) {
+        uint64_t start = 0, end = 0, flags = 0;
+
+        if (lines[i]) {
+            sscanf(lines[i], "%" SCNx64 " %" SCNx64 " %" SCNx64, &start, &end,
+                   &flags);
+        }
+        hb[i].start = start;
+        hb[i].size = end > start ? end - start + 1 : 0;
+        hb[i].flags = flags;
+    }
+    g_strfreev(lines);
+    return true;
+}
+
+static const char *regdbg_hw_type_name(const RegdbgHostBar *hb)
+{
+    if (!hb->size) {
+        return "absent";
+    }
+    if (hb->flags & REGDBG_IORESOURCE_IO) {
+        return "io";
+    }
+    return hb->flags & REGDBG_IORESOURCE_MEM_64 ? "mem64" : "mem32";
+}
+
+static bool regdbg_hw_check_layout(RegdbgProxyState *s, const char *dev,
+                                   const RegdbgHostBar *hb, Error **errp)
+{
+    static const char *const names[] = { "absent", "mem32", "mem64", "io" };
+
+    for (unsigned i = 0; i < REGDBG_NUM_BARS; i++) {
+        const RegdbgProxyBar *bar = &s->bars[i];
+        const char *host_type = regdbg_hw_type_name(&hb[i]);
+        uint64_t size = bar->type == REGDBG_BAR_ABSENT ? 0 : bar->size;
+
+        if (i > 0 && s->bars[i - 1].type == REGDBG_BAR_MEM64 &&
+            s->bars[i - 1].size) {
+            continue;   /* the upper half of a 64-bit BAR */
+        }
+        if (size != hb[i].size) {
+            error_setg(errp, "bar%u-size=0x%" PRIx64 " but BAR %u of the host "
+                       "device %s is 0x%" PRIx64 " bytes", i, size, i, dev,
+                       hb[i].size);
+            return false;
+        }
+        if (size && strcmp(names[bar->type], host_type) != 0) {
+            error_setg(errp, "bar%u-type=%s but BAR %u of the host device %s "
+                       "is %s", i, names[bar->type], i, dev, host_type);
+            return false;
+        }
+        if (size && bar->type != REGDBG_BAR_IO &&
+            s->bar_prefetch[i] !=
+            !!(hb[i].flags & REGDBG_IORESOURCE_PREFETCH)) {
+            error_setg(errp, "bar%u-prefetch=%s but BAR %u of the host device "
+                       "%s is %sprefetchable", i,
+                       s->bar_prefetch[i] ? "on" : "off", i, dev,
+                       s->bar_prefetch[i] ? "not " : "");
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool regdbg_backend_hw_realize(RegdbgProxyState *s, Error **errp)
+{
+    const char *sysfs = s->sysfs_path ? s->sysfs_path : "/sys/bus/pci";
+    const char *access = s->host_access ? s->host_access : "sysfs";
+    bool devmem;
+    g_autofree char *dir = NULL;
+    g_autofree char *driver = NULL;
+    g_autofree char *link = NULL;
+    const char *dev;
+    RegdbgHostBar hb[REGDBG_NUM_BARS];
+
+    for (unsigned i = 0; i < REGDBG_NUM_BARS; i++) {
+        s->bars[i].io_fd = -1;
+        if (s->bar_file[i]) {
+            error_setg(errp, "bar%u-file=%s: only backend=file uses BAR files",
+                       i, s->bar_file[i]);
+            return false;
+        }
+    }
+    if (!strcmp(access, "sysfs")) {
+        devmem = false;
+    } else if (!strcmp(access, "devmem")) {
+        devmem = true;
+    } else {
+        error_setg(errp, "host-access=%s: expected sysfs or devmem", access);
+        return false;
+    }
+    if (!s->host) {
+        error_setg(errp, "host: backend=hw needs host=BUS_ADDRESS or "
+                   "host=VENDOR:DEVICE");
+        return false;
+    }
+    dir = regdbg_hw_find(s, sysfs, errp);
+    if (!dir) {
+        return false;
+    }
+    dev = strrchr(dir, '/') + 1;
+    link = g_build_filename(dir, "driver", NULL);
+    driver = g_file_read_link(link, NULL);
+    if (driver && !s->force) {
+        g_autofree char *drv = g_path_get_basename(driver);
+
+        error_setg(errp, "host=%s: the host device %s is bound to the driver "
+                   "%s; unbind it first (echo %s > /sys/bus/pci/drivers/%s/"
+                   "unbind) or set force=on", s->host, dev, drv, dev, drv);
+        return false;
+    }
+    if (!regdbg_hw_host_bars(dir, hb, errp) ||
+        !regdbg_hw_check_layout(s, dev, hb, errp)) {
+        return false;
+    }
+    for (unsigned i = 0; i < REGDBG_NUM_BARS; i++) {
+        RegdbgProxyBar *bar = &s->bars[i];
+        g_autofree char *res = NULL;
+        g_autofree char *what = NULL;
+        bool ok;
+
+        if (bar->type == REGDBG_BAR_ABSENT) {
+            continue;
+        }
+        res = g_strdup_printf("%s/resource%u", dir, i);
+        if (bar->type == REGDBG_BAR_IO) {
+            if (devmem) {
+                error_setg(errp, "host-access=devmem cannot reach I/O BAR %u; "
+                           "use host-access=sysfs", i);
+                regdbg_backend_file_unrealize(s);
+                return false;
+            }
+            bar->io_fd = open(res, O_RDWR | O_CLOEXEC);
+            if (bar->io_fd < 0) {
+                error_setg_errno(errp, errno, "host=%s: %s", s->host, res);
+                regdbg_backend_file_unrealize(s);
+                return false;
+            }
+            continue;
+        }
+        if (devmem) {
+            const char *mem = s->devmem_path ? s->devmem_path : "/dev/mem";
+
+            what = g_strdup_printf("host-access=devmem: %s at 0x%" PRIx64,
+                                   mem, hb[i].start);
+            ok = regdbg_backend_map(bar, mem, hb[i].start, false, what, errp);
+        } else {
+            what = g_strdup_printf("host=%s: %s", s->host, res);
+            ok = regdbg_backend_map(bar, res, 0, false, what, errp);
+        }
+        if (!ok) {
+            regdbg_backend_file_unrealize(s);
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * An I/O BAR of the host goes through its sysfs resource file: one pread or
+ * pwrite of exactly the guest's width (the kernel turns it into in/out).
+ */
+static uint64_t regdbg_backend_hw_read(RegdbgProxyState *s,
+                                       RegdbgProxyBar *bar, hwaddr addr,
+                                       unsigned size)
+{
+    uint64_t val = 0;
+
+    if (bar->io_fd < 0) {
+        return regdbg_backend_load((const uint8_t *)bar->map + addr, size);
+    }
+    if (pread(bar->io_fd, &val, size, addr) != (ssize_t)size) {
+        qemu_log_mask(LOG_UNIMP, "regdbg-proxy: BAR%u I/O read at 0x%"
+                      HWADDR_PRIx " failed on the host\n", bar->index, addr);
+        return ~0ULL >> (64 - 8 * size);
+    }
+    return le64_to_cpu(val);
+}
+
+static void regdbg_backend_hw_write(RegdbgProxyState *s, RegdbgProxyBar *bar,
+                                    hwaddr addr, uint64_t val, unsigned size)
+{
+    uint64_t le = cpu_to_le64(val);
+
+    if (bar->io_fd < 0) {
+        regdbg_backend_store((uint8_t *)bar->map + addr, val, size);
+        return;
+    }
+    if (pwrite(bar->io_fd, &le, size, addr) != (ssize_t)size) {
+        qemu_log_mask(LOG_UNIMP, "regdbg-proxy: BAR%u I/O write at 0x%"
+                      HWADDR_PRIx " failed on the host\n", bar->index, addr);
+    }
+}
+
 static const RegdbgBackendOps regdbg_backends[] = {
     {
         .name = "none",
@@ -196,6 +522,14 @@ static const RegdbgBackendOps regdbg_backends[] = {
         .unrealize = regdbg_backend_file_unrealize,
         .read = regdbg_backend_file_read,
         .write = regdbg_backend_file_write,
+    },
+    {
+        .name = "hw",
+        .kind = REGDBG_BACKEND_HW,
+        .realize = regdbg_backend_hw_realize,
+        .unrealize = regdbg_backend_file_unrealize,
+        .read = regdbg_backend_hw_read,
+        .write = regdbg_backend_hw_write,
     },
 };
 

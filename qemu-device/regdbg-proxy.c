@@ -503,8 +503,8 @@ static void regdbg_proxy_realize(PCIDevice *pdev, Error **errp)
     s->backend = regdbg_backend_find(s->backend_name ? s->backend_name
                                                      : "none");
     if (!s->backend) {
-        error_setg(errp, "backend=%s: unknown backend; expected none or file",
-                   s->backend_name);
+        error_setg(errp, "backend=%s: unknown backend; expected none, file "
+                   "or hw", s->backend_name);
         return;
     }
     if (!strcmp(mode, "lossless")) {
@@ -603,6 +603,11 @@ static const Property regdbg_proxy_properties[] = {
                      false),
     DEFINE_PROP_STRING("bar5-file", RegdbgProxyState, bar_file[5]),
     DEFINE_PROP_STRING("backend", RegdbgProxyState, backend_name),
+    DEFINE_PROP_STRING("host", RegdbgProxyState, host),
+    DEFINE_PROP_STRING("sysfs-path", RegdbgProxyState, sysfs_path),
+    DEFINE_PROP_STRING("host-access", RegdbgProxyState, host_access),
+    DEFINE_PROP_STRING("devmem-path", RegdbgProxyState, devmem_path),
+    DEFINE_PROP_BOOL("force", RegdbgProxyState, force, false),
     DEFINE_PROP_UINT64("default-read", RegdbgProxyState, default_read, 0),
     DEFINE_PROP_STRING("shm", RegdbgProxyState, shm_path),
     DEFINE_PROP_UINT32("ring-entries", RegdbgProxyState, ring_entries,

@@ -25,9 +25,12 @@ typedef struct RegdbgProxyBar {
     uint8_t index;
     uint8_t type;               /* enum regdbg_bar_type */
     uint64_t size;
-    /* file backend: shared mapping of the BAR's file */
+    /* file and hw backends: the BAR's bytes, mapped shared */
     void *map;
-    size_t map_size;
+    void *map_base;             /* what to munmap (page aligned) */
+    size_t map_len;
+    /* hw backend, I/O BAR: the sysfs resource file, accessed by pread/pwrite */
+    int io_fd;
 } RegdbgProxyBar;
 
 typedef struct RegdbgBackendOps {
@@ -58,6 +61,12 @@ struct RegdbgProxyState {
     bool bar_prefetch[REGDBG_NUM_BARS];
     char *bar_file[REGDBG_NUM_BARS];
     char *backend_name;
+    /* backend=hw */
+    char *host;                 /* bus address or vendor:device */
+    char *sysfs_path;           /* the folder that holds devices/ */
+    char *host_access;          /* sysfs or devmem */
+    char *devmem_path;
+    bool force;
     uint64_t default_read;
 
     /* Properties: ring */

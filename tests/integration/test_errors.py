@@ -54,7 +54,7 @@ def test_unreadable_and_short_bar_files(t):
     with open(short, "wb") as f:
         f.write(b"\0" * 100)
     status, out = qemu_fails(t.tmp, [BASE + ",backend=file,bar0-file=" + short])
-    check(status != 0 and "the file has 100 bytes, fewer than bar0-size (0x1000)" in out, out)
+    check(status != 0 and "the file has 100 bytes, fewer than the 0x1000 bytes of BAR 0" in out, out)
     locked = t.tmp("locked.bin")
     with open(locked, "wb") as f:
         f.write(b"\0" * 4096)
