@@ -1363,3 +1363,59 @@ def test_tui_launch_and_attach_errors(t):
 
 
 test_tui_launch_and_attach_errors.timeout = 90
+
+
+def test_tui_breakpoint_pops_up_and_is_answered(t):
+    """A breakpoint set at the : prompt parks the vCPU; the panel shows the access decoded and
+    the rule; v continues with another value (the trace shows it), e rewrites the rule, the rules
+    screen counts the hits, and QMP answers while the vCPU is parked."""
+    lt = Launched(t, name="park")
+    term = lt.term
+    wait_events(term)
+    term.keys(":")
+    term.type("break w IC_DATA_CMD if CMD == read")
+    term.keys("Enter")
+    term.wait_text("PARKED by rule 0: break w i2c0:IC_DATA_CMD if CMD == read", 10)
+    term.wait_text("W4 IC_DATA_CMD", 5)
+    check("CMD=read" in term.text() and "The write has not reached the device yet." in
+          term.text(), term.text())
+    # the vCPU waits inside the device; QMP still answers
+    check(qmp_status(lt.qmp) == "running", "query-status while parked")
+    head = RingHeader(lt.shm).head
+    time.sleep(0.3)
+    check(RingHeader(lt.shm).head == head, "the guest went on while parked")
+    # continue with another value
+    term.keys("v")
+    term.wait_text("continue with value:", 5)
+    term.type("0x355")
+    term.keys("Enter")
+    # the next iteration parks again; edit the rule so that it no longer matches
+    term.wait(lambda ls: any("PARKED" in ln for ln in ls) and RingHeader(lt.shm).head > head,
+              10, "the next park")
+    term.keys("e")
+    term.wait_text("rule: break w i2c0:IC_DATA_CMD if CMD == read", 5)
+    term.keys("C-u")
+    term.type("break w IC_DATA_CMD if DAT == 0x77")
+    term.keys("Enter")
+    term.wait_text("rule 0 is now: break w i2c0:IC_DATA_CMD if DAT == 0x77", 5)
+    term.keys("c")
+    term.wait(lambda ls: not any("PARKED" in ln for ln in ls), 10, "the panel to close")
+    term.keys("4")
+    term.wait(lambda ls: any(" 0 i2c0" in ln and "DAT == 0x77" in ln for ln in ls), 5,
+              "the rules screen")
+    # a rewritten rule counts its hits again from 0 (its condition has not matched since)
+    check(any(re.search(r"enabled\s+0\s+break w", ln) for ln in term.lines()),
+          "hit count: %s" % term.text())
+    # the edited write is in the history with its original value
+    term.keys("1", "/")
+    term.type("0x355")
+    term.keys("Enter")
+    term.wait(lambda ls: any("IC_DATA_CMD" in ln and "0x00000355" in ln for ln in ls), 5,
+              "the continued-with-value write in the stream")
+    term.keys(":")
+    term.type("delete")
+    term.keys("Enter")
+    quit_launched(term)
+
+
+test_tui_breakpoint_pops_up_and_is_answered.timeout = 120
