@@ -1,0 +1,149 @@
+"""The hw backend on sysfs-like trees of regular files (never a device of this machine): accesses
+reach resourceN with the guest's exact width and offset, I/O BARs go through their resource file,
+host-access=devmem maps the BAR's address in a /dev/mem stand-in, a device with a driver bound is
+refused unless force=on, and a BAR layout that differs is reported."""
+
+import os
+
+from harness import check, qemu_fails
+
+BAR = 0xE0000000
+
+
+def make_device(root, addr, vendor, device, bars, driver=None):
+    """A device folder like /sys/bus/pci/devices/ADDR: bars is a list of (start, size, flags)."""
+    d = os.path.join(root, "devices", addr)
+    os.makedirs(d)
+    for name, value in [("vendor", "0x%04x" % vendor), ("device", "0x%04x" % device)]:
+        with open(os.path.join(d, name), "w") as f:
+            f.write(value + "\n")
+    lines = []
+    for i in range(13):
+        start, size, flags = bars[i] if i < len(bars) and bars[i] else (0, 0, 0)
+        end = start + size - 1 if size else 0
+        lines.append("0x%016x 0x%016x 0x%016x" % (start, end, flags))
+        if size and i < 6:
+            with open(os.path.join(d, "resource%d" % i), "wb") as f:
+                f.write(bytes((k * 13 + i) & 0xFF for k in range(size)))
+    with open(os.path.join(d, "resource"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    if driver:
+        os.symlink("../../../../bus/pci/drivers/" + driver, os.path.join(d, "driver"))
+    return d
+
+
+MEM = 0x00040200          # IORESOURCE_MEM | IORESOURCE_SIZEALIGN
+IO = 0x00040101
+MEM64_PF = 0x00142204     # MEM | MEM_64 | PREFETCH
+
+
+def baytrail_tree(t):
+    root = t.tmp("sys-bus-pci")
+    make_device(root, "0000:00:18.1", 0x8086, 0x0F41, [(0x91A1F000, 0x1000, MEM)])
+    return root
+
+
+def read_bytes(path, off, n):
+    with open(path, "rb") as f:
+        f.seek(off)
+        return int.from_bytes(f.read(n), "little")
+
+
+def test_hw_accesses_reach_resource_files_exactly(t):
+    root = baytrail_tree(t)
+    res0 = os.path.join(root, "devices", "0000:00:18.1", "resource0")
+    before = open(res0, "rb").read()
+    q = t.qemu(["regdbg-proxy,id=i2c0,vendor-id=0x8086,device-id=0x0f41,bar0-size=4096,"
+                "backend=hw,host=00:18.1,sysfs-path=" + root])
+    bdf = q.qtest.find_device(0x8086, 0x0F41)[0]
+    q.qtest.map_bar(bdf, 0, BAR)
+    for size, off in [(1, 0x3), (2, 0x6), (4, 0x10), (8, 0x18), (4, 0x22)]:
+        got = q.qtest.read(BAR + off, size)
+        check(got == int.from_bytes(before[off:off + size], "little"),
+              "read%d at 0x%x: 0x%x" % (size, off, got))
+    writes = [(1, 0x101, 0xAB), (2, 0x202, 0xBEEF), (4, 0x304, 0xDEADBEEF),
+              (8, 0x408, 0x0102030405060708), (4, 0x512, 0x11223344)]
+    for size, off, val in writes:
+        q.qtest.write(BAR + off, size, val)
+    after = bytearray(open(res0, "rb").read())
+    expect = bytearray(before)
+    for size, off, val in writes:
+        expect[off:off + size] = val.to_bytes(size, "little")
+    check(after == expect, "resource0 differs at %r" % [i for i in range(len(after))
+                                                       if after[i] != expect[i]][:8])
+
+
+def test_hw_by_vendor_device_and_io_bar(t):
+    root = t.tmp("sys")
+    d = make_device(root, "0000:02:00.0", 0x10EC, 0x8168,
+                    [(0xE000, 0x100, IO), None, (0xF7D00000, 0x1000, 0x00140204), None,
+                     (0xF0000000, 0x4000, MEM64_PF)])
+    q = t.qemu(["regdbg-proxy,id=nic,vendor-id=0x10ec,device-id=0x8168,bar0-size=256,"
+                "bar0-type=io,bar2-size=4096,bar2-type=mem64,bar4-size=16384,bar4-type=mem64,"
+                "bar4-prefetch=on,backend=hw,host=10ec:8168,sysfs-path=" + root])
+    bdf = q.qtest.find_device(0x10EC, 0x8168)[0]
+    q.qtest.map_bar(bdf, 0, 0xC000)
+    q.qtest.map_bar(bdf, 4, 0xE0100000)
+    io = os.path.join(d, "resource0")
+    expect = read_bytes(io, 0x10, 4)
+    check(q.qtest.inp(0xC000 + 0x10, 4) == expect, "I/O read through resource0")
+    q.qtest.out(0xC000 + 0x38, 2, 0x55AA)
+    check(read_bytes(io, 0x38, 2) == 0x55AA, "I/O write through resource0")
+    q.qtest.write(0xE0100000 + 0x3FF8, 8, 0xCAFEBABE12345678)
+    check(read_bytes(os.path.join(d, "resource4"), 0x3FF8, 8) == 0xCAFEBABE12345678,
+          "64-bit prefetchable BAR write")
+
+
+def test_hw_devmem(t):
+    root = baytrail_tree(t)
+    mem = t.tmp("mem")
+    with open(mem, "wb") as f:     # a sparse stand-in for /dev/mem up to the BAR
+        f.truncate(0x91A1F000 + 0x1000)
+        f.seek(0x91A1F000 + 0x40)
+        f.write(b"\x78\x56\x34\x12")
+    q = t.qemu(["regdbg-proxy,id=i2c0,vendor-id=0x8086,device-id=0x0f41,bar0-size=4096,"
+                "backend=hw,host=0000:00:18.1,host-access=devmem,devmem-path=%s,sysfs-path=%s"
+                % (mem, root)])
+    bdf = q.qtest.find_device(0x8086, 0x0F41)[0]
+    q.qtest.map_bar(bdf, 0, BAR)
+    check(q.qtest.read(BAR + 0x40, 4) == 0x12345678, "devmem read at the BAR's address")
+    q.qtest.write(BAR + 0x44, 4, 0xA5A5A5A5)
+    check(read_bytes(mem, 0x91A1F000 + 0x44, 4) == 0xA5A5A5A5, "devmem write")
+
+
+def test_hw_refusals(t):
+    root = t.tmp("sys")
+    make_device(root, "0000:00:18.1", 0x8086, 0x0F41, [(0x91A1F000, 0x1000, MEM)])
+    make_device(root, "0000:00:18.2", 0x8086, 0x0F41, [(0x91A1E000, 0x1000, MEM)])
+    make_device(root, "0000:03:00.0", 0x10EC, 0x8168, [(0xE000, 0x100, IO)], driver="r8169")
+    base = "regdbg-proxy,vendor-id=0x8086,device-id=0x0f41,bar0-size=4096,backend=hw,sysfs-path="
+    cases = [
+        (base + root + ",host=8086:0f41",
+         "host=8086:0f41: 2 devices match (0000:00:18.1, 0000:00:18.2); give the bus address"),
+        (base + root + ",host=1234:5678", "host=1234:5678: no such PCI device in"),
+        (base + root + ",host=00:1f.0", "host=00:1f.0: no PCI device 0000:00:1f.0 in"),
+        (base + root + ",host=0000:00:18.1,bar0-size=8192".replace(",bar0-size=4096", ""),
+         "bar0-size=0x2000 but BAR 0 of the host device 0000:00:18.1 is 0x1000 bytes"),
+        (base + root + ",host=0000:00:18.1,bar0-type=io,bar0-size=256".replace(
+            ",bar0-size=4096", ""), "bar0-size=0x100 but BAR 0 of the host device"),
+        (base + root + ",host=0000:00:18.1,bar2-size=4096",
+         "bar2-size=0x1000 but BAR 2 of the host device 0000:00:18.1 is 0x0 bytes"),
+        (base + root + ",host=0000:03:00.0", "host=0000:03:00.0: the host device 0000:03:00.0 "
+         "is bound to the driver r8169; unbind it first (echo 0000:03:00.0 > "
+         "/sys/bus/pci/drivers/r8169/unbind) or set force=on"),
+        (base + root + ",host=0000:00:18.1,host-access=mmio", "host-access=mmio: expected "
+         "sysfs or devmem"),
+        (base.replace(",sysfs-path=", "") + ",host=8086:0f41,sysfs-path=" + t.tmp("none"),
+         "no devices/ folder there"),
+        (base.replace(",sysfs-path=", ""), "host: backend=hw needs host="),
+    ]
+    bad = []
+    for dev, message in cases:
+        status, out = qemu_fails(t.tmp, [dev])
+        if status == 0 or message not in out:
+            bad.append("%s\n  -> %d %r\n  expected %r" % (dev, status, out, message))
+    check(not bad, "\n".join(bad))
+    # force=on takes the bound device anyway
+    q = t.qemu(["regdbg-proxy,id=nic,vendor-id=0x10ec,device-id=0x8168,bar0-size=256,"
+                "bar0-type=io,backend=hw,host=0000:03:00.0,force=on,sysfs-path=" + root])
+    check(q.proc.poll() is None, "force=on")
