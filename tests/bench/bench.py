@@ -303,10 +303,37 @@ def bench_park_latency(tmp):
                                   "met" if max(resume) <= 1 else "NOT met"))
 
 
+def bench_hw(tmp):
+    """The hw backend on a sysfs-like tree against the file backend on a plain file."""
+    root = os.path.join(tmp, "sys")
+    dev = os.path.join(root, "devices", "0000:00:18.1")
+    os.makedirs(dev, exist_ok=True)
+    with open(os.path.join(dev, "vendor"), "w") as f:
+        f.write("0x8086\n")
+    with open(os.path.join(dev, "device"), "w") as f:
+        f.write("0x0f41\n")
+    with open(os.path.join(dev, "resource"), "w") as f:
+        f.write("0x0000000091a1f000 0x0000000091a1ffff 0x0000000000040200\n" +
+                "0x0000000000000000 0x0000000000000000 0x0000000000000000\n" * 12)
+    for path in (os.path.join(dev, "resource0"), os.path.join(tmp, "bar0.bin")):
+        with open(path, "wb") as f:
+            f.write(bytes(4096))
+    file_dev = PROXY + ",backend=file,bar0-file=" + os.path.join(tmp, "bar0.bin")
+    hw_dev = PROXY + ",backend=hw,host=0000:00:18.1,sysfs-path=" + root
+    print("## hw backend on a mapped resource file vs the file backend (TCG, cycles/access)")
+    f = median_of_launches(lambda: guest_run(tmp, "tcg", file_dev, "8086:0f41", record=True))
+    h = median_of_launches(lambda: guest_run(tmp, "tcg", hw_dev, "8086:0f41", record=True))
+    print("%-30s %8s %8s" % ("", "read", "write"))
+    print("%-30s %8d %8d" % ("file backend", *f))
+    print("%-30s %8d %8d" % ("hw backend (sysfs resource0)", *h))
+    print("ratio hw/file: read %.3f write %.3f" % (h[0] / f[0], h[1] / f[1]))
+    print()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
-    ap.add_argument("--only", choices=["guest", "ring", "tui", "rules"])
+    ap.add_argument("--only", choices=["guest", "ring", "tui", "rules", "hw"])
     opts = ap.parse_args()
     os.environ.setdefault("REGDBG_BUILD", os.path.abspath(opts.build))
     tmp = tempfile.mkdtemp(prefix="regdbg-bench-")
@@ -316,6 +343,8 @@ def main():
         bench_tui(tmp)
     if opts.only in (None, "rules"):
         bench_rules(tmp)
+    if opts.only in (None, "hw"):
+        bench_hw(tmp)
     if opts.only in (None, "guest"):
         bench_guest("tcg", tmp)
         if harness.kvm_usable():
