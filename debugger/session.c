@@ -417,7 +417,8 @@ void session_tick(struct session *s, uint64_t now_ns)
                  s->proxies[0].rr.info.qemu_pid);
         snprintf(s->run_state, sizeof(s->run_state), "gone");
     }
-    if (!s->qemu_gone && !s->no_pci_refresh && now_ns - s->pci_refresh_t_ns >= PCI_REFRESH_NS) {
+    if (!s->qemu_gone && !s->no_pci_refresh && now_ns - s->pci_refresh_t_ns >= PCI_REFRESH_NS &&
+        !session_any_parked(s)) {
         s->pci_refresh_t_ns = now_ns;
         /* The guest may have moved its BARs. */
         if (session_refresh_pci(s, err, sizeof(err)) < 0 && s->qmp && qmp_is_dead(s->qmp)) {
@@ -577,6 +578,13 @@ int session_record_stop(struct session *s, char *err, size_t errlen)
     }
     s->rec = NULL;
     return ret;
+}
+
+bool session_any_parked(struct session *s)
+{
+    struct session_park p;
+
+    return session_next_park(s, &p);
 }
 
 bool session_next_park(struct session *s, struct session_park *out)
@@ -745,4 +753,13 @@ int session_rule_command(struct session *s, const char *line, int cur_dev, struc
         snprintf(err, errlen, "that command is for regdbg batch");
         return -1;
     }
+}
+
+bool session_park_alive(struct session *s, const struct session_park *p)
+{
+    struct regdbg_park_slot slot;
+
+    return p->dev >= 0 && p->dev < s->n_proxies &&
+           park_next(&s->proxies[p->dev].rr, p->slot, &slot) == p->slot &&
+           slot.park_id == p->park.park_id;
 }

@@ -765,6 +765,16 @@ static int tui_loop(struct tui *t)
             next_frame = 0;
             dirty = true;
         }
+        if (t->ui.parked && !session_park_alive(&t->s, &t->ui.park)) {
+            /* it went on without us: timed out, or the VM is being stopped */
+            t->ui.parked = false;
+            if (t->ui.prompt >= PROMPT_PARK_VALUE) {
+                t->ui.prompt = PROMPT_NONE;
+            }
+            ui_notice(&t->ui, false, "the parked access went on (the VM stopped, or nobody "
+                      "answered in time)");
+            dirty = true;
+        }
         if (!t->ui.parked) {
             check_parks(t);
             if (t->ui.parked) {

@@ -175,6 +175,7 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
     uint32_t verdict = REGDBG_VERDICT_CONTINUE;
     bool had_bql = bql_locked();
     bool timed_out = false;
+    bool stopping = false;
 
     for (unsigned k = 0; k < REGDBG_MAX_PARK && !slot; k++) {
         struct regdbg_park_slot *cand =
@@ -226,13 +227,19 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
         if (state == REGDBG_PARK_ANSWERED) {
             break;
         }
-        /* Resume once the debugger is gone: detached, or silent too long */
+        /*
+         * Resume once the debugger is gone (detached, or silent too long),
+         * or when the VM is being stopped: a vCPU can only pause outside the
+         * handler, and pause_all_vcpus() would wait for it forever.
+         */
         now = regdbg_rules_now_ns();
         seen = atomic_load_explicit(&h->heartbeat_ns, memory_order_acquire);
         if (seen < start) {
             seen = start;
         }
-        if (atomic_load_explicit(&h->consumer_pid, memory_order_acquire) == 0 ||
+        stopping = current_cpu && qatomic_read(&current_cpu->stop);
+        if (stopping ||
+            atomic_load_explicit(&h->consumer_pid, memory_order_acquire) == 0 ||
             now - seen >= s->park_timeout_ns) {
             uint32_t parked = REGDBG_PARK_PARKED;
 
@@ -249,7 +256,9 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
     if (had_bql) {
         bql_lock();
     }
-    if (timed_out) {
+    if (timed_out && stopping) {
+        trace_regdbg_proxy_park_vm_stop(a->bar, a->addr);
+    } else if (timed_out) {
         atomic_fetch_add_explicit(&h->park_timeouts, 1, memory_order_relaxed);
         a->flags |= REGDBG_EV_TIMED_OUT;
         trace_regdbg_proxy_park_timeout(a->bar, a->addr);

@@ -1384,14 +1384,19 @@ def test_tui_breakpoint_pops_up_and_is_answered(t):
     head = RingHeader(lt.shm).head
     time.sleep(0.3)
     check(RingHeader(lt.shm).head == head, "the guest went on while parked")
+    def panel_access(ls):
+        for k, ln in enumerate(ls[:-1]):
+            if ln.startswith(" PARKED by"):
+                return ls[k + 1]
+        return None
+    first = panel_access(term.lines())
     # continue with another value
     term.keys("v")
     term.wait_text("continue with value:", 5)
     term.type("0x355")
     term.keys("Enter")
     # the next iteration parks again; edit the rule so that it no longer matches
-    term.wait(lambda ls: any("PARKED" in ln for ln in ls) and RingHeader(lt.shm).head > head,
-              10, "the next park")
+    term.wait(lambda ls: panel_access(ls) not in (None, first), 10, "the next park")
     term.keys("e")
     term.wait_text("rule: break w i2c0:IC_DATA_CMD if CMD == read", 5)
     term.keys("C-u")
@@ -1412,9 +1417,19 @@ def test_tui_breakpoint_pops_up_and_is_answered(t):
     term.keys("Enter")
     term.wait(lambda ls: any("IC_DATA_CMD" in ln and "0x00000355" in ln for ln in ls), 5,
               "the continued-with-value write in the stream")
+    # S at a park lets the access go on and stops the whole VM
+    term.keys(":")
+    term.type("break w IC_ENABLE")
+    term.keys("Enter")
+    term.wait_text("PARKED by rule 1", 10)
+    term.keys("S")
+    term.wait(lambda ls: "VM: paused" in ls[0], 10, "the VM to stop")
+    check(qmp_status(lt.qmp) == "paused", "query-status after S")
     term.keys(":")
     term.type("delete")
     term.keys("Enter")
+    term.keys("s")
+    term.wait(lambda ls: "VM: running" in ls[0], 10, "the VM to run again")
     quit_launched(term)
 
 
