@@ -26,6 +26,8 @@ JANSSON_CFLAGS = $(shell pkg-config --cflags jansson)
 JANSSON_LIBS = $(shell pkg-config --libs jansson)
 CURSES_CFLAGS = $(shell pkg-config --cflags ncursesw)
 CURSES_LIBS = $(shell pkg-config --libs ncursesw)
+PCI_CFLAGS = $(shell pkg-config --cflags libpci)
+PCI_LIBS = $(shell pkg-config --libs libpci)
 
 DEBUGGER_SRCS := $(wildcard debugger/*.c) $(wildcard views/*.c)
 DEBUGGER_HDRS := $(wildcard debugger/*.h) $(wildcard views/*.h) $(wildcard include/regdbg/*.h)
@@ -53,23 +55,23 @@ endif
 
 $(REGDBG): $(DEBUGGER_SRCS) $(DEBUGGER_HDRS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_OPT) $(JANSSON_CFLAGS) $(CURSES_CFLAGS) -o $@ $(DEBUGGER_SRCS) $(JANSSON_LIBS) $(CURSES_LIBS) -lpthread
+	$(CC) $(CFLAGS_OPT) $(JANSSON_CFLAGS) $(CURSES_CFLAGS) $(PCI_CFLAGS) -o $@ $(DEBUGGER_SRCS) $(JANSSON_LIBS) $(CURSES_LIBS) $(PCI_LIBS) -lpthread
 
 $(REGDBG_ASAN): $(DEBUGGER_SRCS) $(DEBUGGER_HDRS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_SAN) $(JANSSON_CFLAGS) $(CURSES_CFLAGS) -o $@ $(DEBUGGER_SRCS) $(JANSSON_LIBS) $(CURSES_LIBS) -lpthread
+	$(CC) $(CFLAGS_SAN) $(JANSSON_CFLAGS) $(CURSES_CFLAGS) $(PCI_CFLAGS) -o $@ $(DEBUGGER_SRCS) $(JANSSON_LIBS) $(CURSES_LIBS) $(PCI_LIBS) -lpthread
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_SRCS) $(DEBUGGER_HDRS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_OPT) $(JANSSON_CFLAGS) $(CURSES_CFLAGS) -o $@ $< $(LIB_SRCS) $(JANSSON_LIBS) $(CURSES_LIBS) -lpthread
+	$(CC) $(CFLAGS_OPT) $(JANSSON_CFLAGS) $(CURSES_CFLAGS) $(PCI_CFLAGS) -o $@ $< $(LIB_SRCS) $(JANSSON_LIBS) $(CURSES_LIBS) $(PCI_LIBS) -lpthread
 
 $(BUILD)/asan/tests/%: tests/unit/%.c $(LIB_SRCS) $(DEBUGGER_HDRS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_SAN) $(JANSSON_CFLAGS) $(CURSES_CFLAGS) -o $@ $< $(LIB_SRCS) $(JANSSON_LIBS) $(CURSES_LIBS) -lpthread
+	$(CC) $(CFLAGS_SAN) $(JANSSON_CFLAGS) $(CURSES_CFLAGS) $(PCI_CFLAGS) -o $@ $< $(LIB_SRCS) $(JANSSON_LIBS) $(CURSES_LIBS) $(PCI_LIBS) -lpthread
 
 $(BUILD)/bench/ring_bench: tests/bench/ring_bench.c tests/unit/ring_producer.h $(LIB_SRCS) $(DEBUGGER_HDRS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_OPT) $(JANSSON_CFLAGS) $(CURSES_CFLAGS) -o $@ $< $(LIB_SRCS) $(JANSSON_LIBS) $(CURSES_LIBS) -lpthread
+	$(CC) $(CFLAGS_OPT) $(JANSSON_CFLAGS) $(CURSES_CFLAGS) $(PCI_CFLAGS) -o $@ $< $(LIB_SRCS) $(JANSSON_LIBS) $(CURSES_LIBS) $(PCI_LIBS) -lpthread
 
 # libFuzzer targets (clang); `make test` runs each for a bounded time
 FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))

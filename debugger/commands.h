@@ -20,11 +20,15 @@ int cmd_dump(int argc, char **argv);
 int cmd_launch(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+int cmd_qemu_args(int argc, char **argv);
 
 extern const char record_usage[];
 extern const char dump_usage[];
 extern const char launch_usage[];
 extern const char attach_usage[];
 extern const char batch_usage[];
+extern const char scan_usage[];
+extern const char qemu_args_usage[];
 
 #endif /* REGDBG_COMMANDS_H */

@@ -17,6 +17,10 @@ static const struct command commands[] = {
     { "record", "record a proxy's register accesses into a trace file", record_usage,
       cmd_record },
     { "dump", "print a trace file as text or JSON lines", dump_usage, cmd_dump },
+    { "scan", "list the host's PCI devices: ids, names, BARs, bound driver", scan_usage,
+      cmd_scan },
+    { "qemu-args", "print the -device option that clones a host PCI device", qemu_args_usage,
+      cmd_qemu_args },
 };
 
 static void usage(FILE *f)
@@ -28,7 +32,7 @@ static void usage(FILE *f)
           "\n"
           "commands:\n", f);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     }
     fputs("\n"
           "`regdbg COMMAND --help` describes a command.\n"

@@ -147,3 +147,28 @@ def test_hw_refusals(t):
     q = t.qemu(["regdbg-proxy,id=nic,vendor-id=0x10ec,device-id=0x8168,bar0-size=256,"
                 "bar0-type=io,backend=hw,host=0000:03:00.0,force=on,sysfs-path=" + root])
     check(q.proc.poll() is None, "force=on")
+
+
+def test_qemu_args_output_drives_the_hw_backend(t):
+    """regdbg qemu-args on (a copy of) the fixture tree prints options that start QEMU with the
+    hw backend: the guest sees the cloned identity and its writes land in the resource file."""
+    import shlex
+    import shutil
+    from harness import TOP, regdbg
+    root = t.tmp("sysfs")
+    shutil.copytree(os.path.join(TOP, "tests", "fixtures", "sysfs"), root, symlinks=True)
+    r = regdbg("qemu-args", "10ec:8168", "--sysfs", root)
+    check(r.returncode == 1 and "0000:02:00.0" in r.stderr and "0000:03:00.0" in r.stderr,
+          "two RTL8111s: %r" % r.stderr)
+    r = regdbg("qemu-args", "0000:02:00.0", "--sysfs", root)
+    check(r.returncode == 0, r.stderr)
+    words = shlex.split(r.stdout)
+    check(words[0] == "-device" and "backend=hw" in words[1], r.stdout)
+    q = t.qemu([words[1] + ",id=nic"])
+    bdf = q.qtest.find_device(0x10EC, 0x8168)[0]
+    check(q.qtest.cfg_read(bdf, 0x2C) == (0x8554 << 16) | 0x1043, "subsystem ids")
+    check(q.qtest.bar_size(bdf, 4)[0] == 0x4000, "BAR4 size")
+    q.qtest.map_bar(bdf, 2, 0xE0200000)
+    q.qtest.write(0xE0200000 + 0x20, 4, 0x600DF00D)
+    check(read_bytes(os.path.join(root, "devices", "0000:02:00.0", "resource2"), 0x20, 4) ==
+          0x600DF00D, "the write did not reach resource2")
