@@ -5,6 +5,7 @@
 #                                   the repository; OUT_BIN becomes a link to the binary
 #   build-qemu.sh tree QEMU_SRC     the user's own QEMU tree: install the device, add the two-line hook
 #                                   (hw/misc/meson.build, hw/misc/Kconfig) and build it in QEMU_SRC/build
+#   build-qemu.sh hook QEMU_SRC     only install the device and the hook (idempotent), no build
 #
 # The cache (REGDBG_CACHE, default ~/.cache/regdbg) is keyed by the QEMU version; the device sources are
 # copied in only when they differ, so ninja rebuilds just what a device change touched.
@@ -94,6 +95,11 @@ pinned)
     mkdir -p "$(dirname "$out")"
     cp "$bld/qemu-system-x86_64" "$out.tmp" && mv "$out.tmp" "$out"
     ;;
+hook)
+    src=$(cd "$2" && pwd)
+    [ -f "$src/hw/misc/meson.build" ] || { say "$src does not look like a QEMU source tree"; exit 1; }
+    install_device "$src"
+    ;;
 tree)
     src=$(cd "$2" && pwd)
     [ -f "$src/hw/misc/meson.build" ] || { say "$src does not look like a QEMU source tree"; exit 1; }
@@ -106,7 +112,7 @@ tree)
     say "built $src/build/qemu-system-x86_64 with regdbg-proxy"
     ;;
 *)
-    echo "usage: $0 pinned OUT_BIN | tree QEMU_SRC" >&2
+    echo "usage: $0 pinned OUT_BIN | tree QEMU_SRC | hook QEMU_SRC" >&2
     exit 2
     ;;
 esac
