@@ -141,17 +141,6 @@ void ring_reader_detach(struct ring_reader *rr)
     memset(rr, 0, sizeof(*rr));
 }
 
-size_t ring_reader_drain(struct ring_reader *rr, struct regdbg_event *out, size_t max)
-{
-    size_t n = 0;
-
-    while (n < max && regdbg_ring_peek(&rr->ring, rr->tail + n, &out[n])) {
-        n++;
-    }
-    ring_reader_consume(rr, n);
-    return n;
-}
-
 void ring_reader_consume(struct ring_reader *rr, uint64_t n)
 {
     if (n) {

@@ -26,14 +26,9 @@ int ring_reader_attach(struct ring_reader *rr, const char *path, char *err, size
 void ring_reader_detach(struct ring_reader *rr);
 
 /*
- * Copy up to max published events into out and hand their slots back to the producers.
- * Returns the number copied (0 when nothing new is published).
- */
-size_t ring_reader_drain(struct ring_reader *rr, struct regdbg_event *out, size_t max);
-
-/*
- * Zero-copy draining: copy the i-th unread event (i = 0 is the oldest) into *out if it has been
- * published, returning 1, else 0; then ring_reader_consume() hands back the first n slots.
+ * Draining one event at a time: copy the i-th unread event (i = 0 is the oldest) into *out if it
+ * has been published, returning 1, else 0; then ring_reader_consume() hands back the first n
+ * slots.
  * Consume at least every ring_entries / 2 events so that lossless producers can go on.
  */
 static inline int ring_reader_peek(const struct ring_reader *rr, uint64_t i,

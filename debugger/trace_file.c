@@ -285,11 +285,6 @@ const struct regdbg_trace_header *trace_reader_header(const struct trace_reader 
     return &r->hdr;
 }
 
-uint64_t trace_reader_offset(const struct trace_reader *r)
-{
-    return r->offset;
-}
-
 static size_t disk_size(uint8_t kind)
 {
     return kind == REGDBG_DISK_FULL ? sizeof(struct regdbg_disk_full) : 32;

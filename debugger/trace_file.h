@@ -149,8 +149,6 @@ struct trace_reader *trace_reader_open(const char *path, char *err, size_t errle
 const struct regdbg_trace_header *trace_reader_header(const struct trace_reader *r);
 enum trace_read_status trace_reader_next(struct trace_reader *r, struct regdbg_trace_record *rec,
                                          char *err, size_t errlen);
-/* Byte offset of the next record to be read. */
-uint64_t trace_reader_offset(const struct trace_reader *r);
 void trace_reader_close(struct trace_reader *r);
 
 /* "edited,injected" etc.; buf gets "" when no flag is set. */
