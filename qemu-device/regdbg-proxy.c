@@ -418,6 +418,7 @@ static bool regdbg_proxy_create_shm(RegdbgProxyState *s, Error **errp)
     /* ftruncate zeroed the rules area: no rule, no index bit, slots FREE */
     s->rules = (struct regdbg_rules_area *)((char *)s->shm +
                                             REGDBG_RULES_OFFSET);
+    regdbg_rules_reset_cache(s);
 
     regdbg_ring_init_view(&s->ring, s->shm, s->ring_entries,
                           h->consumer_timeout_ns);

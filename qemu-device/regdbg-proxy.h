@@ -44,6 +44,17 @@ typedef struct RegdbgBackendOps {
                   uint64_t val, unsigned size);
 } RegdbgBackendOps;
 
+/* A rule as the device last took it from shared memory (regdbg-rules.c) */
+typedef struct RegdbgRuleCache {
+    uint32_t seq;               /* the rule's seqlock when taken; odd: none */
+    bool simple;                /* the condition is (v >> shift) & fmask OP k */
+    uint8_t op;                 /* REGDBG_INSN_EQ..GE, or 0: no condition */
+    uint8_t shift;
+    uint64_t fmask;
+    uint64_t k;
+    struct regdbg_rule r;
+} RegdbgRuleCache;
+
 struct RegdbgProxyState {
     PCIDevice parent_obj;
 
@@ -85,6 +96,7 @@ struct RegdbgProxyState {
     size_t shm_size;
     struct regdbg_ring ring;
     struct regdbg_rules_area *rules;
+    RegdbgRuleCache rule_cache[REGDBG_MAX_RULES];
     uint64_t park_timeout_ns;
     Notifier exit_notifier;
 };
@@ -116,5 +128,6 @@ uint64_t regdbg_rules_candidates(RegdbgProxyState *s, unsigned bar,
 void regdbg_rules_before(RegdbgProxyState *s, RegdbgAccess *a,
                          uint64_t candidates);
 void regdbg_rules_after_read(RegdbgProxyState *s, RegdbgAccess *a);
+void regdbg_rules_reset_cache(RegdbgProxyState *s);
 
 #endif /* HW_MISC_REGDBG_PROXY_H */

@@ -48,39 +48,106 @@ static bool regdbg_rules_applies(const struct regdbg_rule *r,
 }
 
 /*
- * A consistent copy of rule i if it concerns the access, else false (also
- * while the debugger rewrites it: then the rule is skipped for this access,
- * as if it had been written a moment later). Only what is used is copied:
- * the fixed part, then the condition when there is one.
+ * Recognise the conditions most rules have, (value >> shift) & mask OP k or
+ * none at all, so that they are checked without running the program.
  */
-static bool regdbg_rules_copy(RegdbgProxyState *s, unsigned i,
-                              const RegdbgAccess *a, struct regdbg_rule *copy)
+static void regdbg_rules_simplify(RegdbgRuleCache *c)
+{
+    const struct regdbg_rule *r = &c->r;
+    const struct regdbg_insn *in = r->code;
+    unsigned n = r->n_code, k = 1;
+
+    c->simple = false;
+    c->shift = 0;
+    c->fmask = ~0ULL;
+    if (n == 0) {
+        c->simple = true;
+        c->op = 0;
+        return;
+    }
+    if (n < 3 || n > 4 || in[0].op != REGDBG_INSN_VALUE) {
+        return;
+    }
+    if (n == 4) {
+        if (in[1].op != REGDBG_INSN_FIELD || in[1].width == 0 ||
+            in[1].width > 64 || in[1].shift > 63) {
+            return;
+        }
+        c->shift = in[1].shift;
+        c->fmask = in[1].width == 64 ? ~0ULL : (1ULL << in[1].width) - 1;
+        k = 2;
+    }
+    if (in[k].op != REGDBG_INSN_CONST ||
+        in[k].arg >= REGDBG_RULE_MAX_CONSTS ||
+        in[k + 1].op < REGDBG_INSN_EQ || in[k + 1].op > REGDBG_INSN_GE) {
+        return;
+    }
+    c->k = r->consts[in[k].arg];
+    c->op = in[k + 1].op;
+    c->simple = true;
+}
+
+/*
+ * Rule i as this device last saw it, taken anew from shared memory (under
+ * its seqlock) only when the debugger has rewritten it. NULL while it is
+ * being rewritten (the rule is then skipped for this access, as if it had
+ * been written a moment later) or when it does not concern the access.
+ * Runs under the BQL, which serialises the vCPUs' use of the cache.
+ */
+static const RegdbgRuleCache *regdbg_rules_get(RegdbgProxyState *s,
+                                               unsigned i,
+                                               const RegdbgAccess *a)
 {
     struct regdbg_rule *r = &s->rules->rules[i];
+    RegdbgRuleCache *c = &s->rule_cache[i];
+    uint32_t seq = atomic_load_explicit(&r->seq, memory_order_acquire);
 
-    for (int tries = 0; tries < REGDBG_SEQLOCK_TRIES; tries++) {
-        uint32_t seq = atomic_load_explicit(&r->seq, memory_order_acquire);
-
-        if (seq & 1) {
-            continue;
-        }
-        memcpy(copy, r, offsetof(struct regdbg_rule, ignore_left));
-        if (!regdbg_rules_applies(copy, a)) {
-            return false;
-        }
-        if (copy->n_code) {
-            if (copy->n_code > REGDBG_RULE_MAX_CODE) {
-                return false;
-            }
-            memcpy(copy->consts, r->consts, sizeof(copy->consts));
-            memcpy(copy->code, r->code, copy->n_code * sizeof(copy->code[0]));
-        }
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&r->seq, memory_order_relaxed) == seq) {
-            return true;
-        }
+    if (seq & 1) {
+        return NULL;
     }
-    return false;
+    if (c->seq != seq) {
+        memcpy(&c->r, r, offsetof(struct regdbg_rule, ignore_left));
+        if (c->r.n_code > REGDBG_RULE_MAX_CODE) {
+            c->r.enabled = 0;          /* malformed: never matches */
+            c->r.n_code = 0;
+        }
+        memcpy(c->r.consts, r->consts, sizeof(c->r.consts));
+        memcpy(c->r.code, r->code, c->r.n_code * sizeof(c->r.code[0]));
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&r->seq, memory_order_relaxed) != seq) {
+            c->seq = 1;                /* torn: take it again next time */
+            return NULL;
+        }
+        regdbg_rules_simplify(c);
+        c->seq = seq;
+    }
+    return regdbg_rules_applies(&c->r, a) ? c : NULL;
+}
+
+static bool regdbg_rules_cond(const RegdbgRuleCache *c, const RegdbgAccess *a)
+{
+    uint64_t v;
+
+    if (!c->simple) {
+        return regdbg_rule_eval(&c->r, a->orig, a->size, a->cpu) == 1;
+    }
+    v = (a->orig >> c->shift) & c->fmask;
+    switch (c->op) {
+    case 0: return true;
+    case REGDBG_INSN_EQ: return v == c->k;
+    case REGDBG_INSN_NE: return v != c->k;
+    case REGDBG_INSN_LT: return v < c->k;
+    case REGDBG_INSN_GT: return v > c->k;
+    case REGDBG_INSN_LE: return v <= c->k;
+    default: return v >= c->k;
+    }
+}
+
+void regdbg_rules_reset_cache(RegdbgProxyState *s)
+{
+    for (unsigned i = 0; i < REGDBG_MAX_RULES; i++) {
+        s->rule_cache[i].seq = 1;      /* odd: nothing cached */
+    }
 }
 
 /* The rules (as a mask of rule numbers) whose index buckets the access hits */
@@ -296,23 +363,24 @@ void regdbg_rules_before(RegdbgProxyState *s, RegdbgAccess *a,
     a->post_read = 0;
     for (uint64_t m = candidates; m; m &= m - 1) {
         unsigned i = ctz64(m);
-        struct regdbg_rule r;
+        const RegdbgRuleCache *c = i < REGDBG_MAX_RULES ?
+                                   regdbg_rules_get(s, i, a) : NULL;
 
-        if (i >= REGDBG_MAX_RULES || !regdbg_rules_copy(s, i, a, &r)) {
+        if (!c) {
             continue;
         }
-        if (!is_write && r.uses_value) {
+        if (!is_write && c->r.uses_value) {
             a->post_read |= 1ULL << i;    /* decide once the value is read */
             continue;
         }
-        if (regdbg_rule_eval(&r, a->orig, a->size, a->cpu) != 1 ||
+        if (!regdbg_rules_cond(c, a) ||
             !regdbg_rules_claim(&s->rules->rules[i])) {
             continue;
         }
-        switch (r.kind) {
+        switch (c->r.kind) {
         case REGDBG_RULE_EDIT:
             if (is_write) {
-                a->value = regdbg_rule_apply(&r, a->value);
+                a->value = regdbg_rule_apply(&c->r, a->value);
                 a->flags |= REGDBG_EV_EDITED;
                 a->rule = i;
             }
@@ -375,25 +443,24 @@ void regdbg_rules_after_read(RegdbgProxyState *s, RegdbgAccess *a)
 
     for (uint64_t m = a->post_read; m; m &= m - 1) {
         unsigned i = ctz64(m);
-        struct regdbg_rule r;
+        const RegdbgRuleCache *c = regdbg_rules_get(s, i, a);
 
-        if (!regdbg_rules_copy(s, i, a, &r) ||
-            regdbg_rule_eval(&r, a->orig, a->size, a->cpu) != 1 ||
+        if (!c || !regdbg_rules_cond(c, a) ||
             !regdbg_rules_claim(&s->rules->rules[i])) {
             continue;
         }
-        if (r.kind == REGDBG_RULE_INJECT) {
+        if (c->r.kind == REGDBG_RULE_INJECT) {
             a->inject |= 1ULL << i;
-        } else if (r.kind == REGDBG_RULE_BREAK && park_rule < 0) {
+        } else if (c->r.kind == REGDBG_RULE_BREAK && park_rule < 0) {
             park_rule = i;
         }
     }
     for (uint64_t m = a->inject; m; m &= m - 1) {
         unsigned i = ctz64(m);
-        struct regdbg_rule r;
+        const RegdbgRuleCache *c = regdbg_rules_get(s, i, a);
 
-        if (regdbg_rules_copy(s, i, a, &r)) {
-            a->value = regdbg_rule_apply(&r, a->value);
+        if (c) {
+            a->value = regdbg_rule_apply(&c->r, a->value);
             a->flags |= REGDBG_EV_INJECTED;
             a->rule = i;
         }

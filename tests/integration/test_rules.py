@@ -321,3 +321,34 @@ def test_rules_file_for_record(t):
         f.write("inject r bar9+0x9c = 1\n")
     r = regdbg("record", "--qmp", q.qmp_path, "-o", t.tmp("x.trace"), "--rules", bad)
     check(r.returncode == 1 and "bad.rules:1:10:" in r.stderr, r.stderr)
+
+
+def test_simple_conditions_of_every_comparison(t):
+    """The device checks `FIELD OP constant` without running the condition program: every
+    comparison, on the value and on a field, against the program's own answer."""
+    q, path = file_proxy(t)
+    b = Batch(t, q)
+    rules = [(0x200, "value < 5"), (0x204, "value > 5"), (0x208, "value <= 5"),
+             (0x20c, "value >= 5"), (0x210, "value == 5"), (0x214, "value != 5")]
+    for off, cond in rules:
+        b.send("edit w bar0+0x%x set 0x100 if %s" % (off, cond))
+    b.send("edit w IC_DATA_CMD set 0x400 if CMD == read")
+    b.send("edit w IC_CON set 0x80 if SPEED != std && value > 0")   # not simple: the program
+    b.proc.stdin.close()
+    code, out, err = b.finish()
+    check(code == 0, err)
+    for off, cond in rules:
+        for v in (4, 5, 6):
+            q.qtest.write(BAR + off, 4, v)
+            expect = v | 0x100 if eval(cond.replace("value", str(v))) else v
+            got = read_file(path, off, 4)
+            check(got == expect, "%s with value %d: 0x%x, expected 0x%x" % (cond, v, got,
+                                                                           expect))
+    q.qtest.write(BAR + 0x10, 4, 0x155)
+    check(read_file(path, 0x10, 4) == 0x555, "field condition true")
+    q.qtest.write(BAR + 0x10, 4, 0x55)
+    check(read_file(path, 0x10, 4) == 0x55, "field condition false")
+    q.qtest.write(BAR + 0x00, 4, 0x63)      # SPEED=std (1): no edit
+    check(read_file(path, 0x00, 4) == 0x63, "program condition false")
+    q.qtest.write(BAR + 0x00, 4, 0x65)      # SPEED=fast (2): edit
+    check(read_file(path, 0x00, 4) == 0xE5, "program condition true")
