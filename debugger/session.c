@@ -19,6 +19,8 @@
 
 #define QMP_TIMEOUT_MS 3000
 #define PCI_REFRESH_NS 1000000000ull
+/* The periodic refresh must never hold up the screen: a short wait, and a miss is harmless. */
+#define PCI_REFRESH_TIMEOUT_MS 250
 
 uint64_t session_now_ns(void)
 {
@@ -148,6 +150,8 @@ const struct regmap *session_map_for(const struct session *s, uint16_t vendor, u
     }
     return NULL;
 }
+
+static int refresh_pci(struct session *s, int timeout_ms, char *err, size_t errlen);
 
 static int update_run_state(struct session *s, char *err, size_t errlen)
 {
@@ -417,11 +421,11 @@ void session_tick(struct session *s, uint64_t now_ns)
                  s->proxies[0].rr.info.qemu_pid);
         snprintf(s->run_state, sizeof(s->run_state), "gone");
     }
-    if (!s->qemu_gone && !s->no_pci_refresh && now_ns - s->pci_refresh_t_ns >= PCI_REFRESH_NS &&
-        !session_any_parked(s)) {
+    if (!s->qemu_gone && !s->no_pci_refresh && now_ns - s->pci_refresh_t_ns >= PCI_REFRESH_NS) {
         s->pci_refresh_t_ns = now_ns;
         /* The guest may have moved its BARs. */
-        if (session_refresh_pci(s, err, sizeof(err)) < 0 && s->qmp && qmp_is_dead(s->qmp)) {
+        if (refresh_pci(s, PCI_REFRESH_TIMEOUT_MS, err, sizeof(err)) < 0 && s->qmp &&
+            qmp_is_dead(s->qmp)) {
             s->qemu_gone = true;
             snprintf(s->qemu_gone_why, sizeof(s->qemu_gone_why), "%s", err);
             snprintf(s->run_state, sizeof(s->run_state), "gone");
@@ -509,7 +513,7 @@ static void pci_walk(struct session *s, json_t *devices)
     }
 }
 
-int session_refresh_pci(struct session *s, char *err, size_t errlen)
+static int refresh_pci(struct session *s, int timeout_ms, char *err, size_t errlen)
 {
     json_t *ret, *bus;
     size_t i;
@@ -518,7 +522,7 @@ int session_refresh_pci(struct session *s, char *err, size_t errlen)
         snprintf(err, errlen, "QEMU is gone");
         return -1;
     }
-    ret = qmp_execute(s->qmp, "query-pci", NULL, QMP_TIMEOUT_MS, err, errlen);
+    ret = qmp_execute(s->qmp, "query-pci", NULL, timeout_ms, err, errlen);
     if (!ret) {
         return -1;
     }
@@ -527,6 +531,11 @@ int session_refresh_pci(struct session *s, char *err, size_t errlen)
     }
     json_decref(ret);
     return 0;
+}
+
+int session_refresh_pci(struct session *s, char *err, size_t errlen)
+{
+    return refresh_pci(s, QMP_TIMEOUT_MS, err, errlen);
 }
 
 int session_record_start(struct session *s, const char *path, int dev, char *err,
@@ -578,13 +587,6 @@ int session_record_stop(struct session *s, char *err, size_t errlen)
     }
     s->rec = NULL;
     return ret;
-}
-
-bool session_any_parked(struct session *s)
-{
-    struct session_park p;
-
-    return session_next_park(s, &p);
 }
 
 bool session_next_park(struct session *s, struct session_park *out)

@@ -146,7 +146,6 @@ int session_answer_park(struct session *s, const struct session_park *p, uint32_
 void session_park_ack(struct session *s);
 /* Is that access still parked (not answered, timed out, or let go for a VM stop)? */
 bool session_park_alive(struct session *s, const struct session_park *p);
-bool session_any_parked(struct session *s);
 
 /*
  * Run a rules command line (break, edit, inject, drop, enable, disable, delete, step, info rules):

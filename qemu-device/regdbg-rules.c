@@ -27,7 +27,6 @@
 #include "regdbg-proxy.h"
 
 #define REGDBG_PARK_POLL_NS (50 * 1000 * 1000)
-#define REGDBG_SEQLOCK_TRIES 8
 
 static uint64_t regdbg_rules_now_ns(void)
 {
@@ -363,8 +362,7 @@ void regdbg_rules_before(RegdbgProxyState *s, RegdbgAccess *a,
     a->post_read = 0;
     for (uint64_t m = candidates; m; m &= m - 1) {
         unsigned i = ctz64(m);
-        const RegdbgRuleCache *c = i < REGDBG_MAX_RULES ?
-                                   regdbg_rules_get(s, i, a) : NULL;
+        const RegdbgRuleCache *c = regdbg_rules_get(s, i, a);
 
         if (!c) {
             continue;

@@ -36,6 +36,9 @@
 #define REGDBG_RULE_MAX_CONSTS  8u
 #define REGDBG_EVAL_STACK       16u
 
+/* Sets of rules travel as 64-bit masks (the index, the device's candidates). */
+_Static_assert(REGDBG_MAX_RULES == 64, "one bit per rule in a uint64_t");
+
 enum regdbg_rule_kind {
     REGDBG_RULE_BREAK  = 1,     /* park the access for the debugger */
     REGDBG_RULE_EDIT   = 2,     /* change the value written before the backend sees it */

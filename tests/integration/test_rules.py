@@ -221,16 +221,14 @@ def test_killed_debugger_resumes_the_guest_and_rules_stay(t):
     b.send("break w bar0+0x10")
     b.send("wait 30")
     time.sleep(0.3)
-    t0 = time.monotonic()
     th, res = in_thread(lambda: q.qtest.write(BAR + 0x10, 4, 0xABCD))
     wait_for(lambda: RingHeader(b.shm).parks >= 1, 10, "the park")
     time.sleep(0.3)
     b.proc.send_signal(signal.SIGKILL)
     b.proc.wait()
     th.join(15)
-    waited = time.monotonic() - t0
     check(not th.is_alive(), "the guest stayed parked after the debugger died")
-    check(waited < 10, "resumed after %.1f s" % waited)
+    check(RingHeader(b.shm).park_timeouts == 1, "the access did not resume by park-timeout")
     check(read_file(path, 0x10, 4) == 0xABCD, "the write must go on unmodified")
     trace = t.tmp("after.trace")
     rec = regdbg("record", "--qmp", q.qmp_path, "-o", trace, "--count", "1", timeout=30)
@@ -264,10 +262,8 @@ def test_parked_vcpu_leaves_qmp_and_the_other_vcpu_running(t):
     wait_for(lambda: RingHeader(shm).parks >= 1, 60, "vCPU 0 to park")
     time.sleep(0.5)
     # vCPU 0 is parked: QMP answers, vCPU 1 keeps writing.
-    t0 = time.monotonic()
     status = q.qmp.cmd("query-status")
-    check(status["status"] == "running" and time.monotonic() - t0 < 2,
-          "query-status while parked: %r" % status)
+    check(status["status"] == "running", "query-status while parked: %r" % status)
     # vCPU 1 makes all its writes while vCPU 0 waits at its first one.
     wait_for(lambda: RingHeader(shm).head >= 200000, 60, "vCPU 1's writes")
     h = RingHeader(shm)

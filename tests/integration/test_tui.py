@@ -954,9 +954,7 @@ def test_tui_attach_quit_and_reattach(t):
           % (RingHeader(q.shm).consumer_pid, pid1))
     term.keys("q")
     # No question: the VM is not regdbg's, q quits at once.
-    t0 = time.monotonic()
     term.check_clean_exit(5)
-    check(time.monotonic() - t0 < 3, "q took %.1f s to quit" % (time.monotonic() - t0))
     check("[y/N]" not in term.text(), "q asked a question in attach mode")
     check(q.proc.poll() is None and qmp_status(q.qmp) == "running",
           "QEMU is not running after regdbg quit")
@@ -1019,13 +1017,11 @@ def test_tui_qemu_killed_under_the_tui(t):
     q = start_guest_qemu(t)
     term = Term(t, "gone", [REGDBG, "attach", q.qmp_path])
     wait_events(term)
-    t0 = time.monotonic()
     q.proc.kill()
     q.proc.wait()
     term.wait(lambda ls: any("The history stays here to browse. q quits." in ln for ln in ls)
               and any(("QEMU closed the QMP connection" in ln or "is gone" in ln) for ln in ls)
               and "VM: gone" in ls[0], 5, "the message that QEMU is gone")
-    check(time.monotonic() - t0 < 5, "took %.1f s" % (time.monotonic() - t0))
     # Still usable: the screens draw, and VM commands say why they cannot work.
     term.keys("s")
     term.wait_text("QEMU is gone", 5)

@@ -713,7 +713,8 @@ static bool case_truncated_then_eof(char *why, size_t whylen)
     ret = qmp_execute(q, "query-status", NULL, 2000, err, sizeof err);
     CHECK(!ret && strstr(err, "QEMU closed the QMP connection"),
           "a dead connection ran a command: %s", err);
-    CHECK(now_ms() - t0 < 100, "a dead connection waited for a reply");
+    /* well under the 2000 ms a live connection would be given */
+    CHECK(now_ms() - t0 < 1000, "a dead connection waited for a reply");
     ok = true;
 out:
     json_decref(ret);
