@@ -10,8 +10,8 @@
 
 #include "rule_table.h"
 
-static int apply_line(const struct rules_cmd *cmd, const struct rules_ctx *ctx,
-                      struct ring_reader **rings, bool allow_break, char *err, size_t errlen)
+int rules_cmd_apply(const struct rules_cmd *cmd, const struct rules_ctx *ctx,
+                    struct ring_reader **rings, bool allow_break, char *err, size_t errlen)
 {
     int dev, slot;
 
@@ -25,7 +25,7 @@ static int apply_line(const struct rules_cmd *cmd, const struct rules_ctx *ctx,
             return -1;
         }
         return rule_add(rings[cmd->spec.dev], &cmd->spec.rule, cmd->spec.ignore, cmd->spec.temp,
-                        cmd->spec.text, err, errlen) < 0 ? -1 : 0;
+                        cmd->spec.text, err, errlen);
     case RCMD_ENABLE:
     case RCMD_DISABLE:
     case RCMD_DELETE:
@@ -33,7 +33,7 @@ static int apply_line(const struct rules_cmd *cmd, const struct rules_ctx *ctx,
             dev = cmd->ids[i] / (int)REGDBG_MAX_RULES;
             slot = cmd->ids[i] % (int)REGDBG_MAX_RULES;
             if (dev >= ctx->n_devs) {
-                snprintf(err, errlen, "no rule %d", cmd->ids[i]);
+                snprintf(err, errlen, "no rule %d (info rules lists them)", cmd->ids[i]);
                 return -1;
             }
             if ((cmd->kind == RCMD_DELETE ? rule_delete(rings[dev], slot, err, errlen)
@@ -84,7 +84,7 @@ int rule_file_apply(const char *path, const struct rules_ctx *ctx, struct ring_r
             ret = -1;
             break;
         }
-        if (apply_line(&cmd, ctx, rings, allow_break, msg, sizeof(msg)) < 0) {
+        if (rules_cmd_apply(&cmd, ctx, rings, allow_break, msg, sizeof(msg)) < 0) {
             snprintf(err, errlen, "%s:%d: %s", path, line_no, msg);
             ret = -1;
             break;

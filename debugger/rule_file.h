@@ -12,6 +12,14 @@
 #include "rules_parse.h"
 
 /*
+ * Carry out one parsed rule-table command (break, edit, inject, drop, enable, disable, delete)
+ * on the rings; rings[i] is the ring of ctx->devs[i]. Returns the new rule's slot for a rule,
+ * 0 for the others, or -1 with a message.
+ */
+int rules_cmd_apply(const struct rules_cmd *cmd, const struct rules_ctx *ctx,
+                    struct ring_reader **rings, bool allow_break, char *err, size_t errlen);
+
+/*
  * Apply every line of path: break (unless allow_break is false), edit, inject, drop, enable,
  * disable, delete. rings[i] is the ring of ctx->devs[i]. 0, or -1 with "FILE:LINE:COL: message".
  */

@@ -675,72 +675,21 @@ bool session_is_rule_command(const char *line)
     return false;
 }
 
-/* A rule id as the user gives it, split into device and slot. */
-static int split_id(const struct session *s, int id, int *dev, int *slot, char *err,
-                    size_t errlen)
-{
-    *dev = id / (int)REGDBG_MAX_RULES;
-    *slot = id % (int)REGDBG_MAX_RULES;
-    if (id < 0 || *dev >= s->n_proxies) {
-        snprintf(err, errlen, "no rule %d (info rules lists them)", id);
-        return -1;
-    }
-    return 0;
-}
-
 int session_rule_command(struct session *s, const char *line, int cur_dev, struct rules_cmd *cmd,
                          char *err, size_t errlen)
 {
     struct rules_device devs[SESSION_MAX_PROXIES];
+    struct ring_reader *rings[SESSION_MAX_PROXIES];
     struct rules_ctx ctx;
     struct rules_error perr;
-    int dev, slot, n;
+    int n;
 
     session_rules_ctx(s, devs, &ctx);
     if (rules_parse(line, &ctx, cmd, &perr) < 0) {
-        snprintf(err, errlen, "column %d: %s", perr.column, perr.message);
+        snprintf(err, errlen, "column %d: %.200s", perr.column, perr.message);
         return -1;
     }
     switch (cmd->kind) {
-    case RCMD_RULE:
-        n = rule_add(&s->proxies[cmd->spec.dev].rr, &cmd->spec.rule, cmd->spec.ignore,
-                     cmd->spec.temp, cmd->spec.text, err, errlen);
-        if (n < 0) {
-            return -1;
-        }
-        snprintf(s->message, sizeof(s->message), "rule %d: %.200s",
-                 SESSION_RULE_ID(cmd->spec.dev, n), cmd->spec.text);
-        return 0;
-    case RCMD_ENABLE:
-    case RCMD_DISABLE:
-        for (int i = 0; i < cmd->n_ids; i++) {
-            if (split_id(s, cmd->ids[i], &dev, &slot, err, errlen) < 0 ||
-                rule_set_enabled(&s->proxies[dev].rr, slot, cmd->kind == RCMD_ENABLE, err,
-                                 errlen) < 0) {
-                return -1;
-            }
-        }
-        return 0;
-    case RCMD_DELETE:
-        if (cmd->n_ids == 0) {
-            for (dev = 0; dev < s->n_proxies; dev++) {
-                for (slot = 0; slot < (int)REGDBG_MAX_RULES; slot++) {
-                    struct rule_info ri;
-                    rule_get(&s->proxies[dev].rr, slot, &ri);
-                    if (ri.used) {
-                        rule_delete(&s->proxies[dev].rr, slot, err, errlen);
-                    }
-                }
-            }
-            return 0;
-        }
-        for (int i = 0; i < cmd->n_ids; i++) {
-            if (split_id(s, cmd->ids[i], &dev, &slot, err, errlen) < 0 ||
-                rule_delete(&s->proxies[dev].rr, slot, err, errlen) < 0) {
-                return -1;
-            }
-        }
-        return 0;
     case RCMD_STEP:
         if (cur_dev < 0 || cur_dev >= s->n_proxies) {
             snprintf(err, errlen, "no device to step");
@@ -749,12 +698,26 @@ int session_rule_command(struct session *s, const char *line, int cur_dev, struc
         rule_step(&s->proxies[cur_dev].rr, cmd->count ? cmd->count : 1);
         return 0;
     case RCMD_INFO_RULES:
-    case RCMD_EMPTY:
         return 0;
-    default:
+    case RCMD_WAIT:
+    case RCMD_CONTINUE:
+    case RCMD_SKIP:
+    case RCMD_PRINT:
+    case RCMD_EXPECT:
         snprintf(err, errlen, "that command is for regdbg batch");
         return -1;
+    default:
+        break;
     }
+    for (int d = 0; d < s->n_proxies; d++) {
+        rings[d] = &s->proxies[d].rr;
+    }
+    n = rules_cmd_apply(cmd, &ctx, rings, true, err, errlen);
+    if (n >= 0 && cmd->kind == RCMD_RULE) {
+        snprintf(s->message, sizeof(s->message), "rule %d: %.200s",
+                 SESSION_RULE_ID(cmd->spec.dev, n), cmd->spec.text);
+    }
+    return n < 0 ? -1 : 0;
 }
 
 bool session_park_alive(struct session *s, const struct session_park *p)
