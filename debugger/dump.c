@@ -80,7 +80,6 @@ static void print_text(const struct regdbg_trace_record *r, const struct regdbg_
 
 static void print_json(const struct regdbg_trace_record *r, const char *dev_json)
 {
-    static const char *const names[] = { "edited", "injected", "dropped", "parked", "timed-out" };
     bool first = true;
 
     if (r->kind != REGDBG_REC_ACCESS) {
@@ -90,9 +89,9 @@ static void print_json(const struct regdbg_trace_record *r, const char *dev_json
            "\"off\":%" PRIu64 ",\"size\":%u,\"dir\":\"%c\",\"value\":%" PRIu64 ",\"flags\":[",
            r->seq, r->t_ns, r->cpu, dev_json, r->bar, r->offset, r->size,
            r->dir == REGDBG_DIR_WRITE ? 'w' : 'r', r->value);
-    for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    for (unsigned i = 0; i < TRACE_N_FLAGS; i++) {
         if (r->flags & (1u << i)) {
-            printf("%s\"%s\"", first ? "" : ",", names[i]);
+            printf("%s\"%s\"", first ? "" : ",", trace_flag_names[i]);
             first = false;
         }
     }

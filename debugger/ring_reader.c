@@ -66,7 +66,7 @@ int ring_reader_attach(struct ring_reader *rr, const char *path, char *err, size
     int fd;
 
     memset(rr, 0, sizeof(*rr));
-    fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "cannot open the ring %s: %s", path, strerror(errno));
         return -1;

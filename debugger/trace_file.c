@@ -440,15 +440,22 @@ void trace_reader_close(struct trace_reader *r)
     }
 }
 
+/* The names of the REGDBG_EV_* flags, by bit; dump and the views print these. */
+const char *const trace_flag_names[TRACE_N_FLAGS] = {
+    "edited", "injected", "dropped", "parked", "timed-out", "not-parked-no-vcpu",
+    "not-parked-no-debugger",
+};
+_Static_assert(REGDBG_EV_ALL_FLAGS == (1u << TRACE_N_FLAGS) - 1, "a name for every event flag");
+
 void trace_flags_str(uint16_t flags, char *buf, size_t len)
 {
-    static const char *const names[] = { "edited", "injected", "dropped", "parked", "timed-out" };
     size_t used = 0;
 
     buf[0] = '\0';
-    for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    for (unsigned i = 0; i < TRACE_N_FLAGS; i++) {
         if (flags & (1u << i)) {
-            int n = snprintf(buf + used, len - used, "%s%s", used ? "," : "", names[i]);
+            int n = snprintf(buf + used, len - used, "%s%s", used ? "," : "",
+                             trace_flag_names[i]);
             if (n < 0 || (size_t)n >= len - used) {
                 return;
             }

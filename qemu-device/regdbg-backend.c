@@ -97,29 +97,62 @@ static void regdbg_backend_none_write(RegdbgProxyState *s, RegdbgProxyBar *bar,
 /* file */
 
 /*
+ * Reserve the blocks behind [offset, offset + len) of a regular file, so that
+ * a sparse BAR file on a filesystem that later runs out of space does not
+ * fail a guest write (with SIGBUS) long after start. sysfs files cannot be
+ * reserved and need not be; ordinary files may be, by writing if the
+ * filesystem has no fallocate (emulate).
+ */
+static int regdbg_backend_reserve(int fd, uint64_t offset, uint64_t len,
+                                  bool emulate)
+{
+    if (fallocate(fd, 0, offset, len) == 0) {
+        return 0;
+    }
+    if (errno != EOPNOTSUPP && errno != ENOSYS) {
+        return -errno;
+    }
+    return emulate ? -posix_fallocate(fd, offset, len) : 0;
+}
+
+/*
  * Map size bytes of path at offset (any alignment) into bar->map. what names
- * the file in errors, e.g. "bar0-file=PATH".
+ * the file in errors, e.g. "bar0-file=PATH". create: the file backend's own
+ * file, created at the BAR's size if missing; otherwise a sysfs resourceN
+ * file (a regular file), or /dev/mem when devmem is set. Nothing here blocks
+ * on a file that never answers: a FIFO is refused, never read.
  */
 static bool regdbg_backend_map(RegdbgProxyBar *bar, const char *path,
-                               uint64_t offset, bool create, const char *what,
-                               Error **errp)
+                               uint64_t offset, bool create, bool devmem,
+                               const char *what, Error **errp)
 {
     uint64_t page = qemu_real_host_page_size();
     uint64_t base = offset & ~(page - 1);
+    bool created = false;
     struct stat st;
-    int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+    Error *err = NULL;
+    int fd, r;
 
+    fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && create) {
+        fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_CREAT | O_EXCL,
+                  0600);
+        created = fd >= 0;
+    }
     if (fd < 0) {
         error_setg_errno(errp, errno, "%s", what);
         return false;
     }
     if (fstat(fd, &st) < 0) {
         error_setg_errno(errp, errno, "%s", what);
-        close(fd);
-        return false;
+        goto fail;
     }
-    if (create && S_ISREG(st.st_mode) && st.st_size == 0 &&
-        ftruncate(fd, bar->size) == 0) {
+    if (!S_ISREG(st.st_mode) && !(devmem && S_ISCHR(st.st_mode))) {
+        error_setg(errp, "%s: not a regular file%s", what,
+                   devmem ? " or a memory device" : "");
+        goto fail;
+    }
+    if (created && ftruncate(fd, bar->size) == 0) {
         st.st_size = bar->size;
     }
     if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < offset + bar->size) {
@@ -127,21 +160,70 @@ static bool regdbg_backend_map(RegdbgProxyBar *bar, const char *path,
                    "the 0x%" PRIx64 " bytes of BAR %u%s", what,
                    (uint64_t)st.st_size, bar->size, bar->index,
                    offset ? " at its address" : "");
-        close(fd);
-        return false;
+        goto fail;
     }
-    bar->map_len = offset - base + bar->size;
-    bar->map_base = mmap(NULL, bar->map_len, PROT_READ | PROT_WRITE,
-                         MAP_SHARED, fd, base);
+    if (S_ISREG(st.st_mode)) {
+        r = regdbg_backend_reserve(fd, offset, bar->size, create);
+        if (r < 0) {
+            error_setg_errno(errp, -r, "%s: cannot reserve the 0x%" PRIx64
+                             " bytes of BAR %u on its filesystem", what,
+                             bar->size, bar->index);
+            goto fail;
+        }
+    }
+    if (!regdbg_guard_map(&bar->guard, fd, base, offset - base + bar->size,
+                          &err)) {
+        error_propagate_prepend(errp, err, "%s: ", what);
+        goto fail;
+    }
     close(fd);
-    if (bar->map_base == MAP_FAILED) {
-        bar->map_base = NULL;
-        error_setg_errno(errp, errno, "%s: cannot map it", what);
-        return false;
-    }
-    bar->map = (uint8_t *)bar->map_base + (offset - base);
+    bar->map = (uint8_t *)bar->guard.base + (offset - base);
+    bar->map_what = g_strdup(what);
     trace_regdbg_backend_file_map(bar->index, path, bar->size);
     return true;
+
+fail:
+    close(fd);
+    if (created) {
+        unlink(path);
+    }
+    return false;
+}
+
+/*
+ * A guarded mapping whose file was truncated under QEMU: the guest now gets
+ * zeros past the file's end and its writes there are lost. Say so, once.
+ */
+static void regdbg_backend_check_truncated(RegdbgProxyBar *bar)
+{
+    if (unlikely(qatomic_read(&bar->guard.truncated)) &&
+        !bar->guard.reported) {
+        bar->guard.reported = true;
+        trace_regdbg_backend_truncated(bar->index);
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "regdbg-proxy: BAR%u: %s was truncated while in use; "
+                      "past its new end the BAR reads 0 and writes are lost\n",
+                      bar->index, bar->map_what);
+    }
+}
+
+static uint64_t regdbg_backend_map_read(RegdbgProxyBar *bar, hwaddr addr,
+                                        unsigned size)
+{
+    uint64_t val;
+
+    regdbg_guard_thread_init();
+    val = regdbg_backend_load((const uint8_t *)bar->map + addr, size);
+    regdbg_backend_check_truncated(bar);
+    return val;
+}
+
+static void regdbg_backend_map_write(RegdbgProxyBar *bar, hwaddr addr,
+                                     uint64_t val, unsigned size)
+{
+    regdbg_guard_thread_init();
+    regdbg_backend_store((uint8_t *)bar->map + addr, val, size);
+    regdbg_backend_check_truncated(bar);
 }
 
 static void regdbg_backend_file_unrealize(RegdbgProxyState *s)
@@ -149,10 +231,10 @@ static void regdbg_backend_file_unrealize(RegdbgProxyState *s)
     for (unsigned i = 0; i < REGDBG_NUM_BARS; i++) {
         RegdbgProxyBar *bar = &s->bars[i];
 
-        if (bar->map_base) {
-            munmap(bar->map_base, bar->map_len);
-            bar->map_base = bar->map = NULL;
-        }
+        regdbg_guard_unmap(&bar->guard);
+        bar->map = NULL;
+        g_free(bar->map_what);
+        bar->map_what = NULL;
         if (bar->io_fd > 0) {
             close(bar->io_fd);
         }
@@ -182,8 +264,8 @@ static bool regdbg_backend_file_realize(RegdbgProxyState *s, Error **errp)
 
         s->bars[i].io_fd = -1;
         if (s->bars[i].type != REGDBG_BAR_ABSENT &&
-            !regdbg_backend_map(&s->bars[i], s->bar_file[i], 0, true, what,
-                                errp)) {
+            !regdbg_backend_map(&s->bars[i], s->bar_file[i], 0, true, false,
+                                what, errp)) {
             regdbg_backend_file_unrealize(s);
             return false;
         }
@@ -195,13 +277,13 @@ static uint64_t regdbg_backend_file_read(RegdbgProxyState *s,
                                          RegdbgProxyBar *bar, hwaddr addr,
                                          unsigned size)
 {
-    return regdbg_backend_load((const uint8_t *)bar->map + addr, size);
+    return regdbg_backend_map_read(bar, addr, size);
 }
 
 static void regdbg_backend_file_write(RegdbgProxyState *s, RegdbgProxyBar *bar,
                                       hwaddr addr, uint64_t val, unsigned size)
 {
-    regdbg_backend_store((uint8_t *)bar->map + addr, val, size);
+    regdbg_backend_map_write(bar, addr, val, size);
 }
 
 /* hw: the real device on the host, through sysfs (or /dev/mem) */
@@ -215,16 +297,51 @@ typedef struct RegdbgHostBar {
     uint64_t start, size, flags;
 } RegdbgHostBar;
 
+#define REGDBG_HW_ATTR_MAX 65536
+
+/*
+ * The text of a small sysfs attribute, stripped, or NULL with errno set. It
+ * is opened without blocking and read only if it is a regular file, so that
+ * a FIFO in a sysfs-like tree cannot hang device setup.
+ */
 static char *regdbg_hw_read_line(const char *dir, const char *name)
 {
     g_autofree char *path = g_build_filename(dir, name, NULL);
-    char *text = NULL;
+    g_autofree char *text = g_malloc(REGDBG_HW_ATTR_MAX);
+    size_t len = 0;
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
-    if (!g_file_get_contents(path, &text, NULL, NULL)) {
+    if (fd < 0) {
         return NULL;
     }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        errno = EINVAL;
+        return NULL;
+    }
+    while (len < REGDBG_HW_ATTR_MAX - 1) {
+        ssize_t n = read(fd, text + len, REGDBG_HW_ATTR_MAX - 1 - len);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            int e = errno;
+
+            close(fd);
+            errno = e;
+            return NULL;
+        }
+        if (n == 0) {
+            break;
+        }
+        len += n;
+    }
+    close(fd);
+    text[len] = '\0';
     g_strstrip(text);
-    return text;
+    return g_steal_pointer(&text);
 }
 
 /* The device folder for host=, or NULL with an error naming the choices */
@@ -299,31 +416,59 @@ static char *regdbg_hw_find(RegdbgProxyState *s, const char *sysfs,
     return match;
 }
 
-/* BAR i of the host device, from its sysfs "resource" file */
+/*
+ * The host device's BARs, from its sysfs "resource" file: one line
+ * "START END FLAGS" (hexadecimal) per resource, the six BARs first.
+ */
 static bool regdbg_hw_host_bars(const char *dir, RegdbgHostBar *hb,
                                 Error **errp)
 {
     g_autofree char *text = regdbg_hw_read_line(dir, "resource");
-    char **lines;
+    g_auto(GStrv) lines = NULL;
 
     if (!text) {
-        error_setg(errp, "%s/resource: cannot read the host device's BARs",
-                   dir);
+        error_setg(errp, "%s/resource: cannot read the host device's BARs%s",
+                   dir, errno == EINVAL ? " (not a regular file)" : "");
         return false;
     }
     lines = g_strsplit(text, "\n", 0);
     for (unsigned i = 0; i < REGDBG_NUM_BARS; i++) {
-        uint64_t start = 0, end = 0, flags = 0;
+        uint64_t v[3];
+        const char *p;
 
-        if (lines[i]) {
-            sscanf(lines[i], "%" SCNx64 " %" SCNx64 " %" SCNx64, &start, &end,
-                   &flags);
+        if (!lines[i]) {
+            error_setg(errp, "%s/resource: %u lines; a PCI device's resource "
+                       "table has a line for each of its %u BARs", dir, i,
+                       REGDBG_NUM_BARS);
+            return false;
         }
-        hb[i].start = start;
-        hb[i].size = end > start ? end - start + 1 : 0;
-        hb[i].flags = flags;
+        p = lines[i];
+        for (unsigned k = 0; k < 3; k++) {
+            char *end;
+
+            while (*p == ' ' || *p == '\t') {
+                p++;
+            }
+            errno = 0;
+            v[k] = strtoull(p, &end, 16);
+            if (end == p || errno || (*end && *end != ' ' && *end != '\t')) {
+                error_setg(errp, "%s/resource: line %u is \"%s\", not "
+                           "\"START END FLAGS\" in hexadecimal", dir, i + 1,
+                           lines[i]);
+                return false;
+            }
+            p = end;
+        }
+        if (v[1] < v[0] && (v[0] || v[1])) {
+            error_setg(errp, "%s/resource: line %u ends (0x%" PRIx64 ") "
+                       "before it starts (0x%" PRIx64 ")", dir, i + 1, v[1],
+                       v[0]);
+            return false;
+        }
+        hb[i].start = v[0];
+        hb[i].size = v[1] > v[0] ? v[1] - v[0] + 1 : 0;
+        hb[i].flags = v[2];
     }
-    g_strfreev(lines);
     return true;
 }
 
@@ -431,6 +576,7 @@ static bool regdbg_backend_hw_realize(RegdbgProxyState *s, Error **errp)
         RegdbgProxyBar *bar = &s->bars[i];
         g_autofree char *res = NULL;
         g_autofree char *what = NULL;
+        struct stat st;
         bool ok;
 
         if (bar->type == REGDBG_BAR_ABSENT) {
@@ -444,9 +590,15 @@ static bool regdbg_backend_hw_realize(RegdbgProxyState *s, Error **errp)
                 regdbg_backend_file_unrealize(s);
                 return false;
             }
-            bar->io_fd = open(res, O_RDWR | O_CLOEXEC);
+            bar->io_fd = open(res, O_RDWR | O_NONBLOCK | O_CLOEXEC);
             if (bar->io_fd < 0) {
                 error_setg_errno(errp, errno, "host=%s: %s", s->host, res);
+                regdbg_backend_file_unrealize(s);
+                return false;
+            }
+            if (fstat(bar->io_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                error_setg(errp, "host=%s: %s: not a regular file", s->host,
+                           res);
                 regdbg_backend_file_unrealize(s);
                 return false;
             }
@@ -457,10 +609,11 @@ static bool regdbg_backend_hw_realize(RegdbgProxyState *s, Error **errp)
 
             what = g_strdup_printf("host-access=devmem: %s at 0x%" PRIx64,
                                    mem, hb[i].start);
-            ok = regdbg_backend_map(bar, mem, hb[i].start, false, what, errp);
+            ok = regdbg_backend_map(bar, mem, hb[i].start, false, true, what,
+                                    errp);
         } else {
             what = g_strdup_printf("host=%s: %s", s->host, res);
-            ok = regdbg_backend_map(bar, res, 0, false, what, errp);
+            ok = regdbg_backend_map(bar, res, 0, false, false, what, errp);
         }
         if (!ok) {
             regdbg_backend_file_unrealize(s);
@@ -481,7 +634,7 @@ static uint64_t regdbg_backend_hw_read(RegdbgProxyState *s,
     uint64_t val = 0;
 
     if (bar->io_fd < 0) {
-        return regdbg_backend_load((const uint8_t *)bar->map + addr, size);
+        return regdbg_backend_map_read(bar, addr, size);
     }
     if (pread(bar->io_fd, &val, size, addr) != (ssize_t)size) {
         qemu_log_mask(LOG_UNIMP, "regdbg-proxy: BAR%u I/O read at 0x%"
@@ -497,7 +650,7 @@ static void regdbg_backend_hw_write(RegdbgProxyState *s, RegdbgProxyBar *bar,
     uint64_t le = cpu_to_le64(val);
 
     if (bar->io_fd < 0) {
-        regdbg_backend_store((uint8_t *)bar->map + addr, val, size);
+        regdbg_backend_map_write(bar, addr, val, size);
         return;
     }
     if (pwrite(bar->io_fd, &le, size, addr) != (ssize_t)size) {

@@ -16,6 +16,7 @@
 #include "qemu/osdep.h"
 #include <sys/mman.h>
 #include "qemu/cutils.h"
+#include "qemu/memfd.h"
 #include "qemu/log.h"
 #include "qemu/main-loop.h"
 #include "qemu/module.h"
@@ -299,94 +300,116 @@ static bool regdbg_proxy_parse_bars(RegdbgProxyState *s, Error **errp)
     return true;
 }
 
-static char *regdbg_proxy_default_shm_path(RegdbgProxyState *s)
+static char *regdbg_proxy_ring_name(RegdbgProxyState *s)
 {
     DeviceState *dev = DEVICE(s);
-    g_autofree char *name = NULL;
 
     if (dev->id) {
-        name = g_strdup(dev->id);
-    } else {
-        name = g_strdup_printf("%02x.%x", PCI_SLOT(PCI_DEVICE(s)->devfn),
-                               PCI_FUNC(PCI_DEVICE(s)->devfn));
+        return g_strdup_printf("regdbg-%s", dev->id);
     }
-    g_strdelimit(name, "/", '_');
-    return g_strdup_printf("/dev/shm/regdbg-%d-%s", (int)getpid(), name);
+    return g_strdup_printf("regdbg-%02x.%x", PCI_SLOT(PCI_DEVICE(s)->devfn),
+                           PCI_FUNC(PCI_DEVICE(s)->devfn));
 }
 
 /*
- * An existing file at the shm path may be replaced only if it is a ring left
- * by a dead QEMU.
+ * An existing name at shm=PATH may be replaced only if it is a link we made
+ * for a QEMU that is gone: "/proc/PID/fd/N" with PID dead, owned by us.
  */
-static bool regdbg_proxy_is_stale_ring(const char *path)
+static bool regdbg_proxy_is_stale_link(const char *path)
 {
-    struct regdbg_shm_header hdr;
+    g_autofree char *target = g_file_read_link(path, NULL);
     struct stat st;
-    bool stale = false;
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int pid, fd, end = 0;
 
-    if (fd < 0) {
+    if (!target || lstat(path, &st) < 0 || st.st_uid != geteuid() ||
+        sscanf(target, "/proc/%d/fd/%d%n", &pid, &fd, &end) != 2 ||
+        target[end] || pid <= 0 || pid == getpid()) {
         return false;
     }
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-        st.st_uid == geteuid() &&
-        pread(fd, &hdr, sizeof(hdr), 0) == sizeof(hdr) &&
-        hdr.magic == REGDBG_SHM_MAGIC &&
-        hdr.qemu_pid != (uint32_t)getpid() &&
-        kill((pid_t)hdr.qemu_pid, 0) < 0 && errno == ESRCH) {
-        stale = true;
-    }
-    close(fd);
-    return stale;
+    return kill(pid, 0) < 0 && errno == ESRCH;
 }
 
+/* shm=PATH: publish the ring under a name, as a link to its memfd */
+static bool regdbg_proxy_link_shm(RegdbgProxyState *s, Error **errp)
+{
+    if (symlink(s->shm_fd_path, s->shm_path) == 0) {
+        return true;
+    }
+    if (errno == EEXIST && regdbg_proxy_is_stale_link(s->shm_path) &&
+        unlink(s->shm_path) == 0 &&
+        symlink(s->shm_fd_path, s->shm_path) == 0) {
+        return true;
+    }
+    if (errno == EEXIST) {
+        error_setg(errp, "shm=%s: the file exists and is not a ring left "
+                   "by a dead QEMU; remove it or choose another path",
+                   s->shm_path);
+    } else {
+        error_setg_errno(errp, errno, "shm=%s: cannot create the ring",
+                         s->shm_path);
+    }
+    return false;
+}
+
+/* Remove shm=PATH if it is still the link to this ring */
+static void regdbg_proxy_unlink_shm(RegdbgProxyState *s)
+{
+    g_autofree char *target = NULL;
+
+    if (!s->shm_linked) {
+        return;
+    }
+    target = g_file_read_link(s->shm_path, NULL);
+    if (target && !strcmp(target, s->shm_fd_path)) {
+        unlink(s->shm_path);
+    }
+    s->shm_linked = false;
+}
+
+/*
+ * The ring is a memfd sealed against shrinking and growing: no other process
+ * can truncate it under the vCPUs (which would kill QEMU with SIGBUS), and it
+ * has no name in a shared folder that another user could take first. Clients
+ * open it as /proc/QEMU_PID/fd/N, which only QEMU's own user (or root) can;
+ * qom-get of "shm" gives that path, or shm=PATH, a link to it.
+ */
 static bool regdbg_proxy_create_shm(RegdbgProxyState *s, Error **errp)
 {
     struct regdbg_shm_header *h;
     size_t size = regdbg_shm_size_for(s->ring_entries);
     const char *id = DEVICE(s)->id;
-    int fd;
+    g_autofree char *name = regdbg_proxy_ring_name(s);
+    Error *err = NULL;
 
-    if (!s->shm_path) {
-        s->shm_path = regdbg_proxy_default_shm_path(s);
-    }
-    fd = open(s->shm_path,
-              O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0 && errno == EEXIST &&
-        regdbg_proxy_is_stale_ring(s->shm_path)) {
-        unlink(s->shm_path);
-        fd = open(s->shm_path,
-                  O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    }
-    if (fd < 0) {
-        if (errno == EEXIST) {
-            error_setg(errp, "shm=%s: the file exists and is not a ring left "
-                       "by a dead QEMU; remove it or choose another path",
-                       s->shm_path);
-        } else {
-            error_setg_errno(errp, errno, "shm=%s: cannot create the ring",
-                             s->shm_path);
-        }
+    s->shm_fd = qemu_memfd_create(name, size, false, 0,
+                                  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL,
+                                  &err);
+    if (s->shm_fd < 0) {
+        error_propagate_prepend(errp, err, "cannot create the ring: ");
         return false;
     }
-    if (ftruncate(fd, size) < 0) {
-        error_setg_errno(errp, errno,
-                         "shm=%s: cannot size the ring to %zu bytes",
-                         s->shm_path, size);
-        close(fd);
-        unlink(s->shm_path);
-        return false;
+    if (fchmod(s->shm_fd, 0600) < 0) {
+        error_setg_errno(errp, errno, "cannot make the ring private");
+        goto fail;
     }
-    s->shm = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
+    s->shm = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, s->shm_fd,
+                  0);
     if (s->shm == MAP_FAILED) {
         s->shm = NULL;
-        error_setg_errno(errp, errno, "shm=%s: cannot map the ring",
-                         s->shm_path);
-        unlink(s->shm_path);
-        return false;
+        error_setg_errno(errp, errno, "cannot map the ring");
+        goto fail;
     }
     s->shm_size = size;
+    s->shm_fd_path = g_strdup_printf("/proc/%d/fd/%d", (int)getpid(),
+                                     s->shm_fd);
+    if (s->shm_path) {
+        if (!regdbg_proxy_link_shm(s, errp)) {
+            goto fail;
+        }
+        s->shm_linked = true;
+    } else {
+        s->shm_path = g_strdup(s->shm_fd_path);
+    }
 
     h = s->shm;
     h->abi_version = REGDBG_ABI_VERSION;
@@ -415,7 +438,7 @@ static bool regdbg_proxy_create_shm(RegdbgProxyState *s, Error **errp)
     h->consumer_timeout_ns = (uint64_t)s->consumer_timeout_ms * 1000000ULL;
     h->park_timeout_ns = s->park_timeout_ns =
         (uint64_t)s->park_timeout_ms * 1000000ULL;
-    /* ftruncate zeroed the rules area: no rule, no index bit, slots FREE */
+    /* A new memfd is zeroed: no rule, no index bit, slots FREE */
     s->rules = (struct regdbg_rules_area *)((char *)s->shm +
                                             REGDBG_RULES_OFFSET);
     regdbg_rules_reset_cache(s);
@@ -428,14 +451,27 @@ static bool regdbg_proxy_create_shm(RegdbgProxyState *s, Error **errp)
                           memory_order_release);
     trace_regdbg_proxy_realize(id ? id : "", s->shm_path, s->ring_entries);
     return true;
+
+fail:
+    if (s->shm) {
+        munmap(s->shm, size);
+        s->shm = NULL;
+    }
+    close(s->shm_fd);
+    s->shm_fd = -1;
+    return false;
 }
 
 static void regdbg_proxy_destroy_shm(RegdbgProxyState *s)
 {
+    regdbg_proxy_unlink_shm(s);
     if (s->shm) {
         munmap(s->shm, s->shm_size);
         s->shm = NULL;
-        unlink(s->shm_path);
+    }
+    if (s->shm_fd >= 0) {
+        close(s->shm_fd);
+        s->shm_fd = -1;
     }
 }
 
@@ -444,9 +480,7 @@ static void regdbg_proxy_exit_notify(Notifier *n, void *data)
     RegdbgProxyState *s = container_of(n, RegdbgProxyState, exit_notifier);
 
     /* Leave the mapping to consumers still draining; remove only the name. */
-    if (s->shm) {
-        unlink(s->shm_path);
-    }
+    regdbg_proxy_unlink_shm(s);
 }
 
 static void regdbg_proxy_set_identity(RegdbgProxyState *s)
@@ -544,6 +578,7 @@ static void regdbg_proxy_realize(PCIDevice *pdev, Error **errp)
     if (!s->backend->realize(s, errp)) {
         return;
     }
+    s->shm_fd = -1;
     if (!regdbg_proxy_create_shm(s, errp)) {
         s->backend->unrealize(s);
         return;
@@ -560,6 +595,8 @@ static void regdbg_proxy_exit(PCIDevice *pdev)
 
     qemu_remove_exit_notifier(&s->exit_notifier);
     regdbg_proxy_destroy_shm(s);
+    g_free(s->shm_fd_path);
+    s->shm_fd_path = NULL;
     s->backend->unrealize(s);
 }
 

@@ -19,6 +19,18 @@
 #define TYPE_REGDBG_PROXY "regdbg-proxy"
 OBJECT_DECLARE_SIMPLE_TYPE(RegdbgProxyState, REGDBG_PROXY)
 
+/*
+ * A shared mapping of a file that another process may truncate
+ * (regdbg-guard.c): a fault past the file's end gives zero pages, sets
+ * truncated, and never kills QEMU.
+ */
+typedef struct RegdbgGuard {
+    void *base;
+    size_t len;
+    bool truncated;             /* set by the SIGBUS handler */
+    bool reported;              /* the guest error has been logged */
+} RegdbgGuard;
+
 typedef struct RegdbgProxyBar {
     RegdbgProxyState *proxy;
     MemoryRegion mr;
@@ -27,8 +39,8 @@ typedef struct RegdbgProxyBar {
     uint64_t size;
     /* file and hw backends: the BAR's bytes, mapped shared */
     void *map;
-    void *map_base;             /* what to munmap (page aligned) */
-    size_t map_len;
+    RegdbgGuard guard;          /* the page-aligned mapping behind map */
+    char *map_what;             /* names the file in guest errors */
     /* hw backend, I/O BAR: the sysfs resource file, accessed by pread/pwrite */
     int io_fd;
 } RegdbgProxyBar;
@@ -81,7 +93,7 @@ struct RegdbgProxyState {
     uint64_t default_read;
 
     /* Properties: ring */
-    /* after realize: the resolved path, for qom-get */
+    /* shm=PATH, a link to the ring; else, after realize, shm_fd_path */
     char *shm_path;
     uint32_t ring_entries;
     char *ring_mode;
@@ -94,6 +106,9 @@ struct RegdbgProxyState {
     bool lossy;
     void *shm;
     size_t shm_size;
+    int shm_fd;                 /* the ring's sealed memfd */
+    char *shm_fd_path;          /* /proc/PID/fd/N: how clients open it */
+    bool shm_linked;            /* shm_path is our link to shm_fd_path */
     struct regdbg_ring ring;
     struct regdbg_rules_area *rules;
     RegdbgRuleCache rule_cache[REGDBG_MAX_RULES];
@@ -122,6 +137,20 @@ typedef struct RegdbgAccess {
 } RegdbgAccess;
 
 const RegdbgBackendOps *regdbg_backend_find(const char *name);
+
+bool regdbg_guard_map(RegdbgGuard *g, int fd, uint64_t offset, size_t len,
+                      Error **errp);
+void regdbg_guard_unmap(RegdbgGuard *g);
+void regdbg_guard_thread_init_slow(void);
+extern __thread bool regdbg_guard_thread_ready;
+
+/* Before a thread first touches a guarded mapping: one system call, once */
+static inline void regdbg_guard_thread_init(void)
+{
+    if (unlikely(!regdbg_guard_thread_ready)) {
+        regdbg_guard_thread_init_slow();
+    }
+}
 
 uint64_t regdbg_rules_candidates(RegdbgProxyState *s, unsigned bar,
                                  hwaddr addr, unsigned size);

@@ -206,6 +206,34 @@ static bool regdbg_rules_step(RegdbgProxyState *s)
     return false;
 }
 
+/*
+ * Why this access may not park, as an event flag, or 0 if it may. Only a
+ * vCPU may park: an access made from the main loop (qtest, the monitor,
+ * gdbstub, a DMA that another device makes from a timer or bottom half)
+ * would hold the main loop, QMP with it, until the debugger answers. And
+ * only while a debugger that answers parks is attached (a consumer, and a
+ * heartbeat younger than park-timeout): with nobody to answer, every parked
+ * access would cost the guest park-timeout.
+ */
+static uint16_t regdbg_rules_why_not_park(RegdbgProxyState *s)
+{
+    struct regdbg_shm_header *h = s->ring.hdr;
+    uint64_t beat;
+
+    if (!current_cpu) {
+        return REGDBG_EV_NO_PARK_NOT_VCPU;
+    }
+    if (atomic_load_explicit(&h->consumer_pid, memory_order_acquire) == 0) {
+        return REGDBG_EV_NO_PARK_NO_DEBUGGER;
+    }
+    beat = atomic_load_explicit(&h->heartbeat_ns, memory_order_acquire);
+    /* a heartbeat from the future (garbage) wraps to a huge age */
+    if (!beat || regdbg_rules_now_ns() - beat >= s->park_timeout_ns) {
+        return REGDBG_EV_NO_PARK_NO_DEBUGGER;
+    }
+    return 0;
+}
+
 static long regdbg_futex(_Atomic uint32_t *word, int op, uint32_t val,
                          const struct timespec *timeout)
 {
@@ -287,6 +315,7 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
         struct timespec ts = { 0, REGDBG_PARK_POLL_NS };
         uint32_t state;
         uint64_t now, seen;
+        bool gone;
 
         regdbg_futex(&slot->state, FUTEX_WAIT, REGDBG_PARK_PARKED, &ts);
         state = atomic_load_explicit(&slot->state, memory_order_acquire);
@@ -300,13 +329,14 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
          */
         now = regdbg_rules_now_ns();
         seen = atomic_load_explicit(&h->heartbeat_ns, memory_order_acquire);
+        /* a debugger that leaves says so with a heartbeat of 0 */
+        gone = !seen ||
+            atomic_load_explicit(&h->consumer_pid, memory_order_acquire) == 0;
         if (seen < start) {
             seen = start;
         }
         stopping = current_cpu && qatomic_read(&current_cpu->stop);
-        if (stopping ||
-            atomic_load_explicit(&h->consumer_pid, memory_order_acquire) == 0 ||
-            now - seen >= s->park_timeout_ns) {
+        if (stopping || gone || now - seen >= s->park_timeout_ns) {
             uint32_t parked = REGDBG_PARK_PARKED;
 
             if (atomic_compare_exchange_strong_explicit(
@@ -356,7 +386,8 @@ void regdbg_rules_before(RegdbgProxyState *s, RegdbgAccess *a,
 {
     bool is_write = a->dir == REGDBG_DIR_WRITE;
     int park_rule = -1;
-    bool step = regdbg_rules_step(s);
+    int why_not = -1;           /* regdbg_rules_why_not_park(), once known */
+    bool step;
     uint64_t reply = 0;
 
     a->post_read = 0;
@@ -371,8 +402,26 @@ void regdbg_rules_before(RegdbgProxyState *s, RegdbgAccess *a,
             a->post_read |= 1ULL << i;    /* decide once the value is read */
             continue;
         }
-        if (!regdbg_rules_cond(c, a) ||
-            !regdbg_rules_claim(&s->rules->rules[i])) {
+        if (!regdbg_rules_cond(c, a)) {
+            continue;
+        }
+        if (c->r.kind == REGDBG_RULE_BREAK) {
+            /* a breakpoint that cannot stop the access is not a hit */
+            if (park_rule >= 0) {
+                continue;
+            }
+            if (why_not < 0) {
+                why_not = regdbg_rules_why_not_park(s);
+            }
+            if (why_not) {
+                a->flags |= why_not;
+                if (a->rule == REGDBG_RULE_NONE) {
+                    a->rule = i;
+                }
+                continue;
+            }
+        }
+        if (!regdbg_rules_claim(&s->rules->rules[i])) {
             continue;
         }
         switch (c->r.kind) {
@@ -396,14 +445,27 @@ void regdbg_rules_before(RegdbgProxyState *s, RegdbgAccess *a,
             }
             break;
         case REGDBG_RULE_BREAK:
-            if (park_rule < 0) {
-                park_rule = i;
-            }
+            park_rule = i;
             break;
         default:
             break;
         }
     }
+    if (park_rule < 0) {
+        /* a step parks whatever the access, if it can park */
+        if (!atomic_load_explicit(&s->ring.hdr->step_left,
+                                  memory_order_relaxed)) {
+            return;
+        }
+        if (why_not < 0) {
+            why_not = regdbg_rules_why_not_park(s);
+        }
+        if (why_not) {
+            a->flags |= why_not;
+            return;
+        }
+    }
+    step = regdbg_rules_step(s);
     if (park_rule < 0 && !step) {
         return;
     }
@@ -438,13 +500,31 @@ void regdbg_rules_after_read(RegdbgProxyState *s, RegdbgAccess *a)
 {
     uint64_t reply = 0;
     int park_rule = -1;
+    int why_not = -1;
 
     for (uint64_t m = a->post_read; m; m &= m - 1) {
         unsigned i = ctz64(m);
         const RegdbgRuleCache *c = regdbg_rules_get(s, i, a);
 
-        if (!c || !regdbg_rules_cond(c, a) ||
-            !regdbg_rules_claim(&s->rules->rules[i])) {
+        if (!c || !regdbg_rules_cond(c, a)) {
+            continue;
+        }
+        if (c->r.kind == REGDBG_RULE_BREAK) {
+            if (park_rule >= 0) {
+                continue;
+            }
+            if (why_not < 0) {
+                why_not = regdbg_rules_why_not_park(s);
+            }
+            if (why_not) {
+                a->flags |= why_not;
+                if (a->rule == REGDBG_RULE_NONE) {
+                    a->rule = i;
+                }
+                continue;
+            }
+        }
+        if (!regdbg_rules_claim(&s->rules->rules[i])) {
             continue;
         }
         if (c->r.kind == REGDBG_RULE_INJECT) {

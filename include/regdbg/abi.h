@@ -21,9 +21,15 @@
  *   - header.dropped and header.waits are statistics updated with relaxed atomics. Accesses seen
  *     = head + dropped.
  *   - header.consumer_pid is written by the consumer (release) and read by producers (acquire): with
- *     no consumer, a full ring drops at once even in lossless mode. A lossless producer waits only
- *     while the tail moves; when it has not moved for consumer_timeout_ns it stores that tail into
- *     stalled_tail and it and every later producer drop until the tail moves again.
+ *     no consumer, a full ring drops at once even in lossless mode. A lossless producer waits for
+ *     one slot at most consumer_timeout_ns, whatever the tail does meanwhile (a tail that moves
+ *     without freeing a slot is no progress); then it stores the tail into stalled_tail and it and
+ *     every later producer drop, without waiting, until the consumer has caught up to half the
+ *     ring or a new consumer attaches (which stores UINT64_MAX there).
+ *   - header.heartbeat_ns is stored (release) by a debugger that answers parked accesses, at least
+ *     every park_timeout_ns / 4 while attached, and set to 0 when it leaves. The device parks an
+ *     access only while a consumer is attached and the heartbeat is younger than park_timeout_ns;
+ *     otherwise a breakpoint only flags the access (REGDBG_EV_NO_PARK_NO_DEBUGGER).
  */
 #ifndef REGDBG_ABI_H
 #define REGDBG_ABI_H
@@ -35,7 +41,7 @@
 #include "regdbg/rules.h"
 
 #define REGDBG_SHM_MAGIC    UINT64_C(0x474e495247424452) /* "RDBGRING" little-endian */
-#define REGDBG_ABI_VERSION  2u
+#define REGDBG_ABI_VERSION  3u
 #define REGDBG_HEADER_SIZE  4096u
 #define REGDBG_NUM_BARS     6u
 #define REGDBG_DEV_ID_LEN   64u
@@ -73,6 +79,12 @@ enum regdbg_dir {
 #define REGDBG_EV_DROPPED   (1u << 2) /* the write never reached the backend */
 #define REGDBG_EV_PARKED    (1u << 3) /* the access was parked for the debugger */
 #define REGDBG_EV_TIMED_OUT (1u << 4) /* a parked access resumed unmodified after park-timeout */
+#define REGDBG_EV_NO_PARK_NOT_VCPU  (1u << 5) /* a breakpoint or step matched, but no vCPU made the
+                                                 access (qtest, the monitor, gdbstub, DMA): parking
+                                                 it would hold QEMU's main loop, so it went on */
+#define REGDBG_EV_NO_PARK_NO_DEBUGGER (1u << 6) /* a breakpoint or step matched, but no debugger
+                                                   was attached to answer: it went on */
+#define REGDBG_EV_ALL_FLAGS  0x7fu            /* every flag this ABI version defines */
 
 #define REGDBG_CPU_NONE     (-1)      /* no vCPU made the access (qtest, DMA, ...) */
 #define REGDBG_RULE_NONE    0xffffu

@@ -78,34 +78,43 @@ static inline void regdbg_ring_count_drop(const struct regdbg_ring *r)
 
 /* State of one producer waiting for space in lossless mode. */
 struct regdbg_ring_wait {
-    uint64_t tail;            /* tail when we last saw it move */
-    uint64_t since_ns;        /* when that was */
+    uint64_t tail;            /* tail when the wait began */
+    uint64_t since_ns;        /* when it began */
 };
 
 /*
  * Producer, lossless mode, ring full: should it wait (1) or drop (0)? Call first with
  * w->since_ns == 0, then again after each pause, with the current CLOCK_MONOTONIC time.
+ *
+ * One access waits at most timeout_ns for its slot, whatever the tail does meanwhile: a consumer
+ * that frees slots gives one within that time, and a tail that moves without freeing any (another
+ * process writing the header) is no progress. A producer that gives up marks the consumer stalled;
+ * from then on producers drop without waiting until the consumer has drained the ring to half
+ * full, so that a consumer nudging the tail cannot hold the guest at one access per timeout.
  */
 static inline int regdbg_ring_should_wait(const struct regdbg_ring *r, struct regdbg_ring_wait *w,
                                           uint64_t now_ns)
 {
     struct regdbg_shm_header *h = r->hdr;
-    uint64_t tail;
+    uint64_t tail, stalled;
 
     if (atomic_load_explicit(&h->consumer_pid, memory_order_acquire) == 0) {
         return 0;
     }
     tail = atomic_load_explicit(&h->tail, memory_order_acquire);
-    if (tail == atomic_load_explicit(&h->stalled_tail, memory_order_relaxed)) {
-        return 0;
+    stalled = atomic_load_explicit(&h->stalled_tail, memory_order_relaxed);
+    if (stalled != UINT64_MAX) {
+        uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
+
+        /* a tail past the head (garbage) wraps to a huge fill: still stalled */
+        if (head - tail > (r->mask + 1) / 2) {
+            return 0;
+        }
+        atomic_compare_exchange_strong_explicit(&h->stalled_tail, &stalled, UINT64_MAX,
+                                                memory_order_relaxed, memory_order_relaxed);
     }
     if (w->since_ns == 0) {
         atomic_fetch_add_explicit(&h->waits, 1, memory_order_relaxed);
-        w->tail = tail;
-        w->since_ns = now_ns;
-        return 1;
-    }
-    if (tail != w->tail) {
         w->tail = tail;
         w->since_ns = now_ns;
         return 1;

@@ -1,5 +1,6 @@
 /* tests/guest/main.c: C entry of the regdbg test guest: multiboot command-line parsing, device lookup
- * and the i2c (DesignWare I2C register sequence) and bench (rdtsc timing) modes. */
+ * and the i2c (DesignWare I2C register sequence), bench (rdtsc timing) and script (the 32-bit
+ * accesses listed in ops=) modes. */
 #include "guest.h"
 
 #define MB_BOOTLOADER_MAGIC 0x2BADB002
@@ -10,9 +11,11 @@ static struct {
     uint16_t vendor, device;
     const char *mode;
     uint32_t loops, cpus, count, iters, runs, off, delay;
-} args = { 0x8086, 0x0f41, "i2c", 0, 2, 1000, 10000, 7, 0x4, 0 };
+    const char *ops;    /* script mode: "w10=0x5,r40,..." */
+    int ops_len;
+} args = { 0x8086, 0x0f41, "i2c", 0, 2, 1000, 10000, 7, 0x4, 0, "", 0 };
 
-static char cmdline[512];
+static char cmdline[1024];
 
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -83,13 +86,18 @@ static int parse_arg(const char *w, int n)
         return 1;
     }
     if (key_is(w, eq, "mode")) {
-        static const char *const modes[] = { "i2c", "hammer", "bench" };
+        static const char *const modes[] = { "i2c", "hammer", "bench", "script" };
         for (unsigned i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
             if (key_is(v, vn, modes[i])) {
                 args.mode = modes[i];
                 return 1;
             }
         return 0;
+    }
+    if (key_is(w, eq, "ops")) {
+        args.ops = v;
+        args.ops_len = vn;
+        return 1;
     }
     static const struct { const char *name; uint32_t *dst; uint32_t base; } nums[] = {
         { "loops", &args.loops, 10 }, { "cpus", &args.cpus, 10 },   { "count", &args.count, 10 },
@@ -235,6 +243,45 @@ static void bench_main(uint32_t iters, uint32_t runs, uint32_t off)
     say("bench median read_cycles=%u write_cycles=%u", mr, mw);
 }
 
+/* One op of script mode: "wOFF=VALUE" (a 32-bit write) or "rOFF" (a 32-bit read, printed);
+ * OFF is hexadecimal, VALUE hexadecimal with 0x or decimal. Returns 0 if malformed. */
+static int script_op(const char *op, int n)
+{
+    int eq = 1;
+    uint32_t off, val;
+    while (eq < n && op[eq] != '=')
+        eq++;
+    if (n < 2 || (op[0] != 'w' && op[0] != 'r') || !parse_num(op + 1, eq - 1, 16, &off) ||
+        (off & 3) || (dev_bar0_size && off > dev_bar0_size - 4))
+        return 0;
+    if (op[0] == 'r') {
+        if (eq != n)
+            return 0;
+        say("script r 0x%x = 0x%08x", off, dev_read(off));
+        return 1;
+    }
+    if (eq == n || !parse_num(op + eq + 1, n - eq - 1, 10, &val))
+        return 0;
+    dev_write(off, val);
+    return 1;
+}
+
+static void script_main(void)
+{
+    const char *p = args.ops, *end = args.ops + args.ops_len;
+    while (p < end) {
+        const char *op = p;
+        while (p < end && *p != ',')
+            p++;
+        if (!script_op(op, (int)(p - op))) {
+            say("error: bad op in ops= at '%c' (offset %d)", *op, (int)(op - args.ops));
+            guest_exit(EXIT_BAD_ARGS);
+        }
+        p++;
+    }
+    say("script done");
+}
+
 void guest_main(uint32_t magic, uint32_t mbi_addr)
 {
     serial_init();
@@ -257,7 +304,8 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
         guest_exit(EXIT_NO_DEVICE);
     }
     /* offset of the last register the mode touches must lie inside BAR0 */
-    uint32_t last = args.mode[0] == 'i' ? 0xfc : args.mode[0] == 'h' ? 0x100 + 4 * (args.cpus - 1) : args.off;
+    uint32_t last = args.mode[0] == 'i' ? 0xfc : args.mode[0] == 'h' ? 0x100 + 4 * (args.cpus - 1) :
+                    args.mode[0] == 's' ? 0 : args.off;
     if (dev_bar0_size != 0 && (dev_bar0_size < 4 || last > dev_bar0_size - 4)) {
         say("error: mode=%s accesses offset 0x%x, beyond BAR0 (size 0x%x)", args.mode, last, dev_bar0_size);
         guest_exit(EXIT_BAD_ARGS);
@@ -266,6 +314,8 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
         i2c_main(args.loops);
     else if (args.mode[0] == 'h')
         hammer_main(args.cpus, args.count);   /* does not return */
+    else if (args.mode[0] == 's')
+        script_main();
     else
         bench_main(args.iters, args.runs, args.off);
     guest_exit(EXIT_OK);
