@@ -120,7 +120,9 @@ static inline int regdbg_ring_should_wait(const struct regdbg_ring *r, struct re
         return 1;
     }
     if (now_ns - w->since_ns >= r->timeout_ns) {
-        atomic_store_explicit(&h->stalled_tail, tail, memory_order_relaxed);
+        /* UINT64_MAX means "not stalled": a tail of that value (garbage) is stored as one less */
+        atomic_store_explicit(&h->stalled_tail, tail == UINT64_MAX ? tail - 1 : tail,
+                              memory_order_relaxed);
         return 0;
     }
     return 1;

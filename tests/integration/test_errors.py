@@ -77,16 +77,6 @@ def test_existing_foreign_shm_file_is_not_clobbered(t):
         check(f.read() == "do not delete me\n", "the foreign file was changed")
 
 
-def test_stale_ring_of_dead_qemu_is_replaced(t):
-    path = t.tmp("ring")
-    q = t.qemu([BASE + ",shm=" + path], name="first")
-    q.proc.kill()
-    q.proc.wait()
-    check(os.path.exists(path), "SIGKILLed QEMU cannot remove its ring")
-    q2 = t.qemu([BASE + ",shm=" + path], name="second")
-    check(RingHeader(path).qemu_pid == q2.proc.pid, "ring not recreated")
-
-
 def test_record_rejects_foreign_and_truncated_rings(t):
     foreign = t.tmp("foreign")
     with open(foreign, "wb") as f:

@@ -158,7 +158,9 @@ def test_config_space_identity(t):
 def test_default_shm_path(t):
     q = t.qemu([I2C, "regdbg-proxy,bar0-size=4096,device-id=0x1234"])
     path = q.shm_path("/machine/peripheral/i2c0")
-    check(path == "/dev/shm/regdbg-%d-i2c0" % q.proc.pid, "resolved shm is %s" % path)
+    check(path.startswith("/proc/%d/fd/" % q.proc.pid) and
+          os.readlink(path) == "/memfd:regdbg-i2c0 (deleted)",
+          "resolved shm is %s -> %s" % (path, os.readlink(path)))
     st = os.stat(path)
     check(stat.S_IMODE(st.st_mode) == 0o600, "ring mode %o" % stat.S_IMODE(st.st_mode))
     h = RingHeader(path)
@@ -168,8 +170,8 @@ def test_default_shm_path(t):
     names = [e["name"] for e in anon if e["type"] == "child<regdbg-proxy>"]
     check(len(names) == 1, "anonymous proxy %r" % anon)
     apath = q.shm_path("/machine/peripheral-anon/" + names[0])
-    check(apath.startswith("/dev/shm/regdbg-%d-" % q.proc.pid) and os.path.exists(apath),
-          "anonymous ring %s" % apath)
+    check(apath.startswith("/proc/%d/fd/" % q.proc.pid) and apath != path and
+          RingHeader(apath).device_id == 0x1234, "anonymous ring %s" % apath)
     q.qmp.cmd("quit")
     q.wait(20)
     check(not os.path.exists(path), "ring %s left behind after quit" % path)

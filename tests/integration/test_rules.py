@@ -8,7 +8,8 @@ import subprocess
 import threading
 import time
 
-from harness import (GUEST, REGDBG, SAN_ENV, RingHeader, check, dump_json, regdbg, wait_for)
+from harness import (GUEST, REGDBG, SAN_ENV, HeldRing, RingHeader, check, dump_json, regdbg,
+                     wait_for)
 
 BAR = 0xE0000000
 I2C = "regdbg-proxy,id=i2c0,vendor-id=0x8086,device-id=0x0f41,bar0-size=4096"
@@ -39,7 +40,7 @@ class Batch:
                                      stderr=subprocess.PIPE, env=dict(os.environ, **SAN_ENV),
                                      text=True)
         t.owned.append(self)
-        self.shm = q.shm_path("/machine/peripheral/i2c0")
+        self.shm = HeldRing(q.shm_path("/machine/peripheral/i2c0"))
         wait_for(lambda: RingHeader(self.shm).consumer_pid == self.proc.pid, 10,
                  "regdbg batch to attach")
 
@@ -64,6 +65,7 @@ class Batch:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.communicate()
+        self.shm.close()
 
 
 def in_thread(fn):
@@ -74,26 +76,53 @@ def in_thread(fn):
     return th, result
 
 
+EXIT_DEV = "isa-debug-exit,iobase=0xf4,iosize=0x04"
+
+
+def guest_proxy(t, ops, extra=""):
+    """The file-backed proxy and a real vCPU that makes the 32-bit accesses in ops, in order
+    (tests/guest script mode: "w10=0x5", "r40"), paused until the test sends cont. Only vCPU
+    accesses park: a qtest access would hold QEMU's main loop."""
+    path = t.tmp("bar0.bin")
+    with open(path, "wb") as f:
+        f.write(bytes(range(256)) * 16)
+    serial = t.tmp("serial.log")
+    q = t.qemu([I2C + ",backend=file,bar0-file=" + path + extra], qtest=False, accel="tcg",
+               paused=True, extra=["-kernel", GUEST, "-append", "mode=script ops=" + ",".join(ops),
+                                   "-device", EXIT_DEV, "-serial", "file:" + serial])
+    return q, path, serial
+
+
+def guest_done(q, serial, timeout=60):
+    status = q.wait(timeout)
+    with open(serial) as f:
+        out = f.read()
+    check(status == 1 and "script done" in out, "guest exit status %d:\n%s" % (status, out))
+    return out
+
+
 def test_write_breakpoint_parks_until_continued_with_value(t):
-    q, path = file_proxy(t)
+    q, path, serial = guest_proxy(t, ["w10=0x11223344"])
     trace = t.tmp("bp.trace")
     b = Batch(t, q, "--record", trace)
     b.send("break w bar0+0x10")
     b.send("wait 20")
     b.send("print")
     time.sleep(0.3)
-    th, res = in_thread(lambda: q.qtest.write(BAR + 0x10, 4, 0x11223344))
+    q.qmp.cmd("cont")
+    wait_for(lambda: RingHeader(b.shm).parks == 1, 20, "the write to park")
     time.sleep(0.5)
-    check(th.is_alive(), "the qtest write completed although it should be parked")
+    check(q.proc.poll() is None, "the guest finished although its write should be parked")
+    check(q.qmp.cmd("query-status")["status"] == "running", "QMP while parked")
     check(read_file(path, 0x10, 4) == 0x13121110, "the write reached the file while parked")
     b.send("expect value == 0x11223344")
     b.send("continue 0x99")
     b.proc.stdin.close()
-    th.join(20)
-    check(not th.is_alive(), "the parked write never completed")
+    guest_done(q, serial)
     code, out, err = b.finish()
     check(code == 0, "batch failed: " + err)
-    check('"off":16' in out and '"value":287454020' in out and '"rule":0' in out, out)
+    check('"off":16' in out and '"value":287454020' in out and '"rule":0' in out and
+          '"cpu":0' in out, out)
     check(read_file(path, 0x10, 4) == 0x99, "continue with value: file has 0x%x"
           % read_file(path, 0x10, 4))
     ev = [e for e in dump_json(trace) if e["off"] == 0x10]
@@ -106,17 +135,47 @@ test_write_breakpoint_parks_until_continued_with_value.timeout = 90
 
 
 def test_skip_leaves_the_file_unchanged(t):
-    q, path = file_proxy(t)
+    q, path, serial = guest_proxy(t, ["w20=0xDEADBEEF"])
     b = Batch(t, q)
     b.send("break w bar0+0x20")
     b.send("wait 20")
     b.send("skip")
     b.proc.stdin.close()
     time.sleep(0.3)
-    q.qtest.write(BAR + 0x20, 4, 0xDEADBEEF)
+    q.qmp.cmd("cont")
+    guest_done(q, serial)
     code, out, err = b.finish()
     check(code == 0, err)
     check(read_file(path, 0x20, 4) == 0x23222120, "skip: the write reached the file")
+
+
+def test_accesses_without_a_vcpu_are_not_parked(t):
+    """qtest and the monitor's xp run on QEMU's main loop: a breakpoint flags them and lets them
+    go, and QMP never stops answering (before, they parked with the main loop held)."""
+    q, path = file_proxy(t)
+    trace = t.tmp("novcpu.trace")
+    b = Batch(t, q, "--record", trace)
+    b.send("break w bar0+0x10")
+    b.send("break r bar0+0x40")
+    for line in b.proc.stderr:       # "regdbg batch: rule 1: ..." once both are set
+        if "rule 1:" in line:
+            break
+    q.qtest.write(BAR + 0x10, 4, 0x5150)
+    check(read_file(path, 0x10, 4) == 0x5150, "the write did not reach the file")
+    out = q.qmp.cmd("human-monitor-command", **{"command-line": "xp /1wx 0x%x" % (BAR + 0x40)})
+    check("43424140" in out, "xp through QMP: %r" % out)
+    check(q.qmp.cmd("query-status")["status"] == "running", "QMP answers")
+    h = RingHeader(b.shm)
+    check(h.parks == 0 and h.park_timeouts == 0, "parks %d, timeouts %d" % (h.parks,
+                                                                         h.park_timeouts))
+    b.proc.stdin.close()
+    code, out, err = b.finish()
+    check(code == 0, err)
+    ev = {e["off"]: e for e in dump_json(trace)}
+    check(ev[0x10]["flags"] == ["not-parked-no-vcpu"] and ev[0x10]["rule"] == 0 and
+          ev[0x10]["cpu"] == -1, "qtest write: %r" % ev[0x10])
+    check(ev[0x40]["flags"] == ["not-parked-no-vcpu"] and ev[0x40]["rule"] == 1,
+          "xp read: %r" % ev[0x40])
 
 
 def test_read_injection_and_edits_apply_without_parking(t):
@@ -153,7 +212,10 @@ def test_read_injection_and_edits_apply_without_parking(t):
 
 
 def test_conditions_ignore_temp_and_step(t):
-    q, path = file_proxy(t)
+    ops = (["w10=%d" % v for v in [1, 2, 3, 50, 101]] +
+           ["w14=0x%x" % v for v in [0x14a, 0x14b, 0x14c]] +
+           ["w18=0x18a", "w30=0x30", "w34=0x31", "w18=0x18b"])   # temp: no second park
+    q, path, serial = guest_proxy(t, ops)
     b = Batch(t, q)
     b.send("break w bar0+0x10 if value == 3 || value > 100")
     b.send("break w bar0+0x14 ignore 2")
@@ -179,69 +241,56 @@ def test_conditions_ignore_temp_and_step(t):
     b.send("continue")
     b.proc.stdin.close()
     time.sleep(0.3)
-
-    def guest():
-        for v in [1, 2, 3, 50, 101]:
-            q.qtest.write(BAR + 0x10, 4, v)
-        for v in [0x14a, 0x14b, 0x14c]:
-            q.qtest.write(BAR + 0x14, 4, v)
-        q.qtest.write(BAR + 0x18, 4, 0x18a)
-        q.qtest.write(BAR + 0x30, 4, 0x30)
-        q.qtest.write(BAR + 0x34, 4, 0x31)
-        q.qtest.write(BAR + 0x18, 4, 0x18b)  # temp: no second park
-        return True
-    th, res = in_thread(guest)
+    q.qmp.cmd("cont")
     code, out, err = b.finish(timeout=60)
-    th.join(20)
     check(code == 0, "batch: " + err)
-    check(res == [True], "the guest did not finish: a park was never answered")
+    guest_done(q, serial)
+    check(RingHeader(b.shm).parks == 6, "parks: %d" % RingHeader(b.shm).parks)
 
 
 test_conditions_ignore_temp_and_step.timeout = 120
 
 
 def test_expect_failure_exits_non_zero(t):
-    q, path = file_proxy(t)
+    q, path, serial = guest_proxy(t, ["w10=7"])
     b = Batch(t, q)
     b.send("break w bar0+0x10")
     b.send("wait 20")
     b.send("expect value == 5")
     b.proc.stdin.close()
     time.sleep(0.3)
-    th, res = in_thread(lambda: q.qtest.write(BAR + 0x10, 4, 7))
+    q.qmp.cmd("cont")
     code, out, err = b.finish()
-    th.join(20)
     check(code == 1 and "expect failed: expect value == 5 (value=0x7" in err, err)
-    check(not th.is_alive(), "leaving the batch must let the parked access go")
+    guest_done(q, serial, 20)     # leaving the batch lets the parked access go
+    check(RingHeader(b.shm).park_timeouts == 0, "the access waited for park-timeout")
 
 
 def test_killed_debugger_resumes_the_guest_and_rules_stay(t):
-    q, path = file_proxy(t, ",park-timeout=1000")
+    q, path, serial = guest_proxy(t, ["w10=0xABCD", "w10=0xABCE"], ",park-timeout=3000")
     b = Batch(t, q)
     b.send("break w bar0+0x10")
     b.send("wait 30")
     time.sleep(0.3)
-    th, res = in_thread(lambda: q.qtest.write(BAR + 0x10, 4, 0xABCD))
-    wait_for(lambda: RingHeader(b.shm).parks >= 1, 10, "the park")
-    time.sleep(0.3)
+    q.qmp.cmd("cont")
+    wait_for(lambda: RingHeader(b.shm).parks >= 1, 20, "the park")
     b.proc.send_signal(signal.SIGKILL)
     b.proc.wait()
-    th.join(15)
-    check(not th.is_alive(), "the guest stayed parked after the debugger died")
-    check(RingHeader(b.shm).park_timeouts == 1, "the access did not resume by park-timeout")
-    check(read_file(path, 0x10, 4) == 0xABCD, "the write must go on unmodified")
+    # the recorder takes the ring over while the access is still parked; it answers no park
     trace = t.tmp("after.trace")
-    rec = regdbg("record", "--qmp", q.qmp_path, "-o", trace, "--count", "1", timeout=30)
-    check(rec.returncode == 0, rec.stderr)
+    rec = t.recorder("--qmp", q.qmp_path, "-o", trace, "--count", "2")
+    guest_done(q, serial)
+    status, out, err = rec.finish()
+    check(status == 0, err)
+    h = RingHeader(b.shm)
+    check(h.parks == 1 and h.park_timeouts == 1, "the access did not resume by park-timeout, "
+          "or the second one parked with nobody to answer (parks %d)" % h.parks)
+    check(read_file(path, 0x10, 4) == 0xABCE, "the writes must go on unmodified")
     ev = dump_json(trace)
-    check(len(ev) == 1 and ev[0]["value"] == 0xABCD and "timed-out" in ev[0]["flags"] and
+    check(len(ev) == 2 and ev[0]["value"] == 0xABCD and "timed-out" in ev[0]["flags"] and
           "parked" in ev[0]["flags"], "flags in trace: %r" % ev)
-    script = t.tmp("info.rgb")
-    with open(script, "w") as f:
-        f.write("info rules\n")
-    r = regdbg("batch", "--qmp", q.qmp_path, script)
-    check(r.returncode == 0 and "break w" in r.stdout and "bar0+0x10" in r.stdout,
-          "rules after restart: %r %s" % (r.stdout, r.stderr))
+    check(ev[1]["value"] == 0xABCE and ev[1]["flags"] == ["not-parked-no-debugger"] and
+          ev[1]["rule"] == 0, "a breakpoint with no debugger attached: %r" % ev[1])
 
 
 test_killed_debugger_resumes_the_guest_and_rules_stay.timeout = 90

@@ -292,17 +292,17 @@ class Launched:
         self.qmp.kill = self.qmp.close
         self.shm = self.qmp.cmd("qom-get", path="/machine/peripheral/i2c0", property="shm")
         self.qemu_pid = RingHeader(self.shm).qemu_pid
-        t.owned.append(_ShmCleanup(self.shm, self.qemu_pid, kill_qemu=True))
+        t.owned.append(_QemuCleanup(self.qemu_pid))
 
 
-class _ShmCleanup:
-    """Removes a ring left behind by a QEMU that a test killed (QEMU removes it when it quits);
-    with kill_qemu, first kills that QEMU if it still runs (one regdbg launched and left)."""
+class _QemuCleanup:
+    """Kills a QEMU that a test left running (one regdbg launched and left), unless it is gone;
+    its rings, memfds, go with it."""
 
-    def __init__(self, path, qemu_pid, kill_qemu=False):
-        self.path, self.qemu_pid = path, qemu_pid
+    def __init__(self, qemu_pid):
+        self.qemu_pid = qemu_pid
         st = _proc_stat(qemu_pid)
-        self.start = st[1] if st and kill_qemu else None
+        self.start = st[1] if st else None
 
     def kill(self):
         st = _proc_stat(self.qemu_pid)
@@ -312,11 +312,6 @@ class _ShmCleanup:
             except OSError:
                 pass
             wait_for(lambda: not _alive(self.qemu_pid), 5, "QEMU to die")
-        if not _alive(self.qemu_pid) and os.path.exists(self.path):
-            try:
-                os.unlink(self.path)
-            except OSError:
-                pass
 
 
 class _RemoveDir:
@@ -332,7 +327,6 @@ def start_guest_qemu(t, name="vm"):
     q = t.qemu([PROXY], qtest=False, accel="tcg", name=name,
                extra=["-kernel", GUEST, "-append", APPEND])
     q.shm = q.shm_path("/machine/peripheral/i2c0")
-    t.owned.append(_ShmCleanup(q.shm, q.proc.pid, kill_qemu=True))
     return q
 
 
@@ -1006,7 +1000,7 @@ def test_tui_quit_asks_before_shutting_down_launched_qemu(t):
     term.keys("y")
     term.check_clean_exit(20)
     check(not _alive(lt.qemu_pid), "QEMU (pid %d) still runs after q y" % lt.qemu_pid)
-    check(not os.path.exists(lt.shm), "the ring %s is left in /dev/shm" % lt.shm)
+    check(not os.path.exists(lt.shm), "the ring %s outlives QEMU" % lt.shm)
     check(not os.path.exists(private_dir), "regdbg's private folder %s is left" % private_dir)
 
 
@@ -1284,9 +1278,6 @@ def test_tui_two_devices(t):
     q = t.qemu([PROXY, "regdbg-proxy,id=other,vendor-id=0x1234,device-id=0x5678,bar0-size=256,"
                 "bar2-size=16,bar2-type=io"], qtest=False, accel="tcg",
                extra=["-kernel", GUEST, "-append", APPEND])
-    shms = [q.shm_path("/machine/peripheral/" + d) for d in ("i2c0", "other")]
-    for shm in shms:
-        t.owned.append(_ShmCleanup(shm, q.proc.pid, kill_qemu=True))
     term = Term(t, "two", [REGDBG, "attach", q.qmp_path], cols=120, rows=40)
     wait_events(term)
     term.wait(lambda ls: "2 devices" in ls[0], 5, "2 devices on the status line")
@@ -1298,7 +1289,7 @@ def test_tui_two_devices(t):
     check(re.search(r"^other  1234:5678  .*\(no register map\)$", text, re.M), text)
     check(re.search(r"^  BAR2 io\s+16 bytes  at 0x%x$" % bar2["address"], text, re.M)
           or re.search(r"^  BAR2 io\s+16 bytes  not mapped$", text, re.M), text)
-    check(text.count("  ring /dev/shm/") == 2, text)
+    check(len(re.findall(r"^  ring /proc/%d/fd/\d+$" % q.proc.pid, text, re.M)) == 2, text)
     # The registers screen shows one device; Tab goes to the next and round.
     i2c = "i2c0: Synopsys DesignWare I2C"
     nomap = "other (1234:5678) has no register map: load one with --map FILE"
@@ -1349,7 +1340,6 @@ def test_tui_launch_and_attach_errors(t):
     third = t.tmp("busy-third-qmp.sock")
     q2 = t.qemu([PROXY], name="busy", extra=["-qmp", "unix:%s,server=on,wait=off" % third])
     shm = q2.shm_path("/machine/peripheral/i2c0")
-    t.owned.append(_ShmCleanup(shm, q2.proc.pid, kill_qemu=True))
     rec = t.recorder("--qmp", q2.qmp_path, "-o", t.tmp("busy.trace"))
     rec.wait_attached(shm)
     r = regdbg("attach", third, timeout=30)

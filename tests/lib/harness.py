@@ -260,13 +260,6 @@ class Qemu:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
-        # a killed QEMU cannot remove its rings: do it for it
-        for name in os.listdir("/dev/shm"):
-            if name.startswith("regdbg-%d-" % self.proc.pid):
-                try:
-                    os.unlink(os.path.join("/dev/shm", name))
-                except OSError:
-                    pass
 
 
 def qemu_fails(tmp, devices, extra=()):
@@ -331,12 +324,27 @@ class Recorder:
             self.proc.communicate()
 
 
-class RingHeader:
-    """Read-only view of a ring's header (include/regdbg/abi.h)."""
+class HeldRing:
+    """A ring held open, so that its header can still be read after QEMU has exited."""
 
     def __init__(self, path):
-        with open(path, "rb") as f:
-            data = f.read(4096)
+        self.path = path
+        self.fd = os.open(path, os.O_RDONLY)
+
+    def close(self):
+        os.close(self.fd)
+
+
+class RingHeader:
+    """Read-only view of a ring's header (include/regdbg/abi.h). path is the ring's path, or a
+    HeldRing: the ring is a memfd that is gone with QEMU unless somebody holds it open."""
+
+    def __init__(self, path):
+        if isinstance(path, HeldRing):
+            data = os.pread(path.fd, 4096, 0)
+        else:
+            with open(path, "rb") as f:
+                data = f.read(4096)
         (self.magic, self.abi_version, self.header_size, self.event_size, self.ring_entries,
          self.events_offset, self.shm_size, self.ring_mode, self.qemu_pid) = struct.unpack_from(
             "<QIIIIQQII", data, 0)
