@@ -332,20 +332,25 @@ static bool regdbg_proxy_is_stale_link(const char *path)
 /* shm=PATH: publish the ring under a name, as a link to its memfd */
 static bool regdbg_proxy_link_shm(RegdbgProxyState *s, Error **errp)
 {
+    int err;
+
     if (symlink(s->shm_fd_path, s->shm_path) == 0) {
         return true;
     }
-    if (errno == EEXIST && regdbg_proxy_is_stale_link(s->shm_path) &&
-        unlink(s->shm_path) == 0 &&
-        symlink(s->shm_fd_path, s->shm_path) == 0) {
-        return true;
+    err = errno;
+    if (err == EEXIST && regdbg_proxy_is_stale_link(s->shm_path)) {
+        if (unlink(s->shm_path) == 0 &&
+            symlink(s->shm_fd_path, s->shm_path) == 0) {
+            return true;
+        }
+        err = errno;
     }
-    if (errno == EEXIST) {
+    if (err == EEXIST) {
         error_setg(errp, "shm=%s: the file exists and is not a ring left "
                    "by a dead QEMU; remove it or choose another path",
                    s->shm_path);
     } else {
-        error_setg_errno(errp, errno, "shm=%s: cannot create the ring",
+        error_setg_errno(errp, err, "shm=%s: cannot create the ring",
                          s->shm_path);
     }
     return false;

@@ -1289,7 +1289,7 @@ def test_tui_two_devices(t):
     check(re.search(r"^other  1234:5678  .*\(no register map\)$", text, re.M), text)
     check(re.search(r"^  BAR2 io\s+16 bytes  at 0x%x$" % bar2["address"], text, re.M)
           or re.search(r"^  BAR2 io\s+16 bytes  not mapped$", text, re.M), text)
-    check(len(re.findall(r"^  ring /proc/%d/fd/\d+$" % q.proc.pid, text, re.M)) == 2, text)
+    check(len(re.findall(r"^  ring /proc/%d/fd/\d+: " % q.proc.pid, text, re.M)) == 2, text)
     # The registers screen shows one device; Tab goes to the next and round.
     i2c = "i2c0: Synopsys DesignWare I2C"
     nomap = "other (1234:5678) has no register map: load one with --map FILE"
