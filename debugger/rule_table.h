@@ -39,7 +39,8 @@ void rule_get(struct ring_reader *rr, int n, struct rule_info *out);
 /* Park the next n accesses of the device, whatever they are. */
 void rule_step(struct ring_reader *rr, uint32_t n);
 
-/* Tell parked accesses that this debugger is alive (call at least every second). */
+/* Tell parked accesses that this debugger is alive (call at least every second); 0 when it
+   leaves, so that the device knows at once that nobody will answer a park. */
 void rule_heartbeat(struct ring_reader *rr, uint64_t now_ns);
 
 /* The first parked access at or after slot *cursor, copied; -1 when none. */

@@ -239,7 +239,8 @@ void session_detach(struct session *s)
     }
     for (int i = 0; i < s->n_proxies; i++) {
         if (s->proxies[i].attached) {
-            /* Nobody will answer them: let parked accesses go on now. */
+            /* Nobody will answer them: say so to the device, and let parked accesses go on. */
+            rule_heartbeat(&s->proxies[i].rr, 0);
             park_release_all(&s->proxies[i].rr);
         }
     }

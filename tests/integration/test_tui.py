@@ -952,9 +952,12 @@ def test_tui_attach_quit_and_reattach(t):
     pid1 = term.regdbg_pid()
     check(RingHeader(q.shm).consumer_pid == pid1, "the ring's consumer is %d, regdbg is %d"
           % (RingHeader(q.shm).consumer_pid, pid1))
+    wait_for(lambda: RingHeader(q.shm).heartbeat_ns != 0, 5, "regdbg's heartbeat")
     term.keys("q")
     # No question: the VM is not regdbg's, q quits at once.
     term.check_clean_exit(5)
+    check(RingHeader(q.shm).heartbeat_ns == 0, "quitting left the heartbeat at %d: the device "
+          "cannot tell that nobody will answer a park" % RingHeader(q.shm).heartbeat_ns)
     check("[y/N]" not in term.text(), "q asked a question in attach mode")
     check(q.proc.poll() is None and qmp_status(q.qmp) == "running",
           "QEMU is not running after regdbg quit")
@@ -1266,6 +1269,8 @@ def test_tui_detach_leaves_launched_qemu_running(t):
     t.owned.append(_RemoveDir(os.path.dirname(sock)))
     check(_alive(lt.qemu_pid) and qmp_status(lt.qmp) == "running", "QEMU stopped after d")
     check(RingHeader(lt.shm).consumer_pid == 0, "the ring still has a consumer")
+    check(RingHeader(lt.shm).heartbeat_ns == 0, "detaching left the heartbeat at %d"
+          % RingHeader(lt.shm).heartbeat_ns)
     # The socket it names works; this regdbg did not launch QEMU, so q quits without asking.
     term2 = Term(t, "again", [REGDBG, "attach", m.group(2)])
     wait_events(term2)

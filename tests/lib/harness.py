@@ -349,6 +349,7 @@ class RingHeader:
         self.tail, self.consumer_pid = struct.unpack_from("<QI", data, 320)
         self.abi_version = struct.unpack_from("<I", data, 8)[0]
         self.parks, self.park_timeouts = struct.unpack_from("<QQ", data, 520)
+        self.step_left, self.heartbeat_ns = struct.unpack_from("<I4xQ", data, 448)
 
 
 def dump_json(trace):
