@@ -65,7 +65,7 @@ const char launch_usage[] =
     "\n"
     "  --kvm, --tcg     the accelerator (default: KVM when /dev/kvm is usable, else TCG)\n"
     "  --rules FILE     rules to set first (the : commands break, edit, inject, drop...;\n"
-    "                   docs/rules.md), one per line\n"
+    "                   docs/rules.md), one per line; all of them, or none when one fails\n"
     "  --map FILE       a register map (JSON, docs/register-maps.md); repeatable. Maps are\n"
     "                   matched to proxies by vendor:device; the shipped ones are always loaded\n"
     "  --scrollback N   events kept for scrolling, filtering and search (default 2097152)\n"

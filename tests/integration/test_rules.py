@@ -8,7 +8,8 @@ import subprocess
 import threading
 import time
 
-from harness import (GUEST, REGDBG, SAN_ENV, RingHeader, check, dump_json, regdbg, wait_for)
+from harness import (GUEST, REGDBG, SAN_ENV, RingHeader, check, dump_json, regdbg, rule_table,
+                     wait_for)
 
 BAR = 0xE0000000
 I2C = "regdbg-proxy,id=i2c0,vendor-id=0x8086,device-id=0x0f41,bar0-size=4096"
@@ -348,3 +349,73 @@ def test_simple_conditions_of_every_comparison(t):
     check(read_file(path, 0x00, 4) == 0x63, "program condition false")
     q.qtest.write(BAR + 0x00, 4, 0x65)      # SPEED=fast (2): edit
     check(read_file(path, 0x00, 4) == 0xE5, "program condition true")
+
+
+# --- rules files are applied whole ----------------------------------------------------------------
+
+def keep_rules(t, q, lines):
+    """Rules of another client: set by a batch that leaves them."""
+    script = t.tmp("others.rgb")
+    with open(script, "w") as f:
+        f.write("".join(line + "\n" for line in lines))
+    r = regdbg("batch", "--qmp", q.qmp_path, script)
+    check(r.returncode == 0, "the other client's batch: " + r.stderr)
+
+
+def test_rules_file_with_a_bad_line_changes_nothing(t):
+    """A --rules file whose line 2 is wrong leaves the rule table exactly as it was, however
+    often it is tried: attach (launch applies it the same way) and record."""
+    q, path = file_proxy(t)
+    shm = q.shm_path("/machine/peripheral/i2c0")
+    keep_rules(t, q, ["edit w bar0+0x80 set 0x1", "break w bar0+0x84"])
+    before = rule_table(shm)
+    check(len(before) == 2, "the other client's rules: %r" % before)
+    bad = t.tmp("bad.rules")
+    with open(bad, "w") as f:
+        f.write("inject r bar0+0x9c = 1\nbreak w IC_DATA_CMDD\nedit w bar0+0x6c set 0x2\n")
+    for attempt in range(2):
+        r = regdbg("attach", q.qmp_path, "--rules", bad)
+        check(r.returncode == 1 and "bad.rules:2:9: unknown register 'IC_DATA_CMDD'" in r.stderr,
+              "attach --rules, attempt %d: %d %s" % (attempt + 1, r.returncode, r.stderr))
+        check(rule_table(shm) == before, "attach --rules with a bad line 2 changed the rule "
+              "table (attempt %d):\nbefore %r\nafter  %r" % (attempt + 1, before,
+                                                             rule_table(shm)))
+    # record refuses a breakpoint (it cannot answer one): line 1's injection must not stay either
+    with open(bad, "w") as f:
+        f.write("inject r bar0+0x9c = 1\nbreak w bar0+0x10\n")
+    for attempt in range(2):
+        r = regdbg("record", "--qmp", q.qmp_path, "-o", t.tmp("x.trace"), "--rules", bad)
+        check(r.returncode == 1 and "bad.rules:2: regdbg record cannot answer a breakpoint"
+              in r.stderr, r.stderr)
+        check(rule_table(shm) == before, "record --rules with a bad line 2 changed the rule "
+              "table: %r" % rule_table(shm))
+    check(q.qtest.read(BAR + 0x9C, 4) == 0x9F9E9D9C, "line 1's injection is in force")
+
+
+def test_rules_file_overflowing_the_table_leaves_nothing(t):
+    """64 rules fit; a file whose 5th rule finds the table full takes back its first 4, and
+    puts back what it had changed (a rule it disabled, one it deleted)."""
+    q, path = file_proxy(t)
+    shm = q.shm_path("/machine/peripheral/i2c0")
+    keep_rules(t, q, ["edit w bar0+0x%x set 0x1" % (0x100 + 4 * i) for i in range(60)])
+    before = rule_table(shm)
+    check(len(before) == 60, "60 rules of another client: %d" % len(before))
+    big = t.tmp("big.rules")
+    with open(big, "w") as f:
+        f.write("disable 3\ndelete 7\n")
+        f.write("".join("inject r bar0+0x%x = 0x%x\n" % (0x800 + 4 * i, i) for i in range(6)))
+    for attempt in range(2):
+        r = regdbg("attach", q.qmp_path, "--rules", big)
+        check(r.returncode == 1 and "big.rules:8: all 64 rules are in use; delete one first"
+              in r.stderr and "nothing in %s was applied" % big in r.stderr,
+              "attach --rules overflowing: %d %s" % (r.returncode, r.stderr))
+        check(rule_table(shm) == before, "an overflowing rules file left rules behind "
+              "(attempt %d): %d rules, %r" % (attempt + 1, len(rule_table(shm)),
+                                              set(rule_table(shm).items()) ^
+                                              set(before.items())))
+    q.qtest.write(BAR + 0x10C, 4, 0x10)
+    check(read_file(path, 0x10C, 4) == 0x11, "the disabled rule 3 is not back in force")
+    q.qtest.write(BAR + 0x11C, 4, 0x10)
+    check(read_file(path, 0x11C, 4) == 0x11, "the deleted rule 7 is not back in force")
+    check(q.qtest.read(BAR + 0x800, 4) == 0x03020100, "an injection of the file stayed")
+
