@@ -123,7 +123,7 @@ def test_skip_leaves_the_file_unchanged(t):
 def test_read_injection_and_edits_apply_without_parking(t):
     q, path = file_proxy(t)
     trace = t.tmp("edit.trace")
-    b = Batch(t, q, "--record", trace)
+    b = Batch(t, q, "--record", trace, "--keep")
     for line in ["inject r bar0+0x40 = 0x1234", "edit w bar0+0x50 set 0xf0000000",
                  "edit w bar0+0x54 clear 0xff", "edit w bar0+0x58 = 0x5a5a",
                  "drop w bar0+0x5c", "inject r bar0+0x60 xor 0xffff"]:
@@ -132,7 +132,7 @@ def test_read_injection_and_edits_apply_without_parking(t):
     b.proc.stdin.close()
     code, out, err = b.finish()
     check(code == 0 and len(out.splitlines()) == 6, "info rules: %r %s" % (out, err))
-    # the batch left; the rules stay in the device and apply with nobody attached
+    # the batch left with --keep; the rules stay in the device and apply with nobody attached
     check(q.qtest.read(BAR + 0x40, 4) == 0x1234, "injected read")
     check(q.qtest.read(BAR + 0x60, 4) == 0x63626160 ^ 0xFFFF, "xor injection")
     q.qtest.write(BAR + 0x50, 4, 0x1)
@@ -324,7 +324,7 @@ def test_simple_conditions_of_every_comparison(t):
     """The device checks `FIELD OP constant` without running the condition program: every
     comparison, on the value and on a field, against the program's own answer."""
     q, path = file_proxy(t)
-    b = Batch(t, q)
+    b = Batch(t, q, "--keep")
     rules = [(0x200, "value < 5"), (0x204, "value > 5"), (0x208, "value <= 5"),
              (0x20c, "value >= 5"), (0x210, "value == 5"), (0x214, "value != 5")]
     for off, cond in rules:
@@ -351,14 +351,14 @@ def test_simple_conditions_of_every_comparison(t):
     check(read_file(path, 0x00, 4) == 0xE5, "program condition true")
 
 
-# --- rules files are applied whole ----------------------------------------------------------------
+# --- rules files are applied whole; a batch removes what it added ----------------------------------
 
 def keep_rules(t, q, lines):
-    """Rules of another client: set by a batch that leaves them."""
+    """Rules of another client: set by a batch that leaves them (--keep)."""
     script = t.tmp("others.rgb")
     with open(script, "w") as f:
         f.write("".join(line + "\n" for line in lines))
-    r = regdbg("batch", "--qmp", q.qmp_path, script)
+    r = regdbg("batch", "--keep", "--qmp", q.qmp_path, script)
     check(r.returncode == 0, "the other client's batch: " + r.stderr)
 
 
@@ -390,6 +390,13 @@ def test_rules_file_with_a_bad_line_changes_nothing(t):
         check(rule_table(shm) == before, "record --rules with a bad line 2 changed the rule "
               "table: %r" % rule_table(shm))
     check(q.qtest.read(BAR + 0x9C, 4) == 0x9F9E9D9C, "line 1's injection is in force")
+    # a batch script file is checked whole before its first line runs
+    with open(bad, "w") as f:
+        f.write("break w bar0+0x10\nwait 5\nbogus\n")
+    r = regdbg("batch", "--qmp", q.qmp_path, bad)
+    check(r.returncode == 1 and "bad.rules:3:1: unknown command 'bogus'" in r.stderr and
+          "wait" not in r.stderr, "batch with a bad line 3: %s" % r.stderr)
+    check(rule_table(shm) == before, "batch with a bad line 3: %r" % rule_table(shm))
 
 
 def test_rules_file_overflowing_the_table_leaves_nothing(t):
@@ -419,3 +426,84 @@ def test_rules_file_overflowing_the_table_leaves_nothing(t):
     check(read_file(path, 0x11C, 4) == 0x11, "the deleted rule 7 is not back in force")
     check(q.qtest.read(BAR + 0x800, 4) == 0x03020100, "an injection of the file stayed")
 
+
+def test_batch_removes_its_rules_on_every_way_out(t):
+    """A batch deletes the rules it added, and only those, when its script ends, when an expect
+    fails, on an error and on SIGINT or SIGTERM; --keep leaves them. A breakpoint it leaves
+    behind would park every later matching access with nobody to answer."""
+    q, path = file_proxy(t)
+    shm = q.shm_path("/machine/peripheral/i2c0")
+    keep_rules(t, q, ["edit w bar0+0x80 set 0x1"])
+    before = rule_table(shm)
+
+    def after(what):
+        check(rule_table(shm) == before, "%s: the rule table is\n%r\ninstead of\n%r"
+              % (what, rule_table(shm), before))
+        check(RingHeader(shm).heartbeat_ns == 0, "%s: the heartbeat was left at %d"
+              % (what, RingHeader(shm).heartbeat_ns))
+        parks = RingHeader(shm).parks
+        q.qtest.write(BAR + 0x10, 4, 0x55)     # the batch's breakpoint is gone: nothing parks
+        check(RingHeader(shm).parks == parks, "%s: a write to bar0+0x10 parked" % what)
+
+    # the script ends
+    b = Batch(t, q)
+    for line in ["break w bar0+0x10", "inject r bar0+0x40 = 0x1234", "edit w bar0+0x44 set 1",
+                 "disable 1", "delete 3"]:
+        b.send(line)
+    b.proc.stdin.close()
+    code, out, err = b.finish()
+    check(code == 0, err)
+    after("the script ended")
+
+    # an expect fails
+    b = Batch(t, q)
+    b.send("break w bar0+0x10")
+    b.send("wait 20")
+    b.send("expect value == 5")
+    b.proc.stdin.close()
+    wait_for(lambda: len(rule_table(shm)) == 2, 10, "the batch's breakpoint")
+    th, res = in_thread(lambda: q.qtest.write(BAR + 0x10, 4, 7))
+    code, out, err = b.finish()
+    th.join(20)
+    check(code == 1 and "expect failed" in err, err)
+    after("an expect failed")
+
+    # an error (a line that does not parse)
+    b = Batch(t, q)
+    b.send("break w bar0+0x10")
+    b.send("inject r bar0+0x40 = 1")
+    b.send("break w NO_SUCH_REGISTER")
+    b.proc.stdin.close()
+    code, out, err = b.finish()
+    check(code == 1 and "unknown register 'NO_SUCH_REGISTER'" in err, err)
+    after("a bad line")
+
+    # a signal, while waiting for a park and while waiting for the next line
+    for sig, name, waiting in [(signal.SIGINT, "SIGINT", True), (signal.SIGTERM, "SIGTERM", True),
+                               (signal.SIGTERM, "SIGTERM", False)]:
+        b = Batch(t, q)
+        b.send("break w bar0+0x10")
+        b.send("inject r bar0+0x40 = 1")
+        if waiting:
+            b.send("wait 60")
+        b.send("info rules")
+        wait_for(lambda: len(rule_table(shm)) == 3, 10, "the batch's rules")
+        if not waiting:
+            wait_for(lambda: b.proc.stdout.readline(), 10, "info rules")
+        b.proc.send_signal(sig)
+        code, out, err = b.finish()
+        check(code == 1 and "stopped by " + name in err, "%s: %d %s" % (name, code, err))
+        after(name + (" during wait" if waiting else " between lines"))
+
+    # --keep: they stay
+    b = Batch(t, q, "--keep")
+    b.send("break w bar0+0x10 temp")
+    b.proc.stdin.close()
+    code, out, err = b.finish()
+    check(code == 0, err)
+    kept = rule_table(shm)
+    check(len(kept) == 2 and set(before.items()) < set(kept.items()),
+          "--keep: %r" % kept)
+
+
+test_batch_removes_its_rules_on_every_way_out.timeout = 120
