@@ -151,6 +151,24 @@ static int pc_filter(void *opaque, const char *args, char *err, size_t errlen)
     return 0;
 }
 
+/* Move to the next match in direction; "search wrapped" (as vim says it) when it went round. */
+static int search_step(struct tui *t, int direction, char *err, size_t errlen)
+{
+    bool wrapped;
+
+    if (stream_search(&t->ui, direction, &wrapped) < 0) {
+        snprintf(err, errlen, "no match for '%.127s'", t->ui.search);
+        return -1;
+    }
+    if (wrapped) {
+        ui_notice(&t->ui, false, "search wrapped: past the %s access, on from the %s",
+                  direction > 0 ? "newest" : "oldest", direction > 0 ? "oldest" : "newest");
+    } else {
+        t->ui.notice[0] = '\0';
+    }
+    return 0;
+}
+
 static int pc_search(void *opaque, const char *args, char *err, size_t errlen)
 {
     struct tui *t = opaque;
@@ -158,11 +176,7 @@ static int pc_search(void *opaque, const char *args, char *err, size_t errlen)
     snprintf(t->ui.search, sizeof(t->ui.search), "%.127s", args);
     t->ui.view = VIEW_STREAM;
     /* Following: the most recent match; paused: the next one after the cursor. */
-    if (stream_search(&t->ui, t->ui.follow ? -1 : 1) < 0) {
-        snprintf(err, errlen, "no match for '%.127s'", args);
-        return -1;
-    }
-    return 0;
+    return search_step(t, t->ui.follow ? -1 : 1, err, errlen);
 }
 
 static int pc_record(void *opaque, const char *args, char *err, size_t errlen)
@@ -484,6 +498,9 @@ static void submit_prompt(struct tui *t)
     t->ui.prompt = PROMPT_NONE;
     switch (kind) {
     case PROMPT_COMMAND:
+        if (text[0]) {
+            snprintf(t->ui.last_command, sizeof(t->ui.last_command), "%s", text);
+        }
         ret = run_prompt_command(t, text, err, sizeof(err));
         break;
     case PROMPT_SEARCH:
@@ -589,9 +606,8 @@ static void perform(struct tui *t, enum action a)
         start_prompt(t, PROMPT_SEARCH);
         break;
     case ACT_PROMPT_FILTER:
+        /* empty: what is typed is the new filter (Up brings back the one in force) */
         start_prompt(t, PROMPT_FILTER);
-        snprintf(t->ui.prompt_text, sizeof(t->ui.prompt_text), "%s", t->ui.filter_text);
-        t->ui.prompt_len = (int)strlen(t->ui.prompt_text);
         break;
     case ACT_PROMPT_SUBMIT:
         submit_prompt(t);
@@ -614,9 +630,8 @@ static void perform(struct tui *t, enum action a)
     case ACT_SEARCH_PREV:
         if (!t->ui.search[0]) {
             ui_notice(&t->ui, true, "no search yet: / starts one");
-        } else if (stream_search(&t->ui, a == ACT_SEARCH_NEXT ? 1 : -1) < 0) {
-            ui_notice(&t->ui, true, "no %s match for '%s'",
-                      a == ACT_SEARCH_NEXT ? "newer" : "older", t->ui.search);
+        } else {
+            report(t, search_step(t, a == ACT_SEARCH_NEXT ? 1 : -1, err, sizeof(err)), err);
         }
         break;
     case ACT_CLEAR_FILTER:
