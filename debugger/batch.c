@@ -384,15 +384,11 @@ int cmd_batch(int argc, char **argv)
             break;
         case 'k': b.keep = true; break;
         case 'h': fputs(batch_usage, stdout); return 0;
-        default:
-            fprintf(stderr, "regdbg batch: unknown option\n(see regdbg batch --help)\n");
-            return EXIT_USAGE;
+        default: return cli_bad_option("batch", argc, argv, opts, "+h");
         }
     }
     if (!sock || optind != argc - 1) {
-        fprintf(stderr, "regdbg batch: give --qmp SOCKET and one SCRIPT\n"
-                "(see regdbg batch --help)\n");
-        return EXIT_USAGE;
+        return cli_usage_error("batch", "give --qmp SOCKET and one SCRIPT");
     }
     b.script = argv[optind];
     b.dev = -1;

@@ -871,18 +871,42 @@ static void install_signals(void)
 
 static const char *rules_file;
 
+static const struct option common_opts[] = {
+    { "map", required_argument, NULL, 'm' },
+    { "rules", required_argument, NULL, 'r' },
+    { "scrollback", required_argument, NULL, 's' },
+    { "kvm", no_argument, NULL, 'k' },
+    { "tcg", no_argument, NULL, 't' },
+    { "help", no_argument, NULL, 'h' },
+    { 0 },
+};
+
+/* An option regdbg launch does not know is most likely QEMU's, given before "--". */
+static int launch_bad_option(int argc, char **argv)
+{
+    struct cli_bad bad;
+
+    cli_bad_arg(argc, argv, common_opts, "h", &bad);
+    if (bad.kind != CLI_UNKNOWN) {
+        return cli_bad_option("launch", argc, argv, common_opts, "h");
+    }
+    if (bad.index < 0) {
+        fprintf(stderr, "regdbg launch: QEMU's arguments follow \"--\": regdbg launch [OPTIONS] "
+                "-- QEMU-ARGS...\n");
+    } else {
+        const char *next = bad.index + 1 < argc && argv[bad.index + 1][0] != '-'
+                           ? argv[bad.index + 1] : NULL;
+
+        fprintf(stderr, "regdbg launch: QEMU's arguments follow \"--\": regdbg launch [OPTIONS] "
+                "-- %s%s%s ...\n", argv[bad.index], next ? " " : "", next ? next : "");
+    }
+    return EXIT_USAGE;
+}
+
 static int parse_common(int argc, char **argv, char **maps, int *n_maps, size_t *scrollback,
                         int *accel, const char *usage, const char *cmd)
 {
-    static const struct option opts[] = {
-        { "map", required_argument, NULL, 'm' },
-        { "rules", required_argument, NULL, 'r' },
-        { "scrollback", required_argument, NULL, 's' },
-        { "kvm", no_argument, NULL, 'k' },
-        { "tcg", no_argument, NULL, 't' },
-        { "help", no_argument, NULL, 'h' },
-        { 0 },
-    };
+    const struct option *opts = common_opts;
     int opt;
 
     optind = 1;
@@ -901,8 +925,7 @@ static int parse_common(int argc, char **argv, char **maps, int *n_maps, size_t 
             char *end;
             unsigned long long v = strtoull(optarg, &end, 0);
             if (*end || v < 1000 || v > (1ull << 28)) {
-                fprintf(stderr, "regdbg %s: --scrollback needs 1000 to 268435456 events\n", cmd);
-                return -EXIT_USAGE;
+                return -cli_usage_error(cmd, "--scrollback needs 1000 to 268435456 events");
             }
             *scrollback = (size_t)v;
             break;
@@ -910,9 +933,7 @@ static int parse_common(int argc, char **argv, char **maps, int *n_maps, size_t 
         case 'k':
         case 't':
             if (!accel) {
-                fprintf(stderr, "regdbg %s: --%s is for launch\n", cmd, opt == 'k' ? "kvm"
-                                                                                 : "tcg");
-                return -EXIT_USAGE;
+                return -cli_usage_error(cmd, "--%s is for launch", opt == 'k' ? "kvm" : "tcg");
             }
             *accel = opt;
             break;
@@ -920,8 +941,8 @@ static int parse_common(int argc, char **argv, char **maps, int *n_maps, size_t 
             fputs(usage, stdout);
             return 1;
         default:
-            fprintf(stderr, "regdbg %s: unknown option\n(see regdbg %s --help)\n", cmd, cmd);
-            return -EXIT_USAGE;
+            return -(accel ? launch_bad_option(argc, argv)
+                           : cli_bad_option(cmd, argc, argv, opts, "h"));
         }
     }
     return 0;
@@ -981,8 +1002,9 @@ int cmd_attach(int argc, char **argv)
         return status > 0 ? 0 : -status;
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "regdbg attach: give the QMP SOCKET\n(see regdbg attach --help)\n");
-        return EXIT_USAGE;
+        return optind < argc ? cli_usage_error("attach", "unexpected argument '%s' (give one "
+                                               "QMP SOCKET)", argv[optind + 1])
+                             : cli_usage_error("attach", "give the QMP SOCKET");
     }
     if (session_init(&t.s, scrollback, err, sizeof(err)) < 0) {
         fprintf(stderr, "regdbg: %s\n", err);
@@ -1117,9 +1139,7 @@ int cmd_launch(int argc, char **argv)
         return status > 0 ? 0 : -status;
     }
     if (optind >= argc) {
-        fprintf(stderr, "regdbg launch: give QEMU's arguments after --\n"
-                "(see regdbg launch --help)\n");
-        return EXIT_USAGE;
+        return cli_usage_error("launch", "give QEMU's arguments after --");
     }
     if (!accel) {
         accel = access("/dev/kvm", R_OK | W_OK) == 0 ? 'k' : 't';
