@@ -7,10 +7,12 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "commands.h"
@@ -20,7 +22,8 @@
 #define DEFAULT_WAIT_S 30.0
 
 const char batch_usage[] =
-    "usage: regdbg batch --qmp SOCKET [--device ID] [--map FILE]... [--record F] SCRIPT\n"
+    "usage: regdbg batch --qmp SOCKET [--device ID] [--map FILE]... [--record F] [--keep]\n"
+    "                    SCRIPT\n"
     "\n"
     "Run a script of regdbg commands against a running QEMU, without a screen: the rules\n"
     "commands of the TUI's : prompt (break, edit, inject, drop, info rules, enable, disable,\n"
@@ -32,13 +35,15 @@ const char batch_usage[] =
     "                    --format json, plus rule)\n"
     "  expect COND       fail with a message when COND (over value, its fields, size, cpu) is\n"
     "                    false for the parked access\n"
-    "SCRIPT is a file, or - for standard input. When the script ends, parked accesses go on;\n"
-    "the rules stay in the device (delete removes them). Exit status: 0 when every line ran and\n"
-    "every expect held, 1 otherwise, 2 for a usage error.\n"
+    "SCRIPT is a file, or - for standard input; a file is checked whole before its first line\n"
+    "runs. When the batch ends (the script done, an expect failed, an error, SIGINT or SIGTERM)\n"
+    "it deletes the rules it added, and no others, and parked accesses go on. Exit status: 0\n"
+    "when every line ran and every expect held, 1 otherwise, 2 for a usage error.\n"
     "\n"
     "  --device ID   the device `step` and `wait` apply to, when the VM has several\n"
     "  --map FILE    a register map for names (the shipped ones are always loaded)\n"
     "  --record F    record the (first) device's accesses meanwhile into trace file F\n"
+    "  --keep        leave the rules the script added in the device when the batch ends\n"
     "\n"
     "example (ci.rgb):\n"
     "  break w IC_DATA_CMD if CMD == write\n"
@@ -46,6 +51,12 @@ const char batch_usage[] =
     "  expect DAT == 0x50\n"
     "  continue\n"
     "  regdbg batch --qmp /tmp/qmp.sock ci.rgb\n";
+
+/* A rule the batch added: deleted when the batch ends, if it is still the one written (seq). */
+struct owned_rule {
+    int dev, slot;
+    uint32_t seq;
+};
 
 struct batch {
     struct session s;
@@ -55,7 +66,22 @@ struct batch {
     bool parked;
     struct session_park park;
     FILE *stats;                /* REGDBG_BATCH_STATS: when each answer was given, for bench */
+    bool keep;                  /* --keep: leave the rules when the batch ends */
+    struct owned_rule owned[SESSION_MAX_PROXIES * REGDBG_MAX_RULES];
+    int n_owned;
 };
+
+static volatile sig_atomic_t batch_signal;
+
+static void on_stop_signal(int sig)
+{
+    batch_signal = sig;
+}
+
+static const char *signal_name(int sig)
+{
+    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
+}
 
 static int fail(struct batch *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -88,6 +114,9 @@ static int wait_park(struct batch *b, double timeout_s)
             (b->dev < 0 || b->park.dev == b->dev)) {
             b->parked = true;
             return 0;
+        }
+        if (batch_signal) {
+            return fail(b, "wait: stopped by %s", signal_name(batch_signal));
         }
         if (b->s.qemu_gone) {
             return fail(b, "wait: %s", b->s.qemu_gone_why);
@@ -153,6 +182,9 @@ static ssize_t read_line(struct batch *b, FILE *f, char **line, size_t *cap)
         if (f != stdin || poll(&pfd, 1, 0) > 0) {
             return getline(line, cap, f);
         }
+        if (batch_signal) {
+            return -1;
+        }
         session_drain(&b->s, 1u << 20);
         session_tick(&b->s, session_now_ns());
         poll(&pfd, 1, 5);
@@ -160,6 +192,59 @@ static ssize_t read_line(struct batch *b, FILE *f, char **line, size_t *cap)
             return getline(line, cap, f);
         }
     }
+}
+
+/* Rule n of device dev is the batch's now (it was just added). */
+static void own_rule(struct batch *b, int dev, int slot)
+{
+    if (b->n_owned < (int)(sizeof(b->owned) / sizeof(b->owned[0]))) {
+        b->owned[b->n_owned++] = (struct owned_rule){
+            dev, slot, rule_seq(&b->s.proxies[dev].rr, slot) };
+    }
+}
+
+/* After the script's own enable, disable or delete (done or not): its rules among those it names
+   are what they are now, or gone. */
+static void owned_rules_changed(struct batch *b, const struct rules_cmd *cmd)
+{
+    for (int i = 0; i < b->n_owned; i++) {
+        struct owned_rule *o = &b->owned[i];
+        bool named = cmd->kind == RCMD_DELETE && cmd->n_ids == 0;
+        struct rule_info ri;
+
+        for (int k = 0; k < cmd->n_ids && !named; k++) {
+            named = cmd->ids[k] == SESSION_RULE_ID(o->dev, o->slot);
+        }
+        if (!named) {
+            continue;
+        }
+        rule_get(&b->s.proxies[o->dev].rr, o->slot, &ri);
+        if (ri.used) {
+            o->seq = rule_seq(&b->s.proxies[o->dev].rr, o->slot);
+        } else {
+            b->owned[i--] = b->owned[--b->n_owned];
+        }
+    }
+}
+
+/* The batch ends: delete the rules it added that are still as it left them. */
+static void remove_owned_rules(struct batch *b)
+{
+    char err[256];
+
+    for (int i = 0; i < b->n_owned; i++) {
+        const struct owned_rule *o = &b->owned[i];
+        struct ring_reader *rr = &b->s.proxies[o->dev].rr;
+        struct rule_info ri;
+
+        rule_get(rr, o->slot, &ri);
+        if (ri.used && rule_seq(rr, o->slot) == o->seq &&
+            rule_delete(rr, o->slot, err, sizeof(err)) < 0) {
+            fprintf(stderr, "regdbg batch: cannot delete rule %d: %s\n",
+                    SESSION_RULE_ID(o->dev, o->slot), err);
+        }
+    }
+    b->n_owned = 0;
 }
 
 static int run_line(struct batch *b, const char *line)
@@ -220,8 +305,14 @@ static int run_line(struct batch *b, const char *line)
         print_rules(b);
         return 0;
     default:
-        if (session_rule_command(&b->s, line, b->dev >= 0 ? b->dev : 0, &cmd, err,
-                                 sizeof(err)) < 0) {
+        r = session_rule_command(&b->s, line, b->dev >= 0 ? b->dev : 0, &cmd, err, sizeof(err));
+        if (cmd.kind == RCMD_RULE && r >= 0) {
+            own_rule(b, cmd.spec.dev, r);
+        } else if (cmd.kind == RCMD_ENABLE || cmd.kind == RCMD_DISABLE ||
+                   cmd.kind == RCMD_DELETE) {
+            owned_rules_changed(b, &cmd);
+        }
+        if (r < 0) {
             return fail(b, "%s", err);
         }
         if (b->s.message[0]) {
@@ -232,6 +323,33 @@ static int run_line(struct batch *b, const char *line)
     }
 }
 
+/* Parse every line of a script file before the first one runs: a typo on line 9 must not leave
+   lines 1 to 8 done. Returns 0, or EXIT_RUNTIME with the message printed. */
+static int check_script(struct batch *b, FILE *f)
+{
+    struct rules_device devs[SESSION_MAX_PROXIES];
+    struct rules_ctx ctx;
+    static struct rules_cmd cmd;
+    struct rules_error perr;
+    char *line = NULL;
+    size_t cap = 0;
+    int line_no = 0, status = 0;
+
+    session_rules_ctx(&b->s, devs, &ctx);
+    while (status == 0 && getline(&line, &cap, f) > 0) {
+        line[strcspn(line, "\r\n")] = '\0';
+        line_no++;
+        if (rules_parse(line, &ctx, &cmd, &perr) < 0) {
+            fprintf(stderr, "regdbg batch: %s:%d:%d: %s\n", b->script, line_no, perr.column,
+                    perr.message);
+            status = EXIT_RUNTIME;
+        }
+    }
+    free(line);
+    rewind(f);
+    return status;
+}
+
 int cmd_batch(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -239,10 +357,13 @@ int cmd_batch(int argc, char **argv)
         { "device", required_argument, NULL, 'd' },
         { "map", required_argument, NULL, 'm' },
         { "record", required_argument, NULL, 'r' },
+        { "keep", no_argument, NULL, 'k' },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
     static struct batch b;
+    struct sigaction sa = { .sa_handler = on_stop_signal };
+    struct stat st;
     const char *sock = NULL, *device = NULL, *record = NULL;
     char *maps[SESSION_MAX_MAPS];
     int n_maps = 0, opt, status = 0;
@@ -261,16 +382,13 @@ int cmd_batch(int argc, char **argv)
                 maps[n_maps++] = optarg;
             }
             break;
+        case 'k': b.keep = true; break;
         case 'h': fputs(batch_usage, stdout); return 0;
-        default:
-            fprintf(stderr, "regdbg batch: unknown option\n(see regdbg batch --help)\n");
-            return EXIT_USAGE;
+        default: return cli_bad_option("batch", argc, argv, opts, "+h");
         }
     }
     if (!sock || optind != argc - 1) {
-        fprintf(stderr, "regdbg batch: give --qmp SOCKET and one SCRIPT\n"
-                "(see regdbg batch --help)\n");
-        return EXIT_USAGE;
+        return cli_usage_error("batch", "give --qmp SOCKET and one SCRIPT");
     }
     b.script = argv[optind];
     b.dev = -1;
@@ -281,6 +399,11 @@ int cmd_batch(int argc, char **argv)
     if (!f) {
         fprintf(stderr, "regdbg batch: cannot open %s: %s\n", b.script, strerror(errno));
         return EXIT_RUNTIME;
+    }
+    if (f == stdin) {
+        /* read_line polls the descriptor for the next line: no lines may wait unseen in a
+           stdio buffer while the writer keeps the pipe open */
+        setvbuf(stdin, NULL, _IONBF, 0);
     }
     if (session_init(&b.s, BATCH_SCROLLBACK, err, sizeof(err)) < 0 ||
         session_load_default_maps(&b.s, maps, n_maps, err, sizeof(err)) < 0 ||
@@ -301,13 +424,24 @@ int cmd_batch(int argc, char **argv)
         status = EXIT_RUNTIME;
         goto out;
     }
-    while (read_line(&b, f, &line, &cap) > 0) {
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (status = check_script(&b, f))) {
+        goto out;
+    }
+    /* No SA_RESTART: a signal ends the waits at once, and the batch cleans up after itself. */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    while (!batch_signal && read_line(&b, f, &line, &cap) > 0) {
         line[strcspn(line, "\r\n")] = '\0';
         b.line_no++;
         status = run_line(&b, line);
         if (status) {
             break;
         }
+    }
+    if (batch_signal && !status) {
+        fprintf(stderr, "regdbg batch: %s:%d: stopped by %s\n", b.script, b.line_no,
+                signal_name(batch_signal));
+        status = EXIT_RUNTIME;
     }
     if (record) {
         /* Accesses answered last complete on their vCPU a moment later: take them too. */
@@ -324,7 +458,10 @@ out:
     if (f != stdin) {
         fclose(f);
     }
-    session_free(&b.s);   /* parked accesses go on; the rules stay */
+    if (!b.keep) {
+        remove_owned_rules(&b);
+    }
+    session_free(&b.s);   /* the heartbeat says nobody answers; parked accesses go on */
     if (b.stats) {
         fclose(b.stats);
     }

@@ -31,4 +31,26 @@ extern const char batch_usage[];
 extern const char scan_usage[];
 extern const char qemu_args_usage[];
 
+/* A usage error, as one line on stderr: "regdbg CMD: MESSAGE; try 'regdbg CMD --help'".
+   Returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * What getopt_long just refused (it returned '?'; main() sets opterr = 0 so that getopt prints
+ * nothing): the word of argv it is in (index, or -1 when it cannot be told) and why.
+ */
+struct option;
+enum cli_bad_kind { CLI_UNKNOWN, CLI_NEEDS_VALUE, CLI_NO_VALUE };
+struct cli_bad {
+    enum cli_bad_kind kind;
+    int index;                  /* into argv, or -1 */
+    const char *option;         /* the long option's name, for CLI_NEEDS_VALUE / CLI_NO_VALUE */
+    char letter;                /* the short option's letter, or 0 */
+};
+int cli_bad_arg(int argc, char **argv, const struct option *opts, const char *optstring,
+                struct cli_bad *bad);
+/* The one-line usage error for it ("unknown option '--bogus'", "option --qmp needs a value"). */
+int cli_bad_option(const char *cmd, int argc, char **argv, const struct option *opts,
+                   const char *optstring);
+
 #endif /* REGDBG_COMMANDS_H */

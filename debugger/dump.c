@@ -128,12 +128,11 @@ int cmd_dump(int argc, char **argv)
         case 'f': follow = true; break;
         case 'h': fputs(dump_usage, stdout); return 0;
         default:
-            fprintf(stderr, "regdbg dump: unknown option\n(see regdbg dump --help)\n");
-            return EXIT_USAGE;
+            return cli_bad_option("dump", argc, argv, opts, "fh");
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "regdbg dump: give exactly one trace FILE\n(see regdbg dump --help)\n");
+        fprintf(stderr, "regdbg dump: give exactly one trace FILE; try 'regdbg dump --help'\n");
         return EXIT_USAGE;
     }
     if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {

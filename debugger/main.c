@@ -2,10 +2,15 @@
  * regdbg: the command line. Dispatches to the sub-commands and prints the help, which is generated
  * from the same table that dispatches, so it cannot drift from what runs.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "commands.h"
+#include "regdbg/abi.h"
+#include "rules_parse.h"
+#include "trace_file.h"
+#include "version.h"
 
 static const struct command commands[] = {
     { "launch", "start QEMU with the proxy and open the debugger on it", launch_usage,
@@ -23,15 +28,18 @@ static const struct command commands[] = {
       cmd_qemu_args },
 };
 
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
 static void usage(FILE *f)
 {
     fputs("usage: regdbg COMMAND [ARGS...]\n"
+          "       regdbg --version\n"
           "\n"
           "regdbg is a register debugger: it watches every register access a firmware makes to a\n"
           "regdbg-proxy device in QEMU.\n"
           "\n"
           "commands:\n", f);
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+    for (size_t i = 0; i < N_COMMANDS; i++) {
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     }
     fputs("\n"
@@ -43,8 +51,41 @@ static void usage(FILE *f)
           "exit status: 0 success, 1 runtime error, 2 usage error\n", f);
 }
 
+static void version(void)
+{
+    printf("regdbg %s (shared-memory ABI %u, trace format %u)\n", REGDBG_VERSION,
+           REGDBG_ABI_VERSION, REGDBG_TRACE_VERSION);
+}
+
+/* "regdbg: unknown command "recrod"; did you mean "record"?" */
+static int unknown_command(const char *name)
+{
+    const char *names[N_COMMANDS + 2];
+    const char *best;
+
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        names[i] = commands[i].name;
+    }
+    names[N_COMMANDS] = "help";
+    names[N_COMMANDS + 1] = "version";
+    best = name[0] == '-' ? NULL : rules_closest_name(name, names, N_COMMANDS + 2);
+    if (name[0] == '-') {
+        fprintf(stderr, "regdbg: unknown option '%s'; try 'regdbg --help'\n", name);
+    } else if (best) {
+        fprintf(stderr, "regdbg: unknown command \"%s\"; did you mean \"%s\"?\n", name, best);
+    } else {
+        fprintf(stderr, "regdbg: unknown command \"%s\"; 'regdbg --help' lists the commands\n",
+                name);
+    }
+    return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
+    const char *name;
+
+    /* The commands say what was wrong with an option themselves, in one line (commands.h). */
+    opterr = 0;
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
@@ -54,15 +95,24 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        if (!strcmp(argv[1], "help") && argc > 2 && !strcmp(argv[2], commands[i].name)) {
+    if (!strcmp(argv[1], "--version") || (!strcmp(argv[1], "version") && argc == 2)) {
+        version();
+        return 0;
+    }
+    if (!strcmp(argv[1], "version")) {
+        fprintf(stderr, "regdbg version: takes no arguments\n");
+        return EXIT_USAGE;
+    }
+    name = !strcmp(argv[1], "help") ? argv[2] : argv[1];
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (strcmp(name, commands[i].name) != 0) {
+            continue;
+        }
+        if (name != argv[1]) {
             fputs(commands[i].usage, stdout);
             return 0;
         }
-        if (!strcmp(argv[1], commands[i].name)) {
-            return commands[i].run(argc - 1, argv + 1);
-        }
+        return commands[i].run(argc - 1, argv + 1);
     }
-    fprintf(stderr, "regdbg: unknown command '%s'\n(see regdbg --help)\n", argv[1]);
-    return EXIT_USAGE;
+    return unknown_command(name);
 }

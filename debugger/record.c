@@ -155,7 +155,7 @@ static int parse_u64(const char *s, uint64_t *out)
 
 static int usage_error(const char *msg)
 {
-    fprintf(stderr, "regdbg record: %s\n(see regdbg record --help)\n", msg);
+    fprintf(stderr, "regdbg record: %s; try 'regdbg record --help'\n", msg);
     return EXIT_USAGE;
 }
 
@@ -252,7 +252,7 @@ int cmd_record(int argc, char **argv)
             break;
         }
         case 'h': fputs(record_usage, stdout); return 0;
-        default: return usage_error("unknown option");
+        default: return cli_bad_option("record", argc, argv, opts, "+o:h");
         }
     }
     if (optind < argc) {

@@ -21,7 +21,10 @@ int rules_cmd_apply(const struct rules_cmd *cmd, const struct rules_ctx *ctx,
 
 /*
  * Apply every line of path: break (unless allow_break is false), edit, inject, drop, enable,
- * disable, delete. rings[i] is the ring of ctx->devs[i]. 0, or -1 with "FILE:LINE:COL: message".
+ * disable, delete. rings[i] is the ring of ctx->devs[i]. All or nothing: every line is parsed and
+ * resolved before anything is written, and when writing fails part-way (a full rule table, no
+ * such rule) the rules the file had changed are put back as they were. 0, or -1 with
+ * "FILE:LINE:COL: message" (or "FILE:LINE: message").
  */
 int rule_file_apply(const char *path, const struct rules_ctx *ctx, struct ring_reader **rings,
                     bool allow_break, char *err, size_t errlen);

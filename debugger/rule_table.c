@@ -59,8 +59,8 @@ static void rebuild_index(struct regdbg_rules_area *a)
     }
 }
 
-static void write_rule(struct regdbg_rules_area *a, int n, const struct regdbg_rule *body,
-                       uint32_t ignore, bool temp)
+static void write_rule_raw(struct regdbg_rules_area *a, int n, const struct regdbg_rule *body,
+                           uint32_t ignore, uint32_t temp_left, uint64_t hits)
 {
     struct regdbg_rule *r = &a->rules[n];
     uint32_t seq = atomic_load_explicit(&r->seq, memory_order_relaxed);
@@ -81,9 +81,15 @@ static void write_rule(struct regdbg_rules_area *a, int n, const struct regdbg_r
     memcpy(r->consts, body->consts, sizeof(r->consts));
     memcpy(r->code, body->code, sizeof(r->code));
     atomic_store_explicit(&r->ignore_left, ignore, memory_order_relaxed);
-    atomic_store_explicit(&r->temp_left, temp ? 1 : REGDBG_TEMP_UNUSED, memory_order_relaxed);
-    atomic_store_explicit(&r->hits, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->temp_left, temp_left, memory_order_relaxed);
+    atomic_store_explicit(&r->hits, hits, memory_order_relaxed);
     atomic_store_explicit(&r->seq, seq + 2, memory_order_release);
+}
+
+static void write_rule(struct regdbg_rules_area *a, int n, const struct regdbg_rule *body,
+                       uint32_t ignore, bool temp)
+{
+    write_rule_raw(a, n, body, ignore, temp ? 1 : REGDBG_TEMP_UNUSED, 0);
 }
 
 static int check_n(struct regdbg_rules_area *a, int n, char *err, size_t errlen)
@@ -188,6 +194,55 @@ void rule_get(struct ring_reader *rr, int n, struct rule_info *out)
     out->hits = atomic_load_explicit(&a->rules[n].hits, memory_order_relaxed);
     memcpy(out->text, a->text[n], sizeof(out->text));
     out->text[sizeof(out->text) - 1] = '\0';
+}
+
+uint32_t rule_seq(struct ring_reader *rr, int n)
+{
+    struct regdbg_rules_area *a = rule_area(rr);
+
+    if (!a || n < 0 || n >= (int)REGDBG_MAX_RULES) {
+        return 0;
+    }
+    return atomic_load_explicit(&a->rules[n].seq, memory_order_acquire);
+}
+
+void rule_save(struct ring_reader *rr, int n, struct rule_saved *out)
+{
+    struct regdbg_rules_area *a = rule_area(rr);
+
+    memset(out, 0, sizeof(*out));
+    if (!a || n < 0 || n >= (int)REGDBG_MAX_RULES || !a->text[n][0]) {
+        return;
+    }
+    out->used = true;
+    memcpy(&out->body, &a->rules[n], sizeof(out->body));
+    memcpy(out->text, a->text[n], sizeof(out->text));
+    out->text[sizeof(out->text) - 1] = '\0';
+}
+
+int rule_restore(struct ring_reader *rr, int n, const struct rule_saved *saved, char *err,
+                 size_t errlen)
+{
+    struct regdbg_rules_area *a = rule_area(rr);
+
+    if (!a || n < 0 || n >= (int)REGDBG_MAX_RULES) {
+        snprintf(err, errlen, "no rule %d (info rules lists them)", n);
+        return -1;
+    }
+    if (!saved->used) {
+        return a->text[n][0] ? rule_delete(rr, n, err, errlen) : 0;
+    }
+    if (!a->text[n][0]) {
+        a->text[n][0] = '?';
+        a->text[n][1] = '\0';
+    }
+    a->rules[n].enabled = 0;
+    rebuild_index(a);
+    write_rule_raw(a, n, &saved->body, atomic_load(&saved->body.ignore_left),
+                   atomic_load(&saved->body.temp_left), atomic_load(&saved->body.hits));
+    snprintf(a->text[n], sizeof(a->text[n]), "%s", saved->text[0] ? saved->text : "rule");
+    rebuild_index(a);
+    return 0;
 }
 
 void rule_step(struct ring_reader *rr, uint32_t n)

@@ -35,11 +35,26 @@ int rule_replace(struct ring_reader *rr, int n, const struct regdbg_rule *rule, 
 int rule_set_enabled(struct ring_reader *rr, int n, bool enabled, char *err, size_t errlen);
 int rule_delete(struct ring_reader *rr, int n, char *err, size_t errlen);
 void rule_get(struct ring_reader *rr, int n, struct rule_info *out);
+/* The rule's seqlock count: it changes whenever the rule is written (added, replaced, enabled,
+   disabled, deleted), so a caller can tell that rule n is still the one it wrote. */
+uint32_t rule_seq(struct ring_reader *rr, int n);
+
+/* A rule as it was, to put back (rules files are applied all or nothing). */
+struct rule_saved {
+    bool used;
+    struct regdbg_rule body;    /* with its counters */
+    char text[REGDBG_RULE_TEXT_LEN];
+};
+void rule_save(struct ring_reader *rr, int n, struct rule_saved *out);
+/* Make rule n what rule_save saw: deleted when it was free, else its body, counters and text. */
+int rule_restore(struct ring_reader *rr, int n, const struct rule_saved *saved, char *err,
+                 size_t errlen);
 
 /* Park the next n accesses of the device, whatever they are. */
 void rule_step(struct ring_reader *rr, uint32_t n);
 
-/* Tell parked accesses that this debugger is alive (call at least every second). */
+/* Tell parked accesses that this debugger is alive (call at least every second); 0 when it
+   leaves, so that the device knows at once that nobody will answer a park. */
 void rule_heartbeat(struct ring_reader *rr, uint64_t now_ns);
 
 /* The first parked access at or after slot *cursor, copied; -1 when none. */

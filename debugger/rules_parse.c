@@ -308,6 +308,17 @@ static void suggest_add(struct suggest *sg, const char *name)
     }
 }
 
+const char *rules_closest_name(const char *word, const char *const *names, size_t n)
+{
+    struct suggest sg;
+
+    suggest_init(&sg, word, strlen(word));
+    for (size_t i = 0; i < n; i++) {
+        suggest_add(&sg, names[i]);
+    }
+    return sg.n ? sg.name[0] : NULL;
+}
+
 /* "; did you mean A, B or C?" or nothing. */
 static void suggest_put(struct sbuf *sb, const struct suggest *sg)
 {

@@ -68,4 +68,11 @@ struct rules_error { int column; char message[256]; };   /* column is 1-based, i
 int rules_parse(const char *line, const struct rules_ctx *ctx, struct rules_cmd *out,
                 struct rules_error *err);
 
+/*
+ * The name among names[0..n) closest to word, by the measure of the parser's "did you mean"
+ * hints (an insertion, deletion, substitution or swap of neighbours is one edit; case is free;
+ * about one edit per four letters), or NULL when none is that close. The first of equals wins.
+ */
+const char *rules_closest_name(const char *word, const char *const *names, size_t n);
+
 #endif /* REGDBG_RULES_PARSE_H */

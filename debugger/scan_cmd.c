@@ -59,8 +59,7 @@ const char qemu_args_usage[] =
 
 static int usage_error(const char *cmd, const char *msg)
 {
-    fprintf(stderr, "regdbg %s: %s\n(see regdbg %s --help)\n", cmd, msg, cmd);
-    return EXIT_USAGE;
+    return cli_usage_error(cmd, "%s", msg);
 }
 
 /* --sysfs DIR | --dump FILE, shared by both commands; the rest is the caller's */
@@ -149,11 +148,11 @@ int cmd_scan(int argc, char **argv)
         case 's': src.sysfs = optarg; break;
         case 'd': src.dump = optarg; break;
         case 'h': fputs(scan_usage, stdout); return 0;
-        default: return usage_error("scan", "unknown option");
+        default: return cli_bad_option("scan", argc, argv, opts, "+h");
         }
     }
     if (optind < argc) {
-        return usage_error("scan", "unexpected argument");
+        return cli_usage_error("scan", "unexpected argument '%s'", argv[optind]);
     }
     if (src.sysfs && src.dump) {
         return usage_error("scan", "give at most one of --sysfs DIR and --dump FILE");
@@ -367,14 +366,14 @@ int cmd_qemu_args(int argc, char **argv)
         case 'r': config = optarg; break;
         case 'i': id = optarg; break;
         case 'h': fputs(qemu_args_usage, stdout); return 0;
-        default: return usage_error("qemu-args", "unknown option");
+        default: return cli_bad_option("qemu-args", argc, argv, opts, "h");
         }
     }
     if (optind >= argc) {
         return usage_error("qemu-args", "DEVICE (vendor:device or a bus address) is required");
     }
     if (optind + 1 < argc) {
-        return usage_error("qemu-args", "unexpected argument");
+        return cli_usage_error("qemu-args", "unexpected argument '%s'", argv[optind + 1]);
     }
     spec = argv[optind];
     if (src.sysfs && src.dump) {

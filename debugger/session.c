@@ -239,7 +239,8 @@ void session_detach(struct session *s)
     }
     for (int i = 0; i < s->n_proxies; i++) {
         if (s->proxies[i].attached) {
-            /* Nobody will answer them: let parked accesses go on now. */
+            /* Nobody will answer them: say so to the device, and let parked accesses go on. */
+            rule_heartbeat(&s->proxies[i].rr, 0);
             park_release_all(&s->proxies[i].rr);
         }
     }
@@ -717,7 +718,7 @@ int session_rule_command(struct session *s, const char *line, int cur_dev, struc
         snprintf(s->message, sizeof(s->message), "rule %d: %.200s",
                  SESSION_RULE_ID(cmd->spec.dev, n), cmd->spec.text);
     }
-    return n < 0 ? -1 : 0;
+    return n < 0 ? -1 : cmd->kind == RCMD_RULE ? n : 0;
 }
 
 bool session_park_alive(struct session *s, const struct session_park *p)

@@ -109,7 +109,8 @@ int session_apply_rules_file(struct session *s, const char *path, char *err, siz
 
 /* Connect to QMP, find every proxy, attach its ring, match maps, read run state and BARs. */
 int session_attach(struct session *s, const char *qmp_path, char *err, size_t errlen);
-/* Let go of the rings and QMP; the guest goes on untouched. */
+/* Let go of the rings and QMP; the guest goes on untouched. The heartbeat becomes 0 (nobody
+   will answer a park) and parked accesses go on. */
 void session_detach(struct session *s);
 
 /* Drain every ring into the scrollback (and the recording); at most max events. */
@@ -150,7 +151,8 @@ bool session_park_alive(struct session *s, const struct session_park *p);
 /*
  * Run a rules command line (break, edit, inject, drop, enable, disable, delete, step, info rules):
  * cur_dev is the device `step` applies to. *cmd gets what was parsed (the caller shows
- * `info rules`). Returns 0, or -1 with the message (with its column) in err.
+ * `info rules`). Returns the new rule's slot for a rule (break, edit, inject, drop), 0 for the
+ * others, or -1 with the message (with its column) in err.
  */
 int session_rule_command(struct session *s, const char *line, int cur_dev, struct rules_cmd *cmd,
                          char *err, size_t errlen);

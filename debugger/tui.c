@@ -65,7 +65,7 @@ const char launch_usage[] =
     "\n"
     "  --kvm, --tcg     the accelerator (default: KVM when /dev/kvm is usable, else TCG)\n"
     "  --rules FILE     rules to set first (the : commands break, edit, inject, drop...;\n"
-    "                   docs/rules.md), one per line\n"
+    "                   docs/rules.md), one per line; all of them, or none when one fails\n"
     "  --map FILE       a register map (JSON, docs/register-maps.md); repeatable. Maps are\n"
     "                   matched to proxies by vendor:device; the shipped ones are always loaded\n"
     "  --scrollback N   events kept for scrolling, filtering and search (default 2097152)\n"
@@ -151,6 +151,24 @@ static int pc_filter(void *opaque, const char *args, char *err, size_t errlen)
     return 0;
 }
 
+/* Move to the next match in direction; "search wrapped" (as vim says it) when it went round. */
+static int search_step(struct tui *t, int direction, char *err, size_t errlen)
+{
+    bool wrapped;
+
+    if (stream_search(&t->ui, direction, &wrapped) < 0) {
+        snprintf(err, errlen, "no match for '%.127s'", t->ui.search);
+        return -1;
+    }
+    if (wrapped) {
+        ui_notice(&t->ui, false, "search wrapped: past the %s access, on from the %s",
+                  direction > 0 ? "newest" : "oldest", direction > 0 ? "oldest" : "newest");
+    } else {
+        t->ui.notice[0] = '\0';
+    }
+    return 0;
+}
+
 static int pc_search(void *opaque, const char *args, char *err, size_t errlen)
 {
     struct tui *t = opaque;
@@ -158,11 +176,7 @@ static int pc_search(void *opaque, const char *args, char *err, size_t errlen)
     snprintf(t->ui.search, sizeof(t->ui.search), "%.127s", args);
     t->ui.view = VIEW_STREAM;
     /* Following: the most recent match; paused: the next one after the cursor. */
-    if (stream_search(&t->ui, t->ui.follow ? -1 : 1) < 0) {
-        snprintf(err, errlen, "no match for '%.127s'", args);
-        return -1;
-    }
-    return 0;
+    return search_step(t, t->ui.follow ? -1 : 1, err, errlen);
 }
 
 static int pc_record(void *opaque, const char *args, char *err, size_t errlen)
@@ -484,6 +498,9 @@ static void submit_prompt(struct tui *t)
     t->ui.prompt = PROMPT_NONE;
     switch (kind) {
     case PROMPT_COMMAND:
+        if (text[0]) {
+            snprintf(t->ui.last_command, sizeof(t->ui.last_command), "%s", text);
+        }
         ret = run_prompt_command(t, text, err, sizeof(err));
         break;
     case PROMPT_SEARCH:
@@ -589,9 +606,8 @@ static void perform(struct tui *t, enum action a)
         start_prompt(t, PROMPT_SEARCH);
         break;
     case ACT_PROMPT_FILTER:
+        /* empty: what is typed is the new filter (Up brings back the one in force) */
         start_prompt(t, PROMPT_FILTER);
-        snprintf(t->ui.prompt_text, sizeof(t->ui.prompt_text), "%s", t->ui.filter_text);
-        t->ui.prompt_len = (int)strlen(t->ui.prompt_text);
         break;
     case ACT_PROMPT_SUBMIT:
         submit_prompt(t);
@@ -614,9 +630,8 @@ static void perform(struct tui *t, enum action a)
     case ACT_SEARCH_PREV:
         if (!t->ui.search[0]) {
             ui_notice(&t->ui, true, "no search yet: / starts one");
-        } else if (stream_search(&t->ui, a == ACT_SEARCH_NEXT ? 1 : -1) < 0) {
-            ui_notice(&t->ui, true, "no %s match for '%s'",
-                      a == ACT_SEARCH_NEXT ? "newer" : "older", t->ui.search);
+        } else {
+            report(t, search_step(t, a == ACT_SEARCH_NEXT ? 1 : -1, err, sizeof(err)), err);
         }
         break;
     case ACT_CLEAR_FILTER:
@@ -856,18 +871,42 @@ static void install_signals(void)
 
 static const char *rules_file;
 
+static const struct option common_opts[] = {
+    { "map", required_argument, NULL, 'm' },
+    { "rules", required_argument, NULL, 'r' },
+    { "scrollback", required_argument, NULL, 's' },
+    { "kvm", no_argument, NULL, 'k' },
+    { "tcg", no_argument, NULL, 't' },
+    { "help", no_argument, NULL, 'h' },
+    { 0 },
+};
+
+/* An option regdbg launch does not know is most likely QEMU's, given before "--". */
+static int launch_bad_option(int argc, char **argv)
+{
+    struct cli_bad bad;
+
+    cli_bad_arg(argc, argv, common_opts, "h", &bad);
+    if (bad.kind != CLI_UNKNOWN) {
+        return cli_bad_option("launch", argc, argv, common_opts, "h");
+    }
+    if (bad.index < 0) {
+        fprintf(stderr, "regdbg launch: QEMU's arguments follow \"--\": regdbg launch [OPTIONS] "
+                "-- QEMU-ARGS...\n");
+    } else {
+        const char *next = bad.index + 1 < argc && argv[bad.index + 1][0] != '-'
+                           ? argv[bad.index + 1] : NULL;
+
+        fprintf(stderr, "regdbg launch: QEMU's arguments follow \"--\": regdbg launch [OPTIONS] "
+                "-- %s%s%s ...\n", argv[bad.index], next ? " " : "", next ? next : "");
+    }
+    return EXIT_USAGE;
+}
+
 static int parse_common(int argc, char **argv, char **maps, int *n_maps, size_t *scrollback,
                         int *accel, const char *usage, const char *cmd)
 {
-    static const struct option opts[] = {
-        { "map", required_argument, NULL, 'm' },
-        { "rules", required_argument, NULL, 'r' },
-        { "scrollback", required_argument, NULL, 's' },
-        { "kvm", no_argument, NULL, 'k' },
-        { "tcg", no_argument, NULL, 't' },
-        { "help", no_argument, NULL, 'h' },
-        { 0 },
-    };
+    const struct option *opts = common_opts;
     int opt;
 
     optind = 1;
@@ -886,8 +925,7 @@ static int parse_common(int argc, char **argv, char **maps, int *n_maps, size_t 
             char *end;
             unsigned long long v = strtoull(optarg, &end, 0);
             if (*end || v < 1000 || v > (1ull << 28)) {
-                fprintf(stderr, "regdbg %s: --scrollback needs 1000 to 268435456 events\n", cmd);
-                return -EXIT_USAGE;
+                return -cli_usage_error(cmd, "--scrollback needs 1000 to 268435456 events");
             }
             *scrollback = (size_t)v;
             break;
@@ -895,9 +933,7 @@ static int parse_common(int argc, char **argv, char **maps, int *n_maps, size_t 
         case 'k':
         case 't':
             if (!accel) {
-                fprintf(stderr, "regdbg %s: --%s is for launch\n", cmd, opt == 'k' ? "kvm"
-                                                                                 : "tcg");
-                return -EXIT_USAGE;
+                return -cli_usage_error(cmd, "--%s is for launch", opt == 'k' ? "kvm" : "tcg");
             }
             *accel = opt;
             break;
@@ -905,8 +941,8 @@ static int parse_common(int argc, char **argv, char **maps, int *n_maps, size_t 
             fputs(usage, stdout);
             return 1;
         default:
-            fprintf(stderr, "regdbg %s: unknown option\n(see regdbg %s --help)\n", cmd, cmd);
-            return -EXIT_USAGE;
+            return -(accel ? launch_bad_option(argc, argv)
+                           : cli_bad_option(cmd, argc, argv, opts, "h"));
         }
     }
     return 0;
@@ -966,8 +1002,9 @@ int cmd_attach(int argc, char **argv)
         return status > 0 ? 0 : -status;
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "regdbg attach: give the QMP SOCKET\n(see regdbg attach --help)\n");
-        return EXIT_USAGE;
+        return optind < argc ? cli_usage_error("attach", "unexpected argument '%s' (give one "
+                                               "QMP SOCKET)", argv[optind + 1])
+                             : cli_usage_error("attach", "give the QMP SOCKET");
     }
     if (session_init(&t.s, scrollback, err, sizeof(err)) < 0) {
         fprintf(stderr, "regdbg: %s\n", err);
@@ -1102,9 +1139,7 @@ int cmd_launch(int argc, char **argv)
         return status > 0 ? 0 : -status;
     }
     if (optind >= argc) {
-        fprintf(stderr, "regdbg launch: give QEMU's arguments after --\n"
-                "(see regdbg launch --help)\n");
-        return EXIT_USAGE;
+        return cli_usage_error("launch", "give QEMU's arguments after --");
     }
     if (!accel) {
         accel = access("/dev/kvm", R_OK | W_OK) == 0 ? 'k' : 't';

@@ -42,16 +42,16 @@ const struct ui_command ui_commands[] = {
     { 'R', 0, "R", "Reset", "system reset of the VM (asks first)", SCOPE_GLOBAL, ACT_VM_RESET },
     { ' ', 0, "Space", "Pause", "pause the stream (keep the cursor) or follow the newest",
       SCOPE_STREAM, ACT_FOLLOW },
-    { '/', 0, "/", "Search", "search the history: a register name or a value (0x55)",
-      SCOPE_STREAM, ACT_PROMPT_SEARCH },
+    { '/', 0, "/", "Search", "search the history: a register name or a value (0x55); it wraps "
+      "around; Up in the prompt brings back the last search", SCOPE_STREAM, ACT_PROMPT_SEARCH },
     { 'n', 0, "n", NULL, "next search match (older to newer)", SCOPE_STREAM, ACT_SEARCH_NEXT },
     { 'N', 0, "N", NULL, "previous search match", SCOPE_STREAM, ACT_SEARCH_PREV },
-    { 'f', 0, "f", "Filter", "filter: dev=ID bar=N reg=NAME dir=r|w value=V[/MASK]",
-      SCOPE_STREAM, ACT_PROMPT_FILTER },
+    { 'f', 0, "f", "Filter", "filter: dev=ID bar=N reg=NAME dir=r|w value=V[/MASK]; Up in the "
+      "prompt brings back the filter in force", SCOPE_STREAM, ACT_PROMPT_FILTER },
     { 'F', 0, "F", NULL, "clear the filter", SCOPE_STREAM, ACT_CLEAR_FILTER },
     { '\t', 0, "Tab", NULL, "registers of the next device", SCOPE_REGS, ACT_NEXT_DEVICE },
-    { ':', 0, ":", "Cmd", "command prompt (:help lists the commands)", SCOPE_GLOBAL,
-      ACT_PROMPT_COMMAND },
+    { ':', 0, ":", "Cmd", "command prompt (:help lists the commands; Up brings back the last "
+      "one)", SCOPE_GLOBAL, ACT_PROMPT_COMMAND },
     { KEY_UP, 'k', "Up k", NULL, "move up one line", SCOPE_SCROLL, ACT_NONE },
     { KEY_DOWN, 'j', "Down j", NULL, "move down one line", SCOPE_SCROLL, ACT_NONE },
     { KEY_PPAGE, CTRL('b'), "PgUp ^B", NULL, "one page up", SCOPE_SCROLL, ACT_NONE },
@@ -107,6 +107,20 @@ static enum action prompt_key(struct ui *ui, int key)
         ui->prompt_len = 0;
         ui->prompt_text[0] = '\0';
         return ACT_REDRAW;
+    case KEY_UP: {
+        /* The prompts start empty; Up brings back the filter in force, the last search or the
+           last command, to change it. */
+        const char *old = ui->prompt == PROMPT_FILTER ? ui->filter_text
+                        : ui->prompt == PROMPT_SEARCH ? ui->search
+                        : ui->prompt == PROMPT_COMMAND ? ui->last_command : NULL;
+
+        if (!old) {
+            return ACT_NONE;
+        }
+        snprintf(ui->prompt_text, sizeof(ui->prompt_text), "%s", old);
+        ui->prompt_len = (int)strlen(ui->prompt_text);
+        return ACT_REDRAW;
+    }
     default:
         if (key >= 32 && key < 127 && ui->prompt_len < (int)sizeof(ui->prompt_text) - 1) {
             ui->prompt_text[ui->prompt_len++] = (char)key;

@@ -112,7 +112,7 @@ static bool event_matches_search(const struct ui *ui, const struct stored_event 
     return reg && strcasestr(reg->name, ui->search) != NULL;
 }
 
-int stream_search(struct ui *ui, int direction)
+int stream_search(struct ui *ui, int direction, bool *wrapped)
 {
     const struct event_store *st = &ui->s->store;
     uint64_t count = event_store_view_count(st);
@@ -122,28 +122,29 @@ int stream_search(struct ui *ui, int direction)
     uint64_t number = 0;
     char *end;
 
+    *wrapped = false;
     if (!ui->search[0] || count == 0) {
         return -1;
     }
     number = strtoull(ui->search, &end, 0);
     numeric = *end == '\0' && isdigit((unsigned char)ui->search[0]);
+    /* Every line once, the one at the cursor last; past either end, on from the other (as less
+       and vim do). */
     for (uint64_t step = 1; step <= count; step++) {
         uint64_t i;
+        bool wrap;
 
         if (direction > 0) {
-            if (pos + step >= count) {
-                break;
-            }
-            i = pos + step;
+            wrap = pos + step >= count;
+            i = wrap ? pos + step - count : pos + step;
         } else {
-            if (step > pos) {
-                break;
-            }
-            i = pos - step;
+            wrap = step > pos;
+            i = wrap ? pos + count - step : pos - step;
         }
         if (event_matches_search(ui, event_store_at(st, event_store_view_at(st, i)), numeric,
                                  number)) {
             stream_set_cursor(ui, i);
+            *wrapped = wrap;
             return 0;
         }
     }

@@ -4,6 +4,7 @@
 #ifndef REGDBG_STREAM_H
 #define REGDBG_STREAM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct ui;
@@ -12,7 +13,11 @@ struct ui;
 uint64_t stream_cursor_pos(const struct ui *ui);
 /* Put the cursor at a position and stop following. */
 void stream_set_cursor(struct ui *ui, uint64_t pos);
-/* Move the cursor to the next (direction 1) or previous (-1) match of ui->search; -1: none. */
-int stream_search(struct ui *ui, int direction);
+/*
+ * Move the cursor to the next (direction 1) or previous (-1) match of ui->search; past the newest
+ * (oldest) line the search goes on from the oldest (newest), and *wrapped says so. -1: no line
+ * matches.
+ */
+int stream_search(struct ui *ui, int direction, bool *wrapped);
 
 #endif /* REGDBG_STREAM_H */

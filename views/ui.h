@@ -109,6 +109,7 @@ struct ui {
 
     char search[128];
     char filter_text[256];
+    char last_command[256]; /* the last line run at the : prompt (Up brings it back) */
     char notice[256];       /* one line at the bottom, e.g. an error from a command */
     bool notice_is_error;
     uint64_t session_start_ns;

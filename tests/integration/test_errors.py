@@ -3,11 +3,12 @@ regdbg record/dump refuse foreign, truncated or missing things with a message an
 status, without crashing (the ASan+UBSan build is the one under test)."""
 
 import os
+import re
 import shutil
 import signal
 import subprocess
 
-from harness import QEMU, RingHeader, check, qemu_fails, regdbg
+from harness import QEMU, TOP, RingHeader, check, qemu_fails, regdbg
 
 BASE = "regdbg-proxy,id=p0,bar0-size=4096"
 
@@ -167,7 +168,7 @@ def test_record_not_a_qmp_socket(t):
 def test_usage_errors_and_help(t):
     for args, needle in [
         ([], "usage: regdbg COMMAND"),
-        (["frobnicate"], "unknown command 'frobnicate'"),
+        (["frobnicate"], 'unknown command "frobnicate"'),
         (["record"], "-o FILE is required"),
         (["record", "-o", "x"], "give exactly one of --qmp SOCKET and --shm PATH"),
         (["record", "-o", "x", "--shm", "y", "--count", "-3"], "--count needs a positive"),
@@ -246,3 +247,68 @@ def test_dump_follow_ends_with_the_recording(t):
     lines = fout.decode().splitlines()
     check(follower.returncode == 0 and len(lines) == 300, "follow printed %d lines: %s"
           % (len(lines), ferr.decode()))
+
+
+def test_usage_errors_are_one_line(t):
+    """A bad option, a missing value or a misspelt command: one line on stderr that names it (and
+    at most a hint on the same line), exit status 2; QEMU's arguments given to launch before
+    "--" are recognised as such."""
+    for args, line in [
+        (["launch", "-machine", "q35", "-m", "64"],
+         'regdbg launch: QEMU\'s arguments follow "--": regdbg launch [OPTIONS] -- -machine q35 ...'),
+        (["launch", "--tcg", "-kernel", "fw.elf", "--", "-m", "64"],
+         'regdbg launch: QEMU\'s arguments follow "--": regdbg launch [OPTIONS] -- -kernel fw.elf ...'),
+        (["launch", "--map"], "regdbg launch: option --map needs a value; try 'regdbg launch --help'"),
+        (["launch", "--kvm=yes", "--", "-m", "64"],
+         "regdbg launch: option --kvm takes no value; try 'regdbg launch --help'"),
+        (["attach", "--bogus", "sock"],
+         "regdbg attach: unknown option '--bogus'; try 'regdbg attach --help'"),
+        (["attach", "-x", "sock"], "regdbg attach: unknown option '-x'; try 'regdbg attach --help'"),
+        (["attach", "--tcg", "sock"], "regdbg attach: --tcg is for launch; try 'regdbg attach --help'"),
+        (["attach"], "regdbg attach: give the QMP SOCKET; try 'regdbg attach --help'"),
+        (["launch", "--tcg"], "regdbg launch: give QEMU's arguments after --; try 'regdbg launch "
+         "--help'"),
+        (["record", "--bogus"], "regdbg record: unknown option '--bogus'; try 'regdbg record --help'"),
+        (["record", "-o"], "regdbg record: option -o needs a value; try 'regdbg record --help'"),
+        (["record", "--qmp"], "regdbg record: option --qmp needs a value; try 'regdbg record --help'"),
+        (["record"], "regdbg record: -o FILE is required; try 'regdbg record --help'"),
+        (["dump", "-q", "x"], "regdbg dump: unknown option '-q'; try 'regdbg dump --help'"),
+        (["dump"], "regdbg dump: give exactly one trace FILE; try 'regdbg dump --help'"),
+        (["batch", "--nope", "x"], "regdbg batch: unknown option '--nope'; try 'regdbg batch --help'"),
+        (["batch", "x"], "regdbg batch: give --qmp SOCKET and one SCRIPT; try 'regdbg batch --help'"),
+        (["scan", "--dump"], "regdbg scan: option --dump needs a value; try 'regdbg scan --help'"),
+        (["scan", "extra"], "regdbg scan: unexpected argument 'extra'; try 'regdbg scan --help'"),
+        (["qemu-args", "--bogus", "8086:0f41"],
+         "regdbg qemu-args: unknown option '--bogus'; try 'regdbg qemu-args --help'"),
+        (["recrod", "-o", "x"], 'regdbg: unknown command "recrod"; did you mean "record"?'),
+        (["lanch"], 'regdbg: unknown command "lanch"; did you mean "launch"?'),
+        (["help", "dmup"], 'regdbg: unknown command "dmup"; did you mean "dump"?'),
+        (["frobnicate"], 'regdbg: unknown command "frobnicate"; \'regdbg --help\' lists the '
+         "commands"),
+        (["--bogus"], "regdbg: unknown option '--bogus'; try 'regdbg --help'"),
+    ]:
+        r = regdbg(*args)
+        check(r.returncode == 2 and r.stderr == line + "\n" and r.stdout == "",
+              "regdbg %s -> %d\nstderr %r\nwanted %r" % (" ".join(args), r.returncode, r.stderr,
+                                                         line + "\n"))
+
+
+def test_version(t):
+    """regdbg --version (and regdbg version): the version, defined once in debugger/version.h,
+    with the shared-memory ABI and trace format versions the program speaks."""
+    def define(path, name):
+        with open(os.path.join(TOP, path)) as f:
+            m = re.search(r"#define %s\s+(\S+)" % name, f.read())
+        check(m, "%s does not define %s" % (path, name))
+        return m.group(1).strip('"').rstrip("u")
+    want = "regdbg %s (shared-memory ABI %s, trace format %s)\n" % (
+        define("debugger/version.h", "REGDBG_VERSION"),
+        define("include/regdbg/abi.h", "REGDBG_ABI_VERSION"),
+        define("debugger/trace_file.h", "REGDBG_TRACE_VERSION"))
+    for args in (["--version"], ["version"]):
+        r = regdbg(*args)
+        check(r.returncode == 0 and r.stdout == want and r.stderr == "",
+              "regdbg %s -> %d %r %r (wanted %r)" % (" ".join(args), r.returncode, r.stdout,
+                                                     r.stderr, want))
+    r = regdbg("--help")
+    check("regdbg --version" in r.stdout, "--help does not mention --version")

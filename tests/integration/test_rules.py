@@ -1,6 +1,7 @@
 """Breakpoints, stepping, edits, injections and drops, driven by `regdbg batch` against the real
-QEMU: over qtest (the test is the guest: a parked qtest write does not complete until it is
-answered) and with the real guest (a parked vCPU while QMP and the other vCPU go on)."""
+QEMU: breakpoints with the real guest (script mode makes exact accesses; a parked vCPU while QMP
+and the other vCPU go on), edits and injections over qtest (the test is the guest), and the
+accesses that must never park (qtest and the monitor run on QEMU's main loop)."""
 
 import os
 import signal
@@ -9,7 +10,7 @@ import threading
 import time
 
 from harness import (GUEST, REGDBG, SAN_ENV, HeldRing, RingHeader, check, dump_json, regdbg,
-                     wait_for)
+                     rule_table, wait_for)
 
 BAR = 0xE0000000
 I2C = "regdbg-proxy,id=i2c0,vendor-id=0x8086,device-id=0x0f41,bar0-size=4096"
@@ -181,7 +182,7 @@ def test_accesses_without_a_vcpu_are_not_parked(t):
 def test_read_injection_and_edits_apply_without_parking(t):
     q, path = file_proxy(t)
     trace = t.tmp("edit.trace")
-    b = Batch(t, q, "--record", trace)
+    b = Batch(t, q, "--record", trace, "--keep")
     for line in ["inject r bar0+0x40 = 0x1234", "edit w bar0+0x50 set 0xf0000000",
                  "edit w bar0+0x54 clear 0xff", "edit w bar0+0x58 = 0x5a5a",
                  "drop w bar0+0x5c", "inject r bar0+0x60 xor 0xffff"]:
@@ -190,7 +191,7 @@ def test_read_injection_and_edits_apply_without_parking(t):
     b.proc.stdin.close()
     code, out, err = b.finish()
     check(code == 0 and len(out.splitlines()) == 6, "info rules: %r %s" % (out, err))
-    # the batch left; the rules stay in the device and apply with nobody attached
+    # the batch left with --keep; the rules stay in the device and apply with nobody attached
     check(q.qtest.read(BAR + 0x40, 4) == 0x1234, "injected read")
     check(q.qtest.read(BAR + 0x60, 4) == 0x63626160 ^ 0xFFFF, "xor injection")
     q.qtest.write(BAR + 0x50, 4, 0x1)
@@ -262,6 +263,7 @@ def test_expect_failure_exits_non_zero(t):
     q.qmp.cmd("cont")
     code, out, err = b.finish()
     check(code == 1 and "expect failed: expect value == 5 (value=0x7" in err, err)
+    check(rule_table(b.shm) == {}, "the batch left its rules: %r" % rule_table(b.shm))
     guest_done(q, serial, 20)     # leaving the batch lets the parked access go
     check(RingHeader(b.shm).park_timeouts == 0, "the access waited for park-timeout")
 
@@ -372,7 +374,7 @@ def test_simple_conditions_of_every_comparison(t):
     """The device checks `FIELD OP constant` without running the condition program: every
     comparison, on the value and on a field, against the program's own answer."""
     q, path = file_proxy(t)
-    b = Batch(t, q)
+    b = Batch(t, q, "--keep")
     rules = [(0x200, "value < 5"), (0x204, "value > 5"), (0x208, "value <= 5"),
              (0x20c, "value >= 5"), (0x210, "value == 5"), (0x214, "value != 5")]
     for off, cond in rules:
@@ -397,3 +399,147 @@ def test_simple_conditions_of_every_comparison(t):
     check(read_file(path, 0x00, 4) == 0x63, "program condition false")
     q.qtest.write(BAR + 0x00, 4, 0x65)      # SPEED=fast (2): edit
     check(read_file(path, 0x00, 4) == 0xE5, "program condition true")
+
+
+# --- rules files are applied whole; a batch removes what it added ----------------------------------
+
+def keep_rules(t, q, lines):
+    """Rules of another client: set by a batch that leaves them (--keep)."""
+    script = t.tmp("others.rgb")
+    with open(script, "w") as f:
+        f.write("".join(line + "\n" for line in lines))
+    r = regdbg("batch", "--keep", "--qmp", q.qmp_path, script)
+    check(r.returncode == 0, "the other client's batch: " + r.stderr)
+
+
+def test_rules_file_with_a_bad_line_changes_nothing(t):
+    """A --rules file whose line 2 is wrong leaves the rule table exactly as it was, however
+    often it is tried: attach (launch applies it the same way) and record."""
+    q, path = file_proxy(t)
+    shm = q.shm_path("/machine/peripheral/i2c0")
+    keep_rules(t, q, ["edit w bar0+0x80 set 0x1", "break w bar0+0x84"])
+    before = rule_table(shm)
+    check(len(before) == 2, "the other client's rules: %r" % before)
+    bad = t.tmp("bad.rules")
+    with open(bad, "w") as f:
+        f.write("inject r bar0+0x9c = 1\nbreak w IC_DATA_CMDD\nedit w bar0+0x6c set 0x2\n")
+    for attempt in range(2):
+        r = regdbg("attach", q.qmp_path, "--rules", bad)
+        check(r.returncode == 1 and "bad.rules:2:9: unknown register 'IC_DATA_CMDD'" in r.stderr,
+              "attach --rules, attempt %d: %d %s" % (attempt + 1, r.returncode, r.stderr))
+        check(rule_table(shm) == before, "attach --rules with a bad line 2 changed the rule "
+              "table (attempt %d):\nbefore %r\nafter  %r" % (attempt + 1, before,
+                                                             rule_table(shm)))
+    # record refuses a breakpoint (it cannot answer one): line 1's injection must not stay either
+    with open(bad, "w") as f:
+        f.write("inject r bar0+0x9c = 1\nbreak w bar0+0x10\n")
+    for attempt in range(2):
+        r = regdbg("record", "--qmp", q.qmp_path, "-o", t.tmp("x.trace"), "--rules", bad)
+        check(r.returncode == 1 and "bad.rules:2: regdbg record cannot answer a breakpoint"
+              in r.stderr, r.stderr)
+        check(rule_table(shm) == before, "record --rules with a bad line 2 changed the rule "
+              "table: %r" % rule_table(shm))
+    check(q.qtest.read(BAR + 0x9C, 4) == 0x9F9E9D9C, "line 1's injection is in force")
+    # a batch script file is checked whole before its first line runs
+    with open(bad, "w") as f:
+        f.write("break w bar0+0x10\nwait 5\nbogus\n")
+    r = regdbg("batch", "--qmp", q.qmp_path, bad)
+    check(r.returncode == 1 and "bad.rules:3:1: unknown command 'bogus'" in r.stderr and
+          "wait" not in r.stderr, "batch with a bad line 3: %s" % r.stderr)
+    check(rule_table(shm) == before, "batch with a bad line 3: %r" % rule_table(shm))
+
+
+def test_rules_file_overflowing_the_table_leaves_nothing(t):
+    """64 rules fit; a file whose 5th rule finds the table full takes back its first 4, and
+    puts back what it had changed (a rule it disabled, one it deleted)."""
+    q, path = file_proxy(t)
+    shm = q.shm_path("/machine/peripheral/i2c0")
+    keep_rules(t, q, ["edit w bar0+0x%x set 0x1" % (0x100 + 4 * i) for i in range(60)])
+    before = rule_table(shm)
+    check(len(before) == 60, "60 rules of another client: %d" % len(before))
+    big = t.tmp("big.rules")
+    with open(big, "w") as f:
+        f.write("disable 3\ndelete 7\n")
+        f.write("".join("inject r bar0+0x%x = 0x%x\n" % (0x800 + 4 * i, i) for i in range(6)))
+    for attempt in range(2):
+        r = regdbg("attach", q.qmp_path, "--rules", big)
+        check(r.returncode == 1 and "big.rules:8: all 64 rules are in use; delete one first"
+              in r.stderr and "nothing in %s was applied" % big in r.stderr,
+              "attach --rules overflowing: %d %s" % (r.returncode, r.stderr))
+        check(rule_table(shm) == before, "an overflowing rules file left rules behind "
+              "(attempt %d): %d rules, %r" % (attempt + 1, len(rule_table(shm)),
+                                              set(rule_table(shm).items()) ^
+                                              set(before.items())))
+    q.qtest.write(BAR + 0x10C, 4, 0x10)
+    check(read_file(path, 0x10C, 4) == 0x11, "the disabled rule 3 is not back in force")
+    q.qtest.write(BAR + 0x11C, 4, 0x10)
+    check(read_file(path, 0x11C, 4) == 0x11, "the deleted rule 7 is not back in force")
+    check(q.qtest.read(BAR + 0x800, 4) == 0x03020100, "an injection of the file stayed")
+
+
+def test_batch_removes_its_rules_on_every_way_out(t):
+    """A batch deletes the rules it added, and only those, when its script ends, when an expect
+    fails, on an error and on SIGINT or SIGTERM; --keep leaves them. A breakpoint it leaves
+    behind would park every later matching access with nobody to answer."""
+    q, path = file_proxy(t)
+    shm = q.shm_path("/machine/peripheral/i2c0")
+    keep_rules(t, q, ["edit w bar0+0x80 set 0x1"])
+    before = rule_table(shm)
+
+    def after(what):
+        check(rule_table(shm) == before, "%s: the rule table is\n%r\ninstead of\n%r"
+              % (what, rule_table(shm), before))
+        check(RingHeader(shm).heartbeat_ns == 0, "%s: the heartbeat was left at %d"
+              % (what, RingHeader(shm).heartbeat_ns))
+
+    # the script ends
+    b = Batch(t, q)
+    for line in ["break w bar0+0x10", "inject r bar0+0x40 = 0x1234", "edit w bar0+0x44 set 1",
+                 "disable 1", "delete 3"]:
+        b.send(line)
+    b.proc.stdin.close()
+    code, out, err = b.finish()
+    check(code == 0, err)
+    after("the script ended")
+
+    # an expect that fails: test_expect_failure_exits_non_zero (it needs a vCPU to park)
+
+    # an error (a line that does not parse)
+    b = Batch(t, q)
+    b.send("break w bar0+0x10")
+    b.send("inject r bar0+0x40 = 1")
+    b.send("break w NO_SUCH_REGISTER")
+    b.proc.stdin.close()
+    code, out, err = b.finish()
+    check(code == 1 and "unknown register 'NO_SUCH_REGISTER'" in err, err)
+    after("a bad line")
+
+    # a signal, while waiting for a park and while waiting for the next line
+    for sig, name, waiting in [(signal.SIGINT, "SIGINT", True), (signal.SIGTERM, "SIGTERM", True),
+                               (signal.SIGTERM, "SIGTERM", False)]:
+        b = Batch(t, q)
+        b.send("break w bar0+0x10")
+        b.send("inject r bar0+0x40 = 1")
+        if waiting:
+            b.send("wait 60")
+        b.send("info rules")
+        wait_for(lambda: len(rule_table(shm)) == 3, 10, "the batch's rules")
+        if not waiting:
+            wait_for(lambda: b.proc.stdout.readline(), 10, "info rules")
+        b.proc.send_signal(sig)
+        code, out, err = b.finish()
+        check(code == 1 and "stopped by " + name in err, "%s: %d %s" % (name, code, err))
+        after(name + (" during wait" if waiting else " between lines"))
+
+    # --keep: they stay
+    b = Batch(t, q, "--keep")
+    b.send("break w bar0+0x10 temp")
+    b.proc.stdin.close()
+    code, out, err = b.finish()
+    check(code == 0, err)
+    kept = rule_table(shm)
+    check(len(kept) == 2 and set(before.items()) < set(kept.items()),
+          "--keep: %r" % kept)
+
+
+test_batch_removes_its_rules_on_every_way_out.timeout = 120

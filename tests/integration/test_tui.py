@@ -600,13 +600,23 @@ def test_tui_search(t):
                            lambda ln: "IC_CLR_INTR" in ln)
     check(EVENT_RE.match(first), "the cursor is not on an access: %r" % first)
     check(not term.lines()[-2].startswith("no "), "search reported: " + term.lines()[-2])
-    # Nothing newer matches: the VM is stopped and the search found the most recent one.
+    # Nothing newer matches (the VM is stopped and the search found the most recent one): n
+    # wraps to the oldest match and says so, N wraps back.
     term.keys("n")
-    term.wait_text("no newer match for 'IC_CLR_INTR'", 5)
-    check(cursor_line()[0] == first, "n without a newer match moved the cursor")
+    oldest_match, _ = wait_cursor("n to wrap to the oldest IC_CLR_INTR",
+                                  lambda ln: "IC_CLR_INTR" in ln and ln != first)
+    term.wait(lambda ls: ls[-2] == "search wrapped: past the newest access, on from the oldest",
+              5, "n to say that the search wrapped")
+    check(events_on(["", oldest_match])[0]["t"] < events_on(["", first])[0]["t"],
+          "n wrapped to a newer line: %r after %r" % (oldest_match, first))
+    term.keys("N")
+    wait_cursor("N to wrap back to the newest match", lambda ln: ln == first)
+    term.wait(lambda ls: ls[-2] == "search wrapped: past the oldest access, on from the newest",
+              5, "N to say that the search wrapped")
     term.keys("N")
     older, _ = wait_cursor("N to move to an older IC_CLR_INTR",
                            lambda ln: "IC_CLR_INTR" in ln and ln != first)
+    check("wrapped" not in term.lines()[-2], "N without wrapping says: " + term.lines()[-2])
     check(events_on(["", older])[0]["t"] < events_on(["", first])[0]["t"],
           "N went to a newer line: %r after %r" % (older, first))
     term.keys("N")
@@ -674,6 +684,90 @@ def test_tui_search_while_following_finds_the_newest_access(t):
 
 
 test_tui_search_while_following_finds_the_newest_access.timeout = 90
+
+
+def test_tui_search_from_the_newest_line_wraps(t):
+    """Paused on the newest line (Space), / has nothing newer to find: it wraps to the oldest
+    match, as less and vim do, and says so; before, it found nothing although N would."""
+    lt = Launched(t, cols=120, rows=40)
+    term = lt.term
+    # Half a second of history: several iterations, so several IC_CLR_INTR reads.
+    wait_events(term, lambda evs: len(evs) >= 30 and evs[-1]["t"] > 500000, 30,
+                "half a second of accesses")
+    term.keys("s")
+    term.wait(lambda ls: "VM: paused" in ls[0], 5, "VM: paused")
+    term.keys("Space")
+    newest = wait_for(lambda: (lambda st: (lambda rows: "".join(
+        ch for ch, _ in st[rows[0]]).rstrip() if len(rows) == 1 else None)(
+        highlighted_rows(st, 1, len(st) - 3)))(term.styled()), 5,
+        "Space to put the cursor on the newest line")
+    check(events_on(["", newest]), "the cursor is not on an access: %r" % newest)
+    term.keys("/")
+    term.type("IC_CLR_INTR")
+    term.keys("Enter")
+    term.wait(lambda ls: ls[-2] == "search wrapped: past the newest access, on from the oldest",
+              5, "/ from the newest line to wrap")
+    st = term.styled()
+    rows = highlighted_rows(st, 1, len(st) - 3)
+    check(len(rows) == 1, "one highlighted line after the search; screen:\n" + term.text())
+    got = "".join(ch for ch, _ in st[rows[0]]).rstrip()
+    check("IC_CLR_INTR" in got and events_on(["", got])[0]["t"] < events_on(["", newest])[0]["t"],
+          "the wrapped search highlighted %r (the newest line was %r)" % (got, newest))
+    term.keys("g")
+    term.keys("/")
+    term.type("IC_CLR_INTR")
+    term.keys("Enter")
+    st = wait_for(lambda: (lambda st: st if len(highlighted_rows(st, 1, len(st) - 3)) == 1 and
+                           "IC_CLR_INTR" in "".join(ch for ch, _ in st[highlighted_rows(
+                               st, 1, len(st) - 3)[0]]) else None)(term.styled()), 5,
+                  "/ from the oldest line; screen:\n" + term.text())
+    check(term.lines()[-2] == "", "a search that did not wrap says: %r" % term.lines()[-2])
+    quit_launched(term)
+
+
+test_tui_search_from_the_newest_line_wraps.timeout = 90
+
+
+def test_tui_filter_and_search_prompts_start_empty(t):
+    """f opens an empty prompt even while a filter is in force: what is typed is the new filter,
+    not appended to the old one; Up brings the old one back to change it. The same for /."""
+    lt = Launched(t, cols=120, rows=40)
+    term = lt.term
+    wait_events(term, lambda evs: len(evs) >= 10, 30, "accesses")
+    term.keys("f")
+    term.type("dir=w")
+    term.keys("Enter")
+    term.wait(lambda ls: "FILTER dir=w" in ls[0], 5, "FILTER dir=w")
+    term.keys("f")
+    term.wait(lambda ls: ls[-2].startswith("filter:"), 5, "the filter prompt")
+    check(term.lines()[-2] == "filter:", "the filter prompt starts with %r" % term.lines()[-2])
+    term.type("reg=IC_DATA_CMD")
+    term.wait(lambda ls: ls[-2] == "filter: reg=IC_DATA_CMD", 5, "only the typed filter")
+    term.keys("Enter")
+    term.wait(lambda ls: "FILTER reg=IC_DATA_CMD" in ls[0], 5, "the new filter in force")
+    evs = wait_events(term, lambda evs: len(evs) >= 5 and all(e["reg"] == "IC_DATA_CMD"
+                                                             for e in evs), 10,
+                      "IC_DATA_CMD accesses only")
+    # Up: the filter in force, to change it
+    term.keys("f", "Up")
+    term.wait(lambda ls: ls[-2] == "filter: reg=IC_DATA_CMD", 5, "Up to bring back the filter")
+    term.type(" dir=w")
+    term.keys("Enter")
+    term.wait(lambda ls: "FILTER reg=IC_DATA_CMD dir=w" in ls[0], 5, "the changed filter")
+    # the search prompt too
+    term.keys("/")
+    term.type("IC_DATA_CMD")
+    term.keys("Enter")
+    term.keys("/")
+    term.wait(lambda ls: ls[-2].startswith("search:"), 5, "the search prompt")
+    check(term.lines()[-2] == "search:", "the search prompt starts with %r" % term.lines()[-2])
+    term.keys("Up")
+    term.wait(lambda ls: ls[-2] == "search: IC_DATA_CMD", 5, "Up to bring back the search")
+    term.keys("Escape")
+    quit_launched(term)
+
+
+test_tui_filter_and_search_prompts_start_empty.timeout = 90
 
 
 def _c_table(source, name):
@@ -946,9 +1040,12 @@ def test_tui_attach_quit_and_reattach(t):
     pid1 = term.regdbg_pid()
     check(RingHeader(q.shm).consumer_pid == pid1, "the ring's consumer is %d, regdbg is %d"
           % (RingHeader(q.shm).consumer_pid, pid1))
+    wait_for(lambda: RingHeader(q.shm).heartbeat_ns != 0, 5, "regdbg's heartbeat")
     term.keys("q")
     # No question: the VM is not regdbg's, q quits at once.
     term.check_clean_exit(5)
+    check(RingHeader(q.shm).heartbeat_ns == 0, "quitting left the heartbeat at %d: the device "
+          "cannot tell that nobody will answer a park" % RingHeader(q.shm).heartbeat_ns)
     check("[y/N]" not in term.text(), "q asked a question in attach mode")
     check(q.proc.poll() is None and qmp_status(q.qmp) == "running",
           "QEMU is not running after regdbg quit")
@@ -1260,6 +1357,8 @@ def test_tui_detach_leaves_launched_qemu_running(t):
     t.owned.append(_RemoveDir(os.path.dirname(sock)))
     check(_alive(lt.qemu_pid) and qmp_status(lt.qmp) == "running", "QEMU stopped after d")
     check(RingHeader(lt.shm).consumer_pid == 0, "the ring still has a consumer")
+    check(RingHeader(lt.shm).heartbeat_ns == 0, "detaching left the heartbeat at %d"
+          % RingHeader(lt.shm).heartbeat_ns)
     # The socket it names works; this regdbg did not launch QEMU, so q quits without asking.
     term2 = Term(t, "again", [REGDBG, "attach", m.group(2)])
     wait_events(term2)

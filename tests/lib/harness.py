@@ -357,6 +357,33 @@ class RingHeader:
         self.tail, self.consumer_pid = struct.unpack_from("<QI", data, 320)
         self.abi_version = struct.unpack_from("<I", data, 8)[0]
         self.parks, self.park_timeouts = struct.unpack_from("<QQ", data, 520)
+        self.rules_offset = struct.unpack_from("<Q", data, 384)[0]
+        self.step_left, self.heartbeat_ns = struct.unpack_from("<I4xQ", data, 448)
+
+
+RULE_SIZE, MAX_RULES, RULE_TEXT_LEN = 288, 64, 192
+
+
+def rule_table(path):
+    """The device's rule table (include/regdbg/rules.h) as {slot: (text, enabled, kind)}, read
+    from shared memory (path: the ring's path or a HeldRing): a slot is in use when its text is
+    not empty."""
+    h = RingHeader(path)
+    text_at = h.rules_offset + MAX_RULES * RULE_SIZE + 6 * 1024 * 8 + 64 * 72
+    held = path if isinstance(path, HeldRing) else HeldRing(path)
+    try:
+        rules = os.pread(held.fd, MAX_RULES * RULE_SIZE, h.rules_offset)
+        texts = os.pread(held.fd, MAX_RULES * RULE_TEXT_LEN, text_at)
+    finally:
+        if held is not path:
+            held.close()
+    out = {}
+    for n in range(MAX_RULES):
+        text = texts[n * RULE_TEXT_LEN:(n + 1) * RULE_TEXT_LEN].split(b"\0")[0].decode()
+        if text:
+            enabled, kind = struct.unpack_from("<BB", rules, n * RULE_SIZE + 4)
+            out[n] = (text, enabled, kind)
+    return out
 
 
 def dump_json(trace):

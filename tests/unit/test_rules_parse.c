@@ -686,6 +686,29 @@ static void test_invalid(void)
     }
 }
 
+/* The closest-name helper that regdbg's command line uses for a misspelled command. */
+static void test_closest_name(void)
+{
+    static const char *const names[] = { "launch", "attach", "batch", "record", "dump", "scan",
+                                         "qemu-args", "help", "version" };
+    static const struct { const char *word, *want; } cases[] = {
+        { "recrod", "record" }, { "lanch", "launch" }, { "Attach", "attach" },
+        { "dumpp", "dump" }, { "qemu_args", "qemu-args" }, { "verison", "version" },
+        { "bach", "batch" }, { "record", "record" }, { "frobnicate", NULL }, { "x", NULL },
+        { "", NULL }, { "recordingsession", NULL },
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *got = rules_closest_name(cases[i].word, names,
+                                             sizeof(names) / sizeof(names[0]));
+
+        CHECK(cases[i].want ? got && strcmp(got, cases[i].want) == 0 : got == NULL,
+              "'%s': got %s, want %s", cases[i].word, got ? got : "NULL",
+              cases[i].want ? cases[i].want : "NULL");
+    }
+    CHECK(rules_closest_name("abc", names, 0) == NULL, "no names");
+}
+
 int main(void)
 {
     char err[512];
@@ -709,6 +732,7 @@ int main(void)
     RUN_TEST(test_long_text);
     RUN_TEST(test_api_edges);
     RUN_TEST(test_invalid);
+    RUN_TEST(test_closest_name);
     regmap_free(map);
     return TEST_SUMMARY();
 }
