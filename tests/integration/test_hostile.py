@@ -233,7 +233,7 @@ def test_fake_consumer_cannot_hold_the_guest(t):
     os.pwrite(fd, os.getpid().to_bytes(4, "little"), 328)          # consumer_pid
 
     def nudge():
-        tails = [0, (1 << 64) - 1]
+        tails = [0, (1 << 64) - 2]       # both leave the ring full: no slot is freed
         i = 0
         while not stop.is_set():
             os.pwrite(fd, tails[i % 2].to_bytes(8, "little"), 320)  # tail

@@ -179,6 +179,9 @@ def test_accesses_without_a_vcpu_are_not_parked(t):
           "xp read: %r" % ev[0x40])
 
 
+test_accesses_without_a_vcpu_are_not_parked.timeout = 30
+
+
 def test_read_injection_and_edits_apply_without_parking(t):
     q, path = file_proxy(t)
     trace = t.tmp("edit.trace")
