@@ -5,6 +5,7 @@
 #   make test     every test; ends with "N passed, N failed"
 #   make bench    performance ratios, measured in one run
 #   make qemu QEMU_SRC=DIR   put regdbg-proxy into your own QEMU tree and build it there
+#   make install [PREFIX=/usr/local] [DESTDIR=]   regdbg, its QEMU and the maps; make uninstall
 
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
@@ -38,7 +39,7 @@ UNIT_TESTS_ASAN := $(patsubst tests/unit/%.c,$(BUILD)/asan/tests/%,$(wildcard te
 
 include tests/guest/guest.mk
 
-.PHONY: all deps qemu demo test bench clean unit-tests FORCE
+.PHONY: all deps qemu demo test bench clean unit-tests install uninstall FORCE
 
 all: deps $(REGDBG) qemu $(GUEST_ELF)
 
@@ -90,6 +91,31 @@ bench: all $(BUILD)/bench/ring_bench
 
 demo: all
 	@scripts/demo.sh $(BUILD)
+
+# Installed: $(PREFIX)/bin/regdbg, the QEMU it launches in $(PREFIX)/libexec/regdbg (off the PATH,
+# so that it never shadows the system's QEMU), the register maps in $(PREFIX)/share/regdbg/maps.
+PREFIX ?= /usr/local
+INSTALL_MAPS_DIR = $(PREFIX)/share/regdbg/maps
+INSTALL_REGDBG = $(BUILD)/install/regdbg
+SHIPPED_MAPS := $(wildcard maps/*.json)
+
+$(INSTALL_REGDBG): $(DEBUGGER_SRCS) $(DEBUGGER_HDRS) FORCE | deps
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -DREGDBG_MAPS_DIR=%,$(CFLAGS_OPT)) -DREGDBG_MAPS_DIR='"$(INSTALL_MAPS_DIR)"' \
+	    $(JANSSON_CFLAGS) $(CURSES_CFLAGS) $(PCI_CFLAGS) -o $@ $(DEBUGGER_SRCS) $(JANSSON_LIBS) \
+	    $(CURSES_LIBS) $(PCI_LIBS) -lpthread
+
+install: all $(INSTALL_REGDBG)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/regdbg $(DESTDIR)$(INSTALL_MAPS_DIR)
+	install -m 755 $(INSTALL_REGDBG) $(DESTDIR)$(PREFIX)/bin/regdbg
+	install -m 755 $(QEMU_BIN) $(DESTDIR)$(PREFIX)/libexec/regdbg/qemu-system-x86_64
+	install -m 644 $(SHIPPED_MAPS) $(DESTDIR)$(INSTALL_MAPS_DIR)
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/regdbg (QEMU: $(PREFIX)/libexec/regdbg, maps: $(INSTALL_MAPS_DIR))"
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/regdbg $(DESTDIR)$(PREFIX)/libexec/regdbg/qemu-system-x86_64 \
+	    $(addprefix $(DESTDIR)$(INSTALL_MAPS_DIR)/,$(notdir $(SHIPPED_MAPS)))
+	-rmdir $(DESTDIR)$(INSTALL_MAPS_DIR) $(DESTDIR)$(PREFIX)/share/regdbg $(DESTDIR)$(PREFIX)/libexec/regdbg 2>/dev/null
 
 clean:
 	rm -rf $(BUILD)

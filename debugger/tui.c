@@ -1042,6 +1042,11 @@ static const char *qemu_path(char *buf, size_t len)
             if (access(buf, X_OK) == 0) {
                 return buf;
             }
+            /* make install: PREFIX/bin/regdbg and PREFIX/libexec/regdbg/ */
+            snprintf(buf, len, "%s/../libexec/regdbg/qemu-system-x86_64", self);
+            if (access(buf, X_OK) == 0) {
+                return buf;
+            }
         }
     }
     return "qemu-system-x86_64";
