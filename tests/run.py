@@ -102,11 +102,13 @@ def run_fuzzer(binary, results):
         return
     finally:
         scratch.cleanup()
-    tail = r.stderr.decode(errors="replace").strip().splitlines()[-3:]
+    # libFuzzer ends with a recommended dictionary and then "Done N runs in S second(s)": say
+    # only the latter
+    done = [line for line in r.stderr.decode(errors="replace").splitlines()
+            if line.startswith("Done ")]
     if r.returncode == 0:
         results["passed"] += 1
-        print("ok - fuzz %s for %d s: %s" % (name, FUZZ_SECONDS, tail[-2] if len(tail) > 1
-                                            else ""))
+        print("ok - fuzz %s for %d s: %s" % (name, FUZZ_SECONDS, done[-1] if done else ""))
     else:
         results["failed"] += 1
         print("not ok - fuzz %s found a crash:\n%s" % (name, r.stderr.decode(
