@@ -53,6 +53,17 @@ static int check_header(const struct regdbg_shm_header *h, const char *path, uin
                  (unsigned long long)regdbg_shm_size_for(entries));
         return -1;
     }
+    for (unsigned b = 0; b < REGDBG_NUM_BARS; b++) {
+        const struct regdbg_bar_info *bar = &h->bars[b];
+
+        if (bar->type > REGDBG_BAR_IO || (bar->type == REGDBG_BAR_ABSENT) != (bar->size == 0) ||
+            (bar->size & (bar->size - 1))) {
+            snprintf(err, errlen, "%s is corrupt: BAR %u has type %u and size %llu (a present "
+                     "BAR has type 1-3 and a power-of-two size)", path, b, bar->type,
+                     (unsigned long long)bar->size);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -66,13 +77,16 @@ int ring_reader_attach(struct ring_reader *rr, const char *path, char *err, size
     int fd;
 
     memset(rr, 0, sizeof(*rr));
-    fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    /* No O_NOFOLLOW: QEMU may name a sealed memfd as /proc/PID/fd/N, a link by design. What the
+       path leads to is checked instead: a regular file as large as its header says. */
+    fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "cannot open the ring %s: %s", path, strerror(errno));
         return -1;
     }
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s is not a regular file", path);
+        snprintf(err, errlen, "%s is not a regdbg ring: not a regular file; is it the shm= of a "
+                 "regdbg-proxy device?", path);
         close(fd);
         return -1;
     }

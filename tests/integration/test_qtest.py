@@ -175,6 +175,33 @@ def test_default_shm_path(t):
     check(not os.path.exists(path), "ring %s left behind after quit" % path)
 
 
+def test_ring_path_may_be_a_link(t):
+    # QEMU may give the ring as /proc/PID/fd/N, a magic link to a memfd: what the path leads to
+    # is checked, not whether it is a link.
+    q, _ = setup_one(t, I2C)
+    shm = q.shm_path("/machine/peripheral/i2c0")
+    with open(shm, "rb") as held:
+        magic = "/proc/%d/fd/%d" % (os.getpid(), held.fileno())
+        link = t.tmp("ring-link")
+        os.symlink(shm, link)
+        for path in (magic, link):
+            trace = t.tmp("link.trace")
+            rec = t.recorder("--shm", path, "-o", trace, "--count", "2")
+            rec.wait_attached(shm)
+            q.qtest.write(BAR_ADDR, 4, 1)
+            q.qtest.write(BAR_ADDR, 4, 2)
+            status, out, err = rec.finish()
+            check(status == 0 and "2 events" in out, "%s: %s" % (path, err))
+            check([e["value"] for e in dump_json(trace)] == [1, 2], path)
+    fifo = t.tmp("fifo")
+    os.mkfifo(fifo)
+    os.symlink(fifo, t.tmp("fifo-link"))
+    for path in (t.tmp("fifo-link"), "/dev/null"):
+        r = regdbg("record", "--shm", path, "-o", t.tmp("x.trace"), timeout=20)
+        check(r.returncode == 1 and r.stderr == "regdbg record: %s is not a regdbg ring: not a "
+              "regular file; is it the shm= of a regdbg-proxy device?\n" % path, r.stderr)
+
+
 def test_lossy_without_reader_counts_drops(t):
     q, _ = setup_one(t, I2C + ",ring-mode=lossy,ring-entries=64")
     shm = q.shm_path("/machine/peripheral/i2c0")
