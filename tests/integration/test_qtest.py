@@ -6,7 +6,8 @@ import os
 import signal
 import stat
 
-from harness import RingHeader, accesses, check, dump_json, regdbg, wait_for
+from harness import (RingHeader, accesses, check, dump_json, parse_record_summary, regdbg,
+                     wait_for)
 
 BAR_ADDR = 0xE0000000
 I2C = ("regdbg-proxy,id=i2c0,vendor-id=0x8086,device-id=0x0f41,subsystem-vendor-id=0x8086,"
@@ -209,17 +210,29 @@ def test_lossy_without_reader_counts_drops(t):
         q.qtest.write(BAR_ADDR + 4, 4, i)
     h = RingHeader(shm)
     check(h.head == 64 and h.dropped == 136, "head %d dropped %d" % (h.head, h.dropped))
+    # A recorder that comes later records from then on: the 64 queued accesses are skipped and
+    # the 136 drops before it are not its own.
     trace = t.tmp("lossy.trace")
-    rec = t.recorder("--qmp", q.qmp_path, "-o", trace, "--count", "64")
-    status, out, err = rec.finish()
+    rec = t.recorder("--qmp", q.qmp_path, "-o", trace)
+    rec.wait_attached(shm)
+    for i in range(100):
+        q.qtest.write(BAR_ADDR + 4, 4, 1000 + i)
+    wait_for(lambda: RingHeader(shm).tail == RingHeader(shm).head, 10, "the recorder to drain")
+    status, out, err = rec.finish(sig=signal.SIGINT)
     check(status == 0, err)
+    summary = parse_record_summary(out)
     events = dump_json(trace)
-    produced = h.head + h.dropped
-    check(len(events) == produced - h.dropped == 64, "read %d" % len(events))
-    check([e["value"] for e in events] == list(range(64)), "the oldest 64 are kept")
-    check("136 dropped" in out, "summary shows the drops: " + out)
-    text = regdbg("dump", trace)
-    check("# dropped 136 events" in text.stdout, "text dump marks the drop:\n" + text.stdout)
+    values = [e["value"] for e in events]
+    dropped = RingHeader(shm).dropped - 136
+    check(summary["skipped"] == 64, "the queued accesses are skipped: " + out)
+    check(summary["events"] == len(events) and summary["dropped"] == dropped and
+          len(events) + dropped == 100, "100 accesses = %d recorded + %d dropped: %s"
+          % (len(events), dropped, out))
+    check(values == sorted(values) and set(values) <= set(range(1000, 1100)),
+          "only accesses made while recording, in order: %r" % values[:10])
+    text = regdbg("dump", trace).stdout
+    check(("# dropped" in text) == (dropped > 0), "text dump marks drops only when there were:\n"
+          + text[-300:])
 
 
 def test_lossless_without_reader_never_stalls(t):

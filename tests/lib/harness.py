@@ -5,6 +5,7 @@ and reads the shared-memory ring header. No part of QEMU, QMP or the ring is moc
 import json
 import mmap
 import os
+import re
 import shutil
 import signal
 import socket
@@ -360,6 +361,33 @@ def dump_json(trace):
 def accesses(events):
     """(dir, bar, off, size, value) of each event, for comparing sequences."""
     return [(e["dir"], e["bar"], e["off"], e["size"], e["value"]) for e in events]
+
+
+SUMMARY_RE = re.compile(r"regdbg record: (\d+) events, (\d+) dropped, (\d+\.\d{3}) s"
+                        r"(?:, (\d+) events/s)? -> (.+?)"
+                        r"(?: \((QEMU exited)?(?:; )?(?:(\d+) earlier accesses skipped)?\))?")
+
+
+def parse_record_summary(out):
+    """The one line `regdbg record` prints (README: "Recording and reading traces"), as a dict:
+    events, dropped, secs, rate (None when not printed), file, qemu_exited, skipped."""
+    lines = out.splitlines()
+    check(len(lines) == 1, "regdbg record printed %d lines, not one: %r" % (len(lines), out))
+    m = SUMMARY_RE.fullmatch(lines[0])
+    check(m, "summary line has not the README's shape: %r" % lines[0])
+    summary = {"events": int(m.group(1)), "dropped": int(m.group(2)),
+               "secs": float(m.group(3)), "rate": int(m.group(4)) if m.group(4) else None,
+               "file": m.group(5), "qemu_exited": bool(m.group(6)),
+               "skipped": int(m.group(7) or 0)}
+    # The rate is there when the span means something, and then it is events / seconds.
+    check((summary["rate"] is None) == (summary["secs"] < 0.1),
+          "rate printed for a span of %.3f s: %r" % (summary["secs"], lines[0]))
+    if summary["rate"] is not None:
+        exact = summary["events"] / summary["secs"]
+        check(abs(summary["rate"] - exact) <= exact * 0.006 + 1,
+              "rate %d is not %d events / %.3f s: %r" % (summary["rate"], summary["events"],
+                                                         summary["secs"], lines[0]))
+    return summary
 
 
 __all__ = [name for name in dir() if not name.startswith("_")] + ["signal"]
