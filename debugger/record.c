@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "recorder.h"
@@ -24,11 +25,12 @@
 
 #define BATCH 4096
 #define QMP_CONNECT_TIMEOUT_MS 5000
+#define QMP_COMMAND_TIMEOUT_MS 5000
 /* Shorter recordings print no rate: a few events over a few microseconds make an absurd one. */
 #define MIN_RATE_SPAN_S 0.1
 
 const char record_usage[] =
-    "usage: regdbg record (--qmp SOCKET [--device ID] | --shm PATH) -o FILE\n"
+    "usage: regdbg record (--qmp SOCKET [--device ID] [--start] | --shm PATH) -o FILE\n"
     "                     [--count N] [--duration SEC] [--rules FILE]\n"
     "\n"
     "Record every register access of a regdbg-proxy device into a trace file.\n"
@@ -43,16 +45,23 @@ const char record_usage[] =
     "earlier accesses were skipped). A damaged ring stops the recording with an error (exit\n"
     "status 1) that names the ring position and field; the trace keeps what came before.\n"
     "\n"
-    "  --qmp SOCKET     QEMU's QMP socket (-qmp unix:SOCKET,server=on,wait=off)\n"
+    "  --qmp SOCKET     QEMU's QMP socket (-qmp unix:SOCKET,server=on,wait=off); QEMU serves\n"
+    "                   one client per socket, so not one that the TUI or another regdbg\n"
+    "                   holds (record from the TUI with :record FILE, or give QEMU a second\n"
+    "                   -qmp socket)\n"
     "  --device ID      the proxy's id when the VM has several\n"
+    "  --start          resume the VM (QMP cont) once recording: for a QEMU started with -S,\n"
+    "                   so that not one access is missed however fast the guest is\n"
     "  --shm PATH       the ring itself (the proxy's shm= path) instead of QMP\n"
     "  -o, --output F   the trace file to write (format: docs/trace-format.md)\n"
     "  --count N        stop after N events\n"
     "  --duration SEC   stop after SEC seconds (decimals allowed)\n"
     "  --rules FILE     edit, inject and drop rules to set first (docs/rules.md)\n"
     "\n"
-    "example:\n"
-    "  regdbg record --qmp /tmp/qmp.sock -o i2c.trace --duration 10\n";
+    "examples:\n"
+    "  regdbg record --qmp /tmp/qmp.sock -o i2c.trace --duration 10\n"
+    "  qemu-system-x86_64 -S -qmp unix:/tmp/qmp.sock,server=on,wait=off ... &\n"
+    "  regdbg record --qmp /tmp/qmp.sock --start -o boot.trace     # until QEMU exits\n";
 
 static volatile sig_atomic_t stop_requested;
 
@@ -290,6 +299,13 @@ static int attach_via_qmp(struct recording *rec, const char *sock, const char *d
 
     rec->qmp = qmp_connect(sock, QMP_CONNECT_TIMEOUT_MS, err, errlen);
     if (!rec->qmp) {
+        if (errno == EBUSY) {
+            /* The message says who holds it; say what to do instead. */
+            size_t len = strlen(err);
+            snprintf(err + len, errlen - len, ": record from it (`:record FILE` in the TUI), "
+                     "stop it, or start QEMU with a second -qmp unix:PATH,server=on,wait=off "
+                     "for regdbg record");
+        }
         return -1;
     }
     n = discover_proxies(rec->qmp, list, DISCOVER_MAX_PROXIES, err, errlen);
@@ -328,6 +344,20 @@ static bool qemu_gone(struct recording *rec, int wait_ms)
     return !ring_reader_qemu_alive(&rec->rr);
 }
 
+/* Resume a VM started with -S (--start). */
+static int start_vm(struct recording *rec, char *err, size_t errlen)
+{
+    char why[256];
+    json_t *ret = qmp_execute(rec->qmp, "cont", NULL, QMP_COMMAND_TIMEOUT_MS, why, sizeof(why));
+
+    if (!ret) {
+        snprintf(err, errlen, "--start: cannot resume the VM: %s", why);
+        return -1;
+    }
+    json_decref(ret);
+    return 0;
+}
+
 /* The summary line: "N events, D dropped, S s[, R events/s] -> FILE[ (notes)]". */
 static void print_summary(const struct recorder *core, double secs, const char *out,
                           bool qemu_ended)
@@ -360,6 +390,7 @@ int cmd_record(int argc, char **argv)
         { "count", required_argument, NULL, 'c' },
         { "duration", required_argument, NULL, 't' },
         { "rules", required_argument, NULL, 'r' },
+        { "start", no_argument, NULL, 'S' },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
@@ -374,7 +405,7 @@ int cmd_record(int argc, char **argv)
     size_t batch;
     char err[1024];
     int opt, status = EXIT_RUNTIME;
-    bool qemu_ended = false;
+    bool qemu_ended = false, start = false;
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
@@ -384,6 +415,7 @@ int cmd_record(int argc, char **argv)
         case 's': shm = optarg; break;
         case 'o': out = optarg; break;
         case 'r': rules = optarg; break;
+        case 'S': start = true; break;
         case 'c':
             if (parse_u64(optarg, &count) < 0 || count == 0) {
                 return usage_error("--count needs a positive whole number");
@@ -413,6 +445,9 @@ int cmd_record(int argc, char **argv)
     if (device && !sock) {
         return usage_error("--device needs --qmp");
     }
+    if (start && !sock) {
+        return usage_error("--start needs --qmp (it resumes the VM with the QMP command cont)");
+    }
 
     if (sock ? attach_via_qmp(&rec, sock, device, err, sizeof(err)) < 0
              : ring_reader_attach(&rec.rr, shm, err, sizeof(err)) < 0) {
@@ -434,6 +469,13 @@ int cmd_record(int argc, char **argv)
         goto out;
     }
     recorder_init(core, &rec.rr, rec.w);
+    if (start && start_vm(&rec, err, sizeof(err)) < 0) {
+        fprintf(stderr, "regdbg record: %s\n", err);
+        trace_writer_close(rec.w, err, sizeof(err));
+        rec.w = NULL;
+        unlink(out);
+        goto out;
+    }
     /* Hand slots back at least twice per lap so that lossless producers rarely wait. */
     batch = rec.rr.info.ring_entries / 2 < BATCH ? rec.rr.info.ring_entries / 2 : BATCH;
     if (duration > 0) {

@@ -1,7 +1,8 @@
 """`regdbg record` against a real QEMU: it trusts nothing it reads from the ring (the test writes
 damage into the real shared memory, as include/regdbg/abi.h lays it out, and checks the exact
 error, a trace that `dump` still reads, and its bounded size); a recording starts when it attaches;
-its summary is the one line the README shows."""
+its summary is the one line the README shows; a second QMP client is told who holds the socket;
+--start resumes a VM started with -S."""
 
 import mmap
 import os
@@ -10,7 +11,7 @@ import signal
 import struct
 import time
 
-from harness import (RingHeader, check, dump_json, parse_record_summary, regdbg,
+from harness import (GUEST, RingHeader, check, dump_json, parse_record_summary, regdbg,
                      wait_for)
 
 BAR_ADDR = 0xE0000000
@@ -238,3 +239,57 @@ def test_recording_starts_when_it_attaches(t):
     check(summary["secs"] >= 1 and summary["rate"] is not None, out)
     check([e["value"] for e in dump_json(trace)] == list(range(200, 207)), "recorded values")
     check(len(check_times(trace, summary)) == 7, "seven accesses")
+
+
+def test_second_qmp_client_is_told_who_holds_the_socket(t):
+    q, shm = qtest_vm(t)
+    first = t.recorder("--qmp", q.qmp_path, "-o", t.tmp("first.trace"))
+    first.wait_attached(shm)
+    second = t.tmp("second.trace")
+    r = regdbg("record", "--qmp", q.qmp_path, "-o", second, timeout=30)
+    check(r.returncode == 1 and r.stdout == "", "exit %d %r" % (r.returncode, r.stdout))
+    want = ("regdbg record: another program (regdbg, pid %d) holds the QMP socket %s, and QEMU "
+            "serves one client per QMP socket: record from it (`:record FILE` in the TUI), stop "
+            "it, or start QEMU with a second -qmp unix:PATH,server=on,wait=off for regdbg record\n"
+            % (first.proc.pid, q.qmp_path))
+    check(r.stderr == want, "stderr:\n%r\nexpected\n%r" % (r.stderr, want))
+    check(not os.path.exists(second), "a trace was created")
+    # Once the first client is gone, the socket serves the next one.
+    status, out, err = first.finish(sig=signal.SIGINT)
+    check(status == 0, err)
+    r = regdbg("record", "--qmp", q.qmp_path, "-o", second, "--duration", "0.2", timeout=30)
+    check(r.returncode == 0 and parse_record_summary(r.stdout)["events"] == 0, r.stderr)
+
+
+EXIT_DEV = "isa-debug-exit,iobase=0xf4,iosize=0x04"
+
+
+def test_start_resumes_a_vm_started_with_S(t):
+    serial = t.tmp("serial.log")
+    q = t.qemu([I2C + ",default-read=0x4"], qtest=False, accel="tcg", paused=True,
+               extra=["-kernel", GUEST, "-append", "mode=i2c loops=3", "-device", EXIT_DEV,
+                      "-serial", "file:" + serial])
+    check(q.qmp.cmd("query-status")["status"] == "prelaunch", "QEMU did not start paused")
+    trace = t.tmp("start.trace")
+    r = regdbg("record", "--qmp", q.qmp_path, "--start", "-o", trace, timeout=120)
+    check(r.returncode == 0 and r.stderr == "", "exit %d: %s" % (r.returncode, r.stderr))
+    summary = parse_record_summary(r.stdout)
+    check(q.wait(60) == 1, "guest exit status (1 = success); serial: " + open(serial).read())
+    # Reads return 0x4: every poll of the guest's i2c mode ends at once, 16 accesses a loop.
+    check((summary["events"], summary["dropped"], summary["skipped"], summary["qemu_exited"])
+          == (48, 0, 0, True), r.stdout)
+    events = dump_json(trace)
+    check(len(events) == 48 and [e["seq"] for e in events] == list(range(48)) and
+          all(e["cpu"] == 0 for e in events), "the whole run from its first access")
+    check(len(check_times(trace, summary)) == 48, "48 accesses")
+
+
+test_start_resumes_a_vm_started_with_S.timeout = 180
+
+
+def test_start_needs_qmp(t):
+    r = regdbg("record", "--shm", t.tmp("ring"), "--start", "-o", t.tmp("a.trace"))
+    check(r.returncode == 2 and r.stderr.startswith("regdbg record: --start needs --qmp"),
+          r.stderr)
+    r = regdbg("record", "--help")
+    check("--start" in r.stdout, "--help documents --start")
