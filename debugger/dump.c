@@ -2,11 +2,13 @@
  * `regdbg dump`: print a trace file as text (one line per access, in the spirit of Linux
  * mmiotrace) or as JSON lines; --follow keeps reading while a recording grows.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -27,7 +29,8 @@ const char dump_usage[] =
     "A damaged file is reported after the events that precede the damage.\n"
     "\n"
     "  --format F   text (default) or json\n"
-    "  -f, --follow keep reading as the file grows, until the recording ends or Ctrl-C\n"
+    "  -f, --follow keep reading as the file grows, until the recording ends or Ctrl-C;\n"
+    "               waits for FILE when the recording has not created it yet\n"
     "\n"
     "examples:\n"
     "  regdbg dump i2c.trace | less\n"
@@ -168,15 +171,24 @@ int cmd_dump(int argc, char **argv)
     }
     json = format[0] == 'j';
     path = argv[optind];
+    if (follow) {
+        struct sigaction sa = { .sa_handler = on_interrupt };
+        struct stat st;
+
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        /* The recording may not have begun yet: wait for its file and header, as tail -F
+           does, so that the reader can be started first. */
+        while (!interrupted && (stat(path, &st) < 0 ? errno == ENOENT :
+                                S_ISREG(st.st_mode) && st.st_size < REGDBG_TRACE_HEADER_SIZE)) {
+            struct timespec ts = { 0, 50 * 1000000L };
+            nanosleep(&ts, NULL);
+        }
+    }
     r = trace_reader_open(path, err, sizeof(err));
     if (!r) {
         fprintf(stderr, "regdbg dump: %s\n", err);
         return EXIT_RUNTIME;
-    }
-    if (follow) {
-        struct sigaction sa = { .sa_handler = on_interrupt };
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
     }
     escape_dev_id(trace_reader_header(r)->dev_id, dev_text);
     {

@@ -70,3 +70,24 @@ def test_device_id_is_escaped(t):
               "%r: raw control or non-ASCII bytes in JSON output %r" % (dev_id, r.stdout))
         ev = json.loads(r.stdout.splitlines()[0])
         check(ev["dev"] == json_dev, "%r: JSON dev %r" % (dev_id, ev["dev"]))
+
+
+def test_follow_waits_for_the_recording_to_begin(t):
+    # `dump --follow` can be started before `record` creates the file (README: "Recording and
+    # reading traces").
+    import os
+    import subprocess
+    import time
+    from harness import REGDBG, SAN_ENV
+    trace = t.tmp("later.trace")
+    follower = subprocess.Popen([REGDBG, "dump", "--follow", trace], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=dict(os.environ, **SAN_ENV))
+    t.owned.append(type("K", (), {"kill": lambda self: follower.kill()})())
+    time.sleep(0.5)  # not a check: gives the follower the time to find no file
+    craft(trace + ".tmp", 0, [(0, 5, 0x42)])
+    os.rename(trace + ".tmp", trace)
+    out, err = follower.communicate(timeout=20)
+    check(follower.returncode == 0 and out.decode().splitlines() == [
+        "R 4 0.000000005 cpu0 i2c0 bar0+0x0010 0x00000042",
+        "# end of recording: 1 events, 0 dropped"], "exit %d: %r %r" % (follower.returncode,
+                                                                       out, err))
