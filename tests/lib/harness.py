@@ -352,6 +352,24 @@ class RingHeader:
         self.parks, self.park_timeouts = struct.unpack_from("<QQ", data, 520)
 
 
+EVENT_FLAGS = ["edited", "injected", "dropped", "parked", "timed-out"]
+
+
+def ring_event(path, pos):
+    """The event at ring position pos as the device published it (include/regdbg/abi.h), or None
+    when that position is not published."""
+    h = RingHeader(path)
+    with open(path, "rb") as f:
+        f.seek(h.events_offset + (pos % h.ring_entries) * 64)
+        (seq, t_ns, off, value, orig, pc, cpu, flags, rule, bar, size,
+         direction) = struct.unpack("<QQQQQQiHHBBB5x", f.read(64))
+    if seq != pos:
+        return None
+    return {"seq": seq, "t_ns": t_ns, "off": off, "value": value, "orig": orig, "cpu": cpu,
+            "flags": [n for i, n in enumerate(EVENT_FLAGS) if flags & (1 << i)], "rule": rule,
+            "bar": bar, "size": size, "dir": "w" if direction else "r"}
+
+
 def dump_json(trace):
     r = regdbg("dump", trace, "--format", "json")
     check(r.returncode == 0, "regdbg dump failed: " + r.stderr)
