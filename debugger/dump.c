@@ -2,11 +2,13 @@
  * `regdbg dump`: print a trace file as text (one line per access, in the spirit of Linux
  * mmiotrace) or as JSON lines; --follow keeps reading while a recording grows.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -20,13 +22,15 @@ const char dump_usage[] =
     "Print the accesses of a trace file written by `regdbg record`.\n"
     "text: one line per access: direction (R/W), width in bytes, seconds since the recording\n"
     "      began, CPU, device, BAR+offset, value, then flags and the original value when a\n"
-    "      rule changed it. Lines starting with # are markers (dropped events, end).\n"
+    "      rule changed it. Lines starting with # are markers (dropped events, end). Bytes of\n"
+    "      the device id other than printable ASCII show as \\xNN.\n"
     "json: one object per line with the keys seq, t_ns, cpu, dev, bar, off, size, dir (\"r\" or\n"
     "      \"w\"), value, flags (and orig, rule when a rule touched the access).\n"
     "A damaged file is reported after the events that precede the damage.\n"
     "\n"
     "  --format F   text (default) or json\n"
-    "  -f, --follow keep reading as the file grows, until the recording ends or Ctrl-C\n"
+    "  -f, --follow keep reading as the file grows, until the recording ends or Ctrl-C;\n"
+    "               waits for FILE when the recording has not created it yet\n"
     "\n"
     "examples:\n"
     "  regdbg dump i2c.trace | less\n"
@@ -40,10 +44,33 @@ static void on_interrupt(int sig)
     interrupted = 1;
 }
 
-static void print_text(const struct regdbg_trace_record *r, const struct regdbg_trace_header *h)
+/*
+ * The device id as text output shows it: printable ASCII but for backslash, everything else as
+ * \xNN, so that a damaged or hostile file cannot send escape sequences to the terminal or break
+ * the line into more columns. out holds at least 4 * REGDBG_DEV_ID_LEN + 1 bytes.
+ */
+static void escape_dev_id(const char *id, char *out)
 {
-    int64_t rel = (int64_t)(r->t_ns - h->start_monotonic_ns);
-    uint64_t mag = rel < 0 ? (uint64_t)-rel : (uint64_t)rel;
+    size_t o = 0;
+
+    for (size_t i = 0; i < REGDBG_DEV_ID_LEN && id[i]; i++) {
+        unsigned char c = (unsigned char)id[i];
+
+        if (c > 0x20 && c < 0x7f && c != '\\') {
+            out[o++] = (char)c;
+        } else {
+            o += (size_t)sprintf(out + o, "\\x%02x", c);
+        }
+    }
+    out[o] = '\0';
+}
+
+static void print_text(const struct regdbg_trace_record *r, const struct regdbg_trace_header *h,
+                       const char *dev)
+{
+    /* Time since the start, sign and magnitude apart: the difference may be any 64-bit value. */
+    bool negative = r->t_ns < h->start_monotonic_ns;
+    uint64_t mag = negative ? h->start_monotonic_ns - r->t_ns : r->t_ns - h->start_monotonic_ns;
     char flags[64];
     char cpu[16];
 
@@ -62,8 +89,8 @@ static void print_text(const struct regdbg_trace_record *r, const struct regdbg_
         snprintf(cpu, sizeof(cpu), "cpu%d", r->cpu);
     }
     printf("%c %u %s%" PRIu64 ".%09" PRIu64 " %s %s bar%u+0x%04" PRIx64 " 0x%0*" PRIx64,
-           r->dir == REGDBG_DIR_WRITE ? 'W' : 'R', r->size, rel < 0 ? "-" : "",
-           mag / 1000000000u, mag % 1000000000u, cpu, h->dev_id[0] ? h->dev_id : "-", r->bar,
+           r->dir == REGDBG_DIR_WRITE ? 'W' : 'R', r->size, negative ? "-" : "",
+           mag / 1000000000u, mag % 1000000000u, cpu, dev[0] ? dev : "-", r->bar,
            r->offset, r->size * 2, r->value);
     trace_flags_str(r->flags, flags, sizeof(flags));
     if (flags[0]) {
@@ -118,6 +145,7 @@ int cmd_dump(int argc, char **argv)
     struct regdbg_trace_record rec;
     bool follow = false, json, ended = false;
     char *dev_json;
+    char dev_text[4 * REGDBG_DEV_ID_LEN + 1];
     char err[512];
     int opt, status = 0;
 
@@ -141,19 +169,35 @@ int cmd_dump(int argc, char **argv)
     }
     json = format[0] == 'j';
     path = argv[optind];
+    if (follow) {
+        struct sigaction sa = { .sa_handler = on_interrupt };
+        struct stat st;
+
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        /* The recording may not have begun yet: wait for its file and header, as tail -F
+           does, so that the reader can be started first. */
+        while (!interrupted && (stat(path, &st) < 0 ? errno == ENOENT :
+                                S_ISREG(st.st_mode) && st.st_size < REGDBG_TRACE_HEADER_SIZE)) {
+            struct timespec ts = { 0, 50 * 1000000L };
+            nanosleep(&ts, NULL);
+        }
+    }
     r = trace_reader_open(path, err, sizeof(err));
     if (!r) {
         fprintf(stderr, "regdbg dump: %s\n", err);
         return EXIT_RUNTIME;
     }
-    if (follow) {
-        struct sigaction sa = { .sa_handler = on_interrupt };
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-    }
+    escape_dev_id(trace_reader_header(r)->dev_id, dev_text);
     {
+        /* JSON escapes control characters itself; an id that is not UTF-8 goes as its text
+           form, so that the output stays valid JSON. */
         json_t *dev = json_string(trace_reader_header(r)->dev_id);
-        dev_json = json_dumps(dev, JSON_ENCODE_ANY);
+
+        if (!dev) {
+            dev = json_string(dev_text);
+        }
+        dev_json = json_dumps(dev, JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
         json_decref(dev);
     }
     for (;;) {
@@ -163,7 +207,7 @@ int cmd_dump(int argc, char **argv)
             if (json) {
                 print_json(&rec, dev_json ? dev_json : "\"\"");
             } else {
-                print_text(&rec, trace_reader_header(r));
+                print_text(&rec, trace_reader_header(r), dev_text);
             }
             if (rec.kind == REGDBG_REC_DROP && json) {
                 fprintf(stderr, "regdbg dump: %" PRIu64 " events dropped before seq %" PRIu64

@@ -9,8 +9,13 @@
 
 #include "qmp.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -18,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +39,8 @@
 #define QMP_MAX_EVENTS 4096
 /* How much of a bad message is quoted in an error. */
 #define QMP_EXCERPT 48
+/* How often a connection that has no greeting yet looks for another client holding the socket. */
+#define QMP_BUSY_CHECK_MS 200
 
 struct qmp_event {
     json_t *event;
@@ -457,6 +466,134 @@ static json_t *execute_until(struct qmp *q, const char *command, json_t *args, i
     return ret;
 }
 
+/*
+ * Is another client connected to the QMP socket at path? QEMU serves one client per -qmp socket;
+ * while one is connected, others wait in the listen backlog and never get a greeting. The
+ * kernel's socket diagnostics (NETLINK_SOCK_DIAG) list the server ends QEMU accepted on that
+ * socket file, each with the inode of its client's socket. Returns 1 with that inode in *peer
+ * when a live client other than own_fd is connected, 0 when none is, -1 when it cannot tell.
+ */
+static int socket_holder(const char *path, int own_fd, unsigned long *peer)
+{
+    struct {
+        struct nlmsghdr nlh;
+        struct unix_diag_req req;
+    } msg = {
+        .nlh = { .nlmsg_len = sizeof msg, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+                 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+        .req = { .sdiag_family = AF_UNIX, .udiag_states = 1u << 1 /* TCP_ESTABLISHED */,
+                 .udiag_show = UDIAG_SHOW_VFS | UDIAG_SHOW_PEER },
+    };
+    struct stat file, own;
+    long buf[8192 / sizeof(long)];
+    int found = 0, done = 0;
+
+    if (stat(path, &file) < 0 || !S_ISSOCK(file.st_mode) || fstat(own_fd, &own) < 0)
+        return -1;
+    int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (nl < 0)
+        return -1;
+    struct timeval tv = { .tv_sec = 1 };
+    setsockopt(nl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (send(nl, &msg, sizeof msg, 0) != (ssize_t)sizeof msg) {
+        close(nl);
+        return -1;
+    }
+    while (!done) {
+        ssize_t n = recv(nl, buf, sizeof buf, 0);
+        if (n <= 0) {
+            found = -1;
+            break;
+        }
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
+             h = NLMSG_NEXT(h, n)) {
+            if (h->nlmsg_type == NLMSG_DONE) {
+                done = 1;
+                break;
+            }
+            if (h->nlmsg_type == NLMSG_ERROR) {
+                found = -1;
+                done = 1;
+                break;
+            }
+            if (found == 1 || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct unix_diag_msg)))
+                continue;
+            struct unix_diag_msg *m = NLMSG_DATA(h);
+            struct rtattr *a = (struct rtattr *)(m + 1);
+            int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
+            struct unix_diag_vfs vfs = { 0 };
+            uint32_t peer_ino = 0;
+            bool has_vfs = false;
+            /* An accepted socket has an inode; one still in the backlog has none. */
+            if (m->udiag_ino == 0)
+                continue;
+            for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+                if (a->rta_type == UNIX_DIAG_VFS && RTA_PAYLOAD(a) >= sizeof vfs) {
+                    memcpy(&vfs, RTA_DATA(a), sizeof vfs);
+                    has_vfs = true;
+                } else if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= sizeof peer_ino) {
+                    memcpy(&peer_ino, RTA_DATA(a), sizeof peer_ino);
+                }
+            }
+            /* The kernel gives the file's device in its own encoding: major << 20 | minor. */
+            if (has_vfs && vfs.udiag_vfs_ino == file.st_ino &&
+                vfs.udiag_vfs_dev >> 20 == major(file.st_dev) &&
+                (vfs.udiag_vfs_dev & 0xfffff) == minor(file.st_dev) &&
+                peer_ino != 0 && peer_ino != own.st_ino) {
+                *peer = peer_ino;  /* a client that closed has inode 0: it is going away */
+                found = 1;
+            }
+        }
+    }
+    close(nl);
+    return found;
+}
+
+/* The process with a descriptor for the socket with inode ino, and its name; 0 when unknown. */
+static pid_t socket_owner(unsigned long ino, char *name, size_t namelen)
+{
+    char want[64], link[64], path[300];
+    DIR *proc = opendir("/proc");
+    struct dirent *p;
+    pid_t pid = 0;
+
+    snprintf(name, namelen, "unknown");
+    if (!proc)
+        return 0;
+    snprintf(want, sizeof want, "socket:[%lu]", ino);
+    while (!pid && (p = readdir(proc))) {
+        if (p->d_name[0] < '1' || p->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/fd", p->d_name);
+        DIR *fds = opendir(path);
+        struct dirent *f;
+        if (!fds)
+            continue;
+        while ((f = readdir(fds))) {
+            ssize_t n = readlinkat(dirfd(fds), f->d_name, link, sizeof link - 1);
+            if (n > 0) {
+                link[n] = '\0';
+                if (strcmp(link, want) == 0) {
+                    pid = (pid_t)atoi(p->d_name);
+                    break;
+                }
+            }
+        }
+        closedir(fds);
+    }
+    closedir(proc);
+    if (pid) {
+        snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+        FILE *f = fopen(path, "r");
+        if (f) {
+            if (fgets(name, (int)namelen, f))
+                name[strcspn(name, "\n")] = '\0';
+            fclose(f);
+        }
+    }
+    return pid;
+}
+
 struct qmp *qmp_connect(const char *path, int timeout_ms, char *err, size_t errlen)
 {
     if (timeout_ms < 0)
@@ -528,10 +665,40 @@ struct qmp *qmp_connect(const char *path, int timeout_ms, char *err, size_t errl
     snprintf(what, sizeof what, "the QMP greeting on %s", path);
     const char *line;
     size_t n;
-    do {
-        if (wait_line(q, deadline, timeout_ms, what, &line, &n, err, errlen) < 0)
+    bool busy = false;
+    for (;;) {
+        int64_t check_at = now_ms() + QMP_BUSY_CHECK_MS;
+        if (wait_line(q, check_at < deadline ? check_at : deadline, timeout_ms, what, &line, &n,
+                      err, errlen) == 0) {
+            if (n == 0)
+                continue;
+            break;
+        }
+        if (q->dead)
             goto fail;
-    } while (n == 0);
+        /* No greeting yet: is it because another client holds the socket? */
+        unsigned long peer;
+        int held = socket_holder(path, fd, &peer);
+        if (held == 1) {
+            char name[64];
+            pid_t pid = socket_owner(peer, name, sizeof name);
+            if (pid)
+                set_err(err, errlen, "another program (%s, pid %d) holds the QMP socket %s, and "
+                        "QEMU serves one client per QMP socket", name, (int)pid, path);
+            else
+                set_err(err, errlen, "another program holds the QMP socket %s, and QEMU serves "
+                        "one client per QMP socket", path);
+            busy = true;
+            goto fail;
+        }
+        if (ms_left(deadline) == 0) {
+            if (held < 0)
+                set_err(err, errlen, "timed out after %d ms waiting for %s (QEMU serves one "
+                        "client per QMP socket: does another program hold it?)", timeout_ms,
+                        what);
+            goto fail;
+        }
+    }
     json_error_t jerr;
     char quote[QMP_EXCERPT];
     json_t *greeting = json_loadb(line, n, 0, &jerr);
@@ -559,6 +726,7 @@ struct qmp *qmp_connect(const char *path, int timeout_ms, char *err, size_t errl
 
 fail:
     qmp_close(q);
+    errno = busy ? EBUSY : EPROTO;
     return NULL;
 }
 

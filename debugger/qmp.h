@@ -15,6 +15,9 @@ struct qmp;
 /*
  * Connect to the QMP socket at path, read the greeting and negotiate capabilities, all within
  * timeout_ms. On failure returns NULL and writes a one-line message (no trailing newline) into err.
+ * QEMU serves one client per QMP socket: when another client holds it (no greeting comes, and the
+ * kernel's socket diagnostics show the socket connected to another process), it fails at once,
+ * without waiting for timeout_ms, with errno EBUSY and a message that names that process.
  */
 struct qmp *qmp_connect(const char *path, int timeout_ms, char *err, size_t errlen);
 void qmp_close(struct qmp *q);

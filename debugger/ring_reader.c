@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static bool pid_alive(uint32_t pid)
@@ -53,7 +54,26 @@ static int check_header(const struct regdbg_shm_header *h, const char *path, uin
                  (unsigned long long)regdbg_shm_size_for(entries));
         return -1;
     }
+    for (unsigned b = 0; b < REGDBG_NUM_BARS; b++) {
+        const struct regdbg_bar_info *bar = &h->bars[b];
+
+        if (bar->type > REGDBG_BAR_IO || (bar->type == REGDBG_BAR_ABSENT) != (bar->size == 0) ||
+            (bar->size & (bar->size - 1))) {
+            snprintf(err, errlen, "%s is corrupt: BAR %u has type %u and size %llu (a present "
+                     "BAR has type 1-3 and a power-of-two size)", path, b, bar->type,
+                     (unsigned long long)bar->size);
+            return -1;
+        }
+    }
     return 0;
+}
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 int ring_reader_attach(struct ring_reader *rr, const char *path, char *err, size_t errlen)
@@ -66,13 +86,16 @@ int ring_reader_attach(struct ring_reader *rr, const char *path, char *err, size
     int fd;
 
     memset(rr, 0, sizeof(*rr));
+    /* No O_NOFOLLOW: QEMU may name a sealed memfd as /proc/PID/fd/N, a link by design. What the
+       path leads to is checked instead: a regular file as large as its header says. */
     fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "cannot open the ring %s: %s", path, strerror(errno));
         return -1;
     }
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s is not a regular file", path);
+        snprintf(err, errlen, "%s is not a regdbg ring: not a regular file; is it the shm= of a "
+                 "regdbg-proxy device?", path);
         close(fd);
         return -1;
     }
@@ -106,6 +129,11 @@ int ring_reader_attach(struct ring_reader *rr, const char *path, char *err, size
     }
     regdbg_ring_init_view(&rr->ring, rr->base, rr->info.ring_entries, 0);
     h = rr->ring.hdr;
+
+    /* Where the recording of a new consumer begins: read before the claim makes us visible. */
+    rr->attach_ns = monotonic_ns();
+    rr->attach_head = atomic_load_explicit(&h->head, memory_order_acquire);
+    rr->attach_dropped = atomic_load_explicit(&h->dropped, memory_order_acquire);
 
     /* One consumer at a time; take over from one that died. */
     other = 0;
@@ -179,4 +207,59 @@ uint64_t ring_reader_fill(const struct ring_reader *rr)
 bool ring_reader_qemu_alive(const struct ring_reader *rr)
 {
     return pid_alive(rr->info.qemu_pid);
+}
+
+int ring_reader_check_event(const struct ring_reader *rr, const struct regdbg_event *ev,
+                            uint64_t now_ns, char *why, size_t whylen)
+{
+    const struct regdbg_bar_info *bar;
+
+    if (ev->size != 1 && ev->size != 2 && ev->size != 4 && ev->size != 8) {
+        snprintf(why, whylen, "size %u is not 1, 2, 4 or 8", ev->size);
+        return -1;
+    }
+    if (ev->dir > REGDBG_DIR_WRITE) {
+        snprintf(why, whylen, "dir %u is neither 0 (read) nor 1 (write)", ev->dir);
+        return -1;
+    }
+    if (ev->bar >= REGDBG_NUM_BARS) {
+        snprintf(why, whylen, "bar %u is not 0-5", ev->bar);
+        return -1;
+    }
+    bar = &rr->info.bars[ev->bar];
+    if (bar->type == REGDBG_BAR_ABSENT) {
+        snprintf(why, whylen, "bar %u is absent from this device", ev->bar);
+        return -1;
+    }
+    if (ev->size > bar->size || ev->offset > bar->size - ev->size) {
+        snprintf(why, whylen, "offset 0x%llx + size %u runs past the end of BAR %u (0x%llx "
+                 "bytes)", (unsigned long long)ev->offset, ev->size, ev->bar,
+                 (unsigned long long)bar->size);
+        return -1;
+    }
+    if (bar->type == REGDBG_BAR_IO && ev->size > 4) {
+        snprintf(why, whylen, "size %u on I/O BAR %u (port accesses are 1, 2 or 4 bytes)",
+                 ev->size, ev->bar);
+        return -1;
+    }
+    if (ev->flags & ~(uint16_t)REGDBG_EV_ALL_FLAGS) {
+        snprintf(why, whylen, "flags 0x%04x has unknown bits", ev->flags);
+        return -1;
+    }
+    if (ev->cpu != REGDBG_CPU_NONE && (ev->cpu < 0 || ev->cpu > RING_MAX_CPU)) {
+        snprintf(why, whylen, "cpu %d is neither -1 (none) nor a vCPU index 0-%d", ev->cpu,
+                 RING_MAX_CPU);
+        return -1;
+    }
+    if (ev->rule != REGDBG_RULE_NONE && ev->rule >= REGDBG_MAX_RULES) {
+        snprintf(why, whylen, "rule %u is neither 0xffff (none) nor a rule 0-%u", ev->rule,
+                 REGDBG_MAX_RULES - 1);
+        return -1;
+    }
+    if (ev->t_ns > now_ns) {
+        snprintf(why, whylen, "t_ns %llu is later than now (%llu)",
+                 (unsigned long long)ev->t_ns, (unsigned long long)now_ns);
+        return -1;
+    }
+    return 0;
 }

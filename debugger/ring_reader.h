@@ -18,11 +18,32 @@ struct ring_reader {
     struct regdbg_ring ring;
     struct regdbg_shm_header info;  /* a checked copy of the immutable part of the header */
     uint64_t tail;                  /* next position to read */
+    /* Read just before this reader became the consumer, in this order: whatever a producer
+       reserves once the consumer is visible has a position >= attach_head and a time >=
+       attach_ns. */
+    uint64_t attach_ns;             /* CLOCK_MONOTONIC */
+    uint64_t attach_head;           /* header.head */
+    uint64_t attach_dropped;        /* header.dropped */
     bool claimed;
 };
 
-/* Map and check the ring at path and become its consumer. 0, or -1 with a message in err. */
+/* The highest vCPU index a sane event carries: QEMU's x86 machines have at most 4096 vCPUs. */
+#define RING_MAX_CPU 4095
+
+/*
+ * Map and check the ring at path and become its consumer. 0, or -1 with a message in err.
+ * path may be a magic link such as /proc/PID/fd/N: what it opens must be a regular file at least
+ * as large as its header says.
+ */
 int ring_reader_attach(struct ring_reader *rr, const char *path, char *err, size_t errlen);
+
+/*
+ * Is ev (a copy taken by ring_reader_peek) a possible access of this device? 0, or -1 with the
+ * field and what is wrong with it in why ("size 0 is not 1, 2, 4 or 8"). now_ns is
+ * CLOCK_MONOTONIC read after the copy was taken: no published event is younger.
+ */
+int ring_reader_check_event(const struct ring_reader *rr, const struct regdbg_event *ev,
+                            uint64_t now_ns, char *why, size_t whylen);
 void ring_reader_detach(struct ring_reader *rr);
 
 /*

@@ -107,11 +107,37 @@ static bool fits_short(const struct trace_writer *w, const struct regdbg_trace_r
            (rec->size == 1 || rec->size == 2 || rec->size == 4 || rec->size == 8);
 }
 
+/* What a reader would refuse in an access record, or NULL: the writer never writes it. */
+static const char *access_problem(const struct regdbg_trace_record *rec)
+{
+    if (rec->size != 1 && rec->size != 2 && rec->size != 4 && rec->size != 8) {
+        return "access size is not 1, 2, 4 or 8";
+    }
+    if (rec->dir > REGDBG_DIR_WRITE) {
+        return "direction is neither read nor write";
+    }
+    if (rec->bar >= REGDBG_NUM_BARS) {
+        return "BAR number is out of range";
+    }
+    return NULL;
+}
+
 int trace_writer_add(struct trace_writer *w, const struct regdbg_trace_record *rec,
                      char *err, size_t errlen)
 {
     unsigned char *dst;
 
+    if (rec->kind == REGDBG_REC_ACCESS) {
+        const char *problem = access_problem(rec);
+
+        if (problem) {
+            /* A file that its own reader refuses from here on would hide everything after. */
+            snprintf(err, errlen, "refusing to write access seq %llu into %s: %s (size %u, dir "
+                     "%u, BAR %u)", (unsigned long long)rec->seq, w->path, problem, rec->size,
+                     rec->dir, rec->bar);
+            return -1;
+        }
+    }
     if (WRITE_BUFFER_BYTES - w->used < MAX_DISK_RECORD && trace_writer_flush(w, err, errlen) < 0) {
         return -1;
     }

@@ -10,7 +10,7 @@ SUDO=
 
 PKGS="python3 gcc make pkg-config libc6-dev binutils libjansson-dev libpci-dev pciutils libncurses-dev tmux
  ninja-build python3-venv libglib2.0-dev libpixman-1-dev libfdt-dev libslirp-dev flex bison bzip2 xz-utils
- seabios qemu-system-data ipxe-qemu dpkg-dev clang libclang-rt-14-dev"
+ seabios qemu-system-data ipxe-qemu dpkg-dev clang libclang-rt-14-dev jq"
 BPO_PKGS="meson python3-pycotap"
 LIST=/etc/apt/sources.list.d/regdbg-backports.sources
 

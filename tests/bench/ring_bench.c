@@ -61,6 +61,8 @@ static void *create_ring_file(const char *path, uint32_t entries, bool lossy)
     h->qemu_pid = (uint32_t)getpid();
     snprintf(h->dev_id, sizeof(h->dev_id), "bench");
     h->consumer_timeout_ns = 1000000000u;
+    h->bars[0].size = 4096;             /* the producers write at offset 0x10 of BAR 0 */
+    h->bars[0].type = REGDBG_BAR_MEM32;
     atomic_store(&h->stalled_tail, UINT64_MAX);
     for (uint32_t i = 0; i < entries; i++) {
         struct regdbg_event *ev = (struct regdbg_event *)((char *)h + REGDBG_EVENTS_OFFSET) + i;
@@ -81,6 +83,7 @@ int main(int argc, char **argv)
     struct ring_reader rr;
     struct regdbg_trace_header th;
     struct trace_writer *w;
+    struct recorder rec;
     struct producer *prods;
     pthread_barrier_t start;
     uint64_t t0, t1;
@@ -107,11 +110,13 @@ int main(int argc, char **argv)
         return 1;
     }
     trace_header_from_shm(&th, &rr.info);
+    th.start_monotonic_ns = rr.attach_ns;
     w = trace_writer_open(argv[5], &th, err, sizeof(err));
     if (!w) {
         fprintf(stderr, "ring_bench: %s\n", err);
         return 1;
     }
+    recorder_init(&rec, &rr, w);
     prods = calloc((size_t)nprod, sizeof(*prods));
     pthread_barrier_init(&start, NULL, (unsigned)nprod + 1);
     for (int i = 0; i < nprod; i++) {
@@ -121,7 +126,7 @@ int main(int argc, char **argv)
     pthread_barrier_wait(&start);
     t0 = now_ns();
     for (;;) {
-        long n = recorder_drain(&rr, w, entries / 2, err, sizeof(err));
+        long n = recorder_drain(&rec, entries / 2, err, sizeof(err));
 
         if (n < 0) {
             fprintf(stderr, "ring_bench: %s\n", err);

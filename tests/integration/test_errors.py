@@ -111,6 +111,17 @@ def test_record_rejects_foreign_and_truncated_rings(t):
     check(r.returncode == 1 and "uses ring ABI version 99; this regdbg speaks version %d"
           % RingHeader(real).abi_version in r.stderr, r.stderr)
 
+    for bar0 in [(7, 4096), (1, 3000), (0, 4096)]:
+        odd = t.tmp("odd-bar")
+        shutil.copy(real, odd)
+        with open(odd, "r+b") as f:
+            f.seek(128)
+            f.write(bar0[1].to_bytes(8, "little") + bytes([bar0[0]]))
+        r = regdbg("record", "--shm", odd, "-o", t.tmp("a.trace"))
+        check(r.returncode == 1 and r.stderr == "regdbg record: %s is corrupt: BAR 0 has type %d "
+              "and size %d (a present BAR has type 1-3 and a power-of-two size)\n"
+              % (odd, bar0[0], bar0[1]), r.stderr)
+
     r = regdbg("record", "--shm", t.tmp("missing"), "-o", t.tmp("a.trace"))
     check(r.returncode == 1 and "No such file or directory" in r.stderr, r.stderr)
 

@@ -10,7 +10,7 @@ import threading
 import time
 
 from harness import (GUEST, REGDBG, SAN_ENV, HeldRing, RingHeader, check, dump_json, regdbg,
-                     rule_table, wait_for)
+                     ring_event, rule_table, wait_for)
 
 BAR = 0xE0000000
 I2C = "regdbg-proxy,id=i2c0,vendor-id=0x8086,device-id=0x0f41,bar0-size=4096"
@@ -185,7 +185,7 @@ test_accesses_without_a_vcpu_are_not_parked.timeout = 30
 def test_read_injection_and_edits_apply_without_parking(t):
     q, path = file_proxy(t)
     trace = t.tmp("edit.trace")
-    b = Batch(t, q, "--record", trace, "--keep")
+    b = Batch(t, q, "--record", t.tmp("batch.trace"), "--keep")
     for line in ["inject r bar0+0x40 = 0x1234", "edit w bar0+0x50 set 0xf0000000",
                  "edit w bar0+0x54 clear 0xff", "edit w bar0+0x58 = 0x5a5a",
                  "drop w bar0+0x5c", "inject r bar0+0x60 xor 0xffff"]:
@@ -194,7 +194,10 @@ def test_read_injection_and_edits_apply_without_parking(t):
     b.proc.stdin.close()
     code, out, err = b.finish()
     check(code == 0 and len(out.splitlines()) == 6, "info rules: %r %s" % (out, err))
-    # the batch left with --keep; the rules stay in the device and apply with nobody attached
+    # the batch left with --keep; the rules stay in the device and apply with nobody but a
+    # recorder attached
+    rec = t.recorder("--qmp", q.qmp_path, "-o", trace, "--count", "6")
+    rec.wait_attached(b.shm)
     check(q.qtest.read(BAR + 0x40, 4) == 0x1234, "injected read")
     check(q.qtest.read(BAR + 0x60, 4) == 0x63626160 ^ 0xFFFF, "xor injection")
     q.qtest.write(BAR + 0x50, 4, 0x1)
@@ -205,8 +208,8 @@ def test_read_injection_and_edits_apply_without_parking(t):
     check(read_file(path, 0x54, 4) == 0x12345600, "clear")
     check(read_file(path, 0x58, 4) == 0x5A5A, "assign")
     check(read_file(path, 0x5C, 4) == 0x5F5E5D5C, "drop: the write reached the file")
-    rec = regdbg("record", "--qmp", q.qmp_path, "-o", trace, "--count", "6")
-    check(rec.returncode == 0, rec.stderr)
+    status, out, err = rec.finish()
+    check(status == 0, err)
     ev = {e["off"]: e for e in dump_json(trace)}
     check(ev[0x40]["value"] == 0x1234 and ev[0x40]["orig"] == 0x43424140 and
           "injected" in ev[0x40]["flags"], "inject in trace %r" % ev[0x40])
@@ -283,7 +286,7 @@ def test_killed_debugger_resumes_the_guest_and_rules_stay(t):
     b.proc.wait()
     # the recorder takes the ring over while the access is still parked; it answers no park
     trace = t.tmp("after.trace")
-    rec = t.recorder("--qmp", q.qmp_path, "-o", trace, "--count", "2")
+    rec = t.recorder("--qmp", q.qmp_path, "-o", trace, "--count", "1")
     guest_done(q, serial)
     status, out, err = rec.finish()
     check(status == 0, err)
@@ -291,11 +294,13 @@ def test_killed_debugger_resumes_the_guest_and_rules_stay(t):
     check(h.parks == 1 and h.park_timeouts == 1, "the access did not resume by park-timeout, "
           "or the second one parked with nobody to answer (parks %d)" % h.parks)
     check(read_file(path, 0x10, 4) == 0xABCE, "the writes must go on unmodified")
+    # the parked access began before the recording: the ring itself shows how it ended
+    ev = ring_event(b.shm, h.head - 2)
+    check(ev and ev["value"] == 0xABCD and "timed-out" in ev["flags"] and
+          "parked" in ev["flags"], "flags in the ring: %r" % ev)
     ev = dump_json(trace)
-    check(len(ev) == 2 and ev[0]["value"] == 0xABCD and "timed-out" in ev[0]["flags"] and
-          "parked" in ev[0]["flags"], "flags in trace: %r" % ev)
-    check(ev[1]["value"] == 0xABCE and ev[1]["flags"] == ["not-parked-no-debugger"] and
-          ev[1]["rule"] == 0, "a breakpoint with no debugger attached: %r" % ev[1])
+    check(len(ev) == 1 and ev[0]["value"] == 0xABCE and ev[0]["flags"] == ["not-parked-no-debugger"]
+          and ev[0]["rule"] == 0, "a breakpoint with no debugger attached: %r" % ev)
 
 
 test_killed_debugger_resumes_the_guest_and_rules_stay.timeout = 90

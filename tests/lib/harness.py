@@ -5,6 +5,7 @@ and reads the shared-memory ring header. No part of QEMU, QMP or the ring is moc
 import json
 import mmap
 import os
+import re
 import shutil
 import signal
 import socket
@@ -386,6 +387,29 @@ def rule_table(path):
     return out
 
 
+EVENT_FLAGS = ["edited", "injected", "dropped", "parked", "timed-out", "not-parked-no-vcpu",
+               "not-parked-no-debugger"]
+
+
+def ring_event(path, pos):
+    """The event at ring position pos as the device published it (include/regdbg/abi.h), or None
+    when that position is not published."""
+    h = RingHeader(path)
+    held = path if isinstance(path, HeldRing) else HeldRing(path)
+    try:
+        raw = os.pread(held.fd, 64, h.events_offset + (pos % h.ring_entries) * 64)
+    finally:
+        if held is not path:
+            held.close()
+    (seq, t_ns, off, value, orig, pc, cpu, flags, rule, bar, size,
+     direction) = struct.unpack("<QQQQQQiHHBBB5x", raw)
+    if seq != pos:
+        return None
+    return {"seq": seq, "t_ns": t_ns, "off": off, "value": value, "orig": orig, "cpu": cpu,
+            "flags": [n for i, n in enumerate(EVENT_FLAGS) if flags & (1 << i)], "rule": rule,
+            "bar": bar, "size": size, "dir": "w" if direction else "r"}
+
+
 def dump_json(trace):
     r = regdbg("dump", trace, "--format", "json")
     check(r.returncode == 0, "regdbg dump failed: " + r.stderr)
@@ -395,6 +419,33 @@ def dump_json(trace):
 def accesses(events):
     """(dir, bar, off, size, value) of each event, for comparing sequences."""
     return [(e["dir"], e["bar"], e["off"], e["size"], e["value"]) for e in events]
+
+
+SUMMARY_RE = re.compile(r"regdbg record: (\d+) events, (\d+) dropped, (\d+\.\d{3}) s"
+                        r"(?:, (\d+) events/s)? -> (.+?)"
+                        r"(?: \((QEMU exited)?(?:; )?(?:(\d+) earlier accesses skipped)?\))?")
+
+
+def parse_record_summary(out):
+    """The one line `regdbg record` prints (README: "Recording and reading traces"), as a dict:
+    events, dropped, secs, rate (None when not printed), file, qemu_exited, skipped."""
+    lines = out.splitlines()
+    check(len(lines) == 1, "regdbg record printed %d lines, not one: %r" % (len(lines), out))
+    m = SUMMARY_RE.fullmatch(lines[0])
+    check(m, "summary line has not the README's shape: %r" % lines[0])
+    summary = {"events": int(m.group(1)), "dropped": int(m.group(2)),
+               "secs": float(m.group(3)), "rate": int(m.group(4)) if m.group(4) else None,
+               "file": m.group(5), "qemu_exited": bool(m.group(6)),
+               "skipped": int(m.group(7) or 0)}
+    # The rate is there when the span means something, and then it is events / seconds.
+    check((summary["rate"] is None) == (summary["secs"] < 0.1),
+          "rate printed for a span of %.3f s: %r" % (summary["secs"], lines[0]))
+    if summary["rate"] is not None:
+        exact = summary["events"] / summary["secs"]
+        check(abs(summary["rate"] - exact) <= exact * 0.006 + 1,
+              "rate %d is not %d events / %.3f s: %r" % (summary["rate"], summary["events"],
+                                                         summary["secs"], lines[0]))
+    return summary
 
 
 __all__ = [name for name in dir() if not name.startswith("_")] + ["signal"]

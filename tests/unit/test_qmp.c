@@ -1212,6 +1212,61 @@ out:
     return ok;
 }
 
+/*
+ * QEMU serves one client per QMP socket; a second one waits in the backlog for a greeting that
+ * never comes. Here this process holds the socket: it listens, accepted one client, and never
+ * accepts another. qmp_connect must say who holds it (this process) with EBUSY instead of
+ * timing out.
+ */
+static bool case_socket_held_by_another_client(char *why, size_t whylen)
+{
+    char dir[] = "/tmp/test_qmp.XXXXXX";
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    char err[512] = "";
+    char want[128];
+    char comm[32] = "";
+    bool ok = false;
+    struct qmp *q = NULL;
+    int lfd = -1, first = -1, accepted = -1;
+    if (!mkdtemp(dir)) {
+        snprintf(why, whylen, "mkdtemp: %s", strerror(errno));
+        return false;
+    }
+    snprintf(addr.sun_path, sizeof addr.sun_path, "%s/qmp.sock", dir);
+    lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+          listen(lfd, 4) == 0, "listen: %s", strerror(errno));
+    first = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK(first >= 0 && connect(first, (struct sockaddr *)&addr, sizeof addr) == 0,
+          "first client: %s", strerror(errno));
+    accepted = accept(lfd, NULL, NULL);
+    CHECK(accepted >= 0, "accept: %s", strerror(errno));
+    q = qmp_connect(addr.sun_path, 4000, err, sizeof err);
+    int e = errno;
+    CHECK(!q, "connected although another client holds the socket");
+    CHECK(e == EBUSY, "errno %d (%s), expected EBUSY: %s", e, strerror(e), err);
+    FILE *f = fopen("/proc/self/comm", "r");
+    CHECK(f && fgets(comm, sizeof comm, f), "cannot read /proc/self/comm");
+    fclose(f);
+    comm[strcspn(comm, "\n")] = '\0';
+    snprintf(want, sizeof want, "another program (%s, pid %d) holds the QMP socket ", comm,
+             (int)getpid());
+    CHECK(strncmp(err, want, strlen(want)) == 0 && strstr(err, addr.sun_path) &&
+          strstr(err, "QEMU serves one client per QMP socket"), "wrong message: %s", err);
+    ok = true;
+out:
+    qmp_close(q);
+    if (accepted >= 0)
+        close(accepted);
+    if (first >= 0)
+        close(first);
+    if (lfd >= 0)
+        close(lfd);
+    unlink(addr.sun_path);
+    rmdir(dir);
+    return ok;
+}
+
 /* ---- the real QEMU ---- */
 
 /* $REGDBG_QEMU, else $REGDBG_BUILD/bin/... (tests/run.py sets it), else the usual build. */
@@ -1368,6 +1423,7 @@ int main(void)
         { "two_clients", case_two_clients, CASE_SECONDS },
         { "connect_no_socket", case_connect_no_socket, CASE_SECONDS },
         { "connect_refused", case_connect_refused, CASE_SECONDS },
+        { "socket_held_by_another_client", case_socket_held_by_another_client, CASE_SECONDS },
         { "real_qemu", case_real_qemu, QEMU_CASE_SECONDS },
     };
     int passed = 0;

@@ -284,6 +284,47 @@ static void test_rich_records_round_trip(void)
     trace_reader_close(r);
 }
 
+/* The writer never writes an access its own reader would refuse: what follows stays readable. */
+static void test_writer_refuses_impossible_access(void)
+{
+    static const struct { uint8_t size, dir, bar; const char *why; } bad[] = {
+        { 0, 0, 0, "access size is not 1, 2, 4 or 8 (size 0, dir 0, BAR 0)" },
+        { 4, 2, 0, "direction is neither read nor write (size 4, dir 2, BAR 0)" },
+        { 4, 1, 6, "BAR number is out of range (size 4, dir 1, BAR 6)" },
+    };
+    char path[256], err[256];
+    struct regdbg_trace_header h;
+    struct trace_writer *w;
+    enum trace_read_status st;
+
+    path_in_dir(path, sizeof(path), "refuse.trace");
+    sample_header(&h);
+    w = trace_writer_open(path, &h, err, sizeof(err));
+    CHECK(w, "open: %s", err);
+    if (!w) {
+        return;
+    }
+    for (unsigned i = 0; i < 2; i++) {
+        struct regdbg_trace_record r = sample_record(i);
+        CHECK(trace_writer_add(w, &r, err, sizeof(err)) == 0, "add %u: %s", i, err);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct regdbg_trace_record r = sample_record(2);
+        r.size = bad[i].size;
+        r.dir = bad[i].dir;
+        r.bar = bad[i].bar;
+        CHECK(trace_writer_add(w, &r, err, sizeof(err)) < 0 && strstr(err, "refusing to write "
+              "access seq 2 into ") && strstr(err, bad[i].why), "case %zu: %s", i, err);
+    }
+    {
+        struct regdbg_trace_record r = sample_record(2);
+        CHECK(trace_writer_add(w, &r, err, sizeof(err)) == 0, "add 2: %s", err);
+    }
+    CHECK(trace_writer_close(w, err, sizeof(err)) == 0, "close: %s", err);
+    CHECK(read_all(path, &st, err, sizeof(err)) == 3 && st == TRACE_EOF, "status %d: %s", st,
+          err);
+}
+
 static void test_flags_str(void)
 {
     char buf[64];
@@ -311,6 +352,7 @@ int main(void)
     RUN_TEST(test_sequence_backwards);
     RUN_TEST(test_growing_file);
     RUN_TEST(test_rich_records_round_trip);
+    RUN_TEST(test_writer_refuses_impossible_access);
     RUN_TEST(test_flags_str);
     status = TEST_SUMMARY();
     {

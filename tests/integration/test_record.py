@@ -1,0 +1,295 @@
+"""`regdbg record` against a real QEMU: it trusts nothing it reads from the ring (the test writes
+damage into the real shared memory, as include/regdbg/abi.h lays it out, and checks the exact
+error, a trace that `dump` still reads, and its bounded size); a recording starts when it attaches;
+its summary is the one line the README shows; a second QMP client is told who holds the socket;
+--start resumes a VM started with -S."""
+
+import mmap
+import os
+import re
+import signal
+import struct
+import time
+
+from harness import (GUEST, RingHeader, check, dump_json, parse_record_summary, regdbg,
+                     wait_for)
+
+BAR_ADDR = 0xE0000000
+I2C = "regdbg-proxy,id=i2c0,vendor-id=0x8086,device-id=0x0f41,class-code=0x0c8000,bar0-size=4096"
+
+# struct regdbg_event: seq, t_ns, offset, value, orig_value, guest_pc, cpu, flags, rule, bar,
+# size, dir, pad[5]
+EVENT = struct.Struct("<QQQQQQiHHBBB5x")
+assert EVENT.size == 64
+HEAD_OFFSET, DROPPED_OFFSET = 256, 264
+TRACE_HEADER, FULL, SHORT, MARKER = 256, 64, 32, 32
+
+
+class Ring:
+    """The real ring of a proxy, mapped read-write: the test plays a (broken) producer."""
+
+    def __init__(self, path):
+        self.hdr = RingHeader(path)
+        self.file = open(path, "r+b")
+        self.mm = mmap.mmap(self.file.fileno(), self.hdr.shm_size)
+
+    def publish(self, pos, **fields):
+        """Fill the slot of position pos (a valid write unless fields say otherwise), publish it
+        (seq last) and move head past it, as a producer would."""
+        ev = dict(t_ns=time.clock_gettime_ns(time.CLOCK_MONOTONIC), offset=0x10, value=0x55,
+                  orig_value=0x55, guest_pc=0, cpu=-1, flags=0, rule=0xFFFF, bar=0, size=4,
+                  dir=1)
+        ev.update(fields)
+        off = self.hdr.events_offset + (pos % self.hdr.ring_entries) * EVENT.size
+        body = EVENT.pack(0, ev["t_ns"], ev["offset"], ev["value"], ev["orig_value"],
+                          ev["guest_pc"], ev["cpu"], ev["flags"], ev["rule"], ev["bar"],
+                          ev["size"], ev["dir"])
+        self.mm[off + 8:off + 64] = body[8:]
+        struct.pack_into("<Q", self.mm, off, pos)
+        self.set_head(pos + 1)
+
+    def set_head(self, value):
+        struct.pack_into("<Q", self.mm, HEAD_OFFSET, value)
+
+    def set_dropped(self, value):
+        struct.pack_into("<Q", self.mm, DROPPED_OFFSET, value)
+
+    def close(self):
+        self.mm.close()
+        self.file.close()
+
+
+def qtest_vm(t, dev=I2C):
+    q = t.qemu([dev])
+    found = q.qtest.find_device(0x8086, 0x0F41)
+    check(len(found) == 1, "proxy not found in config space (%r)" % found)
+    q.qtest.map_bar(found[0], 0, BAR_ADDR)
+    return q, q.shm_path("/machine/peripheral/i2c0")
+
+
+def recording_of_three(t, name="damage"):
+    """A recorder attached to a fresh VM that has recorded three writes (values 1, 2, 3)."""
+    q, shm = qtest_vm(t)
+    trace = t.tmp(name + ".trace")
+    rec = t.recorder("--qmp", q.qmp_path, "-o", trace)
+    rec.wait_attached(shm)
+    for i in range(3):
+        q.qtest.write(BAR_ADDR + 4 * i, 4, i + 1)
+    wait_for(lambda: RingHeader(shm).tail == 3, 10, "the recorder to drain three accesses")
+    return q, shm, trace, rec
+
+
+def check_damage_reported(rec, shm, trace, what):
+    """The recorder stopped with the one-line error for damage at position 3, and the trace
+    holds exactly the three good accesses: readable by dump, and nothing more on disk."""
+    status, out, err = rec.finish(timeout=20)
+    want = ("regdbg record: the ring %s is damaged at position 3: %s (only QEMU writes events "
+            "there: restart it); %s keeps the 3 events recorded before it\n" % (shm, what, trace))
+    check(status == 1 and out == "", "exit %d, stdout %r" % (status, out))
+    if "*" in what:
+        check(re.fullmatch(re.escape(want).replace(r"\*", ".*"), err, re.S), "stderr %r" % err)
+    else:
+        check(err == want, "stderr:\n%r\nexpected\n%r" % (err, want))
+    events = dump_json(trace)
+    check([(e["seq"], e["value"]) for e in events] == [(0, 1), (1, 2), (2, 3)],
+          "the trace keeps the accesses before the damage: %r" % events)
+    text = regdbg("dump", trace)
+    check(text.returncode == 0 and len(text.stdout.splitlines()) == 3 and "no end record"
+          in text.stderr, "dump of the cut recording: %r %r" % (text.stdout, text.stderr))
+    size = os.path.getsize(trace)
+    check(size == TRACE_HEADER + FULL + 2 * SHORT, "the trace has %d bytes" % size)
+
+
+BAD_EVENTS = [
+    (dict(size=0), "size 0 is not 1, 2, 4 or 8"),
+    (dict(size=3), "size 3 is not 1, 2, 4 or 8"),
+    (dict(dir=2), "dir 2 is neither 0 (read) nor 1 (write)"),
+    (dict(bar=6), "bar 6 is not 0-5"),
+    (dict(bar=1), "bar 1 is absent from this device"),
+    (dict(offset=0xFFE), "offset 0xffe + size 4 runs past the end of BAR 0 (0x1000 bytes)"),
+    (dict(offset=2**64 - 2), "offset 0xfffffffffffffffe + size 4 runs past the end of BAR 0 "
+                             "(0x1000 bytes)"),
+    (dict(flags=0x80), "flags 0x0080 has unknown bits"),
+    (dict(cpu=-2), "cpu -2 is neither -1 (none) nor a vCPU index 0-4095"),
+    (dict(cpu=100000), "cpu 100000 is neither -1 (none) nor a vCPU index 0-4095"),
+    (dict(rule=64), "rule 64 is neither 0xffff (none) nor a rule 0-63"),
+    (dict(t_ns=2**64 - 1), "t_ns 18446744073709551615 is later than now (*"),
+]
+
+
+def test_damaged_event_stops_the_recording(t):
+    for fields, what in BAD_EVENTS:
+        q, shm, trace, rec = recording_of_three(t)
+        ring = Ring(shm)
+        ring.publish(3, **fields)
+        try:
+            check_damage_reported(rec, shm, trace, what)
+        except Exception as e:
+            raise type(e)("event %r: %s" % (fields, e))
+        finally:
+            ring.close()
+            q.kill()
+
+
+test_damaged_event_stops_the_recording.timeout = 300
+
+
+def test_head_beyond_the_ring_is_damage_not_drops(t):
+    # Live producer: the head jumps further than the ring holds.
+    q, shm, trace, rec = recording_of_three(t)
+    ring = Ring(shm)
+    ring.set_head(2**62)
+    check_damage_reported(rec, shm, trace, "head 4611686018427387904 is 4611686018427387901 "
+                          "positions ahead of the tail, more than the ring's 65536 entries")
+    ring.close()
+
+
+def test_dead_producer_with_huge_head_does_not_fill_the_disk(t):
+    # The case that wrote drop markers until the disk was full: QEMU dead, head absurd.
+    q, shm, trace, rec = recording_of_three(t)
+    ring = Ring(shm)
+    ring.set_head(2**62)
+    q.proc.kill()
+    q.proc.wait()
+    check_damage_reported(rec, shm, trace, "head 4611686018427387904 is 4611686018427387901 "
+                          "positions ahead of the tail, more than the ring's 65536 entries")
+    ring.close()
+
+
+def test_dead_producer_unpublished_positions_are_one_gap(t):
+    # A QEMU that died with 5 positions reserved and never published: one drop marker for 5.
+    q, shm, trace, rec = recording_of_three(t)
+    ring = Ring(shm)
+    ring.set_head(8)
+    q.qmp.cmd("quit")
+    q.wait(20)
+    status, out, err = rec.finish(timeout=20)
+    check(status == 0 and err == "", "exit %d: %s" % (status, err))
+    summary = parse_record_summary(out)
+    check((summary["events"], summary["dropped"], summary["qemu_exited"]) == (3, 5, True), out)
+    text = regdbg("dump", trace).stdout.splitlines()
+    check(text[3:] == ["# dropped 5 events here (ring full or producer gone)",
+                       "# end of recording: 3 events, 5 dropped"], "%r" % text)
+    check(os.path.getsize(trace) == TRACE_HEADER + FULL + 2 * SHORT + 2 * MARKER,
+          "%d bytes" % os.path.getsize(trace))
+    ring.close()
+
+
+def test_drop_counter_going_back_or_racing_is_damage(t):
+    q, shm, trace, rec = recording_of_three(t)
+    ring = Ring(shm)
+    ring.set_dropped(2**63)
+    check_damage_reported(rec, shm, trace, "dropped rose by 9223372036854775808 in * ns, more "
+                          "than one access per nanosecond")
+    ring.close()
+    q.kill()
+
+    q, shm, trace, rec = recording_of_three(t, "back")
+    ring = Ring(shm)
+    ring.set_dropped(5)
+    wait_for(lambda: os.path.getsize(trace) == TRACE_HEADER + FULL + 2 * SHORT + MARKER, 10,
+             "the recorder to mark the 5 drops")
+    ring.set_dropped(2)
+    status, out, err = rec.finish(timeout=20)
+    check(status == 1 and err == "regdbg record: the ring %s is damaged at position 3: dropped "
+          "went back from 5 to 2 (only QEMU writes events there: restart it); %s keeps the 3 "
+          "events recorded before it\n" % (shm, trace), err)
+    check(regdbg("dump", trace).stdout.splitlines()[3:] ==
+          ["# dropped 5 events here (ring full or producer gone)"], "the drop marker stays")
+    ring.close()
+
+
+def check_times(trace, summary):
+    """Every access lies between the start of the recording and its end."""
+    lines = regdbg("dump", trace).stdout.splitlines()
+    times = [float(line.split()[2]) for line in lines if not line.startswith("#")]
+    check(all(0 <= x <= summary["secs"] + 0.0005 for x in times),
+          "times outside [0, %.3f]: %r" % (summary["secs"], times))
+    return times
+
+
+def test_recording_starts_when_it_attaches(t):
+    # 10 accesses queued in the ring before the recorder comes are not part of the recording.
+    q, shm = qtest_vm(t)
+    for i in range(10):
+        q.qtest.write(BAR_ADDR, 4, i)
+    check(RingHeader(shm).head == 10, "queued accesses")
+    trace = t.tmp("count.trace")
+    rec = t.recorder("--qmp", q.qmp_path, "-o", trace, "--count", "5")
+    rec.wait_attached(shm)
+    for i in range(5):
+        q.qtest.write(BAR_ADDR + 8, 4, 100 + i)
+    status, out, err = rec.finish()
+    check(status == 0 and err == "", err)
+    summary = parse_record_summary(out)
+    check((summary["events"], summary["dropped"], summary["skipped"], summary["file"]) ==
+          (5, 0, 10, trace), out)
+    check([e["value"] for e in dump_json(trace)] == list(range(100, 105)), "recorded values")
+    check(len(check_times(trace, summary)) == 5, "five accesses")
+
+    trace = t.tmp("duration.trace")
+    rec = t.recorder("--qmp", q.qmp_path, "-o", trace, "--duration", "1")
+    rec.wait_attached(shm)
+    for i in range(7):
+        q.qtest.write(BAR_ADDR + 8, 4, 200 + i)
+    status, out, err = rec.finish()
+    check(status == 0 and err == "", err)
+    summary = parse_record_summary(out)
+    check((summary["events"], summary["dropped"], summary["skipped"]) == (7, 0, 0), out)
+    check(summary["secs"] >= 1 and summary["rate"] is not None, out)
+    check([e["value"] for e in dump_json(trace)] == list(range(200, 207)), "recorded values")
+    check(len(check_times(trace, summary)) == 7, "seven accesses")
+
+
+def test_second_qmp_client_is_told_who_holds_the_socket(t):
+    q, shm = qtest_vm(t)
+    first = t.recorder("--qmp", q.qmp_path, "-o", t.tmp("first.trace"))
+    first.wait_attached(shm)
+    second = t.tmp("second.trace")
+    r = regdbg("record", "--qmp", q.qmp_path, "-o", second, timeout=30)
+    check(r.returncode == 1 and r.stdout == "", "exit %d %r" % (r.returncode, r.stdout))
+    want = ("regdbg record: another program (regdbg, pid %d) holds the QMP socket %s, and QEMU "
+            "serves one client per QMP socket: record from it (`:record FILE` in the TUI), stop "
+            "it, or start QEMU with a second -qmp unix:PATH,server=on,wait=off for regdbg record\n"
+            % (first.proc.pid, q.qmp_path))
+    check(r.stderr == want, "stderr:\n%r\nexpected\n%r" % (r.stderr, want))
+    check(not os.path.exists(second), "a trace was created")
+    # Once the first client is gone, the socket serves the next one.
+    status, out, err = first.finish(sig=signal.SIGINT)
+    check(status == 0, err)
+    r = regdbg("record", "--qmp", q.qmp_path, "-o", second, "--duration", "0.2", timeout=30)
+    check(r.returncode == 0 and parse_record_summary(r.stdout)["events"] == 0, r.stderr)
+
+
+EXIT_DEV = "isa-debug-exit,iobase=0xf4,iosize=0x04"
+
+
+def test_start_resumes_a_vm_started_with_S(t):
+    serial = t.tmp("serial.log")
+    q = t.qemu([I2C + ",default-read=0x4"], qtest=False, accel="tcg", paused=True,
+               extra=["-kernel", GUEST, "-append", "mode=i2c loops=3", "-device", EXIT_DEV,
+                      "-serial", "file:" + serial])
+    check(q.qmp.cmd("query-status")["status"] == "prelaunch", "QEMU did not start paused")
+    trace = t.tmp("start.trace")
+    r = regdbg("record", "--qmp", q.qmp_path, "--start", "-o", trace, timeout=120)
+    check(r.returncode == 0 and r.stderr == "", "exit %d: %s" % (r.returncode, r.stderr))
+    summary = parse_record_summary(r.stdout)
+    check(q.wait(60) == 1, "guest exit status (1 = success); serial: " + open(serial).read())
+    # Reads return 0x4: every poll of the guest's i2c mode ends at once, 16 accesses a loop.
+    check((summary["events"], summary["dropped"], summary["skipped"], summary["qemu_exited"])
+          == (48, 0, 0, True), r.stdout)
+    events = dump_json(trace)
+    check(len(events) == 48 and [e["seq"] for e in events] == list(range(48)) and
+          all(e["cpu"] == 0 for e in events), "the whole run from its first access")
+    check(len(check_times(trace, summary)) == 48, "48 accesses")
+
+
+test_start_resumes_a_vm_started_with_S.timeout = 180
+
+
+def test_start_needs_qmp(t):
+    r = regdbg("record", "--shm", t.tmp("ring"), "--start", "-o", t.tmp("a.trace"))
+    check(r.returncode == 2 and r.stderr.startswith("regdbg record: --start needs --qmp"),
+          r.stderr)
+    r = regdbg("record", "--help")
+    check("--start" in r.stdout, "--help documents --start")
