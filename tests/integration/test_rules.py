@@ -197,7 +197,7 @@ def test_read_injection_and_edits_apply_without_parking(t):
     # the batch left with --keep; the rules stay in the device and apply with nobody but a
     # recorder attached
     rec = t.recorder("--qmp", q.qmp_path, "-o", trace, "--count", "6")
-    rec.wait_attached(b.shm)
+    rec.wait_attached(b.shm.path)
     check(q.qtest.read(BAR + 0x40, 4) == 0x1234, "injected read")
     check(q.qtest.read(BAR + 0x60, 4) == 0x63626160 ^ 0xFFFF, "xor injection")
     q.qtest.write(BAR + 0x50, 4, 0x1)
