@@ -444,14 +444,13 @@ static bool regdbg_hw_host_bars(const char *dir, RegdbgHostBar *hb,
         }
         p = lines[i];
         for (unsigned k = 0; k < 3; k++) {
-            char *end;
+            const char *end;
 
             while (*p == ' ' || *p == '\t') {
                 p++;
             }
-            errno = 0;
-            v[k] = strtoull(p, &end, 16);
-            if (end == p || errno || (*end && *end != ' ' && *end != '\t')) {
+            if (qemu_strtou64(p, &end, 16, &v[k]) < 0 ||
+                (*end && *end != ' ' && *end != '\t')) {
                 error_setg(errp, "%s/resource: line %u is \"%s\", not "
                            "\"START END FLAGS\" in hexadecimal", dir, i + 1,
                            lines[i]);

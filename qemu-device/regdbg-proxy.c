@@ -44,45 +44,51 @@ static inline uint64_t regdbg_now_ns(void)
 }
 
 /*
- * Slow path: the ring is full in lossless mode. Wait, with the BQL dropped,
- * while the consumer is attached and making progress. Returns true with a
- * reserved slot, false to drop the event.
+ * Slow path: the ring is full in lossless mode. The wait
+ * (regdbg_ring_wait_for_slot() in regdbg/ring.h, the code the tests run too)
+ * drops the BQL, as hw/remote/mpqemu-link.c does, so that QMP and the other
+ * vCPUs go on.
  */
-static bool regdbg_proxy_wait_for_space(RegdbgProxyState *s, uint64_t *pos,
-                                        struct regdbg_event **ev)
-{
-    struct regdbg_ring_wait w = { 0 };
-    bool had_bql = bql_locked();
-    bool reserved = false;
-    unsigned spins = 0;
+typedef struct RegdbgProxyWait {
+    RegdbgProxyState *s;
+    bool had_bql;
+} RegdbgProxyWait;
 
-    if (!regdbg_ring_should_wait(&s->ring, &w, regdbg_now_ns())) {
-        return false;
-    }
-    trace_regdbg_proxy_ring_full(s->ring.hdr->dev_id);
-    if (had_bql) {
+static uint64_t regdbg_proxy_wait_now(void *opaque)
+{
+    return regdbg_now_ns();
+}
+
+static void regdbg_proxy_wait_begin(void *opaque)
+{
+    RegdbgProxyWait *w = opaque;
+
+    trace_regdbg_proxy_ring_full(w->s->ring.hdr->dev_id);
+    w->had_bql = bql_locked();
+    if (w->had_bql) {
         bql_unlock();
     }
-    for (;;) {
-        if (spins++ < 64) {
-            sched_yield();
-        } else {
-            g_usleep(50);
-        }
-        if (regdbg_ring_reserve(&s->ring, pos, ev)) {
-            reserved = true;
-            break;
-        }
-        if (!regdbg_ring_should_wait(&s->ring, &w, regdbg_now_ns())) {
-            trace_regdbg_proxy_consumer_stalled(s->ring.hdr->dev_id,
-                                                w.tail);
-            break;
-        }
+}
+
+static void regdbg_proxy_wait_pause(void *opaque, unsigned n)
+{
+    if (n < 64) {
+        sched_yield();
+    } else {
+        g_usleep(50);
     }
-    if (had_bql) {
+}
+
+static void regdbg_proxy_wait_end(void *opaque, int reserved)
+{
+    RegdbgProxyWait *w = opaque;
+
+    if (!reserved) {
+        trace_regdbg_proxy_consumer_stalled(w->s->ring.hdr->dev_id);
+    }
+    if (w->had_bql) {
         bql_lock();
     }
-    return reserved;
 }
 
 static void regdbg_proxy_publish(RegdbgProxyState *s, const RegdbgAccess *a)
@@ -90,10 +96,20 @@ static void regdbg_proxy_publish(RegdbgProxyState *s, const RegdbgAccess *a)
     struct regdbg_event *ev;
     uint64_t pos;
 
-    if (!regdbg_ring_reserve(&s->ring, &pos, &ev) &&
-        (s->lossy || !regdbg_proxy_wait_for_space(s, &pos, &ev))) {
-        regdbg_ring_count_drop(&s->ring);
-        return;
+    if (!regdbg_ring_reserve(&s->ring, &pos, &ev)) {
+        RegdbgProxyWait w = { .s = s };
+        const struct regdbg_ring_waiter waiter = {
+            .now_ns = regdbg_proxy_wait_now,
+            .begin = regdbg_proxy_wait_begin,
+            .pause = regdbg_proxy_wait_pause,
+            .end = regdbg_proxy_wait_end,
+            .ctx = &w,
+        };
+
+        if (!regdbg_ring_wait_for_slot(&s->ring, s->lossy, &waiter, &pos,
+                                       &ev)) {
+            return;
+        }
     }
     ev->t_ns = a->t_ns;
     ev->offset = a->addr;

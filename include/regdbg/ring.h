@@ -129,6 +129,53 @@ static inline int regdbg_ring_should_wait(const struct regdbg_ring *r, struct re
 }
 
 /*
+ * How a lossless producer pauses while it waits for a slot. The device drops QEMU's big lock in
+ * begin() and takes it again in end(), and pauses with sched_yield() then short sleeps; the tests
+ * and the ring benchmark pause with sched_yield(). Only the slow path (a full ring) calls these.
+ */
+struct regdbg_ring_waiter {
+    uint64_t (*now_ns)(void *ctx);                 /* CLOCK_MONOTONIC */
+    void (*begin)(void *ctx);                      /* before the first pause */
+    void (*pause)(void *ctx, unsigned n);          /* the n-th pause, from 0 */
+    void (*end)(void *ctx, int reserved);          /* after the last; reserved: a slot was got */
+    void *ctx;
+};
+
+/*
+ * Producer, slow path, after regdbg_ring_reserve() found the ring full: in lossless mode, wait
+ * for a slot while regdbg_ring_should_wait() allows; otherwise, or when it gives up, count the
+ * drop. Returns 1 with the slot reserved (fill it and publish it), 0 when the event is dropped.
+ * This is the policy the device ships; the tests and the benchmark run this same code.
+ */
+static inline int regdbg_ring_wait_for_slot(const struct regdbg_ring *r, int lossy,
+                                            const struct regdbg_ring_waiter *wt, uint64_t *pos,
+                                            struct regdbg_event **slot)
+{
+    struct regdbg_ring_wait w = { 0, 0 };
+    unsigned n = 0;
+    int reserved = 0;
+
+    if (!lossy && regdbg_ring_should_wait(r, &w, wt->now_ns(wt->ctx))) {
+        wt->begin(wt->ctx);
+        for (;;) {
+            wt->pause(wt->ctx, n++);
+            if (regdbg_ring_reserve(r, pos, slot)) {
+                reserved = 1;
+                break;
+            }
+            if (!regdbg_ring_should_wait(r, &w, wt->now_ns(wt->ctx))) {
+                break;
+            }
+        }
+        wt->end(wt->ctx, reserved);
+    }
+    if (!reserved) {
+        regdbg_ring_count_drop(r);
+    }
+    return reserved;
+}
+
+/*
  * Consumer: copy the event at position pos if it has been published. Returns 1 on success, 0 when the
  * producer that reserved it has not published it yet (or nothing was produced there).
  */

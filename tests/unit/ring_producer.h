@@ -1,7 +1,7 @@
 /*
- * Test and benchmark side of the ring: a ring on anonymous shared memory and a producer that
- * follows the device's policy (qemu-device/regdbg-proxy.c: reserve, else wait while a lossless
- * consumer makes progress, else drop), with sched_yield() as the pause.
+ * Test and benchmark side of the ring: a ring on anonymous shared memory and a producer that runs
+ * the device's own policy (regdbg_ring_reserve() and regdbg_ring_wait_for_slot() of regdbg/ring.h:
+ * reserve, else wait while a lossless consumer frees slots, else drop), pausing with sched_yield().
  */
 #ifndef REGDBG_TEST_RING_PRODUCER_H
 #define REGDBG_TEST_RING_PRODUCER_H
@@ -57,29 +57,42 @@ static inline void attach_consumer(struct shm_ring *s)
     atomic_store(&s->ring.hdr->stalled_tail, UINT64_MAX);
 }
 
-/* The device's producer policy (qemu-device/regdbg-proxy.c), with sched_yield as the pause. */
+static inline uint64_t waiter_now(void *ctx)
+{
+    (void)ctx;
+    return now_ns();
+}
+
+static inline void waiter_nothing(void *ctx)
+{
+    (void)ctx;
+}
+
+static inline void waiter_yield(void *ctx, unsigned n)
+{
+    (void)ctx;
+    (void)n;
+    sched_yield();
+}
+
+static inline void waiter_done(void *ctx, int reserved)
+{
+    (void)ctx;
+    (void)reserved;
+}
+
+/* The device's producer: regdbg_ring_wait_for_slot() itself, with sched_yield as the pause. */
 static inline bool produce(struct shm_ring *s, int cpu, uint64_t value)
 {
+    static const struct regdbg_ring_waiter waiter = {
+        .now_ns = waiter_now, .begin = waiter_nothing, .pause = waiter_yield, .end = waiter_done,
+    };
     struct regdbg_event *ev;
     uint64_t pos;
 
-    if (!regdbg_ring_reserve(&s->ring, &pos, &ev)) {
-        struct regdbg_ring_wait w = { 0 };
-        bool got = false;
-
-        if (!s->lossy) {
-            while (regdbg_ring_should_wait(&s->ring, &w, now_ns())) {
-                sched_yield();
-                if (regdbg_ring_reserve(&s->ring, &pos, &ev)) {
-                    got = true;
-                    break;
-                }
-            }
-        }
-        if (!got) {
-            regdbg_ring_count_drop(&s->ring);
-            return false;
-        }
+    if (!regdbg_ring_reserve(&s->ring, &pos, &ev) &&
+        !regdbg_ring_wait_for_slot(&s->ring, s->lossy, &waiter, &pos, &ev)) {
+        return false;
     }
     ev->t_ns = now_ns();
     ev->offset = 0x10;
