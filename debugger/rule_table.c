@@ -84,6 +84,7 @@ static void write_rule_raw(struct regdbg_rules_area *a, int n, const struct regd
     atomic_store_explicit(&r->temp_left, temp_left, memory_order_relaxed);
     atomic_store_explicit(&r->hits, hits, memory_order_relaxed);
     atomic_store_explicit(&r->seq, seq + 2, memory_order_release);
+    atomic_fetch_add_explicit(&a->generation, 1, memory_order_release);
 }
 
 static void write_rule(struct regdbg_rules_area *a, int n, const struct regdbg_rule *body,

@@ -163,7 +163,8 @@ static uint64_t regdbg_proxy_bar_read(void *opaque, hwaddr addr, unsigned size)
         return s->default_read;
     }
     regdbg_proxy_access_init(&a, bar, addr, size, REGDBG_DIR_READ, 0);
-    candidates = regdbg_rules_candidates(s, bar->index, addr, size);
+    candidates = regdbg_rules_candidates(s, bar->index, addr, size,
+                                          REGDBG_DIR_READ);
     if (candidates ||
         atomic_load_explicit(&s->ring.hdr->step_left, memory_order_relaxed)) {
         regdbg_rules_before(s, &a, candidates);
@@ -195,7 +196,8 @@ static void regdbg_proxy_bar_write(void *opaque, hwaddr addr, uint64_t val,
         return;
     }
     regdbg_proxy_access_init(&a, bar, addr, size, REGDBG_DIR_WRITE, val);
-    candidates = regdbg_rules_candidates(s, bar->index, addr, size);
+    candidates = regdbg_rules_candidates(s, bar->index, addr, size,
+                                          REGDBG_DIR_WRITE);
     if (candidates ||
         atomic_load_explicit(&s->ring.hdr->step_left, memory_order_relaxed)) {
         regdbg_rules_before(s, &a, candidates);

@@ -56,15 +56,23 @@ typedef struct RegdbgBackendOps {
                   uint64_t val, unsigned size);
 } RegdbgBackendOps;
 
-/* A rule as the device last took it from shared memory (regdbg-rules.c) */
+/*
+ * A rule as the device last took it from shared memory (regdbg-rules.c). What
+ * every candidate access looks at sits in the first cache line; the copy of
+ * the whole rule after it is read only when the rule acts.
+ */
 typedef struct RegdbgRuleCache {
     uint32_t seq;               /* the rule's seqlock when taken; odd: none */
     bool simple;                /* the condition is (v >> shift) & fmask OP k */
     uint8_t op;                 /* REGDBG_INSN_EQ..GE, or 0: no condition */
     uint8_t shift;
+    uint8_t kind;               /* copies of r's fields, see above */
+    uint8_t bar;
+    uint8_t uses_value;
     uint64_t fmask;
     uint64_t k;
-    struct regdbg_rule r;
+    uint64_t start, end;
+    struct regdbg_rule r QEMU_ALIGNED(64);
 } RegdbgRuleCache;
 
 struct RegdbgProxyState {
@@ -112,6 +120,9 @@ struct RegdbgProxyState {
     struct regdbg_ring ring;
     struct regdbg_rules_area *rules;
     RegdbgRuleCache rule_cache[REGDBG_MAX_RULES];
+    uint64_t rules_gen;         /* the rules generation the cache holds */
+    uint64_t rules_for_dir[2];  /* enabled cached rules, by enum regdbg_dir */
+    uint64_t rules_use_value;   /* those whose condition reads the value */
     uint64_t park_timeout_ns;
     Notifier exit_notifier;
 };
@@ -153,7 +164,7 @@ static inline void regdbg_guard_thread_init(void)
 }
 
 uint64_t regdbg_rules_candidates(RegdbgProxyState *s, unsigned bar,
-                                 hwaddr addr, unsigned size);
+                                 hwaddr addr, unsigned size, unsigned dir);
 void regdbg_rules_before(RegdbgProxyState *s, RegdbgAccess *a,
                          uint64_t candidates);
 void regdbg_rules_after_read(RegdbgProxyState *s, RegdbgAccess *a);

@@ -36,14 +36,11 @@ static uint64_t regdbg_rules_now_ns(void)
     return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static bool regdbg_rules_applies(const struct regdbg_rule *r,
+/* Does the cached rule c concern the access? (Its direction is known.) */
+static bool regdbg_rules_applies(const RegdbgRuleCache *c,
                                  const RegdbgAccess *a)
 {
-    unsigned dir = a->dir == REGDBG_DIR_WRITE ? REGDBG_RULE_DIR_WRITE
-                                              : REGDBG_RULE_DIR_READ;
-
-    return r->enabled && (r->dirs & dir) && r->bar == a->bar &&
-           a->addr < r->end && a->addr + a->size > r->start;
+    return c->bar == a->bar && a->addr < c->end && a->addr + a->size > c->start;
 }
 
 /*
@@ -87,40 +84,91 @@ static void regdbg_rules_simplify(RegdbgRuleCache *c)
 }
 
 /*
- * Rule i as this device last saw it, taken anew from shared memory (under
- * its seqlock) only when the debugger has rewritten it. NULL while it is
- * being rewritten (the rule is then skipped for this access, as if it had
- * been written a moment later) or when it does not concern the access.
- * Runs under the BQL, which serialises the vCPUs' use of the cache.
+ * Take rule i anew from shared memory, under its seqlock. Returns false while
+ * the debugger is rewriting it: the old copy stays in use until the next try,
+ * or none if the copy tore (the rule is then off until it is taken whole).
  */
-static const RegdbgRuleCache *regdbg_rules_get(RegdbgProxyState *s,
-                                               unsigned i,
-                                               const RegdbgAccess *a)
+static bool regdbg_rules_take(RegdbgProxyState *s, unsigned i)
 {
     struct regdbg_rule *r = &s->rules->rules[i];
     RegdbgRuleCache *c = &s->rule_cache[i];
     uint32_t seq = atomic_load_explicit(&r->seq, memory_order_acquire);
 
     if (seq & 1) {
-        return NULL;
+        return false;
     }
-    if (c->seq != seq) {
-        memcpy(&c->r, r, offsetof(struct regdbg_rule, ignore_left));
-        if (c->r.n_code > REGDBG_RULE_MAX_CODE) {
-            c->r.enabled = 0;          /* malformed: never matches */
-            c->r.n_code = 0;
-        }
-        memcpy(c->r.consts, r->consts, sizeof(c->r.consts));
-        memcpy(c->r.code, r->code, c->r.n_code * sizeof(c->r.code[0]));
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&r->seq, memory_order_relaxed) != seq) {
-            c->seq = 1;                /* torn: take it again next time */
-            return NULL;
-        }
-        regdbg_rules_simplify(c);
-        c->seq = seq;
+    if (c->seq == seq) {
+        return true;
     }
-    return regdbg_rules_applies(&c->r, a) ? c : NULL;
+    memcpy(&c->r, r, offsetof(struct regdbg_rule, ignore_left));
+    if (c->r.n_code > REGDBG_RULE_MAX_CODE) {
+        c->r.enabled = 0;              /* malformed: never matches */
+        c->r.n_code = 0;
+    }
+    memcpy(c->r.consts, r->consts, sizeof(c->r.consts));
+    memcpy(c->r.code, r->code, c->r.n_code * sizeof(c->r.code[0]));
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&r->seq, memory_order_relaxed) != seq) {
+        c->seq = 1;                    /* torn: take it again next time */
+        c->r.enabled = 0;
+        return false;
+    }
+    regdbg_rules_simplify(c);
+    c->kind = c->r.kind;
+    c->bar = c->r.bar;
+    c->uses_value = c->r.uses_value;
+    c->start = c->r.start;
+    c->end = c->r.end;
+    c->seq = seq;
+    return true;
+}
+
+/*
+ * Bring the device's copy of the rules up to date: only when the debugger
+ * has written a rule since (one load otherwise). Runs under the BQL, which
+ * serialises the vCPUs' use of the copy.
+ */
+static void regdbg_rules_sync(RegdbgProxyState *s)
+{
+    uint64_t gen = atomic_load_explicit(&s->rules->generation,
+                                        memory_order_acquire);
+    bool whole = true;
+
+    if (gen == s->rules_gen) {
+        return;
+    }
+    s->rules_for_dir[REGDBG_DIR_READ] = s->rules_for_dir[REGDBG_DIR_WRITE] = 0;
+    s->rules_use_value = 0;
+    for (unsigned i = 0; i < REGDBG_MAX_RULES; i++) {
+        const RegdbgRuleCache *c = &s->rule_cache[i];
+
+        whole &= regdbg_rules_take(s, i);
+        if (!c->r.enabled) {
+            continue;
+        }
+        if (c->uses_value) {
+            s->rules_use_value |= 1ULL << i;
+        }
+        if (c->r.dirs & REGDBG_RULE_DIR_READ) {
+            s->rules_for_dir[REGDBG_DIR_READ] |= 1ULL << i;
+        }
+        if (c->r.dirs & REGDBG_RULE_DIR_WRITE) {
+            s->rules_for_dir[REGDBG_DIR_WRITE] |= 1ULL << i;
+        }
+    }
+    if (whole) {
+        s->rules_gen = gen;
+    }
+}
+
+/* Rule i if it concerns the access (a candidate of its direction), or NULL */
+static const RegdbgRuleCache *regdbg_rules_get(RegdbgProxyState *s,
+                                               unsigned i,
+                                               const RegdbgAccess *a)
+{
+    const RegdbgRuleCache *c = &s->rule_cache[i];
+
+    return regdbg_rules_applies(c, a) ? c : NULL;
 }
 
 static bool regdbg_rules_cond(const RegdbgRuleCache *c, const RegdbgAccess *a)
@@ -146,12 +194,19 @@ void regdbg_rules_reset_cache(RegdbgProxyState *s)
 {
     for (unsigned i = 0; i < REGDBG_MAX_RULES; i++) {
         s->rule_cache[i].seq = 1;      /* odd: nothing cached */
+        s->rule_cache[i].r.enabled = 0;
     }
+    s->rules_for_dir[REGDBG_DIR_READ] = s->rules_for_dir[REGDBG_DIR_WRITE] = 0;
+    s->rules_use_value = 0;
+    s->rules_gen = UINT64_MAX;     /* take the rules at the first candidate */
 }
 
-/* The rules (as a mask of rule numbers) whose index buckets the access hits */
+/*
+ * The rules (as a mask of rule numbers) whose index buckets the access hits
+ * and that act on its direction: the one decision most accesses need.
+ */
 uint64_t regdbg_rules_candidates(RegdbgProxyState *s, unsigned bar,
-                                 hwaddr addr, unsigned size)
+                                 hwaddr addr, unsigned size, unsigned dir)
 {
     _Atomic uint64_t *index = s->rules->index[bar];
     uint64_t mask = 0;
@@ -160,7 +215,11 @@ uint64_t regdbg_rules_candidates(RegdbgProxyState *s, unsigned bar,
         mask |= atomic_load_explicit(&index[regdbg_index_bucket(a)],
                                      memory_order_acquire);
     }
-    return mask;
+    if (!mask) {
+        return 0;
+    }
+    regdbg_rules_sync(s);
+    return mask & s->rules_for_dir[dir];
 }
 
 /* Claim one use of a rule: ignore counts first, then a temporary rule. */
@@ -390,22 +449,17 @@ void regdbg_rules_before(RegdbgProxyState *s, RegdbgAccess *a,
     bool step;
     uint64_t reply = 0;
 
-    a->post_read = 0;
+    /* a read's rules that look at the value decide once it is read */
+    a->post_read = is_write ? 0 : candidates & s->rules_use_value;
+    candidates &= ~a->post_read;
     for (uint64_t m = candidates; m; m &= m - 1) {
         unsigned i = ctz64(m);
         const RegdbgRuleCache *c = regdbg_rules_get(s, i, a);
 
-        if (!c) {
+        if (!c || !regdbg_rules_cond(c, a)) {
             continue;
         }
-        if (!is_write && c->r.uses_value) {
-            a->post_read |= 1ULL << i;    /* decide once the value is read */
-            continue;
-        }
-        if (!regdbg_rules_cond(c, a)) {
-            continue;
-        }
-        if (c->r.kind == REGDBG_RULE_BREAK) {
+        if (c->kind == REGDBG_RULE_BREAK) {
             /* a breakpoint that cannot stop the access is not a hit */
             if (park_rule >= 0) {
                 continue;
@@ -424,7 +478,7 @@ void regdbg_rules_before(RegdbgProxyState *s, RegdbgAccess *a,
         if (!regdbg_rules_claim(&s->rules->rules[i])) {
             continue;
         }
-        switch (c->r.kind) {
+        switch (c->kind) {
         case REGDBG_RULE_EDIT:
             if (is_write) {
                 a->value = regdbg_rule_apply(&c->r, a->value);
@@ -509,7 +563,7 @@ void regdbg_rules_after_read(RegdbgProxyState *s, RegdbgAccess *a)
         if (!c || !regdbg_rules_cond(c, a)) {
             continue;
         }
-        if (c->r.kind == REGDBG_RULE_BREAK) {
+        if (c->kind == REGDBG_RULE_BREAK) {
             if (park_rule >= 0) {
                 continue;
             }
@@ -527,9 +581,9 @@ void regdbg_rules_after_read(RegdbgProxyState *s, RegdbgAccess *a)
         if (!regdbg_rules_claim(&s->rules->rules[i])) {
             continue;
         }
-        if (c->r.kind == REGDBG_RULE_INJECT) {
+        if (c->kind == REGDBG_RULE_INJECT) {
             a->inject |= 1ULL << i;
-        } else if (c->r.kind == REGDBG_RULE_BREAK && park_rule < 0) {
+        } else if (c->kind == REGDBG_RULE_BREAK && park_rule < 0) {
             park_rule = i;
         }
     }

@@ -10,6 +10,9 @@
  *     seq with acquire, copies the body, issues an acquire fence and reads seq again; it uses the
  *     copy only if both reads are equal and even. hits, ignore_left and temp_left are atomics the
  *     device updates; the debugger only reads hits and resets the others when it (re)writes a rule.
+ *   - After a rule's seqlock is even again, the debugger bumps generation with release; the device
+ *     loads it with acquire and, when it changed, takes every rule anew under its seqlock (keeping
+ *     its old copy of a rule being written, and trying again at the next access).
  *   - The index (one 64-bit mask of rule numbers per bucket of each BAR) is written by the
  *     debugger with release after the rules it names; the device reads it with acquire. A stale
  *     mask only costs a rule check: every candidate is checked in full.
@@ -150,10 +153,16 @@ struct regdbg_rules_area {
     /* The debugger's own text of each rule, so that a debugger that attaches later can list the
        rules in place; the device never reads it. */
     char text[REGDBG_MAX_RULES][REGDBG_RULE_TEXT_LEN];
+    /* Bumped (release) by the debugger after each rule it writes, once that rule's seqlock is
+       even again. The device takes its copy of the rules anew when it sees a new value (acquire),
+       and otherwise decides from that copy without touching the rules. */
+    _Atomic uint64_t generation;
+    uint8_t reserved[56];
 };
-_Static_assert(sizeof(struct regdbg_rules_area) ==
+_Static_assert(offsetof(struct regdbg_rules_area, generation) ==
                REGDBG_MAX_RULES * 288 + 6 * REGDBG_INDEX_BUCKETS * 8 + REGDBG_MAX_PARK * 72 +
                REGDBG_MAX_RULES * REGDBG_RULE_TEXT_LEN, "rules area layout");
+_Static_assert(sizeof(struct regdbg_rules_area) % 64 == 0, "rules area layout");
 
 static inline uint32_t regdbg_index_bucket(uint64_t offset)
 {

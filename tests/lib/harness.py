@@ -205,13 +205,13 @@ class Qemu:
     """One QEMU process. qtest=True gives a qtest connection (no vCPU runs); otherwise a guest."""
 
     def __init__(self, tmp, devices, qtest=True, extra=(), machine="q35", accel=None,
-                 name="vm", paused=False):
+                 name="vm", paused=False, binary=None):
         self.tmp = tmp
         self.qmp_path = tmp(name + "-qmp.sock")        # for regdbg
         self.qmp2_path = tmp(name + "-qmp-test.sock")  # for the test's own checks
         self.qtest_path = tmp(name + "-qtest.sock")
         self.log_path = tmp(name + "-qemu.log")
-        args = [QEMU, "-machine", machine, "-nodefaults", "-display", "none", "-m", "64",
+        args = [binary or QEMU, "-machine", machine, "-nodefaults", "-display", "none", "-m", "64",
                 "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
                 "-qmp", "unix:%s,server=on,wait=off" % self.qmp2_path]
         if qtest:
