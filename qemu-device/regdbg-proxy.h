@@ -61,6 +61,22 @@ typedef struct RegdbgBackendOps {
  * every candidate access looks at sits in the first cache line; the copy of
  * the whole rule after it is read only when the rule acts.
  */
+/*
+ * The rules of one direction whose condition is "(v >> shift) & fmask == k",
+ * for one (shift, fmask): their k sorted, so that one search decides them
+ * all, however many rules watch the register for different values.
+ */
+#define REGDBG_EQ_GROUPS 4
+
+typedef struct RegdbgEqGroup {
+    uint64_t rules;             /* the group's rules, as a mask */
+    uint64_t fmask;
+    uint8_t shift;
+    uint8_t n;
+    uint8_t rule[REGDBG_MAX_RULES];     /* by k, ascending */
+    uint64_t k[REGDBG_MAX_RULES];
+} RegdbgEqGroup;
+
 typedef struct RegdbgRuleCache {
     uint32_t seq;               /* the rule's seqlock when taken; odd: none */
     bool simple;                /* the condition is (v >> shift) & fmask OP k */
@@ -123,6 +139,8 @@ struct RegdbgProxyState {
     uint64_t rules_gen;         /* the rules generation the cache holds */
     uint64_t rules_for_dir[2];  /* enabled cached rules, by enum regdbg_dir */
     uint64_t rules_use_value;   /* those whose condition reads the value */
+    RegdbgEqGroup eq[2][REGDBG_EQ_GROUPS];      /* by enum regdbg_dir */
+    uint8_t n_eq[2];
     uint64_t park_timeout_ns;
     Notifier exit_notifier;
 };

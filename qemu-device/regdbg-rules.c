@@ -123,6 +123,75 @@ static bool regdbg_rules_take(RegdbgProxyState *s, unsigned i)
     return true;
 }
 
+/* Add rule i (a simple EQ condition) to dir's group of its field, if room */
+static void regdbg_rules_group_eq(RegdbgProxyState *s, unsigned dir,
+                                  unsigned i)
+{
+    const RegdbgRuleCache *c = &s->rule_cache[i];
+    RegdbgEqGroup *g = NULL;
+    unsigned j;
+
+    for (j = 0; j < s->n_eq[dir]; j++) {
+        if (s->eq[dir][j].shift == c->shift &&
+            s->eq[dir][j].fmask == c->fmask) {
+            g = &s->eq[dir][j];
+            break;
+        }
+    }
+    if (!g) {
+        if (s->n_eq[dir] == REGDBG_EQ_GROUPS) {
+            return;                    /* checked one by one instead */
+        }
+        g = &s->eq[dir][s->n_eq[dir]++];
+        g->rules = 0;
+        g->n = 0;
+        g->shift = c->shift;
+        g->fmask = c->fmask;
+    }
+    /* insertion sort by k: at most 64 rules, once per change of the rules */
+    for (j = g->n; j > 0 && g->k[j - 1] > c->k; j--) {
+        g->k[j] = g->k[j - 1];
+        g->rule[j] = g->rule[j - 1];
+    }
+    g->k[j] = c->k;
+    g->rule[j] = i;
+    g->n++;
+    g->rules |= 1ULL << i;
+}
+
+/*
+ * Of the candidates, drop the grouped EQ rules whose k is not the value's:
+ * one binary search per group instead of one check per rule.
+ */
+static uint64_t regdbg_rules_eq_filter(RegdbgProxyState *s, unsigned dir,
+                                       uint64_t value, uint64_t candidates)
+{
+    for (unsigned j = 0; j < s->n_eq[dir]; j++) {
+        const RegdbgEqGroup *g = &s->eq[dir][j];
+        uint64_t v = (value >> g->shift) & g->fmask;
+        uint64_t hit = 0;
+        unsigned lo = 0, hi = g->n;
+
+        if (!(candidates & g->rules)) {
+            continue;
+        }
+        while (lo < hi) {
+            unsigned mid = (lo + hi) / 2;
+
+            if (g->k[mid] < v) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        for (; lo < g->n && g->k[lo] == v; lo++) {
+            hit |= 1ULL << g->rule[lo];
+        }
+        candidates &= ~g->rules | hit;
+    }
+    return candidates;
+}
+
 /*
  * Bring the device's copy of the rules up to date: only when the debugger
  * has written a rule since (one load otherwise). Runs under the BQL, which
@@ -139,6 +208,7 @@ static void regdbg_rules_sync(RegdbgProxyState *s)
     }
     s->rules_for_dir[REGDBG_DIR_READ] = s->rules_for_dir[REGDBG_DIR_WRITE] = 0;
     s->rules_use_value = 0;
+    s->n_eq[REGDBG_DIR_READ] = s->n_eq[REGDBG_DIR_WRITE] = 0;
     for (unsigned i = 0; i < REGDBG_MAX_RULES; i++) {
         const RegdbgRuleCache *c = &s->rule_cache[i];
 
@@ -154,6 +224,14 @@ static void regdbg_rules_sync(RegdbgProxyState *s)
         }
         if (c->r.dirs & REGDBG_RULE_DIR_WRITE) {
             s->rules_for_dir[REGDBG_DIR_WRITE] |= 1ULL << i;
+        }
+        if (c->simple && c->op == REGDBG_INSN_EQ) {
+            for (unsigned dir = REGDBG_DIR_READ; dir <= REGDBG_DIR_WRITE;
+                 dir++) {
+                if (s->rules_for_dir[dir] & (1ULL << i)) {
+                    regdbg_rules_group_eq(s, dir, i);
+                }
+            }
         }
     }
     if (whole) {
@@ -198,6 +276,7 @@ void regdbg_rules_reset_cache(RegdbgProxyState *s)
     }
     s->rules_for_dir[REGDBG_DIR_READ] = s->rules_for_dir[REGDBG_DIR_WRITE] = 0;
     s->rules_use_value = 0;
+    s->n_eq[REGDBG_DIR_READ] = s->n_eq[REGDBG_DIR_WRITE] = 0;
     s->rules_gen = UINT64_MAX;     /* take the rules at the first candidate */
 }
 
@@ -452,6 +531,10 @@ void regdbg_rules_before(RegdbgProxyState *s, RegdbgAccess *a,
     /* a read's rules that look at the value decide once it is read */
     a->post_read = is_write ? 0 : candidates & s->rules_use_value;
     candidates &= ~a->post_read;
+    if (is_write) {
+        candidates = regdbg_rules_eq_filter(s, REGDBG_DIR_WRITE, a->orig,
+                                            candidates);
+    }
     for (uint64_t m = candidates; m; m &= m - 1) {
         unsigned i = ctz64(m);
         const RegdbgRuleCache *c = regdbg_rules_get(s, i, a);
@@ -556,6 +639,8 @@ void regdbg_rules_after_read(RegdbgProxyState *s, RegdbgAccess *a)
     int park_rule = -1;
     int why_not = -1;
 
+    a->post_read = regdbg_rules_eq_filter(s, REGDBG_DIR_READ, a->orig,
+                                          a->post_read);
     for (uint64_t m = a->post_read; m; m &= m - 1) {
         unsigned i = ctz64(m);
         const RegdbgRuleCache *c = regdbg_rules_get(s, i, a);

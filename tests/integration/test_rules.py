@@ -551,3 +551,36 @@ def test_batch_removes_its_rules_on_every_way_out(t):
 
 
 test_batch_removes_its_rules_on_every_way_out.timeout = 120
+
+
+def test_many_equal_conditions_on_one_register(t):
+    """The device decides the `value == K` rules of a register with one search over their K
+    (regdbg-rules.c): every rule whose K is the value acts, and only those, with repeated K,
+    a field condition beside them and other conditions mixed in."""
+    q, path = file_proxy(t)
+    b = Batch(t, q, "--keep")
+    ks = [5, 9, 9, 0x100, 3, 0xFFFFFFFF, 7, 5, 1, 0x40000]
+    for j, k in enumerate(ks):
+        b.send("edit w bar0+0x300 set 0x%x if value == 0x%x" % (1 << (j + 12), k))
+    b.send("edit w bar0+0x300 set 0x800 if value > 0x100")        # not an EQ: checked alone
+    b.send("edit w IC_CON set 0x80000000 if SPEED == fast")       # a field group
+    b.send("edit w IC_CON set 0x40000000 if SPEED == std")
+    b.send("edit w IC_CON set 0x20000000 if value == 0x65")       # the whole value, same register
+    b.proc.stdin.close()
+    code, out, err = b.finish()
+    check(code == 0, err)
+    for v in [5, 9, 0x100, 3, 0xFFFFFFFF, 7, 1, 2, 0, 0x40000, 0x101, 8]:
+        q.qtest.write(BAR + 0x300, 4, v)
+        want = v
+        for j, k in enumerate(ks):
+            if k == v:
+                want |= 1 << (j + 12)
+        if v > 0x100:
+            want |= 0x800
+        got = read_file(path, 0x300, 4)
+        check(got == want & 0xFFFFFFFF, "value 0x%x: 0x%x reached the device, expected 0x%x"
+              % (v, got, want & 0xFFFFFFFF))
+    for v, want in [(0x65, 0xA0000065), (0x63, 0x40000063), (0x67, 0x67), (0x45, 0x80000045)]:
+        q.qtest.write(BAR + 0x00, 4, v)
+        got = read_file(path, 0x00, 4)
+        check(got == want, "IC_CON 0x%x: 0x%x, expected 0x%x" % (v, got, want))
