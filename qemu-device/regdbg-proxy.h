@@ -17,6 +17,23 @@
 #include "regdbg/ring.h"
 
 #define TYPE_REGDBG_PROXY "regdbg-proxy"
+
+enum regdbg_host_access {
+    REGDBG_HOST_ACCESS_SYSFS = 0,       /* BARs through sysfs resourceN */
+    REGDBG_HOST_ACCESS_DEVMEM = 1,      /* memory BARs through /dev/mem */
+};
+
+/*
+ * The one clock of the device: CLOCK_MONOTONIC, the clock the debugger stamps
+ * its heartbeat with (a vDSO call: no kernel entry).
+ */
+static inline uint64_t regdbg_clock_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
 OBJECT_DECLARE_SIMPLE_TYPE(RegdbgProxyState, REGDBG_PROXY)
 
 /*
@@ -104,14 +121,14 @@ struct RegdbgProxyState {
 
     /* Properties: BAR layout and backend */
     uint64_t bar_size[REGDBG_NUM_BARS];
-    char *bar_type[REGDBG_NUM_BARS];
+    int bar_type[REGDBG_NUM_BARS];  /* mem32, mem64, io: bar_type - 1 */
     bool bar_prefetch[REGDBG_NUM_BARS];
     char *bar_file[REGDBG_NUM_BARS];
-    char *backend_name;
+    int backend_kind;           /* enum regdbg_backend_kind */
     /* backend=hw */
     char *host;                 /* bus address or vendor:device */
     char *sysfs_path;           /* the folder that holds devices/ */
-    char *host_access;          /* sysfs or devmem */
+    int host_access;            /* enum regdbg_host_access */
     char *devmem_path;
     bool force;
     uint64_t default_read;
@@ -120,7 +137,7 @@ struct RegdbgProxyState {
     /* shm=PATH, a link to the ring; else, after realize, shm_fd_path */
     char *shm_path;
     uint32_t ring_entries;
-    char *ring_mode;
+    int ring_mode;              /* enum regdbg_ring_mode */
     uint32_t consumer_timeout_ms;
     uint32_t park_timeout_ms;
 
@@ -165,7 +182,7 @@ typedef struct RegdbgAccess {
     bool forced;                /* a parked read continues with forced_value */
 } RegdbgAccess;
 
-const RegdbgBackendOps *regdbg_backend_find(const char *name);
+const RegdbgBackendOps *regdbg_backend_find(int kind);
 
 bool regdbg_guard_map(RegdbgGuard *g, int fd, uint64_t offset, size_t len,
                       Error **errp);

@@ -28,14 +28,6 @@
 
 #define REGDBG_PARK_POLL_NS (50 * 1000 * 1000)
 
-static uint64_t regdbg_rules_now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* Does the cached rule c concern the access? (Its direction is known.) */
 static bool regdbg_rules_applies(const RegdbgRuleCache *c,
                                  const RegdbgAccess *a)
@@ -366,10 +358,16 @@ static uint16_t regdbg_rules_why_not_park(RegdbgProxyState *s)
     }
     beat = atomic_load_explicit(&h->heartbeat_ns, memory_order_acquire);
     /* a heartbeat from the future (garbage) wraps to a huge age */
-    if (!beat || regdbg_rules_now_ns() - beat >= s->park_timeout_ns) {
+    if (!beat || regdbg_clock_ns() - beat >= s->park_timeout_ns) {
         return REGDBG_EV_NO_PARK_NO_DEBUGGER;
     }
     return 0;
+}
+
+/* Is this vCPU being stopped (pause_all_vcpus() waits for it)? */
+static bool regdbg_rules_vm_stopping(void)
+{
+    return current_cpu && qatomic_read(&current_cpu->stop);
 }
 
 static long regdbg_futex(_Atomic uint32_t *word, int op, uint32_t val,
@@ -403,7 +401,7 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
     unsigned first = a->cpu >= 0 ? (unsigned)a->cpu % REGDBG_MAX_PARK
                                  : REGDBG_MAX_PARK - 1;
     struct regdbg_park_slot *slot = NULL;
-    uint64_t start = regdbg_rules_now_ns();
+    uint64_t start = regdbg_clock_ns();
     uint32_t verdict = REGDBG_VERDICT_CONTINUE;
     bool had_bql = bql_locked();
     bool timed_out = false;
@@ -465,7 +463,7 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
          * or when the VM is being stopped: a vCPU can only pause outside the
          * handler, and pause_all_vcpus() would wait for it forever.
          */
-        now = regdbg_rules_now_ns();
+        now = regdbg_clock_ns();
         seen = atomic_load_explicit(&h->heartbeat_ns, memory_order_acquire);
         /* a debugger that leaves says so with a heartbeat of 0 */
         gone = !seen ||
@@ -473,7 +471,7 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
         if (seen < start) {
             seen = start;
         }
-        stopping = current_cpu && qatomic_read(&current_cpu->stop);
+        stopping = regdbg_rules_vm_stopping();
         if (stopping || gone || now - seen >= s->park_timeout_ns) {
             uint32_t parked = REGDBG_PARK_PARKED;
 

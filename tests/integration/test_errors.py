@@ -15,8 +15,12 @@ BASE = "regdbg-proxy,id=p0,bar0-size=4096"
 def bad_properties(tmp):
     return [
         (BASE.replace("4096", "3000"), "bar0-size=3000 (0xbb8): not a power of two"),
-        (BASE + ",backend=bogus", "backend=bogus: unknown backend"),
-        (BASE + ",bar0-type=mem16", "bar0-type=mem16: expected mem32, mem64 or io"),
+        # enum-valued properties: QEMU refuses the value itself (-device regdbg-proxy,help lists
+        # the choices)
+        (BASE + ",backend=bogus", "Parameter 'backend' does not accept value 'bogus'"),
+        (BASE + ",bar0-type=mem16", "Parameter 'bar0-type' does not accept value 'mem16'"),
+        (BASE + ",backend=hw,host-access=mmap", "Parameter 'host-access' does not accept value "
+                                                "'mmap'"),
         (BASE + ",bar0-type=mem64,bar1-size=4096", "bar1-size: slot 1 holds the upper half of "
                                                    "64-bit BAR 0"),
         (BASE + ",bar5-size=4096,bar5-type=mem64", "bar5-type=mem64: a 64-bit BAR needs two slots"),
@@ -25,7 +29,8 @@ def bad_properties(tmp):
         (BASE + ",bar1-size=32,bar1-type=io,bar1-prefetch=on", "bar1-prefetch=on: an I/O BAR"),
         (BASE + ",ring-entries=1000", "ring-entries=1000: expected a power of two"),
         (BASE + ",ring-entries=1", "ring-entries=1: expected a power of two"),
-        (BASE + ",ring-mode=sometimes", "ring-mode=sometimes: expected lossless or lossy"),
+        (BASE + ",ring-mode=sometimes", "Parameter 'ring-mode' does not accept value "
+                                        "'sometimes'"),
         (BASE + ",class-code=0x1000000", "class-code=0x1000000: a class code has 24 bits"),
         (BASE + ",consumer-timeout=0", "consumer-timeout=0"),
         (BASE + ",backend=file", "bar0-file: backend=file needs a file for every BAR"),
@@ -323,3 +328,17 @@ def test_version(t):
                                                      r.stderr, want))
     r = regdbg("--help")
     check("regdbg --version" in r.stdout, "--help does not mention --version")
+
+
+def test_device_help_lists_the_choices_of_enum_properties(t):
+    r = subprocess.run([QEMU, "-device", "regdbg-proxy,help"], capture_output=True, text=True,
+                       timeout=30)
+    out = r.stdout
+    for line in ["backend=<RegdbgBackend> - where accesses go (none/file/hw) (default: none)",
+                 "bar3-type=<RegdbgBarType> - BAR type (mem32/mem64/io) (default: mem32)",
+                 "ring-mode=<RegdbgRingMode> - full ring: the guest waits, or events drop "
+                 "(lossless/lossy) (default: lossless)",
+                 "host-access=<RegdbgHostAccess> - backend=hw: BARs through sysfs or /dev/mem "
+                 "(sysfs/devmem) (default: sysfs)"]:
+        check("  " + line + "\n" in out, "missing from -device regdbg-proxy,help: %s\n%s"
+              % (line, out))
