@@ -193,7 +193,15 @@ def test_read_injection_and_edits_apply_without_parking(t):
     b.send("info rules")
     b.proc.stdin.close()
     code, out, err = b.finish()
-    check(code == 0 and len(out.splitlines()) == 6, "info rules: %r %s" % (out, err))
+    check(code == 0, "batch: " + err)
+    check(out.splitlines() == [
+        "0\ti2c0\tenabled\thits=0\tinject r i2c0:bar0+0x40 = 0x1234",
+        "1\ti2c0\tenabled\thits=0\tedit w i2c0:bar0+0x50 set 0xf0000000",
+        "2\ti2c0\tenabled\thits=0\tedit w i2c0:bar0+0x54 clear 0xff",
+        "3\ti2c0\tenabled\thits=0\tedit w i2c0:bar0+0x58 = 0x5a5a",
+        "4\ti2c0\tenabled\thits=0\tdrop w i2c0:bar0+0x5c",
+        "5\ti2c0\tenabled\thits=0\tinject r i2c0:bar0+0x60 xor 0xffff"],
+        "info rules:\n%s" % out)
     # the batch left with --keep; the rules stay in the device and apply with nobody but a
     # recorder attached
     rec = t.recorder("--qmp", q.qmp_path, "-o", trace, "--count", "6")
@@ -216,6 +224,14 @@ def test_read_injection_and_edits_apply_without_parking(t):
     check(ev[0x50]["orig"] == 1 and ev[0x50]["value"] == 0xF0000001 and
           "edited" in ev[0x50]["flags"] and ev[0x50]["rule"] == 1, "edit %r" % ev[0x50])
     check("dropped" in ev[0x5C]["flags"], "drop %r" % ev[0x5C])
+    # the next session lists the rules the device kept, each hit by exactly one access
+    script = t.tmp("info.rgb")
+    with open(script, "w") as f:
+        f.write("info rules\n")
+    r = regdbg("batch", "--qmp", q.qmp_path, script)
+    check(r.returncode == 0 and [ln.split("\t")[:4] for ln in r.stdout.splitlines()] ==
+          [[str(n), "i2c0", "enabled", "hits=1"] for n in range(6)],
+          "info rules after one access each:\n%s%s" % (r.stdout, r.stderr))
 
 
 def test_conditions_ignore_temp_and_step(t):
