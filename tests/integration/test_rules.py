@@ -567,3 +567,70 @@ def test_batch_removes_its_rules_on_every_way_out(t):
 
 
 test_batch_removes_its_rules_on_every_way_out.timeout = 120
+
+
+def write_file(path, off, size, value):
+    with open(path, "r+b") as f:
+        f.seek(off)
+        f.write(value.to_bytes(size, "little"))
+
+
+# (rule, access, value the guest writes / the device holds, what reaches the device / the guest)
+FIELD_RULES = [
+    # IC_CON.SPEED is bits 2:1: fast (2) replaces those two bits only (0x63 -> 0x65, not 0x4)
+    ("edit w IC_CON.SPEED = fast", "w", 0x00, 0x63, 0x65),
+    # IC_SDA_HOLD.IC_SDA_RX_HOLD is bits 23:16
+    ("edit w IC_SDA_HOLD.IC_SDA_RX_HOLD = 0x5a", "w", 0x7C, 0x12345678, 0x125A5678),
+    # IC_DATA_CMD.CMD is bit 8: set 1 sets 0x100
+    ("edit w IC_DATA_CMD.CMD set 1", "w", 0x10, 0x42, 0x142),
+    # LPSS_PRIV_CLOCK_PARAMS.N_VAL is bits 30:16
+    ("edit w LPSS_PRIV_CLOCK_PARAMS.N_VAL clear 0x7fff", "w", 0x800, 0xFFFFFFFF, 0x8000FFFF),
+    # IC_COMP_PARAM_1.MAX_SPEED_MODE is bits 3:2 (3 in the device): and 1 leaves 1 there and the
+    # other fields alone (0x20100e -> 0x201006, not 0x4)
+    ("inject r IC_COMP_PARAM_1.MAX_SPEED_MODE and 1", "r", 0xF4, 0x0020100E, 0x00201006),
+    # IC_STATUS.TFE is bit 2
+    ("inject r IC_STATUS.TFE = 1", "r", 0x70, 0x73727170, 0x73727174),
+    # IC_ENABLE_STATUS.SLV_RX_DATA_LOST is bit 2
+    ("inject r IC_ENABLE_STATUS.SLV_RX_DATA_LOST xor 1", "r", 0x9C, 0x9F9E9D9C, 0x9F9E9D98),
+    # IC_TX_ABRT_SOURCE.TX_FLUSH_CNT is bits 31:23
+    ("inject r IC_TX_ABRT_SOURCE.TX_FLUSH_CNT or 0x1ff", "r", 0x80, 0x83828180, 0xFF828180),
+]
+
+
+def test_field_edits_and_injections_in_the_device(t):
+    """Rules on a field of a register (maps/dw-i2c-baytrail.json, matched by 8086:0f41) change
+    that field only, in the device: the file backend shows exactly what reached the device, the
+    qtest read exactly what the guest got, and the trace both values and the rule."""
+    q, path = file_proxy(t)
+    b = Batch(t, q, "--keep")
+    for rule, _, _, _, _ in FIELD_RULES:
+        b.send(rule)
+    b.proc.stdin.close()
+    code, out, err = b.finish()
+    check(code == 0, "batch: " + err)
+    check(err.splitlines() == ["regdbg batch: rule %d: %s" % (n, rule.replace(" w ", " w i2c0:")
+                                                              .replace(" r ", " r i2c0:"))
+                               for n, (rule, _, _, _, _) in enumerate(FIELD_RULES)],
+          "the rules as the batch set them:\n" + err)
+    trace = t.tmp("fields.trace")
+    rec = t.recorder("--qmp", q.qmp_path, "-o", trace, "--count", str(len(FIELD_RULES)))
+    rec.wait_attached(b.shm.path)
+    for rule, d, off, value, want in FIELD_RULES:
+        if d == "w":
+            q.qtest.write(BAR + off, 4, value)
+            got = read_file(path, off, 4)
+            check(got == want, "%s: the guest wrote 0x%x, the device got 0x%x, not 0x%x"
+                  % (rule, value, got, want))
+        else:
+            write_file(path, off, 4, value)
+            got = q.qtest.read(BAR + off, 4)
+            check(got == want, "%s: the device holds 0x%x, the guest read 0x%x, not 0x%x"
+                  % (rule, value, got, want))
+            check(read_file(path, off, 4) == value, "%s: the read changed the device" % rule)
+    status, out, err = rec.finish()
+    check(status == 0, err)
+    got = [(e["dir"], e["off"], e["orig"], e["value"], e["flags"], e["rule"])
+           for e in dump_json(trace)]
+    check(got == [(d, off, value, want, ["edited" if d == "w" else "injected"], n)
+                  for n, (_, d, off, value, want) in enumerate(FIELD_RULES)],
+          "trace: %r" % got)
