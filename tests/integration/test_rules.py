@@ -3,6 +3,7 @@ QEMU: breakpoints with the real guest (script mode makes exact accesses; a parke
 and the other vCPU go on), edits and injections over qtest (the test is the guest), and the
 accesses that must never park (qtest and the monitor run on QEMU's main loop)."""
 
+import json
 import os
 import signal
 import subprocess
@@ -634,3 +635,87 @@ def test_field_edits_and_injections_in_the_device(t):
     check(got == [(d, off, value, want, ["edited" if d == "w" else "injected"], n)
                   for n, (_, d, off, value, want) in enumerate(FIELD_RULES)],
           "trace: %r" % got)
+
+
+def test_temp_enable_and_disable_in_the_device(t):
+    """temp: the device applies the rule once, then it is spent (an edit and an injection);
+    disable N: the device stops applying it; enable N: it applies again, with its hit count
+    kept. Checked on what reaches the file, what qtest reads and the rule table in shared
+    memory; `info rules` after each step is also the sign that the batch has done it."""
+    q, path = file_proxy(t)
+    b = Batch(t, q)
+    texts = ["edit w i2c0:bar0+0x10 set 0x100 temp", "edit w i2c0:bar0+0x14 set 0x200",
+             "inject r i2c0:bar0+0x40 = 0x1234 temp"]
+
+    def info_rules(states, hits, what):
+        b.send("info rules")
+        lines = [b.proc.stdout.readline().rstrip("\n") for _ in texts]
+        want = ["%d\ti2c0\t%s\thits=%d\t%s" % (n, states[n], hits[n], texts[n])
+                for n in range(len(texts))]
+        check(lines == want, "%s: info rules\n%s\ninstead of\n%s" % (what, "\n".join(lines),
+                                                                    "\n".join(want)))
+        table = rule_table(b.shm)
+        check({n: (text, enabled) for n, (text, enabled, _) in table.items()} ==
+              {n: (texts[n], int(states[n] == "enabled")) for n in range(len(texts))},
+              "%s: the device's rule table %r" % (what, table))
+
+    b.send("edit w bar0+0x10 set 0x100 temp")
+    b.send("edit w bar0+0x14 set 0x200")
+    b.send("inject r bar0+0x40 = 0x1234 temp")
+    info_rules(["enabled"] * 3, [0, 0, 0], "set")
+    q.qtest.write(BAR + 0x10, 4, 0x1)
+    check(read_file(path, 0x10, 4) == 0x101, "temp edit, first write: 0x%x"
+          % read_file(path, 0x10, 4))
+    q.qtest.write(BAR + 0x10, 4, 0x2)
+    check(read_file(path, 0x10, 4) == 0x2, "temp edit applied a second time: 0x%x"
+          % read_file(path, 0x10, 4))
+    check(q.qtest.read(BAR + 0x40, 4) == 0x1234, "temp injection, first read")
+    check(q.qtest.read(BAR + 0x40, 4) == 0x43424140, "temp injection applied a second time")
+    q.qtest.write(BAR + 0x14, 4, 0x1)
+    check(read_file(path, 0x14, 4) == 0x201, "rule 1 enabled: 0x%x" % read_file(path, 0x14, 4))
+    info_rules(["enabled"] * 3, [1, 1, 1], "temp rules spent")
+    b.send("disable 1")
+    info_rules(["enabled", "disabled", "enabled"], [1, 1, 1], "disable 1")
+    q.qtest.write(BAR + 0x14, 4, 0x3)
+    check(read_file(path, 0x14, 4) == 0x3, "rule 1 disabled, yet the write was edited: 0x%x"
+          % read_file(path, 0x14, 4))
+    b.send("enable 1")
+    info_rules(["enabled"] * 3, [1, 1, 1], "enable 1")
+    q.qtest.write(BAR + 0x14, 4, 0x5)
+    check(read_file(path, 0x14, 4) == 0x205, "rule 1 enabled again: 0x%x"
+          % read_file(path, 0x14, 4))
+    info_rules(["enabled"] * 3, [1, 2, 1], "rule 1 hit again")
+    b.proc.stdin.close()
+    code, out, err = b.finish()
+    check(code == 0 and out == "", "batch: %d %r %s" % (code, out, err))
+    check(rule_table(b.shm) == {}, "the batch left its rules: %r" % rule_table(b.shm))
+
+
+def test_temp_breakpoint_parks_once(t):
+    """A temporary breakpoint parks the vCPU at its first hit only: the second write to the same
+    register goes on, and the next park is another rule's."""
+    q, path, serial = guest_proxy(t, ["w18=0x1", "w18=0x2", "w1c=0x3"])
+    b = Batch(t, q)
+    b.send("break w bar0+0x18 temp")
+    b.send("break w bar0+0x1c")
+    b.send("wait 20")
+    b.send("print")
+    b.send("continue")
+    b.send("wait 20")
+    b.send("print")
+    b.send("continue")
+    b.proc.stdin.close()
+    time.sleep(0.3)
+    q.qmp.cmd("cont")
+    code, out, err = b.finish(timeout=60)
+    guest_done(q, serial)
+    check(code == 0, "batch: " + err)
+    parked = [(p["off"], p["value"], p["rule"]) for p in map(json.loads, out.splitlines())]
+    check(parked == [(0x18, 1, 0), (0x1c, 3, 1)], "parked accesses (off, value, rule): %r"
+          % parked)
+    check(RingHeader(b.shm).parks == 2, "parks: %d" % RingHeader(b.shm).parks)
+    check(read_file(path, 0x18, 4) == 2 and read_file(path, 0x1c, 4) == 3,
+          "the writes went on unmodified")
+
+
+test_temp_breakpoint_parks_once.timeout = 90
