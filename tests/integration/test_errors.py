@@ -8,7 +8,8 @@ import shutil
 import signal
 import subprocess
 
-from harness import QEMU, TOP, RingHeader, check, qemu_fails, regdbg
+from harness import (QEMU, TOP, Recorder, RingHeader, check, dump_json, parse_record_summary,
+                     qemu_fails, regdbg)
 
 BASE = "regdbg-proxy,id=p0,bar0-size=4096"
 
@@ -134,16 +135,38 @@ def test_record_qmp_without_proxy(t):
 
 
 def test_record_chooses_among_several_proxies(t):
-    q = t.qemu([BASE, "regdbg-proxy,id=p1,bar0-size=4096"])
+    # p1 has its own device id, so that the test finds each one's BAR in config space
+    q = t.qemu([BASE, "regdbg-proxy,id=p1,device-id=0x00fe,bar0-size=4096"])
     r = regdbg("record", "--qmp", q.qmp_path, "-o", t.tmp("a.trace"))
     check(r.returncode == 1 and "2 regdbg-proxy devices (p0, p1); choose one with --device"
           in r.stderr, r.stderr)
     r = regdbg("record", "--qmp", q.qmp_path, "--device", "p9", "-o", t.tmp("a.trace"))
     check(r.returncode == 1 and "no regdbg-proxy with id 'p9'" in r.stderr and "p0, p1"
           in r.stderr, r.stderr)
-    r = regdbg("record", "--qmp", q.qmp_path, "--device", "p1", "-o", t.tmp("a.trace"),
-               "--duration", "0.2")
-    check(r.returncode == 0 and "0 events" in r.stdout, r.stdout + r.stderr)
+    # --device p1 records p1's accesses, and only those; p0's ring is left alone
+    p0_bar, p1_bar = 0xE0000000, 0xE0010000
+    q.qtest.map_bar(q.qtest.find_device(0x1B36, 0x00FF)[0], 0, p0_bar)
+    q.qtest.map_bar(q.qtest.find_device(0x1B36, 0x00FE)[0], 0, p1_bar)
+    shm0 = q.shm_path("/machine/peripheral/p0")
+    shm1 = q.shm_path("/machine/peripheral/p1")
+    trace = t.tmp("p1.trace")
+    rec = Recorder("--qmp", q.qmp_path, "--device", "p1", "-o", trace, "--count", "3")
+    t.owned.append(rec)
+    rec.wait_attached(shm1)
+    for i in range(3):
+        q.qtest.write(p0_bar + 0x20 + 4 * i, 4, 0xA0 + i)
+        q.qtest.write(p1_bar + 0x10 + 4 * i, 4, 0xB0 + i)
+    status, out, err = rec.finish(timeout=20)
+    check(status == 0 and err == "", "record --device p1: %d %s" % (status, err))
+    summary = parse_record_summary(out)
+    check((summary["events"], summary["dropped"], summary["file"]) == (3, 0, trace), out)
+    events = dump_json(trace)
+    check([(e["dev"], e["dir"], e["bar"], e["off"], e["value"]) for e in events] ==
+          [("p1", "w", 0, 0x10 + 4 * i, 0xB0 + i) for i in range(3)],
+          "record --device p1 recorded %r" % events)
+    h0 = RingHeader(shm0)
+    check((h0.head, h0.tail, h0.consumer_pid) == (3, 0, 0),
+          "p0's ring: head %d tail %d consumer %d" % (h0.head, h0.tail, h0.consumer_pid))
 
 
 def test_record_dead_qemu(t):
