@@ -4,8 +4,11 @@ recorded trace must be exactly what it did; two vCPUs hammering the BAR lose not
 mode and count every drop in lossy; a recorder that comes after the guest is done skips what the
 ring had queued."""
 
-from harness import (GUEST, RingHeader, check, dump_json, parse_record_summary, regdbg,
-                     require_kvm, wait_for)
+import os
+import signal
+
+from harness import (GUEST, HeldRing, RingHeader, check, dump_json, parse_record_summary,
+                     regdbg, require_kvm, wait_for)
 
 PROXY = "regdbg-proxy,id=i2c0,vendor-id=0x8086,device-id=0x0f41,class-code=0x0c8000,bar0-size=4096"
 EXIT_DEV = "isa-debug-exit,iobase=0xf4,iosize=0x04"
@@ -201,3 +204,56 @@ def test_two_vcpus_lossy_without_reader(t):
 
 
 test_two_vcpus_lossy_without_reader.timeout = 240
+
+
+def test_lossless_ring_with_a_stopped_consumer(t):
+    """A lossless ring whose consumer stops draining (the recorder is SIGSTOPped): the guest
+    waits for a slot once, consumer-timeout long, and then goes on without waiting, every
+    access it makes meanwhile dropped and counted exactly; the recorder, once continued, keeps
+    the ring's contents and marks the drops."""
+    count, entries = 1000, 16
+    serial = t.tmp("serial.log")
+    q = t.qemu([PROXY + ",ring-entries=%d,consumer-timeout=300" % entries], qtest=False,
+               accel="tcg", paused=True,
+               extra=["-kernel", GUEST, "-append", "mode=hammer cpus=1 count=%d" % count,
+                      "-device", EXIT_DEV, "-smp", "1", "-serial", "file:" + serial])
+    shm = q.shm_path("/machine/peripheral/i2c0")
+    ring = HeldRing(shm)            # the header outlives QEMU
+    t.owned.append(type("Close", (), {"kill": lambda self: ring.close()})())
+    trace = t.tmp("stopped.trace")
+    rec = t.recorder("--qmp", q.qmp_path, "-o", trace)
+    rec.wait_attached(shm)
+    os.kill(rec.proc.pid, signal.SIGSTOP)
+    try:
+        q.qmp.cmd("cont")
+        # Had every access waited its 0.3 s, the guest would take 5 minutes, not seconds.
+        status = q.wait(60)
+        with open(serial) as f:
+            out = f.read()
+        check(status == 1 and "hammer done cpus=1 count=%d" % count in out,
+              "guest exit status %d:\n%s" % (status, out))
+        h = RingHeader(ring)
+        check((h.head, h.tail, h.dropped, h.waits, h.stalled_tail, h.consumer_pid) ==
+              (entries, 0, count - entries, 1, 0, rec.proc.pid),
+              "head %d tail %d dropped %d waits %d stalled_tail %d consumer %d" % (
+                  h.head, h.tail, h.dropped, h.waits, h.stalled_tail, h.consumer_pid))
+    finally:
+        os.kill(rec.proc.pid, signal.SIGCONT)
+    code, out, err = rec.finish(timeout=60)
+    check(code == 0 and err == "", "record: %d %s" % (code, err))
+    summary = parse_record_summary(out)
+    check((summary["events"], summary["dropped"], summary["qemu_exited"]) ==
+          (entries, count - entries, True), out)
+    events = dump_json(trace)
+    check([(e["cpu"], e["off"], e["value"]) for e in events] ==
+          [(0, 0x100, j) for j in range(entries)], "the ring's %d accesses: %r"
+          % (entries, events))
+    text = regdbg("dump", trace).stdout.splitlines()
+    check(text[entries:] == ["# dropped %d events here (ring full or producer gone)"
+                             % (count - entries),
+                             "# end of recording: %d events, %d dropped" % (entries,
+                                                                            count - entries)],
+          "dump: %r" % text)
+
+
+test_lossless_ring_with_a_stopped_consumer.timeout = 120
