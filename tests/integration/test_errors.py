@@ -199,6 +199,69 @@ def test_record_not_a_qmp_socket(t):
     srv.close()
 
 
+def _getopt_names(path, after):
+    """The long option names of the first getopt table (struct option NAME[] = {...}) that
+    begins at or after the text `after` (a function's head, or the table's name) in a file."""
+    with open(os.path.join(TOP, path)) as f:
+        src = f.read()
+    start = src.rindex("\n", 0, src.index(after))
+    m = re.search(r"struct option \w+\[\] = \{(.*?)\n\s*\};", src[start:], re.S)
+    check(m, "no getopt table after %r in %s" % (after, path))
+    return set(re.findall(r'\{ "([a-z-]+)",', m.group(1)))
+
+
+# command: (first line of --help, options on its usage lines, options described one a line, the
+# getopt table they must cover: file, text it follows, options of the table the command refuses)
+HELPS = {
+    "batch": ("usage: regdbg batch --qmp SOCKET [--device ID] [--map FILE]... [--record F] "
+              "[--keep]", {"qmp", "device", "map", "record", "keep"},
+              {"device", "map", "record", "keep"}, ("debugger/batch.c", "int cmd_batch(", set())),
+    "launch": ("usage: regdbg launch [--kvm|--tcg] [--map FILE]... [--rules FILE] "
+               "[--scrollback N]", {"kvm", "tcg", "map", "rules", "scrollback"},
+               {"kvm", "tcg", "map", "rules", "scrollback"},
+               ("debugger/tui.c", "common_opts[]", set())),
+    "attach": ("usage: regdbg attach SOCKET [--map FILE]... [--rules FILE] [--scrollback N]",
+               {"map", "rules", "scrollback"}, set(),
+               ("debugger/tui.c", "common_opts[]", {"kvm", "tcg"})),
+    "qemu-args": ("usage: regdbg qemu-args DEVICE [--sysfs DIR | --dump FILE] "
+                  "[--readconfig FILE] [--id ID]", {"sysfs", "dump", "readconfig", "id"},
+                  {"sysfs", "dump", "readconfig", "id"},
+                  ("debugger/scan_cmd.c", "int cmd_qemu_args(", set())),
+}
+
+
+def test_help_of_batch_launch_attach_and_qemu_args(t):
+    """`regdbg CMD --help` and `regdbg help CMD` print the same text on stdout, exit 0: its
+    exact first line, on the usage lines exactly the options of the command's getopt table
+    (less those it refuses), and the options described one a line."""
+    for cmd, (first, usage_opts, described, (path, after, refused)) in HELPS.items():
+        r = regdbg(cmd, "--help")
+        check(r.returncode == 0 and r.stderr == "", "%s --help: %d %s" % (cmd, r.returncode,
+                                                                         r.stderr))
+        lines = r.stdout.splitlines()
+        check(lines[0] == first, "%s --help begins %r, not %r" % (cmd, lines[0], first))
+        usage = lines[:lines.index("")]
+        got = set(re.findall(r"--([a-z-]+)", " ".join(usage)))
+        check(got == usage_opts, "%s --help: the usage lines name %s, not %s"
+              % (cmd, sorted(got), sorted(usage_opts)))
+        table = _getopt_names(path, after) - {"help"} - refused
+        check(table == usage_opts, "%s takes %s (%s), its help lists %s" % (
+            cmd, sorted(table), path, sorted(usage_opts)))
+        got = {m for ln in lines for m in re.findall(r"^  --([a-z-]+)", ln)}
+        got |= {m for ln in lines for m in re.findall(r"^  --[a-z-]+, --([a-z-]+)", ln)}
+        check(got == described, "%s --help describes %s, not %s" % (cmd, sorted(got),
+                                                                     sorted(described)))
+        check(r.stdout.endswith("\n") and "\t" not in r.stdout and
+              max(len(ln) for ln in lines) <= 100, "%s --help: layout" % cmd)
+        again = regdbg("help", cmd)
+        check((again.returncode, again.stdout, again.stderr) == (0, r.stdout, ""),
+              "regdbg help %s differs from %s --help" % (cmd, cmd))
+    # the options refused are refused as such, with a pointer to the help
+    r = regdbg("attach", "--kvm", "sock")
+    check((r.returncode, r.stderr) == (2, "regdbg attach: --kvm is for launch; try 'regdbg "
+                                          "attach --help'\n"), r.stderr)
+
+
 def test_usage_errors_and_help(t):
     for args, needle in [
         ([], "usage: regdbg COMMAND"),
