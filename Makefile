@@ -2,7 +2,7 @@
 #
 #   make          regdbg, the pinned QEMU with regdbg-proxy, the test guest
 #   make demo     QEMU + proxy + demo guest, its register accesses streamed live
-#   make test     every test; ends with "N passed, N failed"
+#   make test     every test; ends with "N passed, N failed, N skipped"
 #   make bench    performance ratios, measured in one run
 #   make qemu QEMU_SRC=DIR   put regdbg-proxy into your own QEMU tree and build it there
 #   make install [PREFIX=/usr/local] [DESTDIR=]   regdbg, its QEMU and the maps; make uninstall

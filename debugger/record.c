@@ -97,13 +97,14 @@ void recorder_init(struct recorder *rec, struct ring_reader *rr, struct trace_wr
     rec->skip_until = rr->attach_head;
     rec->dropped_seen = rr->attach_dropped;
     rec->dropped_seen_ns = rr->attach_ns;
+    rec->checked_tail = rr->tail;
 }
 
-static int mark_drops(struct recorder *rec, uint64_t seq, uint64_t count, char *err,
-                      size_t errlen)
+static int mark_drops(struct recorder *rec, uint64_t seq, uint64_t count, uint64_t t_ns,
+                      char *err, size_t errlen)
 {
     struct regdbg_trace_record m = {
-        .seq = seq, .t_ns = now_ns(CLOCK_MONOTONIC), .value = count,
+        .seq = seq, .t_ns = t_ns, .value = count,
         .cpu = REGDBG_CPU_NONE, .rule = REGDBG_RULE_NONE, .kind = REGDBG_REC_DROP,
     };
 
@@ -114,11 +115,26 @@ static int mark_drops(struct recorder *rec, uint64_t seq, uint64_t count, char *
     return 0;
 }
 
+/* The drops read from the counter, as one marker before the access at position seq, once seq
+   has reached the place where they happened (always, with force: the recording ends there). */
+static int mark_pending_drops(struct recorder *rec, uint64_t seq, bool force, char *err,
+                              size_t errlen)
+{
+    if (rec->drops_pending && (force || seq >= rec->drops_at)) {
+        if (mark_drops(rec, seq, rec->drops_pending, rec->drops_noticed_ns, err, errlen) < 0) {
+            return -1;
+        }
+        rec->drops_pending = 0;
+    }
+    return 0;
+}
+
 /* Positions a dead QEMU never published, as one marker before the access that follows them. */
 static int mark_lost(struct recorder *rec, uint64_t next_seq, char *err, size_t errlen)
 {
     if (rec->lost_pending) {
-        if (mark_drops(rec, next_seq, rec->lost_pending, err, errlen) < 0) {
+        if (mark_drops(rec, next_seq, rec->lost_pending, now_ns(CLOCK_MONOTONIC), err,
+                       errlen) < 0) {
             return -1;
         }
         rec->lost_pending = 0;
@@ -136,6 +152,10 @@ static int damage(struct recorder *rec, uint64_t pos, char *err, size_t errlen,
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
+    /* drops read before the damage stay in the trace, after what was recorded */
+    if (mark_pending_drops(rec, rec->rr->tail, true, err, errlen) < 0) {
+        return -1;
+    }
     snprintf(err, errlen, "the ring %s is damaged at position %" PRIu64 ": %s", rec->rr->path,
              pos, what);
     rec->damaged = true;
@@ -168,7 +188,9 @@ long recorder_drain(struct recorder *rec, size_t max, char *err, size_t errlen)
             continue;
         }
         trace_record_from_event(&r, &ev);
-        if (mark_lost(rec, pos, err, errlen) < 0 || trace_writer_add(rec->w, &r, err, errlen) < 0) {
+        if (mark_lost(rec, pos, err, errlen) < 0 ||
+            mark_pending_drops(rec, pos, false, err, errlen) < 0 ||
+            trace_writer_add(rec->w, &r, err, errlen) < 0) {
             ring_reader_consume(rr, n - 1);
             return -1;
         }
@@ -208,12 +230,24 @@ int recorder_check_ring(struct recorder *rec, char *err, size_t errlen)
                       now - rec->dropped_seen_ns);
     }
     if (dropped > rec->dropped_seen) {
-        if (mark_lost(rec, tail, err, errlen) < 0 ||
-            mark_drops(rec, tail, dropped - rec->dropped_seen, err, errlen) < 0) {
-            return -1;
+        /* A producer drops only when the ring is full: at a position a ring's worth after the
+           tail it saw, which was at least the tail at the last check; and before the head. */
+        uint64_t at = rec->checked_tail + entries;
+
+        head = ring_reader_head(rr);
+        if (!rec->drops_pending) {
+            rec->drops_at = at < head ? at : head;
+            rec->drops_noticed_ns = now;
         }
+        rec->drops_pending += dropped - rec->dropped_seen;
         rec->dropped_seen = dropped;
         rec->dropped_seen_ns = now;
+    }
+    rec->checked_tail = tail;
+    if (rec->drops_pending && tail >= rec->drops_at &&
+        (mark_lost(rec, tail, err, errlen) < 0 ||
+         mark_pending_drops(rec, tail, false, err, errlen) < 0)) {
+        return -1;
     }
     return 0;
 }
@@ -241,7 +275,8 @@ int recorder_finish(struct recorder *rec, uint64_t t_end_ns, char *err, size_t e
     };
 
     rec->damaged = false;
-    if (mark_lost(rec, rec->rr->tail, err, errlen) < 0) {
+    if (mark_lost(rec, rec->rr->tail, err, errlen) < 0 ||
+        mark_pending_drops(rec, rec->rr->tail, true, err, errlen) < 0) {
         return -1;
     }
     end.value = rec->written;

@@ -33,6 +33,10 @@ struct recorder {
     uint64_t dropped_seen;      /* the ring's drop counter as far as the trace has marked it */
     uint64_t dropped_seen_ns;   /* when it was read */
     uint64_t lost_pending;      /* positions a dead QEMU never published, not marked yet */
+    uint64_t checked_tail;      /* the tail when the drop counter was last read */
+    uint64_t drops_pending;     /* drops read from the counter, not marked yet: they are */
+    uint64_t drops_at;          /*   marked before the access at this position (or at the end) */
+    uint64_t drops_noticed_ns;  /*   when they were read */
     bool damaged;               /* the last error was damage in the ring, not a write error */
 };
 
@@ -50,7 +54,9 @@ long recorder_drain(struct recorder *rec, size_t max, char *err, size_t errlen);
 
 /*
  * Check the header's head and drop counter, and mark drops it reports that the trace has not
- * marked yet. 0, or -1 as recorder_drain.
+ * marked yet, where they happened: the ring drops only when it is full, so drops read now came
+ * after the ring's worth of positions that followed the tail at the last check (and before the
+ * head now); their marker goes before the access at that position. 0, or -1 as recorder_drain.
  */
 int recorder_check_ring(struct recorder *rec, char *err, size_t errlen);
 

@@ -236,7 +236,9 @@ def test_recording_starts_when_it_attaches(t):
     check(status == 0 and err == "", err)
     summary = parse_record_summary(out)
     check((summary["events"], summary["dropped"], summary["skipped"]) == (7, 0, 0), out)
-    check(summary["secs"] >= 1 and summary["rate"] is not None, out)
+    # at least the second asked for, and far from the 10 s of a tenfold error (a coarse bound
+    # for a loaded machine, as in test_qtest.test_record_duration)
+    check(1 <= summary["secs"] < 3 and summary["rate"] is not None, out)
     check([e["value"] for e in dump_json(trace)] == list(range(200, 207)), "recorded values")
     check(len(check_times(trace, summary)) == 7, "seven accesses")
 

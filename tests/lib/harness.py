@@ -31,6 +31,13 @@ class TestFailure(Exception):
     pass
 
 
+class Skip(Exception):
+    """Raised (with the reason) by a test that cannot run on this machine; tests/run.py counts
+    it as skipped, never as passed. Only KVM-dependent tests skip, and only when
+    kvm_usable() is false: see require_kvm()."""
+    pass
+
+
 def check(cond, msg):
     if not cond:
         raise TestFailure(msg)
@@ -56,6 +63,14 @@ def kvm_usable():
         return r.returncode == 0 and b"failed to initialize" not in r.stderr
     except (OSError, subprocess.TimeoutExpired):
         return False
+
+
+def require_kvm():
+    """Skip the calling test unless /dev/kvm is really usable (a KVM VM starts)."""
+    if not kvm_usable():
+        raise Skip("/dev/kvm is not usable here (%s)" % (
+            "no read/write access" if not os.access("/dev/kvm", os.R_OK | os.W_OK)
+            else "QEMU cannot start a KVM VM"))
 
 
 class TempDir:

@@ -951,6 +951,87 @@ out:
     return finish_server(&srv, ok, why, whylen);
 }
 
+/*
+ * Only an id-less *error* can be the answer to the command in flight (QEMU's reply to a request
+ * it could not parse). An id-less return, or an id-less error when no command is in flight, is
+ * stray: it must not answer the command, nor the next one.
+ */
+static bool case_id_less_return_is_stray(char *why, size_t whylen)
+{
+    static const struct step script[] = {
+        HANDSHAKE,
+        EXPECT("query-status"),
+        SEND("{\"return\": {\"which\": \"stray\"}}\r\n"),
+        SLEEP(30),
+        SEND("{\"return\": {\"which\": \"ours\"}, \"id\": $ID}\r\n"),
+        EXPECT("query-pci"),
+        SEND("{\"return\": [], \"id\": $ID}\r\n"),
+        END,
+    };
+    struct server srv;
+    struct qmp *q = NULL;
+    json_t *ret = NULL;
+    bool ok = false;
+    char err[256] = "";
+    if (!start_server(&srv, script, why, whylen))
+        return false;
+    q = qmp_connect(srv.path, 2000, err, sizeof err);
+    CHECK(q, "connect: %s", err);
+    ret = qmp_execute(q, "query-status", NULL, 2000, err, sizeof err);
+    CHECK(ret, "query-status: %s", err);
+    CHECK(json_is(ret, "{\"which\": \"ours\"}"), "took the id-less reply: %s", show(ret));
+    json_decref(ret);
+    ret = qmp_execute(q, "query-pci", NULL, 2000, err, sizeof err);
+    CHECK(ret && json_is(ret, "[]"), "query-pci after a stray reply: %s %s", show(ret), err);
+    CHECK(qmp_next_event(q) == NULL, "the stray reply was queued as an event");
+    ok = true;
+out:
+    json_decref(ret);
+    qmp_close(q);
+    return finish_server(&srv, ok, why, whylen);
+}
+
+static bool case_id_less_error_while_idle_is_stray(char *why, size_t whylen)
+{
+    static const struct step script[] = {
+        HANDSHAKE,
+        EXPECT("query-status"),
+        SEND(REPLY_RUNNING),
+        SLEEP(50),
+        SEND("{\"error\": {\"class\": \"GenericError\", \"desc\": \"stray\"}}\r\n"),
+        EXPECT("query-pci"),
+        SEND("{\"return\": \"fresh\", \"id\": $ID}\r\n"),
+        END,
+    };
+    struct server srv;
+    struct qmp *q = NULL;
+    json_t *ret = NULL;
+    bool ok = false;
+    char err[256] = "";
+    if (!start_server(&srv, script, why, whylen))
+        return false;
+    q = qmp_connect(srv.path, 2000, err, sizeof err);
+    CHECK(q, "connect: %s", err);
+    ret = qmp_execute(q, "query-status", NULL, 2000, err, sizeof err);
+    CHECK(ret && json_is(ret, "{\"status\": \"running\", \"running\": true}"),
+          "query-status: %s %s", show(ret), err);
+    json_decref(ret);
+    ret = NULL;
+    /* idle, the way the TUI and record pump the socket between commands */
+    CHECK(wait_readable(q, 2000), "the stray error did not come");
+    CHECK(qmp_pump(q, err, sizeof err) == 0, "pump: %s", err);
+    CHECK(!qmp_is_dead(q) && qmp_next_event(q) == NULL, "the stray error was taken for an event "
+          "or killed the connection");
+    ret = qmp_execute(q, "query-pci", NULL, 2000, err, sizeof err);
+    CHECK(ret, "query-pci was answered by the stray error: %s", err);
+    CHECK(json_is(ret, "\"fresh\""), "query-pci: %s", show(ret));
+    ok = true;
+out:
+    json_decref(ret);
+    qmp_close(q);
+    return finish_server(&srv, ok, why, whylen);
+}
+
 static bool case_malformed_error(char *why, size_t whylen)
 {
     static const struct step script[] = {
@@ -1415,6 +1496,9 @@ int main(void)
         { "server_closes", case_server_closes, CASE_SECONDS },
         { "server_closes_during_command", case_server_closes_during_command, CASE_SECONDS },
         { "id_less_error", case_id_less_error, CASE_SECONDS },
+        { "id_less_return_is_stray", case_id_less_return_is_stray, CASE_SECONDS },
+        { "id_less_error_while_idle_is_stray", case_id_less_error_while_idle_is_stray,
+          CASE_SECONDS },
         { "malformed_error", case_malformed_error, CASE_SECONDS },
         { "arguments_and_ids", case_arguments_and_ids, CASE_SECONDS },
         { "line_too_long", case_line_too_long, CASE_SECONDS },
