@@ -17,12 +17,15 @@
 #include "qemu/osdep.h"
 #include <linux/futex.h>
 #include <sys/syscall.h>
+#if defined(CONFIG_LINUX) && defined(HOST_X86_64)
+#include <sys/ioctl.h>
+#include <linux/kvm.h>
+#endif
 #include "qemu/host-utils.h"
 #include "qemu/main-loop.h"
-#include "system/hw_accel.h"
+#include "system/kvm.h"
 #include "hw/core/cpu.h"
 #include "system/runstate.h"
-#include "system/tcg.h"
 #include "hw/misc/regdbg/trace-hw_misc_regdbg.h"
 #include "regdbg-proxy.h"
 
@@ -377,16 +380,27 @@ static long regdbg_futex(_Atomic uint32_t *word, int op, uint32_t val,
     return syscall(SYS_futex, word, op, val, timeout, NULL, 0);
 }
 
+/*
+ * The guest PC (CS base + rIP) of a KVM vCPU stopped at this access, or 0
+ * when unknown (TCG only knows the PC at translation-block boundaries). The
+ * registers are read from KVM without cpu_synchronize_state(): that would
+ * mark them dirty, and QEMU would write them back before the vCPU runs again,
+ * over the completion of this very MMIO read: the guest would read a stale
+ * register instead of the value.
+ */
 static uint64_t regdbg_rules_guest_pc(void)
 {
+#if defined(CONFIG_LINUX) && defined(HOST_X86_64)
     CPUState *cs = current_cpu;
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
 
-    /* TCG only knows the PC at translation-block boundaries: say unknown */
-    if (!cs || tcg_enabled()) {
-        return 0;
+    if (cs && kvm_enabled() && ioctl(cs->kvm_fd, KVM_GET_REGS, &regs) == 0 &&
+        ioctl(cs->kvm_fd, KVM_GET_SREGS, &sregs) == 0) {
+        return sregs.cs.base + regs.rip;
     }
-    cpu_synchronize_state(cs);
-    return cs->cc->get_pc ? cs->cc->get_pc(cs) : 0;
+#endif
+    return 0;
 }
 
 /*
