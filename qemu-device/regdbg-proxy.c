@@ -451,6 +451,7 @@ static bool regdbg_proxy_create_shm(RegdbgProxyState *s, Error **errp)
                           h->consumer_timeout_ns);
     regdbg_ring_format_slots(&s->ring);
     /* The magic last: a reader that sees it sees a complete header. */
+    /* [H1: the magic last] */
     atomic_store_explicit((_Atomic uint64_t *)&h->magic, REGDBG_SHM_MAGIC,
                           memory_order_release);
     trace_regdbg_proxy_realize(id ? id : "", s->shm_path, s->ring_entries);

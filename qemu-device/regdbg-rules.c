@@ -87,6 +87,7 @@ static bool regdbg_rules_take(RegdbgProxyState *s, unsigned i)
 {
     struct regdbg_rule *r = &s->rules->rules[i];
     RegdbgRuleCache *c = &s->rule_cache[i];
+    /* [R1] */
     uint32_t seq = atomic_load_explicit(&r->seq, memory_order_acquire);
 
     if (seq & 1) {
@@ -102,6 +103,7 @@ static bool regdbg_rules_take(RegdbgProxyState *s, unsigned i)
     }
     memcpy(c->r.consts, r->consts, sizeof(c->r.consts));
     memcpy(c->r.code, r->code, c->r.n_code * sizeof(c->r.code[0]));
+    /* [R1] */
     atomic_thread_fence(memory_order_acquire);
     if (atomic_load_explicit(&r->seq, memory_order_relaxed) != seq) {
         c->seq = 1;                    /* torn: take it again next time */
@@ -194,6 +196,7 @@ static uint64_t regdbg_rules_eq_filter(RegdbgProxyState *s, unsigned dir,
  */
 static void regdbg_rules_sync(RegdbgProxyState *s)
 {
+    /* [R2] */
     uint64_t gen = atomic_load_explicit(&s->rules->generation,
                                         memory_order_acquire);
     bool whole = true;
@@ -286,6 +289,7 @@ uint64_t regdbg_rules_candidates(RegdbgProxyState *s, unsigned bar,
     uint64_t mask = 0;
 
     for (hwaddr a = addr & ~(hwaddr)3; a < addr + size; a += 4) {
+        /* [R3] */
         mask |= atomic_load_explicit(&index[regdbg_index_bucket(a)],
                                      memory_order_acquire);
     }
@@ -356,9 +360,11 @@ static uint16_t regdbg_rules_why_not_park(RegdbgProxyState *s)
     if (!current_cpu) {
         return REGDBG_EV_NO_PARK_NOT_VCPU;
     }
+    /* [E4] */
     if (atomic_load_explicit(&h->consumer_pid, memory_order_acquire) == 0) {
         return REGDBG_EV_NO_PARK_NO_DEBUGGER;
     }
+    /* [E5] */
     beat = atomic_load_explicit(&h->heartbeat_ns, memory_order_acquire);
     /* a heartbeat from the future (garbage) wraps to a huge age */
     if (!beat || regdbg_clock_ns() - beat >= s->park_timeout_ns) {
@@ -426,6 +432,7 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
             &s->rules->park[(first + k) % REGDBG_MAX_PARK];
         uint32_t expect = REGDBG_PARK_FREE;
 
+        /* [P1: claim] */
         if (atomic_compare_exchange_strong_explicit(&cand->state, &expect,
                                                     REGDBG_PARK_FILLING,
                                                     memory_order_acquire,
@@ -452,6 +459,7 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
     slot->size = a->size;
     slot->dir = a->dir;
     slot->before_read = before_read;
+    /* [P1, then P2] */
     atomic_store_explicit(&slot->state, REGDBG_PARK_PARKED,
                           memory_order_release);
     atomic_fetch_add_explicit(&h->park_doorbell, 1, memory_order_release);
@@ -468,6 +476,7 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
         bool gone;
 
         regdbg_futex(&slot->state, FUTEX_WAIT, REGDBG_PARK_PARKED, &ts);
+        /* [P3] */
         state = atomic_load_explicit(&slot->state, memory_order_acquire);
         if (state == REGDBG_PARK_ANSWERED) {
             break;
@@ -478,6 +487,7 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
          * handler, and pause_all_vcpus() would wait for it forever.
          */
         now = regdbg_clock_ns();
+        /* [E5] */
         seen = atomic_load_explicit(&h->heartbeat_ns, memory_order_acquire);
         /* a debugger that leaves says so with a heartbeat of 0 */
         gone = !seen ||
@@ -489,6 +499,7 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
         if (stopping || gone || now - seen >= s->park_timeout_ns) {
             uint32_t parked = REGDBG_PARK_PARKED;
 
+            /* [P3: taken back] */
             if (atomic_compare_exchange_strong_explicit(
                     &slot->state, &parked, REGDBG_PARK_FILLING,
                     memory_order_acquire, memory_order_acquire)) {
@@ -512,6 +523,7 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
         verdict = slot->verdict;
         *reply = slot->reply_value;
     }
+    /* [P3: FREE, for the next P1] */
     atomic_store_explicit(&slot->state, REGDBG_PARK_FREE,
                           memory_order_release);
     a->flags |= REGDBG_EV_PARKED;

@@ -71,6 +71,7 @@ static void *create_ring_file(const char *path, uint32_t entries, bool lossy)
         struct regdbg_event *ev = (struct regdbg_event *)((char *)h + REGDBG_EVENTS_OFFSET) + i;
         atomic_store_explicit(&ev->seq, UINT64_MAX, memory_order_relaxed);
     }
+    /* [H1] */
     atomic_store_explicit((_Atomic uint64_t *)&h->magic, REGDBG_SHM_MAGIC, memory_order_release);
     return h;
 }

@@ -752,3 +752,24 @@ def test_many_equal_conditions_on_one_register(t):
         q.qtest.write(BAR + 0x00, 4, v)
         got = read_file(path, 0x00, 4)
         check(got == want, "IC_CON 0x%x: 0x%x, expected 0x%x" % (v, got, want))
+
+
+def test_a_spent_temporary_rule_stays_spent_across_disable_and_enable(t):
+    """docs/rules.md: a temp rule acts once and is then spent; disable and enable keep its
+    counters (they are rewritten under the rule's seqlock with them), so it does not come back."""
+    q, path = file_proxy(t)
+    b = Batch(t, q, "--keep")
+    b.send("edit w bar0+0x10 set 0x100 temp")
+    b.proc.stdin.close()
+    check(b.finish()[0] == 0, "batch")
+    q.qtest.write(BAR + 0x10, 4, 0x1)
+    check(read_file(path, 0x10, 4) == 0x101, "the temporary edit did not act once")
+    q.qtest.write(BAR + 0x10, 4, 0x2)
+    check(read_file(path, 0x10, 4) == 0x2, "the temporary edit acted twice")
+    script = t.tmp("toggle.rgb")
+    with open(script, "w") as f:
+        f.write("disable 0\nenable 0\ninfo rules\n")
+    r = regdbg("batch", "--qmp", q.qmp_path, "--keep", script)
+    check(r.returncode == 0 and "hits=1" in r.stdout, r.stdout + r.stderr)
+    q.qtest.write(BAR + 0x10, 4, 0x3)
+    check(read_file(path, 0x10, 4) == 0x3, "enable re-armed a spent temporary rule")
