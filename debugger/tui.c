@@ -186,12 +186,12 @@ static int pc_record(void *opaque, const char *args, char *err, size_t errlen)
     int d = t->ui.cur_dev;
 
     if (!strcmp(args, "stop")) {
-        uint64_t n = t->s.rec_events;
         if (session_record_stop(&t->s, err, errlen) < 0) {
             return -1;
         }
-        ui_notice(&t->ui, false, "recording stopped: %llu events in %s",
-                  (unsigned long long)n, t->s.rec_path);
+        ui_notice(&t->ui, false, "recording stopped: %llu events in %s, %llu dropped",
+                  (unsigned long long)t->s.rec.written, t->s.rec.path,
+                  (unsigned long long)t->s.rec.dropped);
         return 0;
     }
     if (sscanf(args, "%4095s %127s", path, dev) < 1) {
@@ -983,7 +983,7 @@ static int run_attached(struct tui *t, const char *sock)
     t->stats_path = getenv("REGDBG_TUI_STATS");
     install_signals();
     status = tui_loop(t);
-    if (t->s.rec) {
+    if (session_recording(&t->s)) {
         session_record_stop(&t->s, err, sizeof(err));
     }
     return status;
