@@ -5,7 +5,6 @@
  * the ring's notifier), carries out the actions the key handlers returned, and redraws.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,11 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "commands.h"
+#include "launch.h"
 #include "session.h"
 #include "stream.h"
 #include "ui.h"
@@ -34,7 +32,7 @@ struct tui {
     struct ui ui;
     bool quit;
     bool detach_only;           /* leave a launched QEMU running */
-    char tmpdir[64];            /* launch: private folder for the QMP socket and QEMU's log */
+    struct launch launch;       /* launch: the QEMU regdbg started (s.launched_pid while it runs) */
     /* measurements for `make bench` (REGDBG_TUI_STATS=FILE) */
     const char *stats_path;
     uint64_t key_t[MAX_KEY_SAMPLES];
@@ -695,19 +693,10 @@ static void perform(struct tui *t, enum action a)
 
 static void note_launched_exit(struct tui *t)
 {
-    int status;
-
-    if (t->s.launched_pid && waitpid(t->s.launched_pid, &status, WNOHANG) == t->s.launched_pid) {
+    if (t->s.launched_pid && launch_wait_exit(&t->launch, 0)) {
         t->s.launched_pid = 0;
         t->s.qemu_gone = true;
-        if (WIFEXITED(status)) {
-            snprintf(t->s.qemu_gone_why, sizeof(t->s.qemu_gone_why),
-                     "QEMU exited with status %d (its log: %s/qemu.log)", WEXITSTATUS(status),
-                     t->tmpdir);
-        } else {
-            snprintf(t->s.qemu_gone_why, sizeof(t->s.qemu_gone_why),
-                     "QEMU was killed by signal %d", WTERMSIG(status));
-        }
+        launch_exit_text(&t->launch, t->s.qemu_gone_why, sizeof(t->s.qemu_gone_why));
         snprintf(t->s.run_state, sizeof(t->s.run_state), "gone");
     }
 }
@@ -948,7 +937,20 @@ static int parse_common(int argc, char **argv, char **maps, int *n_maps, size_t 
     return 0;
 }
 
-static void print_log_tail(const char *tmpdir);
+static void print_log_tail(const struct launch *l)
+{
+    char tail[4096];
+
+    launch_log_tail(l, tail, sizeof(tail));
+    fprintf(stderr, "%s", tail);
+}
+
+/* QEMU refused its arguments: its exit status and what it said. */
+static void exited_at_start(const struct launch *l)
+{
+    fprintf(stderr, "regdbg launch: QEMU exited at start (status %d):\n", launch_exit_code(l));
+    print_log_tail(l);
+}
 
 static int run_attached(struct tui *t, const char *sock)
 {
@@ -956,18 +958,11 @@ static int run_attached(struct tui *t, const char *sock)
     int status;
 
     if (session_attach(&t->s, sock, err, sizeof(err)) < 0) {
-        int wstatus;
-
         /* A launched QEMU that refused its arguments: say that, not what it broke. */
-        for (int i = 0; t->s.launched_pid && i < 40; i++) {
-            if (waitpid(t->s.launched_pid, &wstatus, WNOHANG) == t->s.launched_pid) {
-                fprintf(stderr, "regdbg launch: QEMU exited at start (status %d):\n",
-                        WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus));
-                print_log_tail(t->tmpdir);
-                t->s.launched_pid = 0;
-                return EXIT_RUNTIME;
-            }
-            usleep(25000);
+        if (t->s.launched_pid && launch_wait_exit(&t->launch, 1000)) {
+            exited_at_start(&t->launch);
+            t->s.launched_pid = 0;
+            return EXIT_RUNTIME;
         }
         fprintf(stderr, "regdbg: %s\n", err);
         return EXIT_RUNTIME;
@@ -1018,125 +1013,13 @@ int cmd_attach(int argc, char **argv)
     return status;
 }
 
-static const char *qemu_path(char *buf, size_t len)
-{
-    char self[PATH_MAX - 64];
-    ssize_t n;
-
-    if (getenv("REGDBG_QEMU")) {
-        return getenv("REGDBG_QEMU");
-    }
-    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n > 0) {
-        char *slash;
-        self[n] = '\0';
-        slash = strrchr(self, '/');
-        if (slash) {
-            *slash = '\0';
-            /* build/bin/regdbg, or build/asan/regdbg next to build/bin */
-            snprintf(buf, len, "%s/qemu-system-x86_64", self);
-            if (access(buf, X_OK) == 0) {
-                return buf;
-            }
-            snprintf(buf, len, "%s/../bin/qemu-system-x86_64", self);
-            if (access(buf, X_OK) == 0) {
-                return buf;
-            }
-            /* make install: PREFIX/bin/regdbg and PREFIX/libexec/regdbg/ */
-            snprintf(buf, len, "%s/../libexec/regdbg/qemu-system-x86_64", self);
-            if (access(buf, X_OK) == 0) {
-                return buf;
-            }
-        }
-    }
-    return "qemu-system-x86_64";
-}
-
-static pid_t start_qemu(struct tui *t, int accel, int argc, char **argv, char *sock,
-                        size_t socklen)
-{
-    char qemu[PATH_MAX], log[PATH_MAX], spec[PATH_MAX + 32];
-    char **args = calloc((size_t)argc + 8, sizeof(char *));
-    int n = 0, fd;
-    pid_t pid;
-
-    snprintf(t->tmpdir, sizeof(t->tmpdir), "/tmp/regdbg-XXXXXX");
-    if (!args || !mkdtemp(t->tmpdir)) {
-        fprintf(stderr, "regdbg launch: cannot create a private folder: %s\n", strerror(errno));
-        free(args);
-        return -1;
-    }
-    snprintf(sock, socklen, "%s/qmp.sock", t->tmpdir);
-    snprintf(log, sizeof(log), "%s/qemu.log", t->tmpdir);
-    snprintf(spec, sizeof(spec), "unix:%s,server=on,wait=off", sock);
-    args[n++] = (char *)qemu_path(qemu, sizeof(qemu));
-    args[n++] = "-accel";
-    args[n++] = accel == 'k' ? "kvm" : "tcg";
-    args[n++] = "-qmp";
-    args[n++] = spec;
-    for (int i = 0; i < argc; i++) {
-        args[n++] = argv[i];
-    }
-    args[n] = NULL;
-    fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDONLY);
-        dup2(devnull, STDIN_FILENO);
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-        setpgid(0, 0); /* Ctrl-C in the TUI is ours, not QEMU's */
-        execvp(args[0], args);
-        dprintf(fd, "regdbg launch: cannot run %s: %s\n", args[0], strerror(errno));
-        _exit(127);
-    }
-    close(fd);
-    free(args);
-    return pid;
-}
-
-static void print_log_tail(const char *tmpdir)
-{
-    char path[PATH_MAX], buf[4096];
-    FILE *f;
-    size_t n;
-
-    snprintf(path, sizeof(path), "%s/qemu.log", tmpdir);
-    f = fopen(path, "r");
-    if (!f) {
-        return;
-    }
-    fseek(f, 0, SEEK_END);
-    if (ftell(f) > (long)sizeof(buf) - 1) {
-        fseek(f, -(long)sizeof(buf) + 1, SEEK_END);
-    } else {
-        fseek(f, 0, SEEK_SET);
-    }
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    fprintf(stderr, "%s", buf);
-}
-
-static void remove_tmpdir(const char *tmpdir)
-{
-    char path[PATH_MAX];
-
-    snprintf(path, sizeof(path), "%s/qmp.sock", tmpdir);
-    unlink(path);
-    snprintf(path, sizeof(path), "%s/qemu.log", tmpdir);
-    unlink(path);
-    rmdir(tmpdir);
-}
-
 int cmd_launch(int argc, char **argv)
 {
     static struct tui t;
     char *maps[SESSION_MAX_MAPS];
-    char sock[PATH_MAX], err[256];
-    int n_maps = 0, accel = 0, status, wstatus;
+    char err[256];
+    int n_maps = 0, accel = 0, status;
     size_t scrollback = DEFAULT_SCROLLBACK;
-    pid_t pid;
 
     status = parse_common(argc, argv, maps, &n_maps, &scrollback, &accel, launch_usage,
                           "launch");
@@ -1157,47 +1040,34 @@ int cmd_launch(int argc, char **argv)
         session_free(&t.s);
         return EXIT_RUNTIME;
     }
-    pid = start_qemu(&t, accel, argc - optind, argv + optind, sock, sizeof(sock));
-    if (pid < 0) {
+    if (launch_start(&t.launch, accel == 'k' ? "kvm" : "tcg", argc - optind, argv + optind, err,
+                     sizeof(err)) < 0) {
+        fprintf(stderr, "regdbg launch: %s\n", err);
         session_free(&t.s);
         return EXIT_RUNTIME;
     }
-    t.s.launched_pid = pid;
+    t.s.launched_pid = t.launch.pid;
     /* Wait for QMP to listen, or for QEMU to refuse its arguments. */
-    for (int i = 0; i < 200 && access(sock, F_OK) != 0; i++) {
-        if (waitpid(pid, &wstatus, WNOHANG) == pid) {
-            fprintf(stderr, "regdbg launch: QEMU exited at start (status %d):\n",
-                    WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus));
-            print_log_tail(t.tmpdir);
-            remove_tmpdir(t.tmpdir);
-            session_free(&t.s);
-            return EXIT_RUNTIME;
-        }
-        usleep(50000);
+    if (launch_wait_ready(&t.launch, 10000) < 0) {
+        exited_at_start(&t.launch);
+        launch_cleanup(&t.launch);
+        session_free(&t.s);
+        return EXIT_RUNTIME;
     }
-    status = run_attached(&t, sock);
-    if (t.s.launched_pid && (t.detach_only)) {
+    status = run_attached(&t, t.launch.qmp_path);
+    if (t.s.launched_pid && t.detach_only) {
         fprintf(stderr, "regdbg: QEMU (pid %d) goes on; attach again with: regdbg attach %s\n",
-                (int)pid, sock);
+                (int)t.launch.pid, t.launch.qmp_path);
         session_free(&t.s);
         return status;
     }
     if (t.s.launched_pid) {
-        if (!t.s.qemu_gone && session_vm_quit(&t.s, err, sizeof(err)) < 0) {
-            kill(pid, SIGTERM);
-        }
-        for (int i = 0; i < 100 && waitpid(pid, &wstatus, WNOHANG) != pid; i++) {
-            usleep(50000);
-        }
-        if (kill(pid, 0) == 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &wstatus, 0);
-        }
+        launch_stop(&t.launch, !t.s.qemu_gone && session_vm_quit(&t.s, err, sizeof(err)) < 0);
     }
     if (status != 0) {
-        print_log_tail(t.tmpdir);
+        print_log_tail(&t.launch);
     }
     session_free(&t.s);
-    remove_tmpdir(t.tmpdir);
+    launch_cleanup(&t.launch);
     return status;
 }
