@@ -18,7 +18,7 @@ REGDBG := $(BUILD)/bin/regdbg
 REGDBG_ASAN := $(BUILD)/asan/regdbg
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Iinclude -Idebugger -Iviews -Itests/unit $(WARN) -g \
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Iinclude -Idebugger -Idebugger/cli -Iviews -Itests/unit $(WARN) -g \
                  -DREGDBG_MAPS_DIR='"$(CURDIR)/maps"'
 CFLAGS_OPT := $(CFLAGS_COMMON) -O2
 CFLAGS_SAN := $(CFLAGS_COMMON) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -30,9 +30,10 @@ CURSES_LIBS = $(shell pkg-config --libs ncursesw)
 PCI_CFLAGS = $(shell pkg-config --cflags libpci)
 PCI_LIBS = $(shell pkg-config --libs libpci)
 
-DEBUGGER_SRCS := $(wildcard debugger/*.c) $(wildcard views/*.c)
-DEBUGGER_HDRS := $(wildcard debugger/*.h) $(wildcard views/*.h) $(wildcard include/regdbg/*.h)
-LIB_SRCS := $(filter-out debugger/main.c,$(DEBUGGER_SRCS))
+DEBUGGER_SRCS := $(wildcard debugger/*.c) $(wildcard debugger/cli/*.c) $(wildcard views/*.c)
+DEBUGGER_HDRS := $(wildcard debugger/*.h) $(wildcard debugger/cli/*.h) $(wildcard views/*.h) \
+                 $(wildcard include/regdbg/*.h)
+LIB_SRCS := $(filter-out debugger/cli/main.c,$(DEBUGGER_SRCS))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 UNIT_TESTS_ASAN := $(patsubst tests/unit/%.c,$(BUILD)/asan/tests/%,$(wildcard tests/unit/test_*.c))

@@ -589,7 +589,7 @@ def _open_parens(tok):
 def test_tui_help_lists_every_key_and_command(t):
     with open(os.path.join(TOP, "views", "commands.c")) as f:
         keys = _c_table(f.read(), "ui_commands")
-    with open(os.path.join(TOP, "debugger", "tui.c")) as f:
+    with open(os.path.join(TOP, "views", "prompt.c")) as f:
         cmds = _c_table(f.read(), "prompt_commands")
     check(len(keys) >= 20 and all(len(k) == 7 for k in keys), "parsing ui_commands: %r" % keys)
     check(len(cmds) >= 10 and all(len(c) == 4 for c in cmds), "parsing prompt_commands: %r" % cmds)

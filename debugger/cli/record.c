@@ -1,6 +1,7 @@
 /*
- * `regdbg record`: find a regdbg-proxy over QMP, drain its ring into a trace file until a count, a
- * duration, SIGINT/SIGTERM or the end of QEMU, then print one summary line.
+ * `regdbg record`: find a regdbg-proxy over QMP, drain its ring into a trace file with the
+ * library's recorder (debugger/recorder.h) until a count, a duration, SIGINT/SIGTERM or the end
+ * of QEMU, then print the recorder's summary line.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "commands.h"
+#include "cli.h"
 #include "recorder.h"
 #include "rule_file.h"
 #include "session.h"
