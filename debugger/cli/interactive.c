@@ -73,7 +73,7 @@ static int launch_bad_option(int argc, char **argv)
     return EXIT_USAGE;
 }
 
-static int parse_common(int argc, char **argv, struct tui_options *o, char **maps, int *accel,
+static int parse_common(int argc, char **argv, struct tui_options *o, int *accel,
                         const char *usage, const char *cmd)
 {
     const struct option *opts = common_opts;
@@ -85,7 +85,7 @@ static int parse_common(int argc, char **argv, struct tui_options *o, char **map
         switch (opt) {
         case 'm':
             if (o->n_maps < SESSION_MAX_MAPS) {
-                maps[o->n_maps++] = optarg;
+                o->maps[o->n_maps++] = optarg;
             }
             break;
         case 'r':
@@ -124,7 +124,7 @@ int cmd_attach(int argc, char **argv)
     struct tui_options o = { .maps = maps, .scrollback = TUI_DEFAULT_SCROLLBACK };
     int status;
 
-    status = parse_common(argc, argv, &o, maps, NULL, attach_usage, "attach");
+    status = parse_common(argc, argv, &o, NULL, attach_usage, "attach");
     if (status) {
         return status > 0 ? 0 : -status;
     }
@@ -142,7 +142,7 @@ int cmd_launch(int argc, char **argv)
     struct tui_options o = { .maps = maps, .scrollback = TUI_DEFAULT_SCROLLBACK };
     int accel = 0, status;
 
-    status = parse_common(argc, argv, &o, maps, &accel, launch_usage, "launch");
+    status = parse_common(argc, argv, &o, &accel, launch_usage, "launch");
     if (status) {
         return status > 0 ? 0 : -status;
     }
