@@ -119,14 +119,10 @@ int session_load_map(struct session *s, const char *path, char *err, size_t errl
     return 0;
 }
 
-#ifndef REGDBG_MAPS_DIR
-#define REGDBG_MAPS_DIR "maps"
-#endif
-
 int session_load_default_maps(struct session *s, char **extra, int n_extra, char *err,
                               size_t errlen)
 {
-    const char *dir = getenv("REGDBG_MAPS") ? getenv("REGDBG_MAPS") : REGDBG_MAPS_DIR;
+    const char *dir = getenv("REGDBG_MAPS") ? getenv("REGDBG_MAPS") : regdbg_maps_dir;
     struct stat st;
 
     if (stat(dir, &st) == 0 && session_load_map(s, dir, err, errlen) < 0) {

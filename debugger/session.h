@@ -96,7 +96,10 @@ void session_free(struct session *s);
 /* Load a register map file (or every *.json in a folder). */
 int session_load_map(struct session *s, const char *path, char *err, size_t errlen);
 
-/* The shipped maps (REGDBG_MAPS or the build's maps/), then the extra files or folders. */
+/* The folder of the shipped maps, as built (debugger/maps_dir.c). */
+extern const char regdbg_maps_dir[];
+
+/* The shipped maps ($REGDBG_MAPS, else regdbg_maps_dir), then the extra files or folders. */
 int session_load_default_maps(struct session *s, char **extra, int n_extra, char *err,
                               size_t errlen);
 
