@@ -1,6 +1,6 @@
 /*
  * The help view, generated from the command table that binds the keys (views/commands.c) and from
- * the table of `:` commands that runs them (debugger/tui.c), so that it cannot drift from either.
+ * the table of `:` commands that runs them (views/prompt.c), so that it cannot drift from either.
  * Long lines wrap to the width of the screen.
  */
 #include <stdio.h>

@@ -75,7 +75,7 @@ struct ui_command {
 extern const struct ui_command ui_commands[];
 extern const int ui_n_commands;
 
-/* The `:` commands: one table runs them (debugger/tui.c) and generates their help. */
+/* The `:` commands: one table runs them (views/prompt.c) and generates their help. */
 struct prompt_command {
     const char *name;
     const char *usage;

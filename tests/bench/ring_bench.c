@@ -1,7 +1,7 @@
 /*
  * Ring throughput benchmark (`make bench`): producer threads publish into a real shared-memory ring
- * in /dev/shm, following the device's policy, while the debugger's own consumer code
- * (debugger/ring_reader.c) drains it into a trace file (debugger/trace_file.c).
+ * in /dev/shm, following the device's policy, while the debugger's own recorder
+ * (debugger/recorder.c, the one `regdbg record` and the TUI use) drains it into a trace file.
  *
  * usage: ring_bench PRODUCERS EVENTS_PER_PRODUCER RING_ENTRIES lossless|lossy TRACE_FILE
  * prints: ring producers=P events=N consumed=C dropped=D seconds=S mevents_per_s=R
@@ -128,8 +128,6 @@ int main(int argc, char **argv)
     char shm_path[128], err[256];
     struct shm_ring ring;
     struct ring_reader rr;
-    struct regdbg_trace_header th;
-    struct trace_writer *w;
     struct recorder rec;
     struct producer *prods;
     pthread_barrier_t start;
@@ -159,14 +157,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "ring_bench: %s\n", err);
         return 1;
     }
-    trace_header_from_shm(&th, &rr.info);
-    th.start_monotonic_ns = rr.attach_ns;
-    w = trace_writer_open(argv[5], &th, err, sizeof(err));
-    if (!w) {
+    if (recorder_start(&rec, &rr, argv[5], RECORDER_FROM_ATTACH, err, sizeof(err)) < 0) {
         fprintf(stderr, "ring_bench: %s\n", err);
         return 1;
     }
-    recorder_init(&rec, &rr, w);
     prods = calloc((size_t)nprod, sizeof(*prods));
     pthread_barrier_init(&start, NULL, (unsigned)nprod + 1);
     for (int i = 0; i < nprod; i++) {
@@ -178,7 +172,7 @@ int main(int argc, char **argv)
     for (;;) {
         long n = recorder_drain(&rec, entries / 2, err, sizeof(err));
 
-        if (n < 0) {
+        if (n < 0 || recorder_check_ring(&rec, err, sizeof(err)) < 0) {
             fprintf(stderr, "ring_bench: %s\n", err);
             return 1;
         }
@@ -191,7 +185,7 @@ int main(int argc, char **argv)
             sched_yield();
         }
     }
-    if (trace_writer_close(w, err, sizeof(err)) < 0) {
+    if (recorder_finish(&rec, now_ns(), err, sizeof(err)) < 0) {
         fprintf(stderr, "ring_bench: %s\n", err);
         return 1;
     }

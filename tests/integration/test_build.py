@@ -1,9 +1,13 @@
 """The hook that puts regdbg-proxy into a user's own QEMU tree (`make qemu QEMU_SRC=...`): exactly
 one meson line and one Kconfig line, added once however often it runs, and the device's files
 copied in; and the whole of `make qemu QEMU_SRC=` on a QEMU tree of its own, whose binary then
-serves the debugger. (The pinned build, which every other test uses, goes through the same step.)"""
+serves the debugger. (The pinned build, which every other test uses, goes through the same step.)
+And the layers of the C code: the library (debugger/) free of curses, getopt, views/ and cli/
+headers and of process spawning but QEMU's launch, checked by the script the build runs."""
 
 import os
+import re
+import shutil
 import subprocess
 
 from harness import BUILD, TOP, Qemu, check, dump_json, regdbg
@@ -88,3 +92,85 @@ def test_make_qemu_into_a_user_tree_builds_a_working_qemu(t):
 
 
 test_make_qemu_into_a_user_tree_builds_a_working_qemu.timeout = 1800
+
+
+def _check_layers(*args):
+    return subprocess.run([os.path.join(TOP, "scripts", "check-layers.py")] + list(args),
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_the_library_has_no_curses_getopt_views_or_spawning(t):
+    """debugger/ is the model library: scripts/check-layers.py (which the Makefile runs before it
+    archives libregdbg.a) finds nothing wrong in its sources and archives, and refuses each kind
+    of violation planted in a copy of the tree; the library, the command line and the views are
+    compiled with the include paths of their own layer, none with tests/unit."""
+    libs = [p for p in (os.path.join(BUILD, "lib", "libregdbg.a"),
+                        os.path.join(BUILD, "asan", "lib", "libregdbg.a"),
+                        os.path.join(BUILD, "fuzz", "lib", "libregdbg.a")) if os.path.exists(p)]
+    check(len(libs) >= 2, "no built library in %s" % BUILD)
+    r = _check_layers(*sum((["--lib", p] for p in libs), []))
+    check(r.returncode == 0 and r.stdout == "", "the tree breaks the layering:\n" + r.stdout +
+          r.stderr)
+    # Nothing but the launcher may spawn, and the library's objects need no curses or getopt.
+    nm = subprocess.run(["nm", "-A", "-u", libs[0]], capture_output=True, text=True).stdout
+    spawners = {line.split(":")[1] for line in nm.splitlines()
+                if re.search(r"\b(fork|execvp)\b", line)}
+    check(spawners == {"launch.o"}, "objects that spawn: %r" % spawners)
+
+    trees = []
+
+    def planted(rel, text, where):
+        trees.append(rel)
+        top = t.tmp("tree-%d" % len(trees))
+        for d in ("debugger", "debugger/cli", "views"):
+            os.makedirs(os.path.join(top, d))
+            for name in os.listdir(os.path.join(TOP, d)):
+                if name.endswith((".c", ".h")):
+                    shutil.copy(os.path.join(TOP, d, name), os.path.join(top, d, name))
+        with open(os.path.join(top, rel)) as f:
+            lines = f.read().split("\n")
+        at = next(i for i, line in enumerate(lines) if line.startswith(where))
+        lines.insert(at, text)
+        with open(os.path.join(top, rel), "w") as f:
+            f.write("\n".join(lines))
+        r = _check_layers("--top", top)
+        check(r.returncode == 1, "check-layers.py accepted %r in %s: %s" % (text, rel, r.stdout))
+        return r.stdout
+
+    out = planted("debugger/session.c", "#include <curses.h>", "#include")
+    check(re.fullmatch(r"debugger/session\.c:\d+: the library includes <curses\.h>: curses and "
+                       r"getopt belong to views/ and debugger/cli/\n", out), out)
+    out = planted("debugger/recorder.h", "#include <getopt.h>", "#include")
+    check("debugger/recorder.h:" in out and "<getopt.h>" in out, out)
+    out = planted("debugger/session.h", '#include "ui.h"', "#include")
+    check(re.fullmatch(r'debugger/session\.h:\d+: the library includes "ui\.h", a views/ '
+                       r'header\n', out), out)
+    out = planted("debugger/qmp.c", '#include "cli.h"', "#include")
+    check('"cli.h", a debugger/cli/ header' in out, out)
+    out = planted("debugger/session.c", "static void f(void) { (void)fork(); }",
+                  "#include <time.h>")
+    check(re.fullmatch(r"debugger/session\.c:\d+: the library spawns a process \(fork\); only "
+                       r"debugger/launch\.c does \(QEMU\)\n", out), out)
+    # a comment or a string that names them is no violation
+    top = t.tmp("tree-quiet")
+    shutil.copytree(os.path.join(TOP, "debugger"), os.path.join(top, "debugger"))
+    shutil.copytree(os.path.join(TOP, "views"), os.path.join(top, "views"))
+    with open(os.path.join(top, "debugger", "session.c"), "a") as f:
+        f.write('/* fork() and system() */\nconst char *regdbg_words = "popen(";\n')
+    r = _check_layers("--top", top)
+    check(r.returncode == 0, r.stdout)
+
+    # The compile lines of each layer: make -n prints them without running anything.
+    r = subprocess.run(["make", "-C", TOP, "-n", "-B", "BUILD=" + t.tmp("b"),
+                        t.tmp("b") + "/obj/debugger/session.o",
+                        t.tmp("b") + "/obj/debugger/cli/record.o",
+                        t.tmp("b") + "/obj/views/tui.o"], capture_output=True, text=True,
+                       timeout=60, stdin=subprocess.DEVNULL)
+    lines = {m.group(1): line for line in r.stdout.splitlines()
+             for m in [re.search(r" -c -o \S+/obj/(\S+)\.o ", line)] if m}
+    check(set(lines) == {"debugger/session", "debugger/cli/record", "views/tui"},
+          "make -n: %s%s" % (r.stdout, r.stderr))
+    for name, line in lines.items():
+        check("-Itests/unit" not in line, "%s is compiled with -Itests/unit: %s" % (name, line))
+    check("-Iviews" not in lines["debugger/session"] and "-Idebugger/cli" not in
+          lines["debugger/session"], "the library sees other layers: " + lines["debugger/session"])

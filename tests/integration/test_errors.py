@@ -220,18 +220,19 @@ def _getopt_names(path, after):
 HELPS = {
     "batch": ("usage: regdbg batch --qmp SOCKET [--device ID] [--map FILE]... [--record F] "
               "[--keep]", {"qmp", "device", "map", "record", "keep"},
-              {"device", "map", "record", "keep"}, ("debugger/batch.c", "int cmd_batch(", set())),
+              {"device", "map", "record", "keep"},
+              ("debugger/cli/batch.c", "int cmd_batch(", set())),
     "launch": ("usage: regdbg launch [--kvm|--tcg] [--map FILE]... [--rules FILE] "
                "[--scrollback N]", {"kvm", "tcg", "map", "rules", "scrollback"},
                {"kvm", "tcg", "map", "rules", "scrollback"},
-               ("debugger/tui.c", "common_opts[]", set())),
+               ("debugger/cli/interactive.c", "common_opts[]", set())),
     "attach": ("usage: regdbg attach SOCKET [--map FILE]... [--rules FILE] [--scrollback N]",
                {"map", "rules", "scrollback"}, set(),
-               ("debugger/tui.c", "common_opts[]", {"kvm", "tcg"})),
+               ("debugger/cli/interactive.c", "common_opts[]", {"kvm", "tcg"})),
     "qemu-args": ("usage: regdbg qemu-args DEVICE [--sysfs DIR | --dump FILE] "
                   "[--readconfig FILE] [--id ID]", {"sysfs", "dump", "readconfig", "id"},
                   {"sysfs", "dump", "readconfig", "id"},
-                  ("debugger/scan_cmd.c", "int cmd_qemu_args(", set())),
+                  ("debugger/cli/scan.c", "int cmd_qemu_args(", set())),
 }
 
 

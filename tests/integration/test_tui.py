@@ -5,18 +5,16 @@ QEMU and temp folder, ends regdbg the way a user would and checks its exit statu
 is restored and that no sanitizer report was written (stderr is the terminal, so reports go to
 files with log_path=)."""
 
-import glob
 import json
 import os
 import re
-import shlex
 import shutil
 import signal
-import subprocess
 import time
 
-from harness import (GUEST, REGDBG, SAN_ENV, TOP, Qmp, RingHeader, TestFailure, check, dump_json,
-                     regdbg, require_kvm, rule_table, wait_for)
+from harness import (GUEST, REGDBG, TOP, Qmp, RingHeader, TestFailure, check, dump_json, regdbg,
+                     require_kvm, rule_table, wait_for)
+from tui import Term, alive, has_colour, highlighted_rows, proc_stat
 
 PROXY = "regdbg-proxy,id=i2c0,vendor-id=0x8086,device-id=0x0f41,bar0-size=4096"
 APPEND = "mode=i2c loops=0 delay=50"
@@ -29,244 +27,6 @@ I2C_REGS = {0xFC: "IC_COMP_TYPE", 0x6C: "IC_ENABLE", 0x9C: "IC_ENABLE_STATUS", 0
 # One stream line (views/stream.c ui_format_event), as capture-pane shows it (trailing blanks cut).
 EVENT_RE = re.compile(r"^([ -])\s*(\d+)\.(\d{6}) (\S+)\s+(\S+)\s+([RW])(\d) (\S+)\s+(->|<-) "
                       r"0x([0-9a-f]+)(?:  (.*))?$")
-
-
-# --- a private tmux server ----------------------------------------------------------------------
-
-def _proc_stat(pid):
-    """(ppid, start time, comm) of a process, or None."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            data = f.read()
-    except OSError:
-        return None
-    comm = data[data.index("(") + 1:data.rindex(")")]
-    rest = data[data.rindex(")") + 2:].split()
-    return int(rest[1]), rest[19], comm
-
-
-def _descendants(root):
-    """Every living process below root: [(pid, start time, comm)]."""
-    children = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            st = _proc_stat(int(name))
-            if st:
-                children.setdefault(st[0], []).append((int(name), st[1], st[2]))
-    out, todo = [], [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child[0])
-    return out
-
-
-def _alive(pid):
-    """True while pid runs (a zombie counts as gone)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-class Term:
-    """One terminal: a private tmux server (-S SOCKET) whose only pane runs
-    `bash -c 'COMMAND; echo EXIT=$?; sleep 60'`, so that the shell shows again after COMMAND ends.
-    Added to t.owned: cleanup kills the server and anything still running below it."""
-
-    def __init__(self, t, name, command, cols=120, rows=30, env=None):
-        self.name = name
-        self.cols, self.rows = cols, rows
-        self.sock = t.tmp(name + ".tmux")
-        self.san_log = t.tmp(name + "-san")
-        conf = t.tmp(name + ".tmux.conf")
-        with open(conf, "w") as f:
-            # No tmux status bar: the pane is the whole COLSxROWS window.
-            f.write("set -g status off\nset -g history-limit 0\n")
-        self.tmux = ["tmux", "-S", self.sock, "-f", conf]
-        full_env = {"TERM": "xterm-256color",
-                    "ASAN_OPTIONS": SAN_ENV["ASAN_OPTIONS"] + ":log_path=" + self.san_log + "-asan",
-                    "UBSAN_OPTIONS": SAN_ENV["UBSAN_OPTIONS"] + ":log_path=" + self.san_log +
-                    "-ubsan"}
-        full_env.update(env or {})
-        unset = [k for k, v in full_env.items() if v is None]
-        inner = "env %s %s %s" % (" ".join("-u " + k for k in unset),
-                                  " ".join(shlex.quote("%s=%s" % (k, v))
-                                           for k, v in full_env.items() if v is not None),
-                                  " ".join(shlex.quote(a) for a in command))
-        script = "cd %s; %s; echo EXIT=$?; sleep 60" % (shlex.quote(TOP), inner)
-        self.server_pid = None
-        t.owned.append(self)
-        env_tmux = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
-        subprocess.run(self.tmux + ["new-session", "-d", "-x", str(cols), "-y", str(rows),
-                                    "-s", "main", "bash -c " + shlex.quote(script)],
-                       check=True, timeout=10, env=env_tmux, stdin=subprocess.DEVNULL)
-        self.server_pid = int(self.display("#{pid}"))
-        self.pane_pid = int(self.display("#{pane_pid}"))
-
-    def tm(self, *args):
-        r = subprocess.run(self.tmux + list(args), capture_output=True, timeout=10)
-        if r.returncode != 0:
-            raise TestFailure("tmux %s: %s" % (" ".join(args), r.stderr.decode(errors="replace")))
-        return r.stdout.decode(errors="replace")
-
-    def display(self, fmt):
-        return self.tm("display-message", "-p", "-t", "main", fmt).strip()
-
-    def keys(self, *keys):
-        """Named keys (Enter, Escape, NPage, C-c) or single characters, one by one."""
-        for k in keys:
-            self.tm("send-keys", "-t", "main", k)
-
-    def type(self, text):
-        self.tm("send-keys", "-t", "main", "-l", text)
-
-    def lines(self, join=False):
-        """The screen, one string per row (trailing blanks cut)."""
-        out = self.tm("capture-pane", "-p", "-t", "main", *(["-J"] if join else []))
-        if out.endswith("\n"):
-            out = out[:-1]
-        return out.split("\n")
-
-    def text(self):
-        return "\n".join(self.lines())
-
-    def styled(self):
-        """The screen as rows of (char, attrs), attrs a frozenset of SGR codes in effect."""
-        out = self.tm("capture-pane", "-p", "-e", "-t", "main")
-        rows, state = [], {}
-        for line in out.split("\n"):
-            cells, i = [], 0
-            while i < len(line):
-                m = re.match(r"\x1b\[([0-9;:]*)m", line[i:])
-                if m:
-                    _sgr(state, m.group(1))
-                    i += m.end()
-                    continue
-                if line[i] == "\x1b":      # some other sequence: skip it
-                    m = re.match(r"\x1b[\[\]()][0-9;?]*[A-Za-z]?", line[i:])
-                    i += m.end() if m else 1
-                    continue
-                cells.append((line[i], frozenset(state.values())))
-                i += 1
-            rows.append(cells)
-        return rows
-
-    def wait(self, pred, timeout, what):
-        """Poll the screen until pred(lines) is true; its value is returned."""
-        deadline = time.monotonic() + timeout
-        last = []
-        while True:
-            last = self.lines()
-            value = pred(last)
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise TestFailure("%s: timed out after %.1f s waiting for %s; screen:\n%s"
-                                  % (self.name, timeout, what, "\n".join(last)))
-            time.sleep(0.05)
-
-    def wait_text(self, needle, timeout=10):
-        return self.wait(lambda ls: any(needle in ln for ln in ls), timeout, repr(needle))
-
-    def regdbg_pid(self, timeout=10):
-        """The pid of the regdbg running in the pane (bash's child)."""
-        def find():
-            for pid, _, comm in _descendants(self.pane_pid):
-                if comm == "regdbg":
-                    return pid
-            return None
-        return wait_for(find, timeout, "regdbg to start in " + self.name)
-
-    def wait_exit(self, timeout=15):
-        """Wait for the shell's EXIT= line; returns regdbg's exit status."""
-        lines = self.wait(lambda ls: [ln for ln in ls if ln.startswith("EXIT=")], timeout,
-                          "regdbg to exit (EXIT= line)")
-        return int(lines[-1][5:])
-
-    def check_clean_exit(self, timeout=15):
-        """regdbg exited with status 0, the terminal left the alternate screen, no sanitizer
-        report."""
-        status = self.wait_exit(timeout)
-        check(status == 0, "%s: regdbg exit status %d; screen:\n%s" % (self.name, status,
-                                                                        self.text()))
-        check(self.display("#{alternate_on}") == "0", "%s: the terminal is still in the alternate "
-              "screen after regdbg exited" % self.name)
-        self.check_sanitizers()
-
-    def check_sanitizers(self):
-        reports = glob.glob(self.san_log + "*")
-        if reports:
-            text = ""
-            for r in reports:
-                with open(r, errors="replace") as f:
-                    text += f.read()[-6000:]
-            raise TestFailure("%s: sanitizer report:\n%s" % (self.name, text))
-
-    def kill(self):
-        procs = _descendants(self.server_pid) if self.server_pid else []
-        subprocess.run(self.tmux + ["kill-server"], capture_output=True, timeout=10)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and any(_alive(p[0]) for p in procs):
-            time.sleep(0.05)
-        for pid, start, _ in procs:
-            st = _proc_stat(pid)
-            if st and st[1] == start:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-        self.server_pid = None
-
-
-def _sgr(state, params):
-    """Apply one SGR sequence to state (a dict: category -> code)."""
-    codes = [c for c in re.split("[;:]", params) if c != ""] or ["0"]
-    i = 0
-    while i < len(codes):
-        c = int(codes[i])
-        if c == 0:
-            state.clear()
-        elif c in (1, 2, 3, 4, 5, 7, 8, 9):
-            state["a%d" % c] = "a%d" % c
-        elif c in (22,):
-            state.pop("a1", None)
-            state.pop("a2", None)
-        elif 23 <= c <= 29:
-            state.pop("a%d" % (c - 20), None)
-        elif 30 <= c <= 37 or 90 <= c <= 97:
-            state["fg"] = "fg%d" % c
-        elif c == 39:
-            state.pop("fg", None)
-        elif 40 <= c <= 47 or 100 <= c <= 107:
-            state["bg"] = "bg%d" % c
-        elif c == 49:
-            state.pop("bg", None)
-        elif c in (38, 48):
-            kind = "fg" if c == 38 else "bg"
-            if i + 1 < len(codes) and codes[i + 1] == "5":
-                state[kind] = "%s256_%s" % (kind, codes[i + 2] if i + 2 < len(codes) else "")
-                i += 2
-            elif i + 1 < len(codes) and codes[i + 1] == "2":
-                state[kind] = "%srgb" % kind
-                i += 4
-        i += 1
-
-
-def highlighted_rows(styled, first, last):
-    """Rows in [first, last] drawn as the cursor: reverse video, or a white background."""
-    out = []
-    for y in range(first, min(last, len(styled) - 1) + 1):
-        cells = [a for ch, a in styled[y] if ch != " "]
-        if cells and sum(1 for a in cells if "a7" in a or "bg47" in a or "bg107" in a) \
-                > len(cells) // 2:
-            out.append(y)
-    return out
-
-
-def has_colour(styled):
-    return any(any(x.startswith(("fg", "bg")) for x in a) for row in styled for _, a in row)
 
 
 # --- QEMU and regdbg ----------------------------------------------------------------------------
@@ -301,17 +61,17 @@ class _QemuCleanup:
 
     def __init__(self, qemu_pid):
         self.qemu_pid = qemu_pid
-        st = _proc_stat(qemu_pid)
+        st = proc_stat(qemu_pid)
         self.start = st[1] if st else None
 
     def kill(self):
-        st = _proc_stat(self.qemu_pid)
+        st = proc_stat(self.qemu_pid)
         if self.start and st and st[1] == self.start:
             try:
                 os.kill(self.qemu_pid, signal.SIGKILL)
             except OSError:
                 pass
-            wait_for(lambda: not _alive(self.qemu_pid), 5, "QEMU to die")
+            wait_for(lambda: not alive(self.qemu_pid), 5, "QEMU to die")
 
 
 class _RemoveDir:
@@ -829,7 +589,7 @@ def _open_parens(tok):
 def test_tui_help_lists_every_key_and_command(t):
     with open(os.path.join(TOP, "views", "commands.c")) as f:
         keys = _c_table(f.read(), "ui_commands")
-    with open(os.path.join(TOP, "debugger", "tui.c")) as f:
+    with open(os.path.join(TOP, "views", "prompt.c")) as f:
         cmds = _c_table(f.read(), "prompt_commands")
     check(len(keys) >= 20 and all(len(k) == 7 for k in keys), "parsing ui_commands: %r" % keys)
     check(len(cmds) >= 10 and all(len(c) == 4 for c in cmds), "parsing prompt_commands: %r" % cmds)
@@ -1022,7 +782,7 @@ def test_tui_resize(t):
         term.wait(lambda ls: ls[0].startswith(" regdbg") and ls[-1].startswith("?Help"), 5,
                   "the screen back after a tiny size")
     _check_layout(term, 80, 24)
-    check(_alive(term.regdbg_pid()), "regdbg died")
+    check(alive(term.regdbg_pid()), "regdbg died")
     quit_launched(term)
     # The way out is on the key bar at every size, 80 columns included.
     check(all("qQuit" in kb for kb in keybars), "the key bar does not show q Quit at 80 columns: "
@@ -1091,12 +851,12 @@ def test_tui_quit_asks_before_shutting_down_launched_qemu(t):
     term.wait_text("[y/N]", 5)
     term.keys("Escape")
     term.wait(lambda ls: "[y/N]" not in ls[-2], 5, "Esc to answer no")
-    check(_alive(lt.qemu_pid), "QEMU died after Esc")
+    check(alive(lt.qemu_pid), "QEMU died after Esc")
     term.keys("q")
     term.wait_text("[y/N]", 5)
     term.keys("y")
     term.check_clean_exit(20)
-    check(not _alive(lt.qemu_pid), "QEMU (pid %d) still runs after q y" % lt.qemu_pid)
+    check(not alive(lt.qemu_pid), "QEMU (pid %d) still runs after q y" % lt.qemu_pid)
     check(not os.path.exists(lt.shm), "the ring %s outlives QEMU" % lt.shm)
     check(not os.path.exists(private_dir), "regdbg's private folder %s is left" % private_dir)
 
@@ -1273,7 +1033,7 @@ def test_tui_command_prompt_and_recording(t):
     term.type("quit")
     term.keys("Escape")
     term.wait(lambda ls: ls[-2] == "", 5, "Esc to close the prompt")
-    check(term.regdbg_pid() and _alive(lt.qemu_pid), "Esc ran the command")
+    check(term.regdbg_pid() and alive(lt.qemu_pid), "Esc ran the command")
     term.keys(":")
     term.type("record " + trace)
     term.keys("Enter")
@@ -1332,7 +1092,7 @@ def test_tui_command_prompt_and_recording(t):
     term.type("q")
     term.keys("Enter")
     term.check_clean_exit(20)
-    check(not _alive(lt.qemu_pid), "QEMU still runs after :q")
+    check(not alive(lt.qemu_pid), "QEMU still runs after :q")
     r = regdbg("dump", trace2)
     check(r.returncode == 0 and r.stdout.splitlines()[-1].startswith("# end of recording"),
           "a recording open when regdbg quit: %s%s" % (r.stdout[-500:], r.stderr))
@@ -1355,7 +1115,7 @@ def test_tui_detach_leaves_launched_qemu_running(t):
     sock = m.group(2)
     check(sock.startswith("/tmp/regdbg-") and os.path.exists(sock), "socket %r" % sock)
     t.owned.append(_RemoveDir(os.path.dirname(sock)))
-    check(_alive(lt.qemu_pid) and qmp_status(lt.qmp) == "running", "QEMU stopped after d")
+    check(alive(lt.qemu_pid) and qmp_status(lt.qmp) == "running", "QEMU stopped after d")
     check(RingHeader(lt.shm).consumer_pid == 0, "the ring still has a consumer")
     check(RingHeader(lt.shm).heartbeat_ns == 0, "detaching left the heartbeat at %d"
           % RingHeader(lt.shm).heartbeat_ns)
@@ -1364,9 +1124,9 @@ def test_tui_detach_leaves_launched_qemu_running(t):
     wait_events(term2)
     term2.keys("q")
     term2.check_clean_exit(5)
-    check(_alive(lt.qemu_pid) and qmp_status(lt.qmp) == "running", "QEMU stopped after q")
+    check(alive(lt.qemu_pid) and qmp_status(lt.qmp) == "running", "QEMU stopped after q")
     lt.qmp.cmd("quit")
-    wait_for(lambda: not _alive(lt.qemu_pid), 10, "QEMU to quit")
+    wait_for(lambda: not alive(lt.qemu_pid), 10, "QEMU to quit")
 
 
 test_tui_detach_leaves_launched_qemu_running.timeout = 60
@@ -1703,7 +1463,7 @@ def test_tui_launch_kvm_map_and_rules(t):
     term.keys("c")
     check_widget_run(t, bar, serial, shm, last_read=0x47464544)    # continued: the device's
     quit_launched(term)
-    check(not _alive(qemu_pid), "QEMU still runs after q y")
+    check(not alive(qemu_pid), "QEMU still runs after q y")
 
 
 test_tui_launch_kvm_map_and_rules.timeout = 90

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "commands.h"
+#include "cli.h"
 #include "regdbg/abi.h"
 #include "rules_parse.h"
 #include "trace_file.h"
@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 {
     const char *name;
 
-    /* The commands say what was wrong with an option themselves, in one line (commands.h). */
+    /* The commands say what was wrong with an option themselves, in one line (cli.h). */
     opterr = 0;
     if (argc < 2) {
         usage(stderr);

@@ -1,9 +1,10 @@
 /*
- * The regdbg sub-commands. Each returns the process exit status: 0 success, 1 runtime error,
- * 2 usage error.
+ * The command-line programs of regdbg (debugger/cli/, one file per command, on top of the
+ * library in debugger/): their entry points and --help texts, and the one-line usage errors they
+ * share. Each returns the process exit status: 0 success, 1 runtime error, 2 usage error.
  */
-#ifndef REGDBG_COMMANDS_H
-#define REGDBG_COMMANDS_H
+#ifndef REGDBG_CLI_H
+#define REGDBG_CLI_H
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -53,4 +54,4 @@ int cli_bad_arg(int argc, char **argv, const struct option *opts, const char *op
 int cli_bad_option(const char *cmd, int argc, char **argv, const struct option *opts,
                    const char *optstring);
 
-#endif /* REGDBG_COMMANDS_H */
+#endif /* REGDBG_CLI_H */

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "commands.h"
+#include "cli.h"
 #include "session.h"
 
 #define BATCH_SCROLLBACK 65536

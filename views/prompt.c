@@ -1,0 +1,421 @@
+/*
+ * The TUI's prompt: the table of `:` commands that runs them (views/help.c generates their help
+ * from it), the filter syntax of the stream, and what Enter does with each kind of prompt (a
+ * command, a search, a filter, a value for the parked access, a rewritten rule).
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller.h"
+#include "stream.h"
+
+static int parse_filter(struct tui *t, const char *text, struct event_filter *f, char *err,
+                        size_t errlen);
+
+static int pc_help(void *opaque, const char *args, char *err, size_t errlen)
+{
+    struct tui *t = opaque;
+    (void)args, (void)err, (void)errlen;
+    t->ui.prev_view = t->ui.view;
+    t->ui.view = VIEW_HELP;
+    return 0;
+}
+
+static int pc_quit(void *opaque, const char *args, char *err, size_t errlen)
+{
+    struct tui *t = opaque;
+    (void)args, (void)err, (void)errlen;
+    t->quit = true;
+    return 0;
+}
+
+static int pc_detach(void *opaque, const char *args, char *err, size_t errlen)
+{
+    struct tui *t = opaque;
+    (void)args, (void)err, (void)errlen;
+    t->quit = t->detach_only = true;
+    return 0;
+}
+
+static int pc_stop(void *opaque, const char *args, char *err, size_t errlen)
+{
+    (void)args;
+    return session_vm_stop(&((struct tui *)opaque)->s, err, errlen);
+}
+
+static int pc_cont(void *opaque, const char *args, char *err, size_t errlen)
+{
+    (void)args;
+    return session_vm_cont(&((struct tui *)opaque)->s, err, errlen);
+}
+
+static int pc_reset(void *opaque, const char *args, char *err, size_t errlen)
+{
+    (void)args;
+    return session_vm_reset(&((struct tui *)opaque)->s, err, errlen);
+}
+
+static int pc_filter(void *opaque, const char *args, char *err, size_t errlen)
+{
+    struct tui *t = opaque;
+    struct event_filter f;
+
+    if (!*args) {
+        event_store_clear_filter(&t->s.store);
+        t->ui.filter_text[0] = '\0';
+        return 0;
+    }
+    if (parse_filter(t, args, &f, err, errlen) < 0) {
+        return -1;
+    }
+    event_store_set_filter(&t->s.store, &f);
+    snprintf(t->ui.filter_text, sizeof(t->ui.filter_text), "%s", args);
+    t->ui.follow = true;
+    return 0;
+}
+
+/* Move to the next match in direction; "search wrapped" (as vim says it) when it went round. */
+int prompt_search_step(struct tui *t, int direction, char *err, size_t errlen)
+{
+    bool wrapped;
+
+    if (stream_search(&t->ui, direction, &wrapped) < 0) {
+        snprintf(err, errlen, "no match for '%.127s'", t->ui.search);
+        return -1;
+    }
+    if (wrapped) {
+        ui_notice(&t->ui, false, "search wrapped: past the %s access, on from the %s",
+                  direction > 0 ? "newest" : "oldest", direction > 0 ? "oldest" : "newest");
+    } else {
+        t->ui.notice[0] = '\0';
+    }
+    return 0;
+}
+
+static int pc_search(void *opaque, const char *args, char *err, size_t errlen)
+{
+    struct tui *t = opaque;
+
+    snprintf(t->ui.search, sizeof(t->ui.search), "%.127s", args);
+    t->ui.view = VIEW_STREAM;
+    /* Following: the most recent match; paused: the next one after the cursor. */
+    return prompt_search_step(t, t->ui.follow ? -1 : 1, err, errlen);
+}
+
+static int pc_record(void *opaque, const char *args, char *err, size_t errlen)
+{
+    struct tui *t = opaque;
+    char path[PATH_MAX], dev[128] = "";
+    int d = t->ui.cur_dev;
+
+    if (!strcmp(args, "stop")) {
+        if (session_record_stop(&t->s, err, errlen) < 0) {
+            return -1;
+        }
+        ui_notice(&t->ui, false, "recording stopped: %llu events in %s, %llu dropped",
+                  (unsigned long long)t->s.rec.written, t->s.rec.path,
+                  (unsigned long long)t->s.rec.dropped);
+        return 0;
+    }
+    if (sscanf(args, "%4095s %127s", path, dev) < 1) {
+        snprintf(err, errlen, "usage: record FILE [DEVICE] | record stop");
+        return -1;
+    }
+    if (dev[0] && (d = session_find_proxy(&t->s, dev)) < 0) {
+        snprintf(err, errlen, "no device '%s'", dev);
+        return -1;
+    }
+    if (session_record_start(&t->s, path, d, err, errlen) < 0) {
+        return -1;
+    }
+    ui_notice(&t->ui, false, "recording %s into %s", t->s.proxies[d].id, path);
+    return 0;
+}
+
+static int pc_view(void *opaque, const char *args, char *err, size_t errlen)
+{
+    struct tui *t = opaque;
+
+    if (!strcmp(args, "stream")) {
+        t->ui.view = VIEW_STREAM;
+    } else if (!strcmp(args, "regs") || !strcmp(args, "registers")) {
+        t->ui.view = VIEW_REGS;
+    } else if (!strcmp(args, "devices")) {
+        t->ui.view = VIEW_DEVICES;
+    } else {
+        snprintf(err, errlen, "view %s: expected stream, regs or devices", args);
+        return -1;
+    }
+    return 0;
+}
+
+static int pc_device(void *opaque, const char *args, char *err, size_t errlen)
+{
+    struct tui *t = opaque;
+    int d = session_find_proxy(&t->s, args);
+
+    if (d < 0) {
+        snprintf(err, errlen, "no device '%s'", args);
+        return -1;
+    }
+    t->ui.cur_dev = d;
+    t->ui.view = VIEW_REGS;
+    return 0;
+}
+
+static int pc_rule(void *opaque, const char *line, char *err, size_t errlen)
+{
+    struct tui *t = opaque;
+    struct rules_cmd cmd;
+
+    if (session_rule_command(&t->s, line, t->ui.cur_dev, &cmd, err, errlen) < 0) {
+        return -1;
+    }
+    if (cmd.kind == RCMD_INFO_RULES) {
+        t->ui.view = VIEW_RULES;
+    } else if (cmd.kind == RCMD_RULE && t->s.message[0]) {
+        ui_notice(&t->ui, false, "%s", t->s.message);
+        t->s.message[0] = '\0';
+    }
+    return 0;
+}
+
+const struct prompt_command prompt_commands[] = {
+    { "help", "help", "show this help", pc_help },
+    { "break", "break [r|w|rw] TARGET [if COND] [ignore N] [temp]",
+      "stop the firmware on an access (TARGET: REG, REG.FIELD, barN+OFF[..END]; docs/rules.md)",
+      pc_rule },
+    { "edit", "edit w TARGET set M | clear M | = V", "change what the guest writes", pc_rule },
+    { "inject", "inject r TARGET = V | or M | and M | xor M", "change what the guest reads",
+      pc_rule },
+    { "drop", "drop w TARGET", "the write never reaches the device", pc_rule },
+    { "info", "info rules", "list the rules with their hit counts (the rules screen)", pc_rule },
+    { "enable", "enable N...", "enable rules", pc_rule },
+    { "disable", "disable N...", "disable rules", pc_rule },
+    { "delete", "delete [N...]", "delete rules (all without N)", pc_rule },
+    { "step", "step [N]", "park the next N accesses of the device shown by the registers screen",
+      pc_rule },
+    { "filter", "filter [dev=ID bar=N reg=NAME dir=r|w value=V[/MASK]]",
+      "filter the stream and its history; no argument clears the filter", pc_filter },
+    { "search", "search TEXT", "find a register name (part of it) or a value (0x55)", pc_search },
+    { "record", "record FILE [DEVICE] | record stop", "record a device's accesses to a trace file "
+      "(regdbg dump reads it)", pc_record },
+    { "stop", "stop", "stop the VM", pc_stop },
+    { "cont", "cont", "let the VM continue", pc_cont },
+    { "reset", "reset", "system reset of the VM", pc_reset },
+    { "view", "view stream|regs|devices", "switch screens", pc_view },
+    { "device", "device ID", "show the registers of that device", pc_device },
+    { "detach", "detach", "leave, and leave the VM running (even one regdbg launched)",
+      pc_detach },
+    { "quit", "quit", "leave (a VM regdbg launched is shut down)", pc_quit },
+};
+const int prompt_command_count = (int)(sizeof(prompt_commands) / sizeof(prompt_commands[0]));
+
+static int run_prompt_command(struct tui *t, const char *line, char *err, size_t errlen)
+{
+    const char *full = line;   /* rules commands parse the whole line: columns point into it */
+    char name[32];
+    size_t n = 0;
+
+    while (*line == ' ') {
+        line++;
+    }
+    while (line[n] && line[n] != ' ' && n < sizeof(name) - 1) {
+        name[n] = line[n];
+        n++;
+    }
+    name[n] = '\0';
+    line += n;
+    while (*line == ' ') {
+        line++;
+    }
+    if (!name[0]) {
+        return 0;
+    }
+    if (session_is_rule_command(name)) {
+        return pc_rule(t, full, err, errlen);
+    }
+    for (int i = 0; i < prompt_command_count; i++) {
+        if (!strcmp(prompt_commands[i].name, name) ||
+            (!strcmp(name, "q") && !strcmp(prompt_commands[i].name, "quit"))) {
+            return prompt_commands[i].run(t, line, err, errlen);
+        }
+    }
+    snprintf(err, errlen, "unknown command '%s' (:help lists them)", name);
+    return -1;
+}
+
+static int parse_filter(struct tui *t, const char *text, struct event_filter *f, char *err,
+                        size_t errlen)
+{
+    char buf[256], *save = NULL, *word;
+    const char *reg = NULL;
+
+    memset(f, 0, sizeof(*f));
+    f->dev = f->bar = f->dir = f->reg = ANY;
+    snprintf(buf, sizeof(buf), "%s", text);
+    for (word = strtok_r(buf, " ", &save); word; word = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(word, '='), *end;
+        const char *val;
+
+        if (!eq) {
+            snprintf(err, errlen, "filter: '%s' is not KEY=VALUE", word);
+            return -1;
+        }
+        *eq = '\0';
+        val = eq + 1;
+        if (!strcmp(word, "dev")) {
+            if ((f->dev = session_find_proxy(&t->s, val)) < 0) {
+                snprintf(err, errlen, "filter: no device '%s'", val);
+                return -1;
+            }
+        } else if (!strcmp(word, "bar")) {
+            long b = strtol(val, &end, 0);
+            if (*end || b < 0 || b >= REGDBG_NUM_BARS) {
+                snprintf(err, errlen, "filter: bar=%s: expected 0 to 5", val);
+                return -1;
+            }
+            f->bar = (int)b;
+        } else if (!strcmp(word, "dir")) {
+            if (!strcmp(val, "r") || !strcmp(val, "read")) {
+                f->dir = REGDBG_DIR_READ;
+            } else if (!strcmp(val, "w") || !strcmp(val, "write")) {
+                f->dir = REGDBG_DIR_WRITE;
+            } else {
+                snprintf(err, errlen, "filter: dir=%s: expected r or w", val);
+                return -1;
+            }
+        } else if (!strcmp(word, "reg")) {
+            reg = val - buf + text;
+            snprintf(f->reg_name, sizeof(f->reg_name), "%s", val);
+        } else if (!strcmp(word, "value")) {
+            char *slash = strchr(eq + 1, '/');
+            if (slash) {
+                *slash = '\0';
+            }
+            f->value = strtoull(val, &end, 0);
+            if (*end || !*val) {
+                snprintf(err, errlen, "filter: value=%s: expected a number", val);
+                return -1;
+            }
+            f->mask = UINT64_MAX;
+            if (slash) {
+                f->mask = strtoull(slash + 1, &end, 0);
+                if (*end || !slash[1]) {
+                    snprintf(err, errlen, "filter: mask %s: expected a number", slash + 1);
+                    return -1;
+                }
+            }
+            f->value &= f->mask;
+            f->has_value = true;
+        } else {
+            snprintf(err, errlen, "filter: unknown key '%s' (dev, bar, reg, dir, value)", word);
+            return -1;
+        }
+    }
+    if (reg) {
+        /* The register must exist in some device's map (that device's, with dev=). */
+        bool known = false;
+        for (int d = 0; d < t->s.n_proxies && !known; d++) {
+            const struct proxy *p = &t->s.proxies[d];
+            if ((f->dev == ANY || f->dev == d) && p->map) {
+                const struct regmap_reg *r = regmap_find_name(p->map, f->reg_name);
+                if (r && f->dev == d) {
+                    f->reg = (int)(r - p->map->regs);
+                    f->reg_name[0] = '\0';
+                }
+                known = r != NULL;
+            }
+        }
+        if (!known) {
+            snprintf(err, errlen, "filter: no register '%s' in the register maps", f->reg_name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int parse_value(const char *text, uint64_t *v, char *err, size_t errlen)
+{
+    char *end;
+
+    while (*text == ' ') {
+        text++;
+    }
+    *v = strtoull(text, &end, 0);
+    while (*end == ' ') {
+        end++;
+    }
+    if (!*text || *end || *text == '-') {
+        snprintf(err, errlen, "'%.100s' is not a number (decimal, or hex with 0x)", text);
+        return -1;
+    }
+    return 0;
+}
+
+void prompt_submit(struct tui *t)
+{
+    char err[256] = "";
+    enum prompt_kind kind = t->ui.prompt;
+    char text[256];
+    int ret = 0;
+
+    snprintf(text, sizeof(text), "%s", t->ui.prompt_text);
+    t->ui.prompt = PROMPT_NONE;
+    switch (kind) {
+    case PROMPT_COMMAND:
+        if (text[0]) {
+            snprintf(t->ui.last_command, sizeof(t->ui.last_command), "%s", text);
+        }
+        ret = run_prompt_command(t, text, err, sizeof(err));
+        break;
+    case PROMPT_SEARCH:
+        ret = pc_search(t, text, err, sizeof(err));
+        break;
+    case PROMPT_FILTER:
+        ret = pc_filter(t, text, err, sizeof(err));
+        break;
+    case PROMPT_PARK_VALUE:
+    case PROMPT_PARK_SKIP: {
+        uint64_t v;
+        ret = parse_value(text, &v, err, sizeof(err));
+        if (ret == 0) {
+            tui_answer_park(t, kind == PROMPT_PARK_VALUE ? REGDBG_VERDICT_VALUE
+                                                         : REGDBG_VERDICT_SKIP, v);
+        }
+        break;
+    }
+    case PROMPT_EDIT_RULE: {
+        struct rules_device devs[SESSION_MAX_PROXIES];
+        struct rules_ctx ctx;
+        struct rules_cmd cmd;
+        struct rules_error perr;
+
+        session_rules_ctx(&t->s, devs, &ctx);
+        if (rules_parse(text, &ctx, &cmd, &perr) < 0) {
+            snprintf(err, sizeof(err), "column %d: %.200s", perr.column, perr.message);
+            ret = -1;
+        } else if (cmd.kind != RCMD_RULE || cmd.spec.dev != t->ui.park.dev) {
+            snprintf(err, sizeof(err), "give a break, edit, inject or drop rule of %s",
+                     t->s.proxies[t->ui.park.dev].id);
+            ret = -1;
+        } else {
+            ret = rule_replace(&t->s.proxies[cmd.spec.dev].rr, t->ui.park.park.rule,
+                               &cmd.spec.rule, cmd.spec.ignore, cmd.spec.temp, cmd.spec.text,
+                               err, sizeof(err));
+            if (ret == 0) {
+                ui_notice(&t->ui, false, "rule %d is now: %s",
+                          SESSION_RULE_ID(cmd.spec.dev, t->ui.park.park.rule), cmd.spec.text);
+            }
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    if (ret < 0) {
+        ui_notice(&t->ui, true, "%s", err);
+    }
+}
