@@ -365,17 +365,20 @@ size_t session_drain(struct session *s, size_t max)
 void session_qmp_readable(struct session *s)
 {
     char err[256];
+    bool dead;
 
     if (!s->qmp || s->qemu_gone) {
         return;
     }
-    if (qmp_pump(s->qmp, err, sizeof(err)) < 0 || qmp_is_dead(s->qmp)) {
+    dead = qmp_pump(s->qmp, err, sizeof(err)) < 0 || qmp_is_dead(s->qmp);
+    /* What QEMU said before it went (its SHUTDOWN, say) first: "gone" is the last word. */
+    session_process_events(s);
+    if (dead) {
         s->qemu_gone = true;
         snprintf(s->qemu_gone_why, sizeof(s->qemu_gone_why), "QEMU closed the QMP connection "
                  "(it exited or was killed)");
         snprintf(s->run_state, sizeof(s->run_state), "gone");
     }
-    session_process_events(s);
 }
 
 void session_process_events(struct session *s)
