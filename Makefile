@@ -4,6 +4,7 @@
 #   make demo     QEMU + proxy + demo guest, its register accesses streamed live
 #   make test     every test; ends with "N passed, N failed, N skipped"
 #   make bench    performance ratios, measured in one run
+#   make mutants [MUTANTS=PATTERN]   mutation testing of the tests (tests/mutants); not in make test
 #   make qemu QEMU_SRC=DIR   put regdbg-proxy into your own QEMU tree and build it there
 #   make install [PREFIX=/usr/local] [DESTDIR=]   regdbg, its QEMU and the maps; make uninstall
 #
@@ -117,7 +118,7 @@ $(eval $(call variant,$(FUZZ_OBJ),$(LIBREGDBG_FUZZ),$$(FUZZ_CC),$$(FUZZ_CFLAGS))
 
 include tests/guest/guest.mk
 
-.PHONY: all deps qemu demo test bench clean unit-tests install uninstall FORCE
+.PHONY: all deps qemu demo test bench mutants clean unit-tests install uninstall FORCE
 
 all: deps $(REGDBG) qemu $(GUEST_ELF)
 
@@ -169,6 +170,12 @@ bench: all $(BUILD)/bench/ring_bench
 
 demo: all
 	@scripts/demo.sh $(BUILD)
+
+# Mutation testing: each entry of tests/mutants/catalogue.txt applied alone in a scratch copy of
+# the tree (build/mutants), rebuilt (QEMU in build/mutants/qemu-cache) and run against the tests
+# that cover it. MUTANTS=PATTERN runs the entries whose id or file contains PATTERN.
+mutants: deps
+	@$(PYTHON) tests/mutants/run.py $(if $(MUTANTS),--only '$(MUTANTS)')
 
 # --- install ------------------------------------------------------------------------------------
 
