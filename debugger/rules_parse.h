@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "event_store.h"
 #include "regdbg/rules.h"
 #include "regmap.h"
 
@@ -74,5 +75,31 @@ int rules_parse(const char *line, const struct rules_ctx *ctx, struct rules_cmd 
  * about one edit per four letters), or NULL when none is that close. The first of equals wins.
  */
 const char *rules_closest_name(const char *word, const char *const *names, size_t n);
+
+/*
+ * The one number rule of the debugger, used by the rules language, the stream's filter and
+ * search, the park prompt and the command line's numeric options (docs/rules.md, "Numbers"):
+ * "0x" or "0X" and hex digits is hexadecimal; anything else is decimal digits, and a leading zero
+ * never means octal ("010" is ten). s[0..n) must be the number alone: no sign, no spaces, no
+ * trailing text. OK with *out set; BAD for anything else (empty, "0x" alone, junk); BIG when it
+ * does not fit in 64 bits.
+ */
+enum rules_number { RULES_NUMBER_OK, RULES_NUMBER_BAD, RULES_NUMBER_BIG };
+enum rules_number rules_parse_number(const char *s, size_t n, uint64_t *out);
+
+/*
+ * A whole line that is one number (spaces around it allowed), as the park prompt takes it.
+ * 0, or -1 with err filled (its column 1-based into text, messages as the rules language's).
+ */
+int rules_parse_value(const char *text, uint64_t *out, struct rules_error *err);
+
+/*
+ * The stream's filter: space-separated KEY=VALUE words, dev=ID bar=N reg=NAME dir=r|w
+ * value=V[/MASK] (docs/rules.md). Devices and register names resolve against ctx (may be NULL);
+ * reg= with dev= becomes a register index, without it a name matched on any device. 0 with *f
+ * filled, or -1 with err filled (column 1-based into text; err may be NULL).
+ */
+int rules_parse_filter(const char *text, const struct rules_ctx *ctx, struct event_filter *f,
+                       struct rules_error *err);
 
 #endif /* REGDBG_RULES_PARSE_H */

@@ -118,16 +118,14 @@ int stream_search(struct ui *ui, int direction, bool *wrapped)
     uint64_t count = event_store_view_count(st);
     /* following, the newest event is a candidate too: start just past it */
     uint64_t pos = ui->follow && direction < 0 ? count : stream_cursor_pos(ui);
-    bool numeric = false;
     uint64_t number = 0;
-    char *end;
+    /* a number by the debugger's one rule (rules_parse.h): 010 is ten, 0x10 sixteen */
+    bool numeric = rules_parse_number(ui->search, strlen(ui->search), &number) == RULES_NUMBER_OK;
 
     *wrapped = false;
     if (!ui->search[0] || count == 0) {
         return -1;
     }
-    number = strtoull(ui->search, &end, 0);
-    numeric = *end == '\0' && isdigit((unsigned char)ui->search[0]);
     /* Every line once, the one at the cursor last; past either end, on from the other (as less
        and vim do). */
     for (uint64_t step = 1; step <= count; step++) {
