@@ -1715,11 +1715,6 @@ static int parse_timeout(struct parser *p, double *out)
     return 0;
 }
 
-static const char *const COMMANDS[] = {
-    "break", "edit", "inject", "drop", "info", "enable", "disable", "delete", "step", "wait",
-    "continue", "skip", "print", "expect",
-};
-
 int rules_parse(const char *line, const struct rules_ctx *ctx, struct rules_cmd *out,
                 struct rules_error *err)
 {
@@ -1767,32 +1762,31 @@ int rules_parse(const char *line, const struct rules_ctx *ctx, struct rules_cmd 
         return fail(&p, c.pos, "expected a command");
     }
     next(&p);
-    if (is_kw(&p, &c, "break")) {
+    /* the commands and their names are command_table.h's; this parses those it marks */
+    out->def = command_find(tok_text(&p, &c), c.len);
+    switch (out->def && out->def->rules_language ? out->def->id : CMD_COUNT) {
+    case CMD_BREAK:
         return parse_rule(&p, REGDBG_RULE_BREAK, out);
-    }
-    if (is_kw(&p, &c, "edit")) {
+    case CMD_EDIT:
         return parse_rule(&p, REGDBG_RULE_EDIT, out);
-    }
-    if (is_kw(&p, &c, "inject")) {
+    case CMD_INJECT:
         return parse_rule(&p, REGDBG_RULE_INJECT, out);
-    }
-    if (is_kw(&p, &c, "drop")) {
+    case CMD_DROP:
         return parse_rule(&p, REGDBG_RULE_DROP, out);
-    }
-    if (is_kw(&p, &c, "info")) {
+    case CMD_INFO:
         if (!is_kw(&p, &p.t, "rules")) {
             return fail(&p, p.t.pos, "expected 'rules' after 'info'");
         }
         next(&p);
         out->kind = RCMD_INFO_RULES;
         return expect_end(&p);
-    }
-    if (is_kw(&p, &c, "enable") || is_kw(&p, &c, "disable") || is_kw(&p, &c, "delete")) {
-        out->kind = is_kw(&p, &c, "enable") ? RCMD_ENABLE
-                  : is_kw(&p, &c, "disable") ? RCMD_DISABLE : RCMD_DELETE;
+    case CMD_ENABLE:
+    case CMD_DISABLE:
+    case CMD_DELETE:
+        out->kind = out->def->id == CMD_ENABLE ? RCMD_ENABLE
+                  : out->def->id == CMD_DISABLE ? RCMD_DISABLE : RCMD_DELETE;
         return parse_ids(&p, out->kind != RCMD_DELETE, out);
-    }
-    if (is_kw(&p, &c, "step")) {
+    case CMD_STEP:
         out->kind = RCMD_STEP;
         out->count = 1;
         if (is_number_tok(&p, &p.t)) {
@@ -1805,16 +1799,15 @@ int rules_parse(const char *line, const struct rules_ctx *ctx, struct rules_cmd 
             out->count = (uint32_t)v;
         }
         return expect_end(&p);
-    }
-    if (is_kw(&p, &c, "wait")) {
+    case CMD_WAIT:
         out->kind = RCMD_WAIT;
         if (is_number_tok(&p, &p.t) && parse_timeout(&p, &out->timeout_s) < 0) {
             return -1;
         }
         return expect_end(&p);
-    }
-    if (is_kw(&p, &c, "continue") || is_kw(&p, &c, "skip")) {
-        out->kind = is_kw(&p, &c, "continue") ? RCMD_CONTINUE : RCMD_SKIP;
+    case CMD_CONTINUE:
+    case CMD_SKIP:
+        out->kind = out->def->id == CMD_CONTINUE ? RCMD_CONTINUE : RCMD_SKIP;
         if (is_number_tok(&p, &p.t)) {
             if (get_number(&p, "a value", &out->value) < 0) {
                 return -1;
@@ -1822,17 +1815,18 @@ int rules_parse(const char *line, const struct rules_ctx *ctx, struct rules_cmd 
             out->has_value = true;
         }
         return expect_end(&p);
-    }
-    if (is_kw(&p, &c, "print")) {
+    case CMD_PRINT:
         out->kind = RCMD_PRINT;
         return expect_end(&p);
-    }
-    if (is_kw(&p, &c, "expect")) {
+    case CMD_EXPECT:
         out->kind = RCMD_EXPECT;
         if (compile_cond(&p, &out->cond, NULL, true) < 0) {
             return -1;
         }
         return expect_end(&p);
+    default:
+        out->def = NULL;
+        break;
     }
     {
         struct sbuf sb = msg_begin(&p);
@@ -1841,8 +1835,10 @@ int rules_parse(const char *line, const struct rules_ctx *ctx, struct rules_cmd 
         sb_puts(&sb, "unknown command ");
         sb_tok(&sb, &p, &c);
         suggest_init(&sg, tok_text(&p, &c), c.len);
-        for (size_t i = 0; i < sizeof(COMMANDS) / sizeof(COMMANDS[0]); i++) {
-            suggest_add(&sg, COMMANDS[i]);
+        for (int i = 0; i < CMD_COUNT; i++) {
+            if (command_table[i].rules_language) {
+                suggest_add(&sg, command_table[i].name);
+            }
         }
         suggest_put(&sb, &sg);
         return msg_end(&p, &sb, c.pos);

@@ -3,8 +3,9 @@
  * edit, inject, drop) are resolved against the devices and register maps of a context and compiled
  * into a struct regdbg_rule (regdbg/rules.h), conditions into its postfix bytecode; the other
  * commands (info rules, enable, disable, delete, step, wait, continue, skip, print, expect) are
- * parsed into their arguments. Errors carry the 1-based column of the offending token and say what
- * was expected.
+ * parsed into their arguments. The commands are the entries of the command table
+ * (command_table.h) marked rules_language; the parser dispatches by it. Errors carry the 1-based
+ * column of the offending token and say what was expected.
  *
  * Pure: no I/O, no allocation, no global state. The line is untrusted text; it is read up to its
  * NUL and never past it.
@@ -15,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "command_table.h"
 #include "event_store.h"
 #include "regdbg/rules.h"
 #include "regmap.h"
@@ -51,6 +53,7 @@ struct rules_spec {
 
 struct rules_cmd {
     enum rules_cmd_kind kind;
+    const struct command_def *def;   /* the command's entry of command_table; NULL when empty */
     struct rules_spec spec;
     int ids[64]; int n_ids;      /* rule numbers, as given (0..INT_MAX; the caller checks them) */
     uint32_t count;

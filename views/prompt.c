@@ -1,8 +1,9 @@
 /*
- * The TUI's prompt: the table of `:` commands that runs them (views/help.c generates their help
- * from it), and what Enter does with each kind of prompt (a command, a search, a filter, a value
- * for the parked access, a rewritten rule). The filter and the values are parsed by the library's
- * rules module (rules_parse_filter, rules_parse_value), by its one number rule.
+ * The TUI's prompt: what runs each `:` command of the library's command table
+ * (debugger/command_table.c: their names, usage and help), and what Enter does with each kind of
+ * prompt (a command, a search, a filter, a value for the parked access, a rewritten rule). The
+ * filter and the values are parsed by the library's rules module (rules_parse_filter,
+ * rules_parse_value), by its one number rule.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -183,40 +184,18 @@ static int pc_rule(void *opaque, const char *line, char *err, size_t errlen)
     return 0;
 }
 
-const struct prompt_command prompt_commands[] = {
-    { "help", "help", "show this help", pc_help },
-    { "break", "break [r|w|rw] TARGET [if COND] [ignore N] [temp]",
-      "stop the firmware on an access (TARGET: REG, REG.FIELD, barN+OFF[..END]; docs/rules.md)",
-      pc_rule },
-    { "edit", "edit w TARGET set M | clear M | = V", "change what the guest writes", pc_rule },
-    { "inject", "inject r TARGET = V | or M | and M | xor M", "change what the guest reads",
-      pc_rule },
-    { "drop", "drop w TARGET", "the write never reaches the device", pc_rule },
-    { "info", "info rules", "list the rules with their hit counts (the rules screen)", pc_rule },
-    { "enable", "enable N...", "enable rules", pc_rule },
-    { "disable", "disable N...", "disable rules", pc_rule },
-    { "delete", "delete [N...]", "delete rules (all without N)", pc_rule },
-    { "step", "step [N]", "park the next N accesses of the device shown by the registers screen",
-      pc_rule },
-    { "filter", "filter [dev=ID bar=N reg=NAME dir=r|w value=V[/MASK]]",
-      "filter the stream and its history; no argument clears the filter", pc_filter },
-    { "search", "search TEXT", "find a register name (part of it) or a value (0x55)", pc_search },
-    { "record", "record FILE [DEVICE] | record stop", "record a device's accesses to a trace file "
-      "(regdbg dump reads it)", pc_record },
-    { "stop", "stop", "stop the VM", pc_stop },
-    { "cont", "cont", "let the VM continue", pc_cont },
-    { "reset", "reset", "system reset of the VM", pc_reset },
-    { "view", "view stream|regs|devices", "switch screens", pc_view },
-    { "device", "device ID", "show the registers of that device", pc_device },
-    { "detach", "detach", "leave, and leave the VM running (even one regdbg launched)",
-      pc_detach },
-    { "quit", "quit", "leave (a VM regdbg launched is shut down)", pc_quit },
+/* What runs each : command; their names, usage and help are debugger/command_table.c's. */
+typedef int (*prompt_run)(void *tui, const char *args, char *err, size_t errlen);
+static const prompt_run prompt_runners[CMD_COUNT] = {
+    [CMD_HELP] = pc_help, [CMD_FILTER] = pc_filter, [CMD_SEARCH] = pc_search,
+    [CMD_RECORD] = pc_record, [CMD_STOP] = pc_stop, [CMD_CONT] = pc_cont, [CMD_RESET] = pc_reset,
+    [CMD_VIEW] = pc_view, [CMD_DEVICE] = pc_device, [CMD_DETACH] = pc_detach, [CMD_QUIT] = pc_quit,
 };
-const int prompt_command_count = (int)(sizeof(prompt_commands) / sizeof(prompt_commands[0]));
 
 static int run_prompt_command(struct tui *t, const char *line, char *err, size_t errlen)
 {
     const char *full = line;   /* rules commands parse the whole line: columns point into it */
+    const struct command_def *c;
     char name[32];
     size_t n = 0;
 
@@ -238,11 +217,9 @@ static int run_prompt_command(struct tui *t, const char *line, char *err, size_t
     if (session_is_rule_command(name)) {
         return pc_rule(t, full, err, errlen);
     }
-    for (int i = 0; i < prompt_command_count; i++) {
-        if (!strcmp(prompt_commands[i].name, name) ||
-            (!strcmp(name, "q") && !strcmp(prompt_commands[i].name, "quit"))) {
-            return prompt_commands[i].run(t, line, err, errlen);
-        }
+    c = !strcmp(name, "q") ? &command_table[CMD_QUIT] : command_find(name, strlen(name));
+    if (c && (c->where & CMDW_PROMPT) && prompt_runners[c->id]) {
+        return prompt_runners[c->id](t, line, err, errlen);
     }
     snprintf(err, errlen, "unknown command '%s' (:help lists them)", name);
     return -1;

@@ -75,15 +75,7 @@ struct ui_command {
 extern const struct ui_command ui_commands[];
 extern const int ui_n_commands;
 
-/* The `:` commands: one table runs them (views/prompt.c) and generates their help. */
-struct prompt_command {
-    const char *name;
-    const char *usage;
-    const char *help;
-    int (*run)(void *tui, const char *args, char *err, size_t errlen);
-};
-extern const struct prompt_command prompt_commands[];
-extern const int prompt_command_count;
+/* The `:` commands are the library's command table (command_table.h) marked CMDW_PROMPT. */
 
 struct view_state {
     uint64_t top;           /* first line shown (view index) */

@@ -830,6 +830,38 @@ static void test_filter(void)
     CHECK(rules_parse_filter("dev=i2c0", NULL, &f, NULL) == -1, "no devices, err NULL");
 }
 
+/* The command table drives the parser's dispatch: every command it marks for the rules language
+   parses (no "unknown command"), every other one is unknown to the parser. */
+static void test_command_table(void)
+{
+    char buf[300];
+
+    for (int i = 0; i < CMD_COUNT; i++) {
+        const struct command_def *c = &command_table[i];
+        struct rules_cmd out;
+        struct rules_error e = { 0, "" };
+        int ret = rules_parse(c->name, &ctx1, &out, &e);
+        bool unknown = ret < 0 && strncmp(e.message, "unknown command", 15) == 0;
+
+        CHECK(c->id == (enum command_id)i, "entry %d has id %d", i, (int)c->id);
+        CHECK(command_find(c->name, strlen(c->name)) == c, "command_find(%s)", c->name);
+        CHECK(c->rules_language ? !unknown : unknown, "%s: %d %s", c->name, ret, e.message);
+        CHECK(ret < 0 || out.def == c, "%s: def", c->name);
+        CHECK(c->where != 0 && c->usage && c->help && strncmp(c->usage, c->name,
+              strlen(c->name)) == 0, "%s: where, usage, help", c->name);
+    }
+    CHECK(command_find("brea", 4) == NULL && command_find("breakx", 6) == NULL, "prefixes");
+    CHECK(strcmp(command_list(CMDW_RULES_FILE, buf, sizeof(buf)),
+                 "break, edit, inject, drop, enable, disable, delete") == 0, "rules file: %s", buf);
+    CHECK(strcmp(command_list(CMDW_PROMPT | CMDW_BATCH, buf, sizeof(buf)),
+                 "break, edit, inject, drop, info rules, enable, disable, delete, step") == 0,
+          "prompt and batch: %s", buf);
+    CHECK(strcmp(command_where_text(CMDW_PROMPT | CMDW_BATCH, buf, sizeof(buf)),
+                 "prompt, batch") == 0, "where: %s", buf);
+    CHECK(strcmp(command_where_text(CMDW_RULES_FILE | CMDW_BATCH, buf, sizeof(buf)),
+                 "rules file, batch") == 0, "where: %s", buf);
+}
+
 int main(void)
 {
     char err[512];
@@ -857,6 +889,7 @@ int main(void)
     RUN_TEST(test_numbers);
     RUN_TEST(test_value);
     RUN_TEST(test_filter);
+    RUN_TEST(test_command_table);
     regmap_free(map);
     return TEST_SUMMARY();
 }
