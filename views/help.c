@@ -96,12 +96,12 @@ static void help_draw(struct ui *ui)
     }
 }
 
-static enum action help_key(struct ui *ui, int key)
+static enum action help_request(struct ui *ui, enum action req)
 {
     static struct help_text h;
 
     build(&h, ui->vs[VIEW_HELP].cols);
-    return list_scroll_window(&ui->vs[VIEW_HELP], key, (uint64_t)h.n);
+    return list_scroll_window(&ui->vs[VIEW_HELP], req, (uint64_t)h.n);
 }
 
 static void help_resize(struct ui *ui, int rows, int cols)
@@ -113,6 +113,6 @@ static void help_resize(struct ui *ui, int rows, int cols)
 const struct view_ops help_view_ops = {
     .name = "help",
     .draw = help_draw,
-    .key = help_key,
+    .request = help_request,
     .resize = help_resize,
 };

@@ -11,6 +11,7 @@
 #include "regdbg/abi.h"
 #include "rules_parse.h"
 #include "trace_file.h"
+#include "tui.h"
 #include "version.h"
 
 static const struct command commands[] = {
@@ -45,7 +46,8 @@ static void usage(FILE *f)
     }
     fputs("\n"
           "`regdbg COMMAND --help` describes a command; `regdbg help --commands` lists the\n"
-          "commands of the : prompt, rules files and batch scripts.\n"
+          "commands of the : prompt, rules files and batch scripts, `regdbg help --keys` the\n"
+          "keys of the interactive screens.\n"
           "\n"
           "example:\n"
           "  regdbg record --qmp /tmp/qmp.sock -o fw.trace --duration 5 && regdbg dump fw.trace\n"
@@ -122,6 +124,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "help") && argc == 3 && !strcmp(argv[2], "--commands")) {
         print_commands();
+        return 0;
+    }
+    if (!strcmp(argv[1], "help") && argc == 3 && !strcmp(argv[2], "--keys")) {
+        ui_keys_print(stdout);
         return 0;
     }
     name = !strcmp(argv[1], "help") ? argv[2] : argv[1];

@@ -12,7 +12,7 @@ import shutil
 import signal
 import time
 
-from harness import (GUEST, REGDBG, TOP, Qmp, RingHeader, TestFailure, check, dump_json, regdbg,
+from harness import (GUEST, REGDBG, Qmp, RingHeader, TestFailure, check, dump_json, regdbg,
                      require_kvm, rule_table, wait_for)
 from tui import Term, alive, has_colour, highlighted_rows, proc_stat
 
@@ -532,73 +532,22 @@ def test_tui_filter_and_search_prompts_start_empty(t):
 test_tui_filter_and_search_prompts_start_empty.timeout = 90
 
 
-def _c_table(source, name):
-    """The entries of a C array initialiser `NAME[] = { {..}, ... };` as lists of fields; string
-    literals are joined and unquoted."""
-    start = source.index(name + "[] = {")
-    body = source[source.index("{", start) + 1:]
-    entries, depth, fields, i = [], 0, [], 0
-    tok = []
-    while i < len(body):
-        ch = body[i]
-        if ch in "\"'":
-            j = i + 1
-            while body[j] != ch:
-                j += 2 if body[j] == "\\" else 1
-            tok.append(body[i:j + 1])
-            i = j + 1
-            continue
-        if ch == "{":
-            depth += 1
-            fields, tok = [], []
-        elif ch == "}":
-            if depth == 0:
-                break
-            depth -= 1
-            if tok:
-                fields.append(tok)
-            entries.append(fields)
-            tok = []
-        elif ch == "," and depth == 1 and not _open_parens(tok):
-            fields.append(tok)
-            tok = []
-        elif not ch.isspace() and depth == 1:
-            if tok and not tok[-1].startswith(("\"", "'")):
-                tok[-1] += ch
-            else:
-                tok.append(ch)
-        elif ch.isspace() and tok and not tok[-1].startswith(("\"", "'")):
-            tok.append("")     # a blank ends a bare token
-        i += 1
-    out = []
-    for fields in entries:
-        row = []
-        for tok in fields:
-            tok = [x for x in tok if x != ""]
-            if tok and all(x.startswith("\"") for x in tok):
-                row.append("".join(json.loads(x) for x in tok))
-            else:
-                row.append(" ".join(tok))
-        out.append(row)
-    return out
-
-
-def _open_parens(tok):
-    s = "".join(x for x in tok if not x.startswith(("\"", "'")))
-    return s.count("(") > s.count(")")
+def _help_table(what):
+    """The rows of `regdbg help --keys` or `--commands` (tab-separated, # comments)."""
+    r = regdbg("help", what)
+    check(r.returncode == 0 and r.stderr == "", "regdbg help %s: %d %s"
+          % (what, r.returncode, r.stderr))
+    rows = [ln.split("\t") for ln in r.stdout.splitlines() if not ln.startswith("#")]
+    check(rows and all(len(row) == 4 for row in rows), "regdbg help %s: %r" % (what, r.stdout))
+    return rows
 
 
 def test_tui_help_lists_every_key_and_command(t):
-    with open(os.path.join(TOP, "views", "commands.c")) as f:
-        keys = _c_table(f.read(), "ui_commands")
-    # the : commands as the program itself lists them (its command table), at run time
-    r = regdbg("help", "--commands")
-    check(r.returncode == 0 and r.stderr == "", "regdbg help --commands: %d %s"
-          % (r.returncode, r.stderr))
-    cmds = [ln.split("\t") for ln in r.stdout.splitlines() if not ln.startswith("#")]
-    check(all(len(c) == 4 for c in cmds), "regdbg help --commands: %r" % r.stdout)
-    cmds = [c for c in cmds if "prompt" in c[2].split(", ")]
-    check(len(keys) >= 20 and all(len(k) == 7 for k in keys), "parsing ui_commands: %r" % keys)
+    """The help screen shows every key and every : command the program itself lists (its key and
+    command tables, through regdbg help --keys and --commands, at run time)."""
+    keys = _help_table("--keys")
+    cmds = [c for c in _help_table("--commands") if "prompt" in c[2].split(", ")]
+    check(len(keys) >= 20, "the keys of regdbg help --keys: %r" % keys)
     check(len(cmds) >= 10, "the : commands of regdbg help --commands: %r" % cmds)
     lt = Launched(t, cols=160, rows=24)
     term = lt.term
@@ -629,7 +578,7 @@ def test_tui_help_lists_every_key_and_command(t):
     # Long entries wrap onto the next lines: compare with whitespace folded.
     flat = " ".join(text.split())
     missing = []
-    for key, alt, keyname, label, help_text, scope, action in keys:
+    for keyname, _, _, help_text in keys:
         want = " ".join(("%s %s" % (keyname, help_text)).split())
         if want not in flat:
             missing.append("key %s: %r" % (keyname, want))
