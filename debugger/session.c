@@ -649,20 +649,13 @@ int session_apply_rules_file(struct session *s, const char *path, char *err, siz
 
 bool session_is_rule_command(const char *line)
 {
-    static const char *const words[] = { "break", "edit", "inject", "drop", "info", "enable",
-                                         "disable", "delete", "step" };
-    size_t n;
+    const struct command_def *c;
 
     while (*line == ' ') {
         line++;
     }
-    n = strcspn(line, " ");
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-        if (strlen(words[i]) == n && strncmp(line, words[i], n) == 0) {
-            return true;
-        }
-    }
-    return false;
+    c = command_find(line, strcspn(line, " "));
+    return c && c->rules_language && (c->where & CMDW_PROMPT);
 }
 
 int session_rule_command(struct session *s, const char *line, int cur_dev, struct rules_cmd *cmd,

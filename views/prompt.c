@@ -1,7 +1,9 @@
 /*
- * The TUI's prompt: the table of `:` commands that runs them (views/help.c generates their help
- * from it), the filter syntax of the stream, and what Enter does with each kind of prompt (a
- * command, a search, a filter, a value for the parked access, a rewritten rule).
+ * The TUI's prompt: what runs each `:` command of the library's command table
+ * (debugger/command_table.c: their names, usage and help), and what Enter does with each kind of
+ * prompt (a command, a search, a filter, a value for the parked access, a rewritten rule). The
+ * filter and the values are parsed by the library's rules module (rules_parse_filter,
+ * rules_parse_value), by its one number rule.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -182,40 +184,18 @@ static int pc_rule(void *opaque, const char *line, char *err, size_t errlen)
     return 0;
 }
 
-const struct prompt_command prompt_commands[] = {
-    { "help", "help", "show this help", pc_help },
-    { "break", "break [r|w|rw] TARGET [if COND] [ignore N] [temp]",
-      "stop the firmware on an access (TARGET: REG, REG.FIELD, barN+OFF[..END]; docs/rules.md)",
-      pc_rule },
-    { "edit", "edit w TARGET set M | clear M | = V", "change what the guest writes", pc_rule },
-    { "inject", "inject r TARGET = V | or M | and M | xor M", "change what the guest reads",
-      pc_rule },
-    { "drop", "drop w TARGET", "the write never reaches the device", pc_rule },
-    { "info", "info rules", "list the rules with their hit counts (the rules screen)", pc_rule },
-    { "enable", "enable N...", "enable rules", pc_rule },
-    { "disable", "disable N...", "disable rules", pc_rule },
-    { "delete", "delete [N...]", "delete rules (all without N)", pc_rule },
-    { "step", "step [N]", "park the next N accesses of the device shown by the registers screen",
-      pc_rule },
-    { "filter", "filter [dev=ID bar=N reg=NAME dir=r|w value=V[/MASK]]",
-      "filter the stream and its history; no argument clears the filter", pc_filter },
-    { "search", "search TEXT", "find a register name (part of it) or a value (0x55)", pc_search },
-    { "record", "record FILE [DEVICE] | record stop", "record a device's accesses to a trace file "
-      "(regdbg dump reads it)", pc_record },
-    { "stop", "stop", "stop the VM", pc_stop },
-    { "cont", "cont", "let the VM continue", pc_cont },
-    { "reset", "reset", "system reset of the VM", pc_reset },
-    { "view", "view stream|regs|devices", "switch screens", pc_view },
-    { "device", "device ID", "show the registers of that device", pc_device },
-    { "detach", "detach", "leave, and leave the VM running (even one regdbg launched)",
-      pc_detach },
-    { "quit", "quit", "leave (a VM regdbg launched is shut down)", pc_quit },
+/* What runs each : command; their names, usage and help are debugger/command_table.c's. */
+typedef int (*prompt_run)(void *tui, const char *args, char *err, size_t errlen);
+static const prompt_run prompt_runners[CMD_COUNT] = {
+    [CMD_HELP] = pc_help, [CMD_FILTER] = pc_filter, [CMD_SEARCH] = pc_search,
+    [CMD_RECORD] = pc_record, [CMD_STOP] = pc_stop, [CMD_CONT] = pc_cont, [CMD_RESET] = pc_reset,
+    [CMD_VIEW] = pc_view, [CMD_DEVICE] = pc_device, [CMD_DETACH] = pc_detach, [CMD_QUIT] = pc_quit,
 };
-const int prompt_command_count = (int)(sizeof(prompt_commands) / sizeof(prompt_commands[0]));
 
 static int run_prompt_command(struct tui *t, const char *line, char *err, size_t errlen)
 {
     const char *full = line;   /* rules commands parse the whole line: columns point into it */
+    const struct command_def *c;
     char name[32];
     size_t n = 0;
 
@@ -237,11 +217,9 @@ static int run_prompt_command(struct tui *t, const char *line, char *err, size_t
     if (session_is_rule_command(name)) {
         return pc_rule(t, full, err, errlen);
     }
-    for (int i = 0; i < prompt_command_count; i++) {
-        if (!strcmp(prompt_commands[i].name, name) ||
-            (!strcmp(name, "q") && !strcmp(prompt_commands[i].name, "quit"))) {
-            return prompt_commands[i].run(t, line, err, errlen);
-        }
+    c = !strcmp(name, "q") ? &command_table[CMD_QUIT] : command_find(name, strlen(name));
+    if (c && (c->where & CMDW_PROMPT) && prompt_runners[c->id]) {
+        return prompt_runners[c->id](t, line, err, errlen);
     }
     snprintf(err, errlen, "unknown command '%s' (:help lists them)", name);
     return -1;
@@ -250,106 +228,24 @@ static int run_prompt_command(struct tui *t, const char *line, char *err, size_t
 static int parse_filter(struct tui *t, const char *text, struct event_filter *f, char *err,
                         size_t errlen)
 {
-    char buf[256], *save = NULL, *word;
-    const char *reg = NULL;
+    struct rules_device devs[SESSION_MAX_PROXIES];
+    struct rules_ctx ctx;
+    struct rules_error perr;
 
-    memset(f, 0, sizeof(*f));
-    f->dev = f->bar = f->dir = f->reg = ANY;
-    snprintf(buf, sizeof(buf), "%s", text);
-    for (word = strtok_r(buf, " ", &save); word; word = strtok_r(NULL, " ", &save)) {
-        char *eq = strchr(word, '='), *end;
-        const char *val;
-
-        if (!eq) {
-            snprintf(err, errlen, "filter: '%s' is not KEY=VALUE", word);
-            return -1;
-        }
-        *eq = '\0';
-        val = eq + 1;
-        if (!strcmp(word, "dev")) {
-            if ((f->dev = session_find_proxy(&t->s, val)) < 0) {
-                snprintf(err, errlen, "filter: no device '%s'", val);
-                return -1;
-            }
-        } else if (!strcmp(word, "bar")) {
-            long b = strtol(val, &end, 0);
-            if (*end || b < 0 || b >= REGDBG_NUM_BARS) {
-                snprintf(err, errlen, "filter: bar=%s: expected 0 to 5", val);
-                return -1;
-            }
-            f->bar = (int)b;
-        } else if (!strcmp(word, "dir")) {
-            if (!strcmp(val, "r") || !strcmp(val, "read")) {
-                f->dir = REGDBG_DIR_READ;
-            } else if (!strcmp(val, "w") || !strcmp(val, "write")) {
-                f->dir = REGDBG_DIR_WRITE;
-            } else {
-                snprintf(err, errlen, "filter: dir=%s: expected r or w", val);
-                return -1;
-            }
-        } else if (!strcmp(word, "reg")) {
-            reg = val - buf + text;
-            snprintf(f->reg_name, sizeof(f->reg_name), "%s", val);
-        } else if (!strcmp(word, "value")) {
-            char *slash = strchr(eq + 1, '/');
-            if (slash) {
-                *slash = '\0';
-            }
-            f->value = strtoull(val, &end, 0);
-            if (*end || !*val) {
-                snprintf(err, errlen, "filter: value=%s: expected a number", val);
-                return -1;
-            }
-            f->mask = UINT64_MAX;
-            if (slash) {
-                f->mask = strtoull(slash + 1, &end, 0);
-                if (*end || !slash[1]) {
-                    snprintf(err, errlen, "filter: mask %s: expected a number", slash + 1);
-                    return -1;
-                }
-            }
-            f->value &= f->mask;
-            f->has_value = true;
-        } else {
-            snprintf(err, errlen, "filter: unknown key '%s' (dev, bar, reg, dir, value)", word);
-            return -1;
-        }
-    }
-    if (reg) {
-        /* The register must exist in some device's map (that device's, with dev=). */
-        bool known = false;
-        for (int d = 0; d < t->s.n_proxies && !known; d++) {
-            const struct proxy *p = &t->s.proxies[d];
-            if ((f->dev == ANY || f->dev == d) && p->map) {
-                const struct regmap_reg *r = regmap_find_name(p->map, f->reg_name);
-                if (r && f->dev == d) {
-                    f->reg = (int)(r - p->map->regs);
-                    f->reg_name[0] = '\0';
-                }
-                known = r != NULL;
-            }
-        }
-        if (!known) {
-            snprintf(err, errlen, "filter: no register '%s' in the register maps", f->reg_name);
-            return -1;
-        }
+    session_rules_ctx(&t->s, devs, &ctx);
+    if (rules_parse_filter(text, &ctx, f, &perr) < 0) {
+        snprintf(err, errlen, "filter: column %d: %.200s", perr.column, perr.message);
+        return -1;
     }
     return 0;
 }
 
 static int parse_value(const char *text, uint64_t *v, char *err, size_t errlen)
 {
-    char *end;
+    struct rules_error perr;
 
-    while (*text == ' ') {
-        text++;
-    }
-    *v = strtoull(text, &end, 0);
-    while (*end == ' ') {
-        end++;
-    }
-    if (!*text || *end || *text == '-') {
-        snprintf(err, errlen, "'%.100s' is not a number (decimal, or hex with 0x)", text);
+    if (rules_parse_value(text, v, &perr) < 0) {
+        snprintf(err, errlen, "column %d: %.200s", perr.column, perr.message);
         return -1;
     }
     return 0;

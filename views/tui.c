@@ -93,6 +93,15 @@ static void perform(struct tui *t, enum action a)
     switch (a) {
     case ACT_NONE:
     case ACT_REDRAW:
+    case ACT_COUNT:
+        break;
+    case ACT_MOVE_UP:
+    case ACT_MOVE_DOWN:
+    case ACT_PAGE_UP:
+    case ACT_PAGE_DOWN:
+    case ACT_MOVE_FIRST:
+    case ACT_MOVE_LAST:
+        ui_view_ops(t->ui.view)->request(&t->ui, a);   /* the view moves; it never draws here */
         break;
     case ACT_QUIT:
         if (s->launched_pid && !s->qemu_gone) {

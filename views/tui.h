@@ -7,6 +7,7 @@
 #define REGDBG_TUI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #define TUI_DEFAULT_SCROLLBACK (2u << 20)
 
@@ -24,5 +25,9 @@ int tui_attach(const struct tui_options *o, const char *qmp_path);
 /* Start QEMU (debugger/launch.h) with accel ("kvm" or "tcg") and qemu_argv, and open the
    debugger on it; quitting shuts it down, detaching leaves it running. */
 int tui_launch(const struct tui_options *o, const char *accel, int qemu_argc, char **qemu_argv);
+
+/* `regdbg help --keys`: the key table (views/commands.c), tab-separated: keys, request, scope,
+   help. */
+void ui_keys_print(FILE *f);
 
 #endif /* REGDBG_TUI_H */

@@ -12,8 +12,9 @@
 struct command {
     const char *name;
     const char *summary;
-    const char *usage;          /* full --help text */
+    const char *usage;          /* full --help text, or NULL for a generated one: */
     int (*run)(int argc, char **argv);
+    const char *(*usage_text)(void);   /* the generated --help text when usage is NULL */
 };
 
 int cmd_record(int argc, char **argv);
@@ -28,7 +29,7 @@ extern const char record_usage[];
 extern const char dump_usage[];
 extern const char launch_usage[];
 extern const char attach_usage[];
-extern const char batch_usage[];
+const char *batch_usage(void);     /* generated from the command table */
 extern const char scan_usage[];
 extern const char qemu_args_usage[];
 

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -92,9 +93,9 @@ static int parse_common(int argc, char **argv, struct tui_options *o, int *accel
             o->rules = optarg;
             break;
         case 's': {
-            char *end;
-            unsigned long long v = strtoull(optarg, &end, 0);
-            if (*end || v < 1000 || v > (1ull << 28)) {
+            uint64_t v;
+            if (rules_parse_number(optarg, strlen(optarg), &v) != RULES_NUMBER_OK || v < 1000 ||
+                v > (1ull << 28)) {
                 return -cli_usage_error(cmd, "--scrollback needs 1000 to 268435456 events");
             }
             o->scrollback = (size_t)v;

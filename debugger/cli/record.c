@@ -108,13 +108,10 @@ static int apply_rules(struct recording *rec, const char *path, char *err, size_
     return ret;
 }
 
+/* The debugger's one number rule (rules_parse.h): 0x hex, else decimal, 010 is ten. */
 static int parse_u64(const char *s, uint64_t *out)
 {
-    char *end;
-
-    errno = 0;
-    *out = strtoull(s, &end, 0);
-    return errno || end == s || *end || s[0] == '-' ? -1 : 0;
+    return rules_parse_number(s, strlen(s), out) == RULES_NUMBER_OK ? 0 : -1;
 }
 
 static int usage_error(const char *msg)

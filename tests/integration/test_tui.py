@@ -12,7 +12,7 @@ import shutil
 import signal
 import time
 
-from harness import (GUEST, REGDBG, TOP, Qmp, RingHeader, TestFailure, check, dump_json, regdbg,
+from harness import (GUEST, REGDBG, Qmp, RingHeader, TestFailure, check, dump_json, regdbg,
                      require_kvm, rule_table, wait_for)
 from tui import Term, alive, has_colour, highlighted_rows, proc_stat
 
@@ -291,14 +291,16 @@ def test_tui_filter(t):
         e["reg"] != "IC_DATA_CMD" for e in events_on(stream_rows(term, ls), 0)), 5,
         "the filter cleared by F")
     # Bad filters: an error on the notice line, nothing filtered, regdbg goes on.
-    for text, error in [("bogus=1", "filter: unknown key 'bogus' (dev, bar, reg, dir, value)"),
-                        ("reg=NO_SUCH_REG", "filter: no register 'NO_SUCH_REG' in the register "
-                         "maps"),
-                        ("dir=x", "filter: dir=x: expected r or w"),
-                        ("bar=9", "filter: bar=9: expected 0 to 5"),
-                        ("dev=nope", "filter: no device 'nope'"),
-                        ("value=zz", "filter: value=zz: expected a number"),
-                        ("justaword", "filter: 'justaword' is not KEY=VALUE")]:
+    # (the column of the offending word, as the rules language names it)
+    for text, error in [("bogus=1", "filter: column 1: unknown key 'bogus' (dev, bar, reg, dir, "
+                         "value)"),
+                        ("reg=NO_SUCH_REG", "filter: column 5: no register 'NO_SUCH_REG' in the "
+                         "register maps"),
+                        ("dir=x", "filter: column 5: dir=x: expected r or w"),
+                        ("bar=9", "filter: column 5: bar=9: expected 0 to 5"),
+                        ("dev=nope", "filter: column 5: no device 'nope'"),
+                        ("value=zz", "filter: column 7: value=zz: expected a number"),
+                        ("justaword", "filter: column 1: 'justaword' is not KEY=VALUE")]:
         term.keys("f")
         term.wait(lambda ls: ls[-2] == "filter:", 5, "an empty filter prompt")
         term.type(text)
@@ -309,7 +311,7 @@ def test_tui_filter(t):
     term.keys("f")
     term.type("dir=w " + "x" * 300)
     term.keys("Enter")
-    term.wait(lambda ls: ls[-2].startswith("filter: 'xxxxxxxx"), 5, "the long filter refused")
+    term.wait(lambda ls: ls[-2].startswith("filter: column 7: 'xxxxxxxx"), 5, "the long filter refused")
     term.keys("/")
     term.type("y" * 300)
     term.keys("Enter")
@@ -530,69 +532,23 @@ def test_tui_filter_and_search_prompts_start_empty(t):
 test_tui_filter_and_search_prompts_start_empty.timeout = 90
 
 
-def _c_table(source, name):
-    """The entries of a C array initialiser `NAME[] = { {..}, ... };` as lists of fields; string
-    literals are joined and unquoted."""
-    start = source.index(name + "[] = {")
-    body = source[source.index("{", start) + 1:]
-    entries, depth, fields, i = [], 0, [], 0
-    tok = []
-    while i < len(body):
-        ch = body[i]
-        if ch in "\"'":
-            j = i + 1
-            while body[j] != ch:
-                j += 2 if body[j] == "\\" else 1
-            tok.append(body[i:j + 1])
-            i = j + 1
-            continue
-        if ch == "{":
-            depth += 1
-            fields, tok = [], []
-        elif ch == "}":
-            if depth == 0:
-                break
-            depth -= 1
-            if tok:
-                fields.append(tok)
-            entries.append(fields)
-            tok = []
-        elif ch == "," and depth == 1 and not _open_parens(tok):
-            fields.append(tok)
-            tok = []
-        elif not ch.isspace() and depth == 1:
-            if tok and not tok[-1].startswith(("\"", "'")):
-                tok[-1] += ch
-            else:
-                tok.append(ch)
-        elif ch.isspace() and tok and not tok[-1].startswith(("\"", "'")):
-            tok.append("")     # a blank ends a bare token
-        i += 1
-    out = []
-    for fields in entries:
-        row = []
-        for tok in fields:
-            tok = [x for x in tok if x != ""]
-            if tok and all(x.startswith("\"") for x in tok):
-                row.append("".join(json.loads(x) for x in tok))
-            else:
-                row.append(" ".join(tok))
-        out.append(row)
-    return out
-
-
-def _open_parens(tok):
-    s = "".join(x for x in tok if not x.startswith(("\"", "'")))
-    return s.count("(") > s.count(")")
+def _help_table(what):
+    """The rows of `regdbg help --keys` or `--commands` (tab-separated, # comments)."""
+    r = regdbg("help", what)
+    check(r.returncode == 0 and r.stderr == "", "regdbg help %s: %d %s"
+          % (what, r.returncode, r.stderr))
+    rows = [ln.split("\t") for ln in r.stdout.splitlines() if not ln.startswith("#")]
+    check(rows and all(len(row) == 4 for row in rows), "regdbg help %s: %r" % (what, r.stdout))
+    return rows
 
 
 def test_tui_help_lists_every_key_and_command(t):
-    with open(os.path.join(TOP, "views", "commands.c")) as f:
-        keys = _c_table(f.read(), "ui_commands")
-    with open(os.path.join(TOP, "views", "prompt.c")) as f:
-        cmds = _c_table(f.read(), "prompt_commands")
-    check(len(keys) >= 20 and all(len(k) == 7 for k in keys), "parsing ui_commands: %r" % keys)
-    check(len(cmds) >= 10 and all(len(c) == 4 for c in cmds), "parsing prompt_commands: %r" % cmds)
+    """The help screen shows every key and every : command the program itself lists (its key and
+    command tables, through regdbg help --keys and --commands, at run time)."""
+    keys = _help_table("--keys")
+    cmds = [c for c in _help_table("--commands") if "prompt" in c[2].split(", ")]
+    check(len(keys) >= 20, "the keys of regdbg help --keys: %r" % keys)
+    check(len(cmds) >= 10, "the : commands of regdbg help --commands: %r" % cmds)
     lt = Launched(t, cols=160, rows=24)
     term = lt.term
     wait_events(term)
@@ -622,11 +578,11 @@ def test_tui_help_lists_every_key_and_command(t):
     # Long entries wrap onto the next lines: compare with whitespace folded.
     flat = " ".join(text.split())
     missing = []
-    for key, alt, keyname, label, help_text, scope, action in keys:
+    for keyname, _, _, help_text in keys:
         want = " ".join(("%s %s" % (keyname, help_text)).split())
         if want not in flat:
             missing.append("key %s: %r" % (keyname, want))
-    for name, usage, help_text, _ in cmds:
+    for name, usage, _, help_text in cmds:
         want = " ".join(("%s %s %s" % (name, usage, help_text)).split())
         if want not in flat:
             missing.append("command %s: %r" % (name, want))
@@ -1171,7 +1127,7 @@ def test_tui_two_devices(t):
     term.keys("f", "C-u")
     term.type("dev=other reg=IC_TAR")
     term.keys("Enter")
-    term.wait_text("filter: no register 'IC_TAR' in the register maps", 5)
+    term.wait_text("filter: column 15: no register 'IC_TAR' in the register maps", 5)
     term.keys("q")
     term.check_clean_exit(5)
 
@@ -1279,6 +1235,57 @@ def test_tui_breakpoint_pops_up_and_is_answered(t):
 
 
 test_tui_breakpoint_pops_up_and_is_answered.timeout = 120
+
+
+def test_tui_numbers_mean_the_same_everywhere(t):
+    """One number rule (docs/rules.md, "Numbers"): 010 is ten, not eight, in the filter's value=,
+    the search, a break condition and the park prompt's value (0300 is three hundred)."""
+    lt = Launched(t, name="numbers", cols=120, rows=40)
+    term = lt.term
+    # The guest writes i & 0xff to IC_DATA_CMD in iteration i, about 16 a second: after 1.5 s
+    # the history holds both 8 and 10.
+    wait_events(term, lambda evs: evs and evs[-1]["t"] > 1500000, 30, "1.5 s of accesses")
+    term.keys("s")
+    term.wait(lambda ls: "VM: paused" in ls[0], 5, "VM: paused")
+    term.keys("f")
+    term.wait(lambda ls: ls[-2] == "filter:", 5, "the filter prompt")
+    term.type("reg=IC_DATA_CMD value=010")
+    term.keys("Enter")
+    term.wait(lambda ls: "FILTER reg=IC_DATA_CMD value=010" in ls[0] and (lambda evs: evs and all(
+        e["reg"] == "IC_DATA_CMD" and e["value"] == 10 for e in evs))(
+        events_on(stream_rows(term, ls), 0)), 10, "value=010 to show the writes of ten")
+    term.keys("F")
+    term.wait(lambda ls: "FILTER" not in ls[0], 5, "the filter cleared")
+    term.keys("g", "/")
+    term.wait(lambda ls: ls[-2].startswith("search:"), 5, "the search prompt")
+    term.type("010")
+    term.keys("Enter")
+    wait_for(lambda: (lambda st: (lambda rows: len(rows) == 1 and re.search(
+        r"(<-|->) 0x0000000a\b", "".join(ch for ch, _ in st[rows[0]]).rstrip()))(
+        highlighted_rows(st, 1, len(st) - 3)))(term.styled()), 5,
+        "/010 to find a value of ten; screen:\n" + term.text())
+    term.keys("G", "s")
+    term.wait(lambda ls: "VM: running" in ls[0], 5, "VM: running")
+    term.keys(":")
+    term.type("break w IC_DATA_CMD if (value & 15) == 010 temp")
+    term.keys("Enter")
+    title, access, state, keys = wait_park(term, "PARKED by rule 0")
+    check(re.search(r"W4 IC_DATA_CMD\s+<- 0x000000[0-9a-f]a\b", access),
+          "a break if (value & 15) == 010 parked on %r" % access)
+    term.keys("v")
+    term.wait_text("continue with value:", 5)
+    term.type("0300")
+    term.keys("Enter")
+    term.wait(lambda ls: park_panel(ls) is None, 10, "the panel to close")
+    term.keys("/")
+    term.type("0x12c")
+    term.keys("Enter")
+    term.wait(lambda ls: any("IC_DATA_CMD" in ln and "0x0000012c" in ln for ln in ls), 5,
+              "the write continued with 0300 = 0x12c in the stream")
+    quit_launched(term)
+
+
+test_tui_numbers_mean_the_same_everywhere.timeout = 90
 
 
 # --- --map and --rules, the park panel's keys, launch --kvm ---------------------------------------
@@ -1400,7 +1407,7 @@ def test_tui_attach_map_rules_and_park_keys(t):
     check(bar_word(bar, 0x38) == 0x3333, "c: the stepped-to write did not reach the device")
     term.keys("k")          # a read asks what it returns instead
     term.wait(lambda ls: ls[-2] == "skip, the read returns:", 5, "the skip prompt")
-    term.type("0x77")
+    term.type("0119")       # 0x77: a leading zero is not octal (docs/rules.md, "Numbers")
     term.keys("Enter")
     term.wait(lambda ls: park_panel(ls) is None, 10, "the panel to close")
     check_widget_run(t, bar, serial, shm)
