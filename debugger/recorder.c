@@ -269,7 +269,8 @@ int recorder_abandon(struct recorder *rec, char *err, size_t errlen)
 void recorder_summary(const struct recorder *rec, uint64_t t_end_ns, bool qemu_exited, char *buf,
                       size_t len)
 {
-    double secs = (double)(t_end_ns - rec->start_ns) / 1e9;
+    /* in milliseconds, as printed: whether a rate is shown follows the span the line shows */
+    double secs = (double)((t_end_ns - rec->start_ns + 500000) / 1000000) / 1e3;
     char rate[64] = "", notes[160] = "";
 
     if (secs >= MIN_RATE_SPAN_S) {
