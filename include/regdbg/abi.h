@@ -26,11 +26,11 @@
  *        while sparing the consumer's cache line.
  *   [E4] presence: the consumer stores consumer_pid (its pid; 0 when it leaves) with release;
  *        producers load it with acquire. With no consumer a full ring drops at once, even in
- *        lossless mode. A lossless producer waits for one slot at most consumer_timeout_ns,
- *        whatever the tail does meanwhile (a tail that moves without freeing a slot is no
- *        progress); then it stores the tail into stalled_tail (relaxed) and it and every later
- *        producer drop, without waiting, until the consumer has caught up to half the ring or a
- *        new consumer attaches (which stores UINT64_MAX there).
+ *        lossless mode. A lossless producer waits while the tail goes forward (slots freed,
+ *        whoever takes them); when it has not gone forward for consumer_timeout_ns (a tail moved
+ *        back, or past the head, is no progress), it stores the tail into stalled_tail (relaxed)
+ *        and it and every later producer drop, without waiting, until the consumer has caught
+ *        up to half the ring or a new consumer attaches (which stores UINT64_MAX there).
  *   [E5] heartbeat: a debugger that answers parked accesses stores heartbeat_ns (its
  *        CLOCK_MONOTONIC) with release at least every park_timeout_ns / 4 while attached, and 0
  *        when it leaves; the device loads it with acquire. The device parks an access only while

@@ -86,11 +86,12 @@ struct regdbg_ring_wait {
  * Producer, lossless mode, ring full: should it wait (1) or drop (0)? Call first with
  * w->since_ns == 0, then again after each pause, with the current CLOCK_MONOTONIC time.
  *
- * One access waits at most timeout_ns for its slot, whatever the tail does meanwhile: a consumer
- * that frees slots gives one within that time, and a tail that moves without freeing any (another
- * process writing the header) is no progress. A producer that gives up marks the consumer stalled;
- * from then on producers drop without waiting until the consumer has drained the ring to half
- * full, so that a consumer nudging the tail cannot hold the guest at one access per timeout.
+ * A producer waits while the consumer frees slots, even when other producers take them first,
+ * and gives up when the tail has not gone forward for timeout_ns. Only a tail that goes forward,
+ * and not past the head, is progress: a tail moved back and forth (another process writing the
+ * header) frees nothing. A producer that gives up marks the consumer stalled; from then on
+ * producers drop without waiting until the consumer has drained the ring to half full, so that a
+ * consumer nudging the tail cannot hold the guest at one access per timeout.
  */
 static inline int regdbg_ring_should_wait(const struct regdbg_ring *r, struct regdbg_ring_wait *w,
                                           uint64_t now_ns)
@@ -115,6 +116,13 @@ static inline int regdbg_ring_should_wait(const struct regdbg_ring *r, struct re
     }
     if (w->since_ns == 0) {
         atomic_fetch_add_explicit(&h->waits, 1, memory_order_relaxed);
+        w->tail = tail;
+        w->since_ns = now_ns;
+        return 1;
+    }
+    if ((int64_t)(tail - w->tail) > 0 &&
+        (int64_t)(tail - atomic_load_explicit(&h->head, memory_order_relaxed)) <= 0) {
+        /* the consumer freed slots (others may have taken them): it is alive, wait on */
         w->tail = tail;
         w->since_ns = now_ns;
         return 1;
