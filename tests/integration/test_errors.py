@@ -128,6 +128,16 @@ def test_record_rejects_foreign_and_truncated_rings(t):
               "and size %d (a present BAR has type 1-3 and a power-of-two size)\n"
               % (odd, bar0[0], bar0[1]), r.stderr)
 
+    for entries in [1000, 1, 1 << 25]:       # not a power of two; below and above the range
+        odd = t.tmp("odd-entries")
+        shutil.copy(real, odd)
+        with open(odd, "r+b") as f:
+            f.seek(20)
+            f.write(entries.to_bytes(4, "little"))
+        r = regdbg("record", "--shm", odd, "-o", t.tmp("a.trace"))
+        check(r.returncode == 1 and r.stderr == "regdbg record: %s is corrupt: ring-entries %d "
+              "is not a power of two in range\n" % (odd, entries), r.stderr)
+
     r = regdbg("record", "--shm", t.tmp("missing"), "-o", t.tmp("a.trace"))
     check(r.returncode == 1 and "No such file or directory" in r.stderr, r.stderr)
 
