@@ -109,3 +109,36 @@ def test_follow_waits_for_the_recording_to_begin(t):
         "R 4 0.000000005 cpu0 i2c0 bar0+0x0010 0x00000042",
         "# end of recording: 1 events, 0 dropped"], "exit %d: %r %r" % (follower.returncode,
                                                                        out, err))
+
+
+def test_header_of_another_size_is_refused(t):
+    """A header whose size is not the format's is damage, whatever its record unit says."""
+    good = t.tmp("good.trace")
+    craft(good, 0, [(0, 5, 1)])
+    bad = t.tmp("bad-header.trace")
+    data = bytearray(open(good, "rb").read())
+    data[12:16] = (512).to_bytes(4, "little")
+    with open(bad, "wb") as f:
+        f.write(data)
+    r = regdbg("dump", bad)
+    check((r.returncode, r.stdout, r.stderr) == (1, "", "regdbg dump: %s is corrupt: header size "
+                                                 "512 and record unit 32, expected 256 and 32\n"
+                                                 % bad), "%d %r %r" % (r.returncode, r.stdout,
+                                                                       r.stderr))
+
+
+def test_trace_cut_at_a_record_boundary_keeps_its_last_record(t):
+    """A recording killed between two records ends exactly at a record's end: every record is
+    printed, the last one too, and dump says only that the end record is missing."""
+    trace = t.tmp("cut.trace")
+    craft(trace, 0, [(0, 5, 1), (1, 6, 2)])
+    with open(trace, "rb") as f:
+        data = f.read()[:-END.size]
+    with open(trace, "wb") as f:
+        f.write(data)
+    r = regdbg("dump", trace)
+    check((r.returncode, r.stdout.splitlines()) ==
+          (0, ["R 4 0.000000005 cpu0 i2c0 bar0+0x0010 0x00000001",
+               "R 4 0.000000006 cpu0 i2c0 bar0+0x0010 0x00000002"]) and
+          r.stderr == "regdbg dump: note: %s has no end record; the recording was interrupted or "
+          "is still running\n" % trace, "%d %r %r" % (r.returncode, r.stdout, r.stderr))

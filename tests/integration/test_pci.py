@@ -214,6 +214,11 @@ def test_qemu_args_errors(t):
                                            "needs; run regdbg qemu-args"),
         (["10ec:8168", "--dump", DUMP], 1, "2 devices are 10ec:8168"),
         (["00:18", "--sysfs", SYSFS], 2, "'00:18' is neither vendor:device"),
+        # an empty field is not 0
+        ([":0f41", "--sysfs", SYSFS], 2, "':0f41' is neither vendor:device"),
+        (["8086:", "--sysfs", SYSFS], 2, "'8086:' is neither vendor:device"),
+        (["00:.1", "--sysfs", SYSFS], 2, "'00:.1' is neither vendor:device"),
+        ([":18.1", "--sysfs", SYSFS], 2, "':18.1' is neither vendor:device"),
         (["--sysfs", SYSFS], 2, "DEVICE (vendor:device or a bus address) is required"),
         (["8086:0f41", "8086:10d3", "--sysfs", SYSFS], 2, "unexpected argument"),
         (["8086:0f41", "--sysfs", SYSFS, "--dump", DUMP], 2, "at most one of"),

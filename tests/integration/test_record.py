@@ -147,6 +147,16 @@ def test_head_beyond_the_ring_is_damage_not_drops(t):
     ring.close()
 
 
+def test_head_one_lap_and_a_bit_ahead_is_damage(t):
+    # The boundary: one position more than the ring holds is already damage, not drops.
+    q, shm, trace, rec = recording_of_three(t)
+    ring = Ring(shm)
+    ring.set_head(3 + 65536 + 1)
+    check_damage_reported(rec, shm, trace, "head 65540 is 65537 positions ahead of the tail, "
+                          "more than the ring's 65536 entries")
+    ring.close()
+
+
 def test_dead_producer_with_huge_head_does_not_fill_the_disk(t):
     # The case that wrote drop markers until the disk was full: QEMU dead, head absurd.
     q, shm, trace, rec = recording_of_three(t)
