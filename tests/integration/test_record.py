@@ -188,6 +188,27 @@ def test_dead_producer_unpublished_positions_are_one_gap(t):
     ring.close()
 
 
+def test_dead_producer_gap_then_accesses_is_still_one_marker(t):
+    # Positions 3-7 never published, 8 and 9 published: one marker for the gap, then both
+    # accesses, each once (the marker is not written again before each later access).
+    q, shm, trace, rec = recording_of_three(t)
+    ring = Ring(shm)
+    ring.publish(8, value=0x88)
+    ring.publish(9, value=0x99)
+    ring.set_head(10)
+    q.qmp.cmd("quit")
+    q.wait(20)
+    status, out, err = rec.finish(timeout=20)
+    check(status == 0 and err == "", "exit %d: %s" % (status, err))
+    summary = parse_record_summary(out)
+    check((summary["events"], summary["dropped"]) == (5, 5), out)
+    text = regdbg("dump", trace).stdout.splitlines()
+    check(text[3] == "# dropped 5 events here (ring full or producer gone)" and
+          [ln.split()[6] for ln in text[4:6]] == ["0x00000088", "0x00000099"] and
+          text[6:] == ["# end of recording: 5 events, 5 dropped"], "%r" % text)
+    ring.close()
+
+
 def test_drop_counter_going_back_or_racing_is_damage(t):
     q, shm, trace, rec = recording_of_three(t)
     ring = Ring(shm)
