@@ -258,7 +258,7 @@ class Runner:
     def __init__(self, opts):
         self.work = os.path.abspath(opts.workdir)
         self.src = os.path.join(self.work, "src")
-        self.cache = os.path.join(self.work, "qemu-cache")
+        self.cache = os.path.abspath(opts.qemu_cache or os.path.join(self.work, "qemu-cache"))
         self.logs = os.path.join(self.work, "logs")
         self.pristine_qemu = os.path.join(self.work, "qemu-pristine")
         self.opts = opts
@@ -586,7 +586,15 @@ def main():
                     help="most seconds one test selection may take (default 600)")
     ap.add_argument("--workdir", default=os.path.join(TOP, "build", "mutants"),
                     help="scratch folder (default build/mutants)")
+    ap.add_argument("--qemu-cache", metavar="DIR",
+                    help="the mutants' QEMU build cache (default WORKDIR/qemu-cache); one tree "
+                    "at a time may use it, never ~/.cache/regdbg")
     opts = ap.parse_args()
+    shared = os.path.realpath(os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".cache"), "regdbg"))
+    if opts.qemu_cache and os.path.realpath(opts.qemu_cache) == shared:
+        fatal("--qemu-cache %s is the shared QEMU cache; give the mutants one of their own"
+              % opts.qemu_cache)
 
     entries, errors = parse_catalogue(CATALOGUE)
     errors += check_entries(entries, TOP)
