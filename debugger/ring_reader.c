@@ -82,6 +82,7 @@ int ring_reader_attach(struct ring_reader *rr, const char *path, char *err, size
     struct stat st;
     uint32_t me = (uint32_t)getpid();
     uint32_t other;
+    uint64_t magic;
     void *base;
     int fd;
 
@@ -111,8 +112,11 @@ int ring_reader_attach(struct ring_reader *rr, const char *path, char *err, size
         close(fd);
         return -1;
     }
-    /* Check a private copy: the mapping can change under us. */
+    /* [H1] the magic first, with acquire: QEMU stores it last. Then check a private copy: the
+       mapping can change under us. */
+    magic = atomic_load_explicit((_Atomic uint64_t *)base, memory_order_acquire);
     memcpy(&rr->info, base, sizeof(rr->info));
+    rr->info.magic = magic;
     munmap(base, REGDBG_HEADER_SIZE);
     if (check_header(&rr->info, path, (uint64_t)st.st_size, err, errlen) < 0) {
         close(fd);
@@ -137,6 +141,7 @@ int ring_reader_attach(struct ring_reader *rr, const char *path, char *err, size
 
     /* One consumer at a time; take over from one that died. */
     other = 0;
+    /* [E4] */
     while (!atomic_compare_exchange_strong_explicit(&h->consumer_pid, &other, me,
                                                     memory_order_acq_rel,
                                                     memory_order_acquire)) {
@@ -150,7 +155,7 @@ int ring_reader_attach(struct ring_reader *rr, const char *path, char *err, size
     }
     rr->claimed = true;
     atomic_store_explicit(&h->stalled_tail, UINT64_MAX, memory_order_relaxed);
-    rr->tail = atomic_load_explicit(&h->tail, memory_order_acquire);
+    rr->tail = atomic_load_explicit(&h->tail, memory_order_acquire); /* [E2] */
     rr->path = strdup(path);
     return 0;
 }
@@ -160,6 +165,7 @@ void ring_reader_detach(struct ring_reader *rr)
     if (rr->base) {
         if (rr->claimed) {
             uint32_t me = (uint32_t)getpid();
+            /* [E4] */
             atomic_compare_exchange_strong_explicit(&rr->ring.hdr->consumer_pid, &me, 0,
                                                     memory_order_release, memory_order_relaxed);
         }

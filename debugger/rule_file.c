@@ -194,11 +194,11 @@ int rule_file_apply(const char *path, const struct rules_ctx *ctx, struct ring_r
             snprintf(err, errlen, "%s:%d: regdbg record cannot answer a breakpoint; use edit, "
                      "inject or drop here, or regdbg batch", path, line_no);
             ret = -1;
-        } else if (cmd->kind != RCMD_EMPTY && cmd->kind != RCMD_RULE &&
-                   cmd->kind != RCMD_ENABLE && cmd->kind != RCMD_DISABLE &&
-                   cmd->kind != RCMD_DELETE) {
-            snprintf(err, errlen, "%s:%d: not a command for a rules file (break, edit, inject, "
-                     "drop, enable, disable, delete)", path, line_no);
+        } else if (cmd->kind != RCMD_EMPTY && !(cmd->def->where & CMDW_RULES_FILE)) {
+            char names[200];
+
+            snprintf(err, errlen, "%s:%d: not a command for a rules file (%s)", path, line_no,
+                     command_list(CMDW_RULES_FILE, names, sizeof(names)));
             ret = -1;
         } else if (cmd->kind != RCMD_EMPTY) {
             cmds[n_cmds++].line_no = line_no;

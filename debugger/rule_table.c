@@ -53,6 +53,7 @@ static void rebuild_index(struct regdbg_rules_area *a)
     for (unsigned b = 0; b < 6; b++) {
         for (unsigned k = 0; k < REGDBG_INDEX_BUCKETS; k++) {
             if (atomic_load_explicit(&a->index[b][k], memory_order_relaxed) != masks[b][k]) {
+                /* [R3] */
                 atomic_store_explicit(&a->index[b][k], masks[b][k], memory_order_release);
             }
         }
@@ -66,7 +67,7 @@ static void write_rule_raw(struct regdbg_rules_area *a, int n, const struct regd
     uint32_t seq = atomic_load_explicit(&r->seq, memory_order_relaxed);
 
     atomic_store_explicit(&r->seq, seq + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
+    atomic_thread_fence(memory_order_release); /* [R1] */
     r->enabled = body->enabled;
     r->kind = body->kind;
     r->dirs = body->dirs;
@@ -83,7 +84,23 @@ static void write_rule_raw(struct regdbg_rules_area *a, int n, const struct regd
     atomic_store_explicit(&r->ignore_left, ignore, memory_order_relaxed);
     atomic_store_explicit(&r->temp_left, temp_left, memory_order_relaxed);
     atomic_store_explicit(&r->hits, hits, memory_order_relaxed);
-    atomic_store_explicit(&r->seq, seq + 2, memory_order_release);
+    atomic_store_explicit(&r->seq, seq + 2, memory_order_release); /* [R1] */
+    atomic_fetch_add_explicit(&a->generation, 1, memory_order_release); /* [R2] */
+}
+
+/* Turn rule n off under its seqlock [R1], counters kept, so that no access sees it while its
+   index bits change. */
+static void switch_off(struct regdbg_rules_area *a, int n)
+{
+    struct regdbg_rule body;
+
+    memcpy(&body, &a->rules[n], sizeof(body));
+    if (!body.enabled) {
+        return;
+    }
+    body.enabled = 0;
+    write_rule_raw(a, n, &body, atomic_load(&a->rules[n].ignore_left),
+                   atomic_load(&a->rules[n].temp_left), atomic_load(&a->rules[n].hits));
 }
 
 static void write_rule(struct regdbg_rules_area *a, int n, const struct regdbg_rule *body,
@@ -114,7 +131,7 @@ int rule_replace(struct ring_reader *rr, int n, const struct regdbg_rule *rule, 
         return -1;
     }
     /* Off first, so that no access sees a half-written rule through the index. */
-    a->rules[n].enabled = 0;
+    switch_off(a, n);
     rebuild_index(a);
     write_rule(a, n, rule, ignore, temp);
     snprintf(a->text[n], sizeof(a->text[n]), "%s", text);
@@ -154,12 +171,12 @@ int rule_set_enabled(struct ring_reader *rr, int n, bool enabled, char *err, siz
     }
     memcpy(&body, &a->rules[n], sizeof(body));
     body.enabled = enabled;
-    a->rules[n].enabled = 0;
+    switch_off(a, n);
     rebuild_index(a);
-    write_rule(a, n, &body, atomic_load(&a->rules[n].ignore_left),
-               atomic_load(&a->rules[n].temp_left) != REGDBG_TEMP_UNUSED);
-    /* keep the hit count across enable/disable */
-    atomic_store(&a->rules[n].hits, atomic_load(&body.hits));
+    /* Counters kept, inside the seqlock [R1]: the hit count, what is left to ignore, and a
+       temporary rule that has acted stays spent (docs/rules.md). */
+    write_rule_raw(a, n, &body, atomic_load(&body.ignore_left), atomic_load(&body.temp_left),
+                   atomic_load(&body.hits));
     rebuild_index(a);
     return 0;
 }
@@ -173,7 +190,7 @@ int rule_delete(struct ring_reader *rr, int n, char *err, size_t errlen)
         return -1;
     }
     memset(&off, 0, sizeof(off));
-    a->rules[n].enabled = 0;
+    switch_off(a, n);
     rebuild_index(a);
     write_rule(a, n, &off, 0, false);
     a->text[n][0] = '\0';
@@ -203,7 +220,7 @@ uint32_t rule_seq(struct ring_reader *rr, int n)
     if (!a || n < 0 || n >= (int)REGDBG_MAX_RULES) {
         return 0;
     }
-    return atomic_load_explicit(&a->rules[n].seq, memory_order_acquire);
+    return atomic_load_explicit(&a->rules[n].seq, memory_order_acquire); /* [R1] */
 }
 
 void rule_save(struct ring_reader *rr, int n, struct rule_saved *out)
@@ -236,7 +253,7 @@ int rule_restore(struct ring_reader *rr, int n, const struct rule_saved *saved, 
         a->text[n][0] = '?';
         a->text[n][1] = '\0';
     }
-    a->rules[n].enabled = 0;
+    switch_off(a, n);
     rebuild_index(a);
     write_rule_raw(a, n, &saved->body, atomic_load(&saved->body.ignore_left),
                    atomic_load(&saved->body.temp_left), atomic_load(&saved->body.hits));
@@ -247,12 +264,12 @@ int rule_restore(struct ring_reader *rr, int n, const struct rule_saved *saved, 
 
 void rule_step(struct ring_reader *rr, uint32_t n)
 {
-    atomic_store_explicit(&rr->ring.hdr->step_left, n, memory_order_release);
+    atomic_store_explicit(&rr->ring.hdr->step_left, n, memory_order_release); /* [S1] */
 }
 
 void rule_heartbeat(struct ring_reader *rr, uint64_t now_ns)
 {
-    atomic_store_explicit(&rr->ring.hdr->heartbeat_ns, now_ns, memory_order_release);
+    atomic_store_explicit(&rr->ring.hdr->heartbeat_ns, now_ns, memory_order_release); /* [E5] */
 }
 
 int park_next(struct ring_reader *rr, int from, struct regdbg_park_slot *out)
@@ -263,6 +280,7 @@ int park_next(struct ring_reader *rr, int from, struct regdbg_park_slot *out)
         return -1;
     }
     for (int i = from; i < (int)REGDBG_MAX_PARK; i++) {
+        /* [P1] */
         if (atomic_load_explicit(&a->park[i].state, memory_order_acquire) ==
             REGDBG_PARK_PARKED) {
             memcpy(out, &a->park[i], sizeof(*out));
@@ -287,14 +305,14 @@ int park_answer(struct ring_reader *rr, int slot, uint64_t park_id, uint32_t ver
         return -1;
     }
     p = &a->park[slot];
-    if (atomic_load_explicit(&p->state, memory_order_acquire) != REGDBG_PARK_PARKED ||
+    if (atomic_load_explicit(&p->state, memory_order_acquire) != REGDBG_PARK_PARKED || /* [P1] */
         p->park_id != park_id) {
         snprintf(err, errlen, "that access is no longer parked (it timed out or was answered)");
         return -1;
     }
     p->verdict = verdict;
     p->reply_value = value;
-    atomic_store_explicit(&p->state, REGDBG_PARK_ANSWERED, memory_order_release);
+    atomic_store_explicit(&p->state, REGDBG_PARK_ANSWERED, memory_order_release); /* [P3] */
     futex(&p->state, FUTEX_WAKE, INT_MAX, NULL);
     return 0;
 }
@@ -313,7 +331,7 @@ void park_release_all(struct ring_reader *rr)
 
 uint32_t park_doorbell(struct ring_reader *rr)
 {
-    return atomic_load_explicit(&rr->ring.hdr->park_doorbell, memory_order_acquire);
+    return atomic_load_explicit(&rr->ring.hdr->park_doorbell, memory_order_acquire); /* [P2] */
 }
 
 int park_wait_doorbell(struct ring_reader *rr, uint32_t seen, int timeout_ms)

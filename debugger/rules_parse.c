@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "regdbg/abi.h"
 #include "rules_parse.h"
 
 #define MAX_NEST 64u            /* nested '(' and '!' in a condition */
@@ -163,45 +164,46 @@ static char lower(char c)
     return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
-enum numparse { NUM_OK, NUM_BAD, NUM_BIG };
-
-/* Decimal digits, or 0x/0X and hex digits. */
-static enum numparse parse_u64(const char *s, size_t n, uint64_t *out)
+/* The one number rule of the debugger (rules_parse.h, docs/rules.md "Numbers"). */
+enum rules_number rules_parse_number(const char *s, size_t n, uint64_t *out)
 {
     uint64_t v = 0;
 
-    if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        if (n == 2) {
+            return RULES_NUMBER_BAD;
+        }
         for (size_t i = 2; i < n; i++) {
             if (hex_value(s[i]) < 0) {
-                return NUM_BAD;
+                return RULES_NUMBER_BAD;
             }
         }
         for (size_t i = 2; i < n; i++) {
             if (v >> 60) {
-                return NUM_BIG;
+                return RULES_NUMBER_BIG;
             }
             v = v << 4 | (uint64_t)hex_value(s[i]);
         }
     } else {
         if (n == 0) {
-            return NUM_BAD;
+            return RULES_NUMBER_BAD;
         }
         for (size_t i = 0; i < n; i++) {
             if (!is_digit(s[i])) {
-                return NUM_BAD;
+                return RULES_NUMBER_BAD;
             }
         }
         for (size_t i = 0; i < n; i++) {
             uint64_t d = (uint64_t)(s[i] - '0');
 
             if (v > (UINT64_MAX - d) / 10) {
-                return NUM_BIG;
+                return RULES_NUMBER_BIG;
             }
             v = v * 10 + d;
         }
     }
     *out = v;
-    return NUM_OK;
+    return RULES_NUMBER_OK;
 }
 
 static bool name_eq(const char *name, const char *s, size_t n)
@@ -521,17 +523,17 @@ static int get_number(struct parser *p, const char *what, uint64_t *v)
     if (!is_number_tok(p, &p->t)) {
         return fail_expected_after(p, what);
     }
-    switch (parse_u64(tok_text(p, &p->t), p->t.len, v)) {
-    case NUM_OK:
+    switch (rules_parse_number(tok_text(p, &p->t), p->t.len, v)) {
+    case RULES_NUMBER_OK:
         next(p);
         return 0;
-    case NUM_BIG:
+    case RULES_NUMBER_BIG:
         sb = msg_begin(p);
         sb_puts(&sb, "number ");
         sb_tok(&sb, p, &p->t);
         sb_puts(&sb, " is too large for 64 bits");
         return msg_end(p, &sb, p->t.pos);
-    case NUM_BAD:
+    case RULES_NUMBER_BAD:
     default:
         sb = msg_begin(p);
         sb_puts(&sb, "invalid number ");
@@ -1713,11 +1715,6 @@ static int parse_timeout(struct parser *p, double *out)
     return 0;
 }
 
-static const char *const COMMANDS[] = {
-    "break", "edit", "inject", "drop", "info", "enable", "disable", "delete", "step", "wait",
-    "continue", "skip", "print", "expect",
-};
-
 int rules_parse(const char *line, const struct rules_ctx *ctx, struct rules_cmd *out,
                 struct rules_error *err)
 {
@@ -1765,32 +1762,31 @@ int rules_parse(const char *line, const struct rules_ctx *ctx, struct rules_cmd 
         return fail(&p, c.pos, "expected a command");
     }
     next(&p);
-    if (is_kw(&p, &c, "break")) {
+    /* the commands and their names are command_table.h's; this parses those it marks */
+    out->def = command_find(tok_text(&p, &c), c.len);
+    switch (out->def && out->def->rules_language ? out->def->id : CMD_COUNT) {
+    case CMD_BREAK:
         return parse_rule(&p, REGDBG_RULE_BREAK, out);
-    }
-    if (is_kw(&p, &c, "edit")) {
+    case CMD_EDIT:
         return parse_rule(&p, REGDBG_RULE_EDIT, out);
-    }
-    if (is_kw(&p, &c, "inject")) {
+    case CMD_INJECT:
         return parse_rule(&p, REGDBG_RULE_INJECT, out);
-    }
-    if (is_kw(&p, &c, "drop")) {
+    case CMD_DROP:
         return parse_rule(&p, REGDBG_RULE_DROP, out);
-    }
-    if (is_kw(&p, &c, "info")) {
+    case CMD_INFO:
         if (!is_kw(&p, &p.t, "rules")) {
             return fail(&p, p.t.pos, "expected 'rules' after 'info'");
         }
         next(&p);
         out->kind = RCMD_INFO_RULES;
         return expect_end(&p);
-    }
-    if (is_kw(&p, &c, "enable") || is_kw(&p, &c, "disable") || is_kw(&p, &c, "delete")) {
-        out->kind = is_kw(&p, &c, "enable") ? RCMD_ENABLE
-                  : is_kw(&p, &c, "disable") ? RCMD_DISABLE : RCMD_DELETE;
+    case CMD_ENABLE:
+    case CMD_DISABLE:
+    case CMD_DELETE:
+        out->kind = out->def->id == CMD_ENABLE ? RCMD_ENABLE
+                  : out->def->id == CMD_DISABLE ? RCMD_DISABLE : RCMD_DELETE;
         return parse_ids(&p, out->kind != RCMD_DELETE, out);
-    }
-    if (is_kw(&p, &c, "step")) {
+    case CMD_STEP:
         out->kind = RCMD_STEP;
         out->count = 1;
         if (is_number_tok(&p, &p.t)) {
@@ -1803,16 +1799,15 @@ int rules_parse(const char *line, const struct rules_ctx *ctx, struct rules_cmd 
             out->count = (uint32_t)v;
         }
         return expect_end(&p);
-    }
-    if (is_kw(&p, &c, "wait")) {
+    case CMD_WAIT:
         out->kind = RCMD_WAIT;
         if (is_number_tok(&p, &p.t) && parse_timeout(&p, &out->timeout_s) < 0) {
             return -1;
         }
         return expect_end(&p);
-    }
-    if (is_kw(&p, &c, "continue") || is_kw(&p, &c, "skip")) {
-        out->kind = is_kw(&p, &c, "continue") ? RCMD_CONTINUE : RCMD_SKIP;
+    case CMD_CONTINUE:
+    case CMD_SKIP:
+        out->kind = out->def->id == CMD_CONTINUE ? RCMD_CONTINUE : RCMD_SKIP;
         if (is_number_tok(&p, &p.t)) {
             if (get_number(&p, "a value", &out->value) < 0) {
                 return -1;
@@ -1820,17 +1815,18 @@ int rules_parse(const char *line, const struct rules_ctx *ctx, struct rules_cmd 
             out->has_value = true;
         }
         return expect_end(&p);
-    }
-    if (is_kw(&p, &c, "print")) {
+    case CMD_PRINT:
         out->kind = RCMD_PRINT;
         return expect_end(&p);
-    }
-    if (is_kw(&p, &c, "expect")) {
+    case CMD_EXPECT:
         out->kind = RCMD_EXPECT;
         if (compile_cond(&p, &out->cond, NULL, true) < 0) {
             return -1;
         }
         return expect_end(&p);
+    default:
+        out->def = NULL;
+        break;
     }
     {
         struct sbuf sb = msg_begin(&p);
@@ -1839,10 +1835,187 @@ int rules_parse(const char *line, const struct rules_ctx *ctx, struct rules_cmd 
         sb_puts(&sb, "unknown command ");
         sb_tok(&sb, &p, &c);
         suggest_init(&sg, tok_text(&p, &c), c.len);
-        for (size_t i = 0; i < sizeof(COMMANDS) / sizeof(COMMANDS[0]); i++) {
-            suggest_add(&sg, COMMANDS[i]);
+        for (int i = 0; i < CMD_COUNT; i++) {
+            if (command_table[i].rules_language) {
+                suggest_add(&sg, command_table[i].name);
+            }
         }
         suggest_put(&sb, &sg);
         return msg_end(&p, &sb, c.pos);
     }
+}
+
+/* ---- numbers and the stream filter outside the rules language -------------------------------- */
+
+static int simple_fail(struct rules_error *err, size_t pos, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int simple_fail(struct rules_error *err, size_t pos, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err) {
+        err->column = (int)pos + 1;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof(err->message), fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* s[0..n) at column pos as a number, or -1 with the rules language's messages. */
+static int number_at(const char *s, size_t pos, size_t n, uint64_t *v, struct rules_error *err)
+{
+    switch (rules_parse_number(s + pos, n, v)) {
+    case RULES_NUMBER_OK:
+        return 0;
+    case RULES_NUMBER_BIG:
+        return simple_fail(err, pos, "number '%.*s' is too large for 64 bits", (int)(n > 64 ? 64 : n),
+                           s + pos);
+    case RULES_NUMBER_BAD:
+    default:
+        if (n == 0) {
+            return simple_fail(err, pos, "expected a number");
+        }
+        return simple_fail(err, pos, "invalid number '%.*s' (numbers are decimal or 0x hex)",
+                           (int)(n > 64 ? 64 : n), s + pos);
+    }
+}
+
+int rules_parse_value(const char *text, uint64_t *out, struct rules_error *err)
+{
+    size_t i = 0, j;
+
+    while (text[i] == ' ') {
+        i++;
+    }
+    for (j = i; text[j] && text[j] != ' '; j++) {
+    }
+    if (number_at(text, i, j - i, out, err) < 0) {
+        return -1;
+    }
+    while (text[j] == ' ') {
+        j++;
+    }
+    if (text[j]) {
+        return simple_fail(err, j, "unexpected '%.64s' after the number", text + j);
+    }
+    return 0;
+}
+
+int rules_parse_filter(const char *text, const struct rules_ctx *ctx, struct event_filter *f,
+                       struct rules_error *err)
+{
+    size_t i = 0, reg_pos = 0;
+    bool reg = false;
+    int n_devs = ctx ? ctx->n_devs : 0;
+
+    memset(f, 0, sizeof(*f));
+    f->dev = f->bar = f->dir = f->reg = ANY;
+    for (;;) {
+        size_t w, eq, v, e, vn;
+        const char *val;
+
+        while (text[i] == ' ') {
+            i++;
+        }
+        if (!text[i]) {
+            break;
+        }
+        w = i;
+        while (text[i] && text[i] != ' ') {
+            i++;
+        }
+        e = i;
+        for (eq = w; eq < e && text[eq] != '='; eq++) {
+        }
+        if (eq == e) {
+            return simple_fail(err, w, "'%.*s' is not KEY=VALUE", (int)(e - w > 200 ? 200 : e - w),
+                               text + w);
+        }
+        v = eq + 1;
+        val = text + v;
+        vn = e - v;
+#define KEY_IS(k) (eq - w == strlen(k) && memcmp(text + w, k, eq - w) == 0)
+#define VAL_IS(k) (vn == strlen(k) && memcmp(val, k, vn) == 0)
+        if (KEY_IS("dev")) {
+            int d;
+
+            for (d = 0; d < n_devs && !name_eq(ctx->devs[d].id, val, vn); d++) {
+            }
+            if (d == n_devs) {
+                return simple_fail(err, v, "no device '%.*s'", (int)(vn > 64 ? 64 : vn), val);
+            }
+            f->dev = d;
+        } else if (KEY_IS("bar")) {
+            uint64_t b;
+
+            if (rules_parse_number(val, vn, &b) != RULES_NUMBER_OK || b >= REGDBG_NUM_BARS) {
+                return simple_fail(err, v, "bar=%.*s: expected 0 to 5",
+                                   (int)(vn > 64 ? 64 : vn), val);
+            }
+            f->bar = (int)b;
+        } else if (KEY_IS("dir")) {
+            if (VAL_IS("r") || VAL_IS("read")) {
+                f->dir = REGDBG_DIR_READ;
+            } else if (VAL_IS("w") || VAL_IS("write")) {
+                f->dir = REGDBG_DIR_WRITE;
+            } else {
+                return simple_fail(err, v, "dir=%.*s: expected r or w",
+                                   (int)(vn > 64 ? 64 : vn), val);
+            }
+        } else if (KEY_IS("reg")) {
+            if (vn >= sizeof(f->reg_name)) {
+                vn = sizeof(f->reg_name) - 1;
+            }
+            memcpy(f->reg_name, val, vn);
+            f->reg_name[vn] = '\0';
+            reg = true;
+            reg_pos = v;
+        } else if (KEY_IS("value")) {
+            size_t slash;
+
+            for (slash = v; slash < e && text[slash] != '/'; slash++) {
+            }
+            if (rules_parse_number(val, slash - v, &f->value) != RULES_NUMBER_OK) {
+                return simple_fail(err, v, "value=%.*s: expected a number",
+                                   (int)(slash - v > 64 ? 64 : slash - v), val);
+            }
+            f->mask = UINT64_MAX;
+            if (slash < e && rules_parse_number(text + slash + 1, e - slash - 1, &f->mask) !=
+                                 RULES_NUMBER_OK) {
+                return simple_fail(err, slash + 1, "mask %.*s: expected a number",
+                                   (int)(e - slash - 1 > 64 ? 64 : e - slash - 1), text + slash + 1);
+            }
+            f->value &= f->mask;
+            f->has_value = true;
+        } else {
+            return simple_fail(err, w, "unknown key '%.*s' (dev, bar, reg, dir, value)",
+                               (int)(eq - w > 64 ? 64 : eq - w), text + w);
+        }
+#undef KEY_IS
+#undef VAL_IS
+    }
+    if (reg) {
+        /* The register must exist in some device's map (that device's, with dev=). */
+        bool known = false;
+
+        for (int d = 0; d < n_devs && !known; d++) {
+            const struct regmap *map = ctx->devs[d].map;
+
+            if ((f->dev == ANY || f->dev == d) && map) {
+                const struct regmap_reg *r = regmap_find_name(map, f->reg_name);
+
+                if (r && f->dev == d) {
+                    f->reg = (int)(r - map->regs);
+                    f->reg_name[0] = '\0';
+                }
+                known = r != NULL;
+            }
+        }
+        if (!known) {
+            return simple_fail(err, reg_pos, "no register '%s' in the register maps",
+                               f->reg_name);
+        }
+    }
+    return 0;
 }

@@ -3,8 +3,9 @@
  * edit, inject, drop) are resolved against the devices and register maps of a context and compiled
  * into a struct regdbg_rule (regdbg/rules.h), conditions into its postfix bytecode; the other
  * commands (info rules, enable, disable, delete, step, wait, continue, skip, print, expect) are
- * parsed into their arguments. Errors carry the 1-based column of the offending token and say what
- * was expected.
+ * parsed into their arguments. The commands are the entries of the command table
+ * (command_table.h) marked rules_language; the parser dispatches by it. Errors carry the 1-based
+ * column of the offending token and say what was expected.
  *
  * Pure: no I/O, no allocation, no global state. The line is untrusted text; it is read up to its
  * NUL and never past it.
@@ -15,6 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "command_table.h"
+#include "event_store.h"
 #include "regdbg/rules.h"
 #include "regmap.h"
 
@@ -50,6 +53,7 @@ struct rules_spec {
 
 struct rules_cmd {
     enum rules_cmd_kind kind;
+    const struct command_def *def;   /* the command's entry of command_table; NULL when empty */
     struct rules_spec spec;
     int ids[64]; int n_ids;      /* rule numbers, as given (0..INT_MAX; the caller checks them) */
     uint32_t count;
@@ -74,5 +78,31 @@ int rules_parse(const char *line, const struct rules_ctx *ctx, struct rules_cmd 
  * about one edit per four letters), or NULL when none is that close. The first of equals wins.
  */
 const char *rules_closest_name(const char *word, const char *const *names, size_t n);
+
+/*
+ * The one number rule of the debugger, used by the rules language, the stream's filter and
+ * search, the park prompt and the command line's numeric options (docs/rules.md, "Numbers"):
+ * "0x" or "0X" and hex digits is hexadecimal; anything else is decimal digits, and a leading zero
+ * never means octal ("010" is ten). s[0..n) must be the number alone: no sign, no spaces, no
+ * trailing text. OK with *out set; BAD for anything else (empty, "0x" alone, junk); BIG when it
+ * does not fit in 64 bits.
+ */
+enum rules_number { RULES_NUMBER_OK, RULES_NUMBER_BAD, RULES_NUMBER_BIG };
+enum rules_number rules_parse_number(const char *s, size_t n, uint64_t *out);
+
+/*
+ * A whole line that is one number (spaces around it allowed), as the park prompt takes it.
+ * 0, or -1 with err filled (its column 1-based into text, messages as the rules language's).
+ */
+int rules_parse_value(const char *text, uint64_t *out, struct rules_error *err);
+
+/*
+ * The stream's filter: space-separated KEY=VALUE words, dev=ID bar=N reg=NAME dir=r|w
+ * value=V[/MASK] (docs/rules.md). Devices and register names resolve against ctx (may be NULL);
+ * reg= with dev= becomes a register index, without it a name matched on any device. 0 with *f
+ * filled, or -1 with err filled (column 1-based into text; err may be NULL).
+ */
+int rules_parse_filter(const char *text, const struct rules_ctx *ctx, struct event_filter *f,
+                       struct rules_error *err);
 
 #endif /* REGDBG_RULES_PARSE_H */

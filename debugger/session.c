@@ -56,7 +56,7 @@ void session_free(struct session *s)
 {
     char err[256];
 
-    if (s->rec) {
+    if (s->rec_dev >= 0) {
         session_record_stop(s, err, sizeof(err));
     }
     session_detach(s);
@@ -119,14 +119,10 @@ int session_load_map(struct session *s, const char *path, char *err, size_t errl
     return 0;
 }
 
-#ifndef REGDBG_MAPS_DIR
-#define REGDBG_MAPS_DIR "maps"
-#endif
-
 int session_load_default_maps(struct session *s, char **extra, int n_extra, char *err,
                               size_t errlen)
 {
-    const char *dir = getenv("REGDBG_MAPS") ? getenv("REGDBG_MAPS") : REGDBG_MAPS_DIR;
+    const char *dir = getenv("REGDBG_MAPS") ? getenv("REGDBG_MAPS") : regdbg_maps_dir;
     struct stat st;
 
     if (stat(dir, &st) == 0 && session_load_map(s, dir, err, errlen) < 0) {
@@ -305,10 +301,20 @@ static void account(struct proxy *p, struct stored_event *se)
     st->last_t_ns = se->t_ns;
 }
 
+/* The recording went wrong: it stops, and the status line says why. */
+static void record_failed(struct session *s, const char *err)
+{
+    char cerr[256];
+
+    snprintf(s->message, sizeof(s->message), "recording stopped: %.200s", err);
+    recorder_abandon(&s->rec, cerr, sizeof(cerr));
+    s->rec_dev = -1;
+}
+
 size_t session_drain(struct session *s, size_t max)
 {
     size_t total = 0;
-    char err[256];
+    char err[512];
 
     for (int d = 0; d < s->n_proxies && total < max; d++) {
         struct proxy *p = &s->proxies[d];
@@ -316,6 +322,8 @@ size_t session_drain(struct session *s, size_t max)
         size_t n = 0;
         size_t lap = p->rr.info.ring_entries / 2 ? p->rr.info.ring_entries / 2 : 1;
         size_t before = total;
+        bool recording = s->rec_dev == d;
+        uint64_t now = session_now_ns();
 
         if (!p->attached) {
             continue;
@@ -330,17 +338,10 @@ size_t session_drain(struct session *s, size_t max)
 
             account(p, &se);
             event_store_add(&s->store, &se);
-            if (s->rec && s->rec_dev == d) {
-                struct regdbg_trace_record r;
-
-                trace_record_from_event(&r, &ev);
-                if (trace_writer_add(s->rec, &r, err, sizeof(err)) < 0) {
-                    snprintf(s->message, sizeof(s->message), "recording stopped: %.200s", err);
-                    trace_writer_close(s->rec, err, sizeof(err));
-                    s->rec = NULL;
-                } else {
-                    s->rec_events++;
-                }
+            if (recording && recorder_add(&s->rec, p->rr.tail + n, &ev, &now, err,
+                                          sizeof(err)) < 0) {
+                record_failed(s, err);
+                recording = false;
             }
             n++;
             if (n % lap == 0) {
@@ -352,6 +353,9 @@ size_t session_drain(struct session *s, size_t max)
         ring_reader_consume(&p->rr, n);
         total += n;
         p->events += total - before;
+        if (recording && recorder_check_ring(&s->rec, err, sizeof(err)) < 0) {
+            record_failed(s, err);
+        }
     }
     s->events_total += total;
     s->rate_events += total;
@@ -361,17 +365,20 @@ size_t session_drain(struct session *s, size_t max)
 void session_qmp_readable(struct session *s)
 {
     char err[256];
+    bool dead;
 
     if (!s->qmp || s->qemu_gone) {
         return;
     }
-    if (qmp_pump(s->qmp, err, sizeof(err)) < 0 || qmp_is_dead(s->qmp)) {
+    dead = qmp_pump(s->qmp, err, sizeof(err)) < 0 || qmp_is_dead(s->qmp);
+    /* What QEMU said before it went (its SHUTDOWN, say) first: "gone" is the last word. */
+    session_process_events(s);
+    if (dead) {
         s->qemu_gone = true;
         snprintf(s->qemu_gone_why, sizeof(s->qemu_gone_why), "QEMU closed the QMP connection "
                  "(it exited or was killed)");
         snprintf(s->run_state, sizeof(s->run_state), "gone");
     }
-    session_process_events(s);
 }
 
 void session_process_events(struct session *s)
@@ -542,52 +549,34 @@ int session_refresh_pci(struct session *s, char *err, size_t errlen)
 int session_record_start(struct session *s, const char *path, int dev, char *err,
                          size_t errlen)
 {
-    struct regdbg_trace_header th;
-    struct timespec ts;
-
-    if (s->rec) {
-        snprintf(err, errlen, "already recording to %s", s->rec_path);
+    if (s->rec_dev >= 0) {
+        snprintf(err, errlen, "already recording to %s", s->rec.path);
         return -1;
     }
     if (dev < 0 || dev >= s->n_proxies) {
         snprintf(err, errlen, "no such device");
         return -1;
     }
-    trace_header_from_shm(&th, &s->proxies[dev].rr.info);
-    clock_gettime(CLOCK_REALTIME, &ts);
-    th.start_realtime_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-    th.start_monotonic_ns = session_now_ns();
-    s->rec = trace_writer_open(path, &th, err, errlen);
-    if (!s->rec) {
+    if (recorder_start(&s->rec, &s->proxies[dev].rr, path, RECORDER_FROM_NOW, err, errlen) < 0) {
         return -1;
     }
     s->rec_dev = dev;
-    s->rec_events = 0;
-    snprintf(s->rec_path, sizeof(s->rec_path), "%s", path);
     return 0;
 }
 
 int session_record_stop(struct session *s, char *err, size_t errlen)
 {
-    struct regdbg_trace_record end = {
-        .t_ns = session_now_ns(), .cpu = REGDBG_CPU_NONE, .rule = REGDBG_RULE_NONE,
-        .kind = REGDBG_REC_END,
-    };
-    int ret;
-
-    if (!s->rec) {
+    if (s->rec_dev < 0) {
         snprintf(err, errlen, "not recording");
         return -1;
     }
-    end.value = s->rec_events;
-    end.orig_value = ring_reader_dropped(&s->proxies[s->rec_dev].rr) -
-                     s->proxies[s->rec_dev].dropped_at_attach;
-    ret = trace_writer_add(s->rec, &end, err, errlen);
-    if (trace_writer_close(s->rec, err, errlen) < 0) {
-        ret = -1;
-    }
-    s->rec = NULL;
-    return ret;
+    s->rec_dev = -1;
+    return recorder_finish(&s->rec, session_now_ns(), err, errlen);
+}
+
+const struct recorder *session_recording(const struct session *s)
+{
+    return s->rec_dev >= 0 ? &s->rec : NULL;
 }
 
 bool session_next_park(struct session *s, struct session_park *out)
@@ -660,20 +649,13 @@ int session_apply_rules_file(struct session *s, const char *path, char *err, siz
 
 bool session_is_rule_command(const char *line)
 {
-    static const char *const words[] = { "break", "edit", "inject", "drop", "info", "enable",
-                                         "disable", "delete", "step" };
-    size_t n;
+    const struct command_def *c;
 
     while (*line == ' ') {
         line++;
     }
-    n = strcspn(line, " ");
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-        if (strlen(words[i]) == n && strncmp(line, words[i], n) == 0) {
-            return true;
-        }
-    }
-    return false;
+    c = command_find(line, strcspn(line, " "));
+    return c && c->rules_language && (c->where & CMDW_PROMPT);
 }
 
 int session_rule_command(struct session *s, const char *line, int cur_dev, struct rules_cmd *cmd,

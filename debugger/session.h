@@ -15,6 +15,7 @@
 #include "event_store.h"
 #include "park_watch.h"
 #include "qmp.h"
+#include "recorder.h"
 #include "regmap.h"
 #include "ring_reader.h"
 #include "rule_table.h"
@@ -68,11 +69,9 @@ struct session {
     uint64_t pci_refresh_t_ns;
     bool no_pci_refresh;        /* batch: QMP may be blocked behind a parked qtest access */
 
-    /* recording */
-    struct trace_writer *rec;
-    int rec_dev;
-    char rec_path[PATH_MAX];
-    uint64_t rec_events;
+    /* recording (:record, batch --record): the recorder of `regdbg record`, fed from the drain */
+    struct recorder rec;
+    int rec_dev;                /* the device recorded, or -1 */
 
     char message[256];          /* the last notice for the status line */
 
@@ -97,7 +96,10 @@ void session_free(struct session *s);
 /* Load a register map file (or every *.json in a folder). */
 int session_load_map(struct session *s, const char *path, char *err, size_t errlen);
 
-/* The shipped maps (REGDBG_MAPS or the build's maps/), then the extra files or folders. */
+/* The folder of the shipped maps, as built (debugger/maps_dir.c). */
+extern const char regdbg_maps_dir[];
+
+/* The shipped maps ($REGDBG_MAPS, else regdbg_maps_dir), then the extra files or folders. */
 int session_load_default_maps(struct session *s, char **extra, int n_extra, char *err,
                               size_t errlen);
 
@@ -128,9 +130,17 @@ int session_vm_reset(struct session *s, char *err, size_t errlen);
 int session_vm_quit(struct session *s, char *err, size_t errlen);
 int session_refresh_pci(struct session *s, char *err, size_t errlen);
 
+/*
+ * Record device dev into a new trace file from now on (recorder.h, RECORDER_FROM_NOW): the drain
+ * feeds the recorder, which checks each event and marks drops as `regdbg record` does. A
+ * recording that meets damage or a write error stops, with s->message saying why.
+ */
 int session_record_start(struct session *s, const char *path, int dev, char *err,
                          size_t errlen);
+/* End the recording with its end record; the recorder (s->rec) keeps its counts and path. */
 int session_record_stop(struct session *s, char *err, size_t errlen);
+/* The recording in progress, or NULL. */
+const struct recorder *session_recording(const struct session *s);
 
 /* The register an event hit (NULL without a map or outside every register). */
 const struct regmap_reg *session_event_reg(const struct session *s, const struct stored_event *ev);

@@ -6,6 +6,8 @@
 #   build-qemu.sh tree QEMU_SRC     the user's own QEMU tree: install the device, add the two-line hook
 #                                   (hw/misc/meson.build, hw/misc/Kconfig) and build it in QEMU_SRC/build
 #   build-qemu.sh hook QEMU_SRC     only install the device and the hook (idempotent), no build
+#   build-qemu.sh unpack DIR        a QEMU tree to try `make qemu QEMU_SRC=DIR` on: the pinned source,
+#                                   unpacked into DIR (once; idempotent), without the device
 #
 # The cache (REGDBG_CACHE, default ~/.cache/regdbg) is keyed by the QEMU version; the device sources are
 # copied in only when they differ, so ninja rebuilds just what a device change touched.
@@ -95,6 +97,9 @@ pinned)
     mkdir -p "$(dirname "$out")"
     cp "$bld/qemu-system-x86_64" "$out.tmp" && mv "$out.tmp" "$out"
     ;;
+unpack)
+    fetch_pinned "$2"
+    ;;
 hook)
     src=$(cd "$2" && pwd)
     [ -f "$src/hw/misc/meson.build" ] || { say "$src does not look like a QEMU source tree"; exit 1; }
@@ -112,7 +117,7 @@ tree)
     say "built $src/build/qemu-system-x86_64 with regdbg-proxy"
     ;;
 *)
-    echo "usage: $0 pinned OUT_BIN | tree QEMU_SRC | hook QEMU_SRC" >&2
+    echo "usage: $0 pinned OUT_BIN | tree QEMU_SRC | hook QEMU_SRC | unpack DIR" >&2
     exit 2
     ;;
 esac

@@ -523,8 +523,7 @@ static bool regdbg_hw_check_layout(RegdbgProxyState *s, const char *dev,
 static bool regdbg_backend_hw_realize(RegdbgProxyState *s, Error **errp)
 {
     const char *sysfs = s->sysfs_path ? s->sysfs_path : "/sys/bus/pci";
-    const char *access = s->host_access ? s->host_access : "sysfs";
-    bool devmem;
+    bool devmem = s->host_access == REGDBG_HOST_ACCESS_DEVMEM;
     g_autofree char *dir = NULL;
     g_autofree char *driver = NULL;
     g_autofree char *link = NULL;
@@ -538,14 +537,6 @@ static bool regdbg_backend_hw_realize(RegdbgProxyState *s, Error **errp)
                        i, s->bar_file[i]);
             return false;
         }
-    }
-    if (!strcmp(access, "sysfs")) {
-        devmem = false;
-    } else if (!strcmp(access, "devmem")) {
-        devmem = true;
-    } else {
-        error_setg(errp, "host-access=%s: expected sysfs or devmem", access);
-        return false;
     }
     if (!s->host) {
         error_setg(errp, "host: backend=hw needs host=BUS_ADDRESS or "
@@ -685,12 +676,13 @@ static const RegdbgBackendOps regdbg_backends[] = {
     },
 };
 
-const RegdbgBackendOps *regdbg_backend_find(const char *name)
+/* kind: the backend property's value (enum regdbg_backend_kind) */
+const RegdbgBackendOps *regdbg_backend_find(int kind)
 {
     for (size_t i = 0; i < ARRAY_SIZE(regdbg_backends); i++) {
-        if (!strcmp(regdbg_backends[i].name, name)) {
+        if (regdbg_backends[i].kind == kind) {
             return &regdbg_backends[i];
         }
     }
-    return NULL;
+    g_assert_not_reached();     /* the property admits only these */
 }

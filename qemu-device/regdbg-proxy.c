@@ -22,6 +22,7 @@
 #include "qemu/module.h"
 #include "qapi/error.h"
 #include "hw/core/cpu.h"
+#include "hw/core/qdev-prop-internal.h"
 #include "hw/pci/pci.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
@@ -33,15 +34,6 @@
 #define REGDBG_DEFAULT_CONSUMER_TIMEOUT_MS 1000
 /* A parked access outlives its debugger by this much */
 #define REGDBG_DEFAULT_PARK_TIMEOUT_MS 5000
-
-static inline uint64_t regdbg_now_ns(void)
-{
-    struct timespec ts;
-
-    /* vDSO: no kernel entry */
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /*
  * Slow path: the ring is full in lossless mode. The wait
@@ -56,7 +48,7 @@ typedef struct RegdbgProxyWait {
 
 static uint64_t regdbg_proxy_wait_now(void *opaque)
 {
-    return regdbg_now_ns();
+    return regdbg_clock_ns();
 }
 
 static void regdbg_proxy_wait_begin(void *opaque)
@@ -129,7 +121,7 @@ static void regdbg_proxy_access_init(RegdbgAccess *a, RegdbgProxyBar *bar,
                                      hwaddr addr, unsigned size, uint8_t dir,
                                      uint64_t value)
 {
-    a->t_ns = regdbg_now_ns();
+    a->t_ns = regdbg_clock_ns();
     a->addr = addr;
     a->value = a->orig = value;
     a->guest_pc = 0;
@@ -163,7 +155,8 @@ static uint64_t regdbg_proxy_bar_read(void *opaque, hwaddr addr, unsigned size)
         return s->default_read;
     }
     regdbg_proxy_access_init(&a, bar, addr, size, REGDBG_DIR_READ, 0);
-    candidates = regdbg_rules_candidates(s, bar->index, addr, size);
+    candidates = regdbg_rules_candidates(s, bar->index, addr, size,
+                                          REGDBG_DIR_READ);
     if (candidates ||
         atomic_load_explicit(&s->ring.hdr->step_left, memory_order_relaxed)) {
         regdbg_rules_before(s, &a, candidates);
@@ -195,7 +188,8 @@ static void regdbg_proxy_bar_write(void *opaque, hwaddr addr, uint64_t val,
         return;
     }
     regdbg_proxy_access_init(&a, bar, addr, size, REGDBG_DIR_WRITE, val);
-    candidates = regdbg_rules_candidates(s, bar->index, addr, size);
+    candidates = regdbg_rules_candidates(s, bar->index, addr, size,
+                                          REGDBG_DIR_WRITE);
     if (candidates ||
         atomic_load_explicit(&s->ring.hdr->step_left, memory_order_relaxed)) {
         regdbg_rules_before(s, &a, candidates);
@@ -247,24 +241,13 @@ static bool regdbg_proxy_parse_bars(RegdbgProxyState *s, Error **errp)
 {
     for (unsigned i = 0; i < REGDBG_NUM_BARS; i++) {
         RegdbgProxyBar *bar = &s->bars[i];
-        const char *type = s->bar_type[i] ? s->bar_type[i] : "mem32";
         uint64_t size = s->bar_size[i];
 
         bar->proxy = s;
         bar->index = i;
         bar->size = size;
-        bar->type = REGDBG_BAR_ABSENT;
-        if (!strcmp(type, "mem32")) {
-            bar->type = REGDBG_BAR_MEM32;
-        } else if (!strcmp(type, "mem64")) {
-            bar->type = REGDBG_BAR_MEM64;
-        } else if (!strcmp(type, "io")) {
-            bar->type = REGDBG_BAR_IO;
-        } else {
-            error_setg(errp, "bar%u-type=%s: expected mem32, mem64 or io",
-                       i, type);
-            return false;
-        }
+        /* the choices mem32, mem64, io are the ABI's types less 1 */
+        bar->type = s->bar_type[i] + REGDBG_BAR_MEM32;
         if (i > 0 && s->bars[i - 1].type == REGDBG_BAR_MEM64 &&
             s->bars[i - 1].size) {
             if (size || s->bar_type[i] || s->bar_file[i]) {
@@ -468,6 +451,7 @@ static bool regdbg_proxy_create_shm(RegdbgProxyState *s, Error **errp)
                           h->consumer_timeout_ns);
     regdbg_ring_format_slots(&s->ring);
     /* The magic last: a reader that sees it sees a complete header. */
+    /* [H1: the magic last] */
     atomic_store_explicit((_Atomic uint64_t *)&h->magic, REGDBG_SHM_MAGIC,
                           memory_order_release);
     trace_regdbg_proxy_realize(id ? id : "", s->shm_path, s->ring_entries);
@@ -554,23 +538,9 @@ static void regdbg_proxy_register_bars(RegdbgProxyState *s)
 static void regdbg_proxy_realize(PCIDevice *pdev, Error **errp)
 {
     RegdbgProxyState *s = REGDBG_PROXY(pdev);
-    const char *mode = s->ring_mode ? s->ring_mode : "lossless";
 
-    s->backend = regdbg_backend_find(s->backend_name ? s->backend_name
-                                                     : "none");
-    if (!s->backend) {
-        error_setg(errp, "backend=%s: unknown backend; expected none, file "
-                   "or hw", s->backend_name);
-        return;
-    }
-    if (!strcmp(mode, "lossless")) {
-        s->lossy = false;
-    } else if (!strcmp(mode, "lossy")) {
-        s->lossy = true;
-    } else {
-        error_setg(errp, "ring-mode=%s: expected lossless or lossy", mode);
-        return;
-    }
+    s->backend = regdbg_backend_find(s->backend_kind);
+    s->lossy = s->ring_mode == REGDBG_RING_LOSSY;
     if (!is_power_of_2(s->ring_entries) ||
         s->ring_entries < REGDBG_RING_MIN_ENTRIES ||
         s->ring_entries > REGDBG_RING_MAX_ENTRIES) {
@@ -599,7 +569,6 @@ static void regdbg_proxy_realize(PCIDevice *pdev, Error **errp)
     if (!s->backend->realize(s, errp)) {
         return;
     }
-    s->shm_fd = -1;
     if (!regdbg_proxy_create_shm(s, errp)) {
         s->backend->unrealize(s);
         return;
@@ -621,6 +590,80 @@ static void regdbg_proxy_exit(PCIDevice *pdev)
     s->backend->unrealize(s);
 }
 
+/*
+ * Enum-valued properties: `-device regdbg-proxy,help` lists their choices and
+ * QEMU refuses any other value by itself. Each table's order is its value.
+ */
+static const QEnumLookup regdbg_backend_lookup = {
+    .array = (const char *const[]) { "none", "file", "hw" },
+    .size = 3,                  /* enum regdbg_backend_kind, remote aside */
+};
+
+static const QEnumLookup regdbg_bar_type_lookup = {
+    .array = (const char *const[]) { "mem32", "mem64", "io" },
+    .size = 3,                  /* enum regdbg_bar_type less 1 */
+};
+
+static const QEnumLookup regdbg_ring_mode_lookup = {
+    .array = (const char *const[]) { "lossless", "lossy" },
+    .size = 2,                  /* enum regdbg_ring_mode */
+};
+
+static const QEnumLookup regdbg_host_access_lookup = {
+    .array = (const char *const[]) { "sysfs", "devmem" },
+    .size = 2,                  /* enum regdbg_host_access */
+};
+
+static const PropertyInfo regdbg_prop_backend = {
+    .type = "RegdbgBackend",
+    .description = "where accesses go (none/file/hw)",
+    .enum_table = &regdbg_backend_lookup,
+    .get = qdev_propinfo_get_enum,
+    .set = qdev_propinfo_set_enum,
+    .set_default_value = qdev_propinfo_set_default_value_enum,
+};
+
+static const PropertyInfo regdbg_prop_bar_type = {
+    .type = "RegdbgBarType",
+    .description = "BAR type (mem32/mem64/io)",
+    .enum_table = &regdbg_bar_type_lookup,
+    .get = qdev_propinfo_get_enum,
+    .set = qdev_propinfo_set_enum,
+    .set_default_value = qdev_propinfo_set_default_value_enum,
+};
+
+static const PropertyInfo regdbg_prop_ring_mode = {
+    .type = "RegdbgRingMode",
+    .description = "full ring: the guest waits, or events drop "
+                   "(lossless/lossy)",
+    .enum_table = &regdbg_ring_mode_lookup,
+    .get = qdev_propinfo_get_enum,
+    .set = qdev_propinfo_set_enum,
+    .set_default_value = qdev_propinfo_set_default_value_enum,
+};
+
+static const PropertyInfo regdbg_prop_host_access = {
+    .type = "RegdbgHostAccess",
+    .description = "backend=hw: BARs through sysfs or /dev/mem "
+                   "(sysfs/devmem)",
+    .enum_table = &regdbg_host_access_lookup,
+    .get = qdev_propinfo_get_enum,
+    .set = qdev_propinfo_set_enum,
+    .set_default_value = qdev_propinfo_set_default_value_enum,
+};
+
+/* The four properties of BAR n, one macro each (checkpatch wants one value) */
+#define REGDBG_BAR_SIZE(n) \
+    DEFINE_PROP_SIZE("bar" #n "-size", RegdbgProxyState, bar_size[n], 0)
+#define REGDBG_BAR_TYPE(n) \
+    DEFINE_PROP_SIGNED("bar" #n "-type", RegdbgProxyState, bar_type[n], 0, \
+                       regdbg_prop_bar_type, int)
+#define REGDBG_BAR_PREFETCH(n) \
+    DEFINE_PROP_BOOL("bar" #n "-prefetch", RegdbgProxyState, \
+                     bar_prefetch[n], false)
+#define REGDBG_BAR_FILE(n) \
+    DEFINE_PROP_STRING("bar" #n "-file", RegdbgProxyState, bar_file[n])
+
 static const Property regdbg_proxy_properties[] = {
     DEFINE_PROP_UINT16("vendor-id", RegdbgProxyState, vendor_id,
                        PCI_VENDOR_ID_REDHAT),
@@ -631,47 +674,32 @@ static const Property regdbg_proxy_properties[] = {
                        PCI_SUBDEVICE_ID_QEMU),
     DEFINE_PROP_UINT32("class-code", RegdbgProxyState, class_code, 0xff0000),
     DEFINE_PROP_UINT8("revision", RegdbgProxyState, revision, 0),
-    DEFINE_PROP_SIZE("bar0-size", RegdbgProxyState, bar_size[0], 0),
-    DEFINE_PROP_STRING("bar0-type", RegdbgProxyState, bar_type[0]),
-    DEFINE_PROP_BOOL("bar0-prefetch", RegdbgProxyState, bar_prefetch[0],
-                     false),
-    DEFINE_PROP_STRING("bar0-file", RegdbgProxyState, bar_file[0]),
-    DEFINE_PROP_SIZE("bar1-size", RegdbgProxyState, bar_size[1], 0),
-    DEFINE_PROP_STRING("bar1-type", RegdbgProxyState, bar_type[1]),
-    DEFINE_PROP_BOOL("bar1-prefetch", RegdbgProxyState, bar_prefetch[1],
-                     false),
-    DEFINE_PROP_STRING("bar1-file", RegdbgProxyState, bar_file[1]),
-    DEFINE_PROP_SIZE("bar2-size", RegdbgProxyState, bar_size[2], 0),
-    DEFINE_PROP_STRING("bar2-type", RegdbgProxyState, bar_type[2]),
-    DEFINE_PROP_BOOL("bar2-prefetch", RegdbgProxyState, bar_prefetch[2],
-                     false),
-    DEFINE_PROP_STRING("bar2-file", RegdbgProxyState, bar_file[2]),
-    DEFINE_PROP_SIZE("bar3-size", RegdbgProxyState, bar_size[3], 0),
-    DEFINE_PROP_STRING("bar3-type", RegdbgProxyState, bar_type[3]),
-    DEFINE_PROP_BOOL("bar3-prefetch", RegdbgProxyState, bar_prefetch[3],
-                     false),
-    DEFINE_PROP_STRING("bar3-file", RegdbgProxyState, bar_file[3]),
-    DEFINE_PROP_SIZE("bar4-size", RegdbgProxyState, bar_size[4], 0),
-    DEFINE_PROP_STRING("bar4-type", RegdbgProxyState, bar_type[4]),
-    DEFINE_PROP_BOOL("bar4-prefetch", RegdbgProxyState, bar_prefetch[4],
-                     false),
-    DEFINE_PROP_STRING("bar4-file", RegdbgProxyState, bar_file[4]),
-    DEFINE_PROP_SIZE("bar5-size", RegdbgProxyState, bar_size[5], 0),
-    DEFINE_PROP_STRING("bar5-type", RegdbgProxyState, bar_type[5]),
-    DEFINE_PROP_BOOL("bar5-prefetch", RegdbgProxyState, bar_prefetch[5],
-                     false),
-    DEFINE_PROP_STRING("bar5-file", RegdbgProxyState, bar_file[5]),
-    DEFINE_PROP_STRING("backend", RegdbgProxyState, backend_name),
+    REGDBG_BAR_SIZE(0), REGDBG_BAR_TYPE(0), REGDBG_BAR_PREFETCH(0),
+    REGDBG_BAR_FILE(0),
+    REGDBG_BAR_SIZE(1), REGDBG_BAR_TYPE(1), REGDBG_BAR_PREFETCH(1),
+    REGDBG_BAR_FILE(1),
+    REGDBG_BAR_SIZE(2), REGDBG_BAR_TYPE(2), REGDBG_BAR_PREFETCH(2),
+    REGDBG_BAR_FILE(2),
+    REGDBG_BAR_SIZE(3), REGDBG_BAR_TYPE(3), REGDBG_BAR_PREFETCH(3),
+    REGDBG_BAR_FILE(3),
+    REGDBG_BAR_SIZE(4), REGDBG_BAR_TYPE(4), REGDBG_BAR_PREFETCH(4),
+    REGDBG_BAR_FILE(4),
+    REGDBG_BAR_SIZE(5), REGDBG_BAR_TYPE(5), REGDBG_BAR_PREFETCH(5),
+    REGDBG_BAR_FILE(5),
+    DEFINE_PROP_SIGNED("backend", RegdbgProxyState, backend_kind,
+                       REGDBG_BACKEND_NONE, regdbg_prop_backend, int),
     DEFINE_PROP_STRING("host", RegdbgProxyState, host),
     DEFINE_PROP_STRING("sysfs-path", RegdbgProxyState, sysfs_path),
-    DEFINE_PROP_STRING("host-access", RegdbgProxyState, host_access),
+    DEFINE_PROP_SIGNED("host-access", RegdbgProxyState, host_access,
+                       REGDBG_HOST_ACCESS_SYSFS, regdbg_prop_host_access, int),
     DEFINE_PROP_STRING("devmem-path", RegdbgProxyState, devmem_path),
     DEFINE_PROP_BOOL("force", RegdbgProxyState, force, false),
     DEFINE_PROP_UINT64("default-read", RegdbgProxyState, default_read, 0),
     DEFINE_PROP_STRING("shm", RegdbgProxyState, shm_path),
     DEFINE_PROP_UINT32("ring-entries", RegdbgProxyState, ring_entries,
                        REGDBG_DEFAULT_RING_ENTRIES),
-    DEFINE_PROP_STRING("ring-mode", RegdbgProxyState, ring_mode),
+    DEFINE_PROP_SIGNED("ring-mode", RegdbgProxyState, ring_mode,
+                       REGDBG_RING_LOSSLESS, regdbg_prop_ring_mode, int),
     DEFINE_PROP_UINT32("consumer-timeout", RegdbgProxyState,
                        consumer_timeout_ms, REGDBG_DEFAULT_CONSUMER_TIMEOUT_MS),
     DEFINE_PROP_UINT32("park-timeout", RegdbgProxyState, park_timeout_ms,
@@ -682,6 +710,17 @@ static const VMStateDescription vmstate_regdbg_proxy = {
     .name = TYPE_REGDBG_PROXY,
     .unmigratable = 1,
 };
+
+/* What the device holds before realize, whatever its properties say */
+static void regdbg_proxy_instance_init(Object *obj)
+{
+    RegdbgProxyState *s = REGDBG_PROXY(obj);
+
+    s->shm_fd = -1;
+    for (unsigned i = 0; i < REGDBG_NUM_BARS; i++) {
+        s->bars[i].io_fd = -1;
+    }
+}
 
 static void regdbg_proxy_class_init(ObjectClass *klass, void *data)
 {
@@ -704,6 +743,7 @@ static const TypeInfo regdbg_proxy_info = {
     .name = TYPE_REGDBG_PROXY,
     .parent = TYPE_PCI_DEVICE,
     .instance_size = sizeof(RegdbgProxyState),
+    .instance_init = regdbg_proxy_instance_init,
     .class_init = regdbg_proxy_class_init,
     .interfaces = (InterfaceInfo[]) {
         { INTERFACE_CONVENTIONAL_PCI_DEVICE },

@@ -17,6 +17,23 @@
 #include "regdbg/ring.h"
 
 #define TYPE_REGDBG_PROXY "regdbg-proxy"
+
+enum regdbg_host_access {
+    REGDBG_HOST_ACCESS_SYSFS = 0,       /* BARs through sysfs resourceN */
+    REGDBG_HOST_ACCESS_DEVMEM = 1,      /* memory BARs through /dev/mem */
+};
+
+/*
+ * The one clock of the device: CLOCK_MONOTONIC, the clock the debugger stamps
+ * its heartbeat with (a vDSO call: no kernel entry).
+ */
+static inline uint64_t regdbg_clock_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
 OBJECT_DECLARE_SIMPLE_TYPE(RegdbgProxyState, REGDBG_PROXY)
 
 /*
@@ -56,15 +73,39 @@ typedef struct RegdbgBackendOps {
                   uint64_t val, unsigned size);
 } RegdbgBackendOps;
 
-/* A rule as the device last took it from shared memory (regdbg-rules.c) */
+/*
+ * A rule as the device last took it from shared memory (regdbg-rules.c). What
+ * every candidate access looks at sits in the first cache line; the copy of
+ * the whole rule after it is read only when the rule acts.
+ */
+/*
+ * The rules of one direction whose condition is "(v >> shift) & fmask == k",
+ * for one (shift, fmask): their k sorted, so that one search decides them
+ * all, however many rules watch the register for different values.
+ */
+#define REGDBG_EQ_GROUPS 4
+
+typedef struct RegdbgEqGroup {
+    uint64_t rules;             /* the group's rules, as a mask */
+    uint64_t fmask;
+    uint8_t shift;
+    uint8_t n;
+    uint8_t rule[REGDBG_MAX_RULES];     /* by k, ascending */
+    uint64_t k[REGDBG_MAX_RULES];
+} RegdbgEqGroup;
+
 typedef struct RegdbgRuleCache {
     uint32_t seq;               /* the rule's seqlock when taken; odd: none */
     bool simple;                /* the condition is (v >> shift) & fmask OP k */
     uint8_t op;                 /* REGDBG_INSN_EQ..GE, or 0: no condition */
     uint8_t shift;
+    uint8_t kind;               /* copies of r's fields, see above */
+    uint8_t bar;
+    uint8_t uses_value;
     uint64_t fmask;
     uint64_t k;
-    struct regdbg_rule r;
+    uint64_t start, end;
+    struct regdbg_rule r QEMU_ALIGNED(64);
 } RegdbgRuleCache;
 
 struct RegdbgProxyState {
@@ -80,14 +121,14 @@ struct RegdbgProxyState {
 
     /* Properties: BAR layout and backend */
     uint64_t bar_size[REGDBG_NUM_BARS];
-    char *bar_type[REGDBG_NUM_BARS];
+    int bar_type[REGDBG_NUM_BARS];  /* mem32, mem64, io: bar_type - 1 */
     bool bar_prefetch[REGDBG_NUM_BARS];
     char *bar_file[REGDBG_NUM_BARS];
-    char *backend_name;
+    int backend_kind;           /* enum regdbg_backend_kind */
     /* backend=hw */
     char *host;                 /* bus address or vendor:device */
     char *sysfs_path;           /* the folder that holds devices/ */
-    char *host_access;          /* sysfs or devmem */
+    int host_access;            /* enum regdbg_host_access */
     char *devmem_path;
     bool force;
     uint64_t default_read;
@@ -96,7 +137,7 @@ struct RegdbgProxyState {
     /* shm=PATH, a link to the ring; else, after realize, shm_fd_path */
     char *shm_path;
     uint32_t ring_entries;
-    char *ring_mode;
+    int ring_mode;              /* enum regdbg_ring_mode */
     uint32_t consumer_timeout_ms;
     uint32_t park_timeout_ms;
 
@@ -112,6 +153,11 @@ struct RegdbgProxyState {
     struct regdbg_ring ring;
     struct regdbg_rules_area *rules;
     RegdbgRuleCache rule_cache[REGDBG_MAX_RULES];
+    uint64_t rules_gen;         /* the rules generation the cache holds */
+    uint64_t rules_for_dir[2];  /* enabled cached rules, by enum regdbg_dir */
+    uint64_t rules_use_value;   /* those whose condition reads the value */
+    RegdbgEqGroup eq[2][REGDBG_EQ_GROUPS];      /* by enum regdbg_dir */
+    uint8_t n_eq[2];
     uint64_t park_timeout_ns;
     Notifier exit_notifier;
 };
@@ -136,7 +182,7 @@ typedef struct RegdbgAccess {
     bool forced;                /* a parked read continues with forced_value */
 } RegdbgAccess;
 
-const RegdbgBackendOps *regdbg_backend_find(const char *name);
+const RegdbgBackendOps *regdbg_backend_find(int kind);
 
 bool regdbg_guard_map(RegdbgGuard *g, int fd, uint64_t offset, size_t len,
                       Error **errp);
@@ -153,7 +199,7 @@ static inline void regdbg_guard_thread_init(void)
 }
 
 uint64_t regdbg_rules_candidates(RegdbgProxyState *s, unsigned bar,
-                                 hwaddr addr, unsigned size);
+                                 hwaddr addr, unsigned size, unsigned dir);
 void regdbg_rules_before(RegdbgProxyState *s, RegdbgAccess *a,
                          uint64_t candidates);
 void regdbg_rules_after_read(RegdbgProxyState *s, RegdbgAccess *a);

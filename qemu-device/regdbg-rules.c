@@ -17,33 +17,25 @@
 #include "qemu/osdep.h"
 #include <linux/futex.h>
 #include <sys/syscall.h>
+#if defined(CONFIG_LINUX) && defined(HOST_X86_64)
+#include <sys/ioctl.h>
+#include <linux/kvm.h>
+#endif
 #include "qemu/host-utils.h"
 #include "qemu/main-loop.h"
-#include "system/hw_accel.h"
+#include "system/kvm.h"
 #include "hw/core/cpu.h"
 #include "system/runstate.h"
-#include "system/tcg.h"
 #include "hw/misc/regdbg/trace-hw_misc_regdbg.h"
 #include "regdbg-proxy.h"
 
 #define REGDBG_PARK_POLL_NS (50 * 1000 * 1000)
 
-static uint64_t regdbg_rules_now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static bool regdbg_rules_applies(const struct regdbg_rule *r,
+/* Does the cached rule c concern the access? (Its direction is known.) */
+static bool regdbg_rules_applies(const RegdbgRuleCache *c,
                                  const RegdbgAccess *a)
 {
-    unsigned dir = a->dir == REGDBG_DIR_WRITE ? REGDBG_RULE_DIR_WRITE
-                                              : REGDBG_RULE_DIR_READ;
-
-    return r->enabled && (r->dirs & dir) && r->bar == a->bar &&
-           a->addr < r->end && a->addr + a->size > r->start;
+    return c->bar == a->bar && a->addr < c->end && a->addr + a->size > c->start;
 }
 
 /*
@@ -87,40 +79,172 @@ static void regdbg_rules_simplify(RegdbgRuleCache *c)
 }
 
 /*
- * Rule i as this device last saw it, taken anew from shared memory (under
- * its seqlock) only when the debugger has rewritten it. NULL while it is
- * being rewritten (the rule is then skipped for this access, as if it had
- * been written a moment later) or when it does not concern the access.
- * Runs under the BQL, which serialises the vCPUs' use of the cache.
+ * Take rule i anew from shared memory, under its seqlock. Returns false while
+ * the debugger is rewriting it: the old copy stays in use until the next try,
+ * or none if the copy tore (the rule is then off until it is taken whole).
  */
+static bool regdbg_rules_take(RegdbgProxyState *s, unsigned i)
+{
+    struct regdbg_rule *r = &s->rules->rules[i];
+    RegdbgRuleCache *c = &s->rule_cache[i];
+    /* [R1] */
+    uint32_t seq = atomic_load_explicit(&r->seq, memory_order_acquire);
+
+    if (seq & 1) {
+        return false;
+    }
+    if (c->seq == seq) {
+        return true;
+    }
+    memcpy(&c->r, r, offsetof(struct regdbg_rule, ignore_left));
+    if (c->r.n_code > REGDBG_RULE_MAX_CODE) {
+        c->r.enabled = 0;              /* malformed: never matches */
+        c->r.n_code = 0;
+    }
+    memcpy(c->r.consts, r->consts, sizeof(c->r.consts));
+    memcpy(c->r.code, r->code, c->r.n_code * sizeof(c->r.code[0]));
+    /* [R1] */
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&r->seq, memory_order_relaxed) != seq) {
+        c->seq = 1;                    /* torn: take it again next time */
+        c->r.enabled = 0;
+        return false;
+    }
+    regdbg_rules_simplify(c);
+    c->kind = c->r.kind;
+    c->bar = c->r.bar;
+    c->uses_value = c->r.uses_value;
+    c->start = c->r.start;
+    c->end = c->r.end;
+    c->seq = seq;
+    return true;
+}
+
+/* Add rule i (a simple EQ condition) to dir's group of its field, if room */
+static void regdbg_rules_group_eq(RegdbgProxyState *s, unsigned dir,
+                                  unsigned i)
+{
+    const RegdbgRuleCache *c = &s->rule_cache[i];
+    RegdbgEqGroup *g = NULL;
+    unsigned j;
+
+    for (j = 0; j < s->n_eq[dir]; j++) {
+        if (s->eq[dir][j].shift == c->shift &&
+            s->eq[dir][j].fmask == c->fmask) {
+            g = &s->eq[dir][j];
+            break;
+        }
+    }
+    if (!g) {
+        if (s->n_eq[dir] == REGDBG_EQ_GROUPS) {
+            return;                    /* checked one by one instead */
+        }
+        g = &s->eq[dir][s->n_eq[dir]++];
+        g->rules = 0;
+        g->n = 0;
+        g->shift = c->shift;
+        g->fmask = c->fmask;
+    }
+    /* insertion sort by k: at most 64 rules, once per change of the rules */
+    for (j = g->n; j > 0 && g->k[j - 1] > c->k; j--) {
+        g->k[j] = g->k[j - 1];
+        g->rule[j] = g->rule[j - 1];
+    }
+    g->k[j] = c->k;
+    g->rule[j] = i;
+    g->n++;
+    g->rules |= 1ULL << i;
+}
+
+/*
+ * Of the candidates, drop the grouped EQ rules whose k is not the value's:
+ * one binary search per group instead of one check per rule.
+ */
+static uint64_t regdbg_rules_eq_filter(RegdbgProxyState *s, unsigned dir,
+                                       uint64_t value, uint64_t candidates)
+{
+    for (unsigned j = 0; j < s->n_eq[dir]; j++) {
+        const RegdbgEqGroup *g = &s->eq[dir][j];
+        uint64_t v = (value >> g->shift) & g->fmask;
+        uint64_t hit = 0;
+        unsigned lo = 0, hi = g->n;
+
+        if (!(candidates & g->rules)) {
+            continue;
+        }
+        while (lo < hi) {
+            unsigned mid = (lo + hi) / 2;
+
+            if (g->k[mid] < v) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        for (; lo < g->n && g->k[lo] == v; lo++) {
+            hit |= 1ULL << g->rule[lo];
+        }
+        candidates &= ~g->rules | hit;
+    }
+    return candidates;
+}
+
+/*
+ * Bring the device's copy of the rules up to date: only when the debugger
+ * has written a rule since (one load otherwise). Runs under the BQL, which
+ * serialises the vCPUs' use of the copy.
+ */
+static void regdbg_rules_sync(RegdbgProxyState *s)
+{
+    /* [R2] */
+    uint64_t gen = atomic_load_explicit(&s->rules->generation,
+                                        memory_order_acquire);
+    bool whole = true;
+
+    if (gen == s->rules_gen) {
+        return;
+    }
+    s->rules_for_dir[REGDBG_DIR_READ] = s->rules_for_dir[REGDBG_DIR_WRITE] = 0;
+    s->rules_use_value = 0;
+    s->n_eq[REGDBG_DIR_READ] = s->n_eq[REGDBG_DIR_WRITE] = 0;
+    for (unsigned i = 0; i < REGDBG_MAX_RULES; i++) {
+        const RegdbgRuleCache *c = &s->rule_cache[i];
+
+        whole &= regdbg_rules_take(s, i);
+        if (!c->r.enabled) {
+            continue;
+        }
+        if (c->uses_value) {
+            s->rules_use_value |= 1ULL << i;
+        }
+        if (c->r.dirs & REGDBG_RULE_DIR_READ) {
+            s->rules_for_dir[REGDBG_DIR_READ] |= 1ULL << i;
+        }
+        if (c->r.dirs & REGDBG_RULE_DIR_WRITE) {
+            s->rules_for_dir[REGDBG_DIR_WRITE] |= 1ULL << i;
+        }
+        if (c->simple && c->op == REGDBG_INSN_EQ) {
+            for (unsigned dir = REGDBG_DIR_READ; dir <= REGDBG_DIR_WRITE;
+                 dir++) {
+                if (s->rules_for_dir[dir] & (1ULL << i)) {
+                    regdbg_rules_group_eq(s, dir, i);
+                }
+            }
+        }
+    }
+    if (whole) {
+        s->rules_gen = gen;
+    }
+}
+
+/* Rule i if it concerns the access (a candidate of its direction), or NULL */
 static const RegdbgRuleCache *regdbg_rules_get(RegdbgProxyState *s,
                                                unsigned i,
                                                const RegdbgAccess *a)
 {
-    struct regdbg_rule *r = &s->rules->rules[i];
-    RegdbgRuleCache *c = &s->rule_cache[i];
-    uint32_t seq = atomic_load_explicit(&r->seq, memory_order_acquire);
+    const RegdbgRuleCache *c = &s->rule_cache[i];
 
-    if (seq & 1) {
-        return NULL;
-    }
-    if (c->seq != seq) {
-        memcpy(&c->r, r, offsetof(struct regdbg_rule, ignore_left));
-        if (c->r.n_code > REGDBG_RULE_MAX_CODE) {
-            c->r.enabled = 0;          /* malformed: never matches */
-            c->r.n_code = 0;
-        }
-        memcpy(c->r.consts, r->consts, sizeof(c->r.consts));
-        memcpy(c->r.code, r->code, c->r.n_code * sizeof(c->r.code[0]));
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&r->seq, memory_order_relaxed) != seq) {
-            c->seq = 1;                /* torn: take it again next time */
-            return NULL;
-        }
-        regdbg_rules_simplify(c);
-        c->seq = seq;
-    }
-    return regdbg_rules_applies(&c->r, a) ? c : NULL;
+    return regdbg_rules_applies(c, a) ? c : NULL;
 }
 
 static bool regdbg_rules_cond(const RegdbgRuleCache *c, const RegdbgAccess *a)
@@ -146,21 +270,34 @@ void regdbg_rules_reset_cache(RegdbgProxyState *s)
 {
     for (unsigned i = 0; i < REGDBG_MAX_RULES; i++) {
         s->rule_cache[i].seq = 1;      /* odd: nothing cached */
+        s->rule_cache[i].r.enabled = 0;
     }
+    s->rules_for_dir[REGDBG_DIR_READ] = s->rules_for_dir[REGDBG_DIR_WRITE] = 0;
+    s->rules_use_value = 0;
+    s->n_eq[REGDBG_DIR_READ] = s->n_eq[REGDBG_DIR_WRITE] = 0;
+    s->rules_gen = UINT64_MAX;     /* take the rules at the first candidate */
 }
 
-/* The rules (as a mask of rule numbers) whose index buckets the access hits */
+/*
+ * The rules (as a mask of rule numbers) whose index buckets the access hits
+ * and that act on its direction: the one decision most accesses need.
+ */
 uint64_t regdbg_rules_candidates(RegdbgProxyState *s, unsigned bar,
-                                 hwaddr addr, unsigned size)
+                                 hwaddr addr, unsigned size, unsigned dir)
 {
     _Atomic uint64_t *index = s->rules->index[bar];
     uint64_t mask = 0;
 
     for (hwaddr a = addr & ~(hwaddr)3; a < addr + size; a += 4) {
+        /* [R3] */
         mask |= atomic_load_explicit(&index[regdbg_index_bucket(a)],
                                      memory_order_acquire);
     }
-    return mask;
+    if (!mask) {
+        return 0;
+    }
+    regdbg_rules_sync(s);
+    return mask & s->rules_for_dir[dir];
 }
 
 /* Claim one use of a rule: ignore counts first, then a temporary rule. */
@@ -223,15 +360,23 @@ static uint16_t regdbg_rules_why_not_park(RegdbgProxyState *s)
     if (!current_cpu) {
         return REGDBG_EV_NO_PARK_NOT_VCPU;
     }
+    /* [E4] */
     if (atomic_load_explicit(&h->consumer_pid, memory_order_acquire) == 0) {
         return REGDBG_EV_NO_PARK_NO_DEBUGGER;
     }
+    /* [E5] */
     beat = atomic_load_explicit(&h->heartbeat_ns, memory_order_acquire);
     /* a heartbeat from the future (garbage) wraps to a huge age */
-    if (!beat || regdbg_rules_now_ns() - beat >= s->park_timeout_ns) {
+    if (!beat || regdbg_clock_ns() - beat >= s->park_timeout_ns) {
         return REGDBG_EV_NO_PARK_NO_DEBUGGER;
     }
     return 0;
+}
+
+/* Is this vCPU being stopped (pause_all_vcpus() waits for it)? */
+static bool regdbg_rules_vm_stopping(void)
+{
+    return current_cpu && qatomic_read(&current_cpu->stop);
 }
 
 static long regdbg_futex(_Atomic uint32_t *word, int op, uint32_t val,
@@ -241,16 +386,27 @@ static long regdbg_futex(_Atomic uint32_t *word, int op, uint32_t val,
     return syscall(SYS_futex, word, op, val, timeout, NULL, 0);
 }
 
+/*
+ * The guest PC (CS base + rIP) of a KVM vCPU stopped at this access, or 0
+ * when unknown (TCG only knows the PC at translation-block boundaries). The
+ * registers are read from KVM without cpu_synchronize_state(): that would
+ * mark them dirty, and QEMU would write them back before the vCPU runs again,
+ * over the completion of this very MMIO read: the guest would read a stale
+ * register instead of the value.
+ */
 static uint64_t regdbg_rules_guest_pc(void)
 {
+#if defined(CONFIG_LINUX) && defined(HOST_X86_64)
     CPUState *cs = current_cpu;
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
 
-    /* TCG only knows the PC at translation-block boundaries: say unknown */
-    if (!cs || tcg_enabled()) {
-        return 0;
+    if (cs && kvm_enabled() && ioctl(cs->kvm_fd, KVM_GET_REGS, &regs) == 0 &&
+        ioctl(cs->kvm_fd, KVM_GET_SREGS, &sregs) == 0) {
+        return sregs.cs.base + regs.rip;
     }
-    cpu_synchronize_state(cs);
-    return cs->cc->get_pc ? cs->cc->get_pc(cs) : 0;
+#endif
+    return 0;
 }
 
 /*
@@ -265,7 +421,7 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
     unsigned first = a->cpu >= 0 ? (unsigned)a->cpu % REGDBG_MAX_PARK
                                  : REGDBG_MAX_PARK - 1;
     struct regdbg_park_slot *slot = NULL;
-    uint64_t start = regdbg_rules_now_ns();
+    uint64_t start = regdbg_clock_ns();
     uint32_t verdict = REGDBG_VERDICT_CONTINUE;
     bool had_bql = bql_locked();
     bool timed_out = false;
@@ -276,6 +432,7 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
             &s->rules->park[(first + k) % REGDBG_MAX_PARK];
         uint32_t expect = REGDBG_PARK_FREE;
 
+        /* [P1: claim] */
         if (atomic_compare_exchange_strong_explicit(&cand->state, &expect,
                                                     REGDBG_PARK_FILLING,
                                                     memory_order_acquire,
@@ -302,6 +459,7 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
     slot->size = a->size;
     slot->dir = a->dir;
     slot->before_read = before_read;
+    /* [P1, then P2] */
     atomic_store_explicit(&slot->state, REGDBG_PARK_PARKED,
                           memory_order_release);
     atomic_fetch_add_explicit(&h->park_doorbell, 1, memory_order_release);
@@ -318,6 +476,7 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
         bool gone;
 
         regdbg_futex(&slot->state, FUTEX_WAIT, REGDBG_PARK_PARKED, &ts);
+        /* [P3] */
         state = atomic_load_explicit(&slot->state, memory_order_acquire);
         if (state == REGDBG_PARK_ANSWERED) {
             break;
@@ -327,7 +486,8 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
          * or when the VM is being stopped: a vCPU can only pause outside the
          * handler, and pause_all_vcpus() would wait for it forever.
          */
-        now = regdbg_rules_now_ns();
+        now = regdbg_clock_ns();
+        /* [E5] */
         seen = atomic_load_explicit(&h->heartbeat_ns, memory_order_acquire);
         /* a debugger that leaves says so with a heartbeat of 0 */
         gone = !seen ||
@@ -335,10 +495,11 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
         if (seen < start) {
             seen = start;
         }
-        stopping = current_cpu && qatomic_read(&current_cpu->stop);
+        stopping = regdbg_rules_vm_stopping();
         if (stopping || gone || now - seen >= s->park_timeout_ns) {
             uint32_t parked = REGDBG_PARK_PARKED;
 
+            /* [P3: taken back] */
             if (atomic_compare_exchange_strong_explicit(
                     &slot->state, &parked, REGDBG_PARK_FILLING,
                     memory_order_acquire, memory_order_acquire)) {
@@ -362,6 +523,7 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
         verdict = slot->verdict;
         *reply = slot->reply_value;
     }
+    /* [P3: FREE, for the next P1] */
     atomic_store_explicit(&slot->state, REGDBG_PARK_FREE,
                           memory_order_release);
     a->flags |= REGDBG_EV_PARKED;
@@ -390,22 +552,21 @@ void regdbg_rules_before(RegdbgProxyState *s, RegdbgAccess *a,
     bool step;
     uint64_t reply = 0;
 
-    a->post_read = 0;
+    /* a read's rules that look at the value decide once it is read */
+    a->post_read = is_write ? 0 : candidates & s->rules_use_value;
+    candidates &= ~a->post_read;
+    if (is_write) {
+        candidates = regdbg_rules_eq_filter(s, REGDBG_DIR_WRITE, a->orig,
+                                            candidates);
+    }
     for (uint64_t m = candidates; m; m &= m - 1) {
         unsigned i = ctz64(m);
         const RegdbgRuleCache *c = regdbg_rules_get(s, i, a);
 
-        if (!c) {
+        if (!c || !regdbg_rules_cond(c, a)) {
             continue;
         }
-        if (!is_write && c->r.uses_value) {
-            a->post_read |= 1ULL << i;    /* decide once the value is read */
-            continue;
-        }
-        if (!regdbg_rules_cond(c, a)) {
-            continue;
-        }
-        if (c->r.kind == REGDBG_RULE_BREAK) {
+        if (c->kind == REGDBG_RULE_BREAK) {
             /* a breakpoint that cannot stop the access is not a hit */
             if (park_rule >= 0) {
                 continue;
@@ -424,7 +585,7 @@ void regdbg_rules_before(RegdbgProxyState *s, RegdbgAccess *a,
         if (!regdbg_rules_claim(&s->rules->rules[i])) {
             continue;
         }
-        switch (c->r.kind) {
+        switch (c->kind) {
         case REGDBG_RULE_EDIT:
             if (is_write) {
                 a->value = regdbg_rule_apply(&c->r, a->value);
@@ -502,6 +663,8 @@ void regdbg_rules_after_read(RegdbgProxyState *s, RegdbgAccess *a)
     int park_rule = -1;
     int why_not = -1;
 
+    a->post_read = regdbg_rules_eq_filter(s, REGDBG_DIR_READ, a->orig,
+                                          a->post_read);
     for (uint64_t m = a->post_read; m; m &= m - 1) {
         unsigned i = ctz64(m);
         const RegdbgRuleCache *c = regdbg_rules_get(s, i, a);
@@ -509,7 +672,7 @@ void regdbg_rules_after_read(RegdbgProxyState *s, RegdbgAccess *a)
         if (!c || !regdbg_rules_cond(c, a)) {
             continue;
         }
-        if (c->r.kind == REGDBG_RULE_BREAK) {
+        if (c->kind == REGDBG_RULE_BREAK) {
             if (park_rule >= 0) {
                 continue;
             }
@@ -527,9 +690,9 @@ void regdbg_rules_after_read(RegdbgProxyState *s, RegdbgAccess *a)
         if (!regdbg_rules_claim(&s->rules->rules[i])) {
             continue;
         }
-        if (c->r.kind == REGDBG_RULE_INJECT) {
+        if (c->kind == REGDBG_RULE_INJECT) {
             a->inject |= 1ULL << i;
-        } else if (c->r.kind == REGDBG_RULE_BREAK && park_rule < 0) {
+        } else if (c->kind == REGDBG_RULE_BREAK && park_rule < 0) {
             park_rule = i;
         }
     }

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """regdbg's test runner (`make test`): runs the C unit tests (optimised and ASan+UBSan builds), then
 every test_* function of tests/integration/test_*.py against the real QEMU, each with a timeout,
-and ends with the line "N passed, N failed"."""
+and ends with the line "N passed, N failed, N skipped". A test that cannot run on this machine
+(only KVM-dependent ones, when /dev/kvm is unusable) raises harness.Skip: it is printed as
+"skip - NAME: reason" and counted as skipped, never as passed; the exit status is 1 when anything
+failed (or nothing ran at all), skips alone are not a failure."""
 
 import argparse
 import glob
@@ -128,7 +131,7 @@ def main():
     ap.add_argument("-k", dest="pattern", help="only tests whose name contains this")
     opts = ap.parse_args()
     os.environ.setdefault("REGDBG_BUILD", os.path.abspath(opts.build))
-    results = {"passed": 0, "failed": 0}
+    results = {"passed": 0, "failed": 0, "skipped": 0}
     started = time.monotonic()
 
     if not opts.pattern:
@@ -154,6 +157,10 @@ def main():
                 signal.alarm(0)
                 results["passed"] += 1
                 print("ok - %s (%.1f s)" % (full, time.monotonic() - t0))
+            except harness.Skip as e:
+                signal.alarm(0)
+                results["skipped"] += 1
+                print("skip - %s: %s" % (full, e))
             except Timeout:
                 results["failed"] += 1
                 print("not ok - %s: timed out after %d s" % (full, getattr(fn, "timeout",
@@ -172,8 +179,10 @@ def main():
             sys.stdout.flush()
 
     print("# %.0f s" % (time.monotonic() - started))
-    print("%d passed, %d failed" % (results["passed"], results["failed"]))
-    return 1 if results["failed"] or not results["passed"] else 0
+    print("%d passed, %d failed, %d skipped" % (results["passed"], results["failed"],
+                                                results["skipped"]))
+    # a run that ran nothing (a -k that matches no test) is a failure; skips alone are not
+    return 1 if results["failed"] or not (results["passed"] + results["skipped"]) else 0
 
 
 if __name__ == "__main__":

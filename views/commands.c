@@ -1,13 +1,15 @@
 /*
- * The one command table of the TUI, and key dispatch: the prompt takes keys first, then the table,
- * then the current view. The help screen and the key bar are generated from the same table, so they
- * cannot drift from the keys.
+ * The key table of the TUI, and key dispatch: the prompt takes keys first, then the table, which
+ * maps every key to a request. The controller (views/tui.c) performs them and hands the movement
+ * requests to the current view: views never see raw keys. The help screen, the key bar and
+ * `regdbg help --keys` are generated from the same table, so they cannot drift from the keys.
  */
 #include <curses.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "tui.h"
 #include "ui.h"
 
 #define KEY_ESC 27
@@ -52,13 +54,13 @@ const struct ui_command ui_commands[] = {
     { '\t', 0, "Tab", NULL, "registers of the next device", SCOPE_REGS, ACT_NEXT_DEVICE },
     { ':', 0, ":", "Cmd", "command prompt (:help lists the commands; Up brings back the last "
       "one)", SCOPE_GLOBAL, ACT_PROMPT_COMMAND },
-    { KEY_UP, 'k', "Up k", NULL, "move up one line", SCOPE_SCROLL, ACT_NONE },
-    { KEY_DOWN, 'j', "Down j", NULL, "move down one line", SCOPE_SCROLL, ACT_NONE },
-    { KEY_PPAGE, CTRL('b'), "PgUp ^B", NULL, "one page up", SCOPE_SCROLL, ACT_NONE },
-    { KEY_NPAGE, CTRL('f'), "PgDn ^F", NULL, "one page down", SCOPE_SCROLL, ACT_NONE },
-    { KEY_HOME, 'g', "Home g", NULL, "jump to the oldest line", SCOPE_SCROLL, ACT_NONE },
+    { KEY_UP, 'k', "Up k", NULL, "move up one line", SCOPE_SCROLL, ACT_MOVE_UP },
+    { KEY_DOWN, 'j', "Down j", NULL, "move down one line", SCOPE_SCROLL, ACT_MOVE_DOWN },
+    { KEY_PPAGE, CTRL('b'), "PgUp ^B", NULL, "one page up", SCOPE_SCROLL, ACT_PAGE_UP },
+    { KEY_NPAGE, CTRL('f'), "PgDn ^F", NULL, "one page down", SCOPE_SCROLL, ACT_PAGE_DOWN },
+    { KEY_HOME, 'g', "Home g", NULL, "jump to the oldest line", SCOPE_SCROLL, ACT_MOVE_FIRST },
     { KEY_END, 'G', "End G", NULL, "jump to the newest line (the stream follows again)",
-      SCOPE_SCROLL, ACT_NONE },
+      SCOPE_SCROLL, ACT_MOVE_LAST },
     { KEY_ESC, 0, "Esc", NULL, "leave help, a prompt or a question", SCOPE_GLOBAL,
       ACT_VIEW_BACK },
     { 'd', 0, "d", NULL, "detach: leave the VM running, even one regdbg launched", SCOPE_GLOBAL,
@@ -145,13 +147,57 @@ enum action ui_key(struct ui *ui, int key)
         const struct ui_command *c = &ui_commands[i];
 
         if ((c->key == key || (c->alt_key && c->alt_key == key)) && (c->scope & scope)) {
-            if (c->action != ACT_NONE) {
-                return c->action;
-            }
-            break;
+            return c->action;   /* views/tui.c performs it; movement goes on to the view */
         }
     }
-    return ui_view_ops(ui->view)->key(ui, key);
+    return ACT_NONE;
+}
+
+const char *ui_action_name(enum action a)
+{
+    static const char *const names[ACT_COUNT] = {
+        [ACT_NONE] = "none", [ACT_REDRAW] = "redraw", [ACT_QUIT] = "quit",
+        [ACT_DETACH] = "detach", [ACT_VM_STOP_CONT] = "vm-stop-cont", [ACT_VM_RESET] = "vm-reset",
+        [ACT_VIEW_STREAM] = "view-stream", [ACT_VIEW_REGS] = "view-regs",
+        [ACT_VIEW_DEVICES] = "view-devices", [ACT_VIEW_HELP] = "view-help",
+        [ACT_VIEW_BACK] = "view-back", [ACT_PROMPT_COMMAND] = "prompt-command",
+        [ACT_PROMPT_SEARCH] = "prompt-search", [ACT_PROMPT_FILTER] = "prompt-filter",
+        [ACT_SEARCH_NEXT] = "search-next", [ACT_SEARCH_PREV] = "search-prev",
+        [ACT_CLEAR_FILTER] = "clear-filter", [ACT_FOLLOW] = "follow",
+        [ACT_PROMPT_SUBMIT] = "prompt-submit", [ACT_PROMPT_CANCEL] = "prompt-cancel",
+        [ACT_CONFIRM_YES] = "confirm-yes", [ACT_CONFIRM_NO] = "confirm-no",
+        [ACT_NEXT_DEVICE] = "next-device", [ACT_VIEW_RULES] = "view-rules",
+        [ACT_PARK_CONTINUE] = "park-continue", [ACT_PARK_VALUE] = "park-value",
+        [ACT_PARK_SKIP] = "park-skip", [ACT_PARK_STEP] = "park-step",
+        [ACT_PARK_STOP_VM] = "park-stop-vm", [ACT_PARK_EDIT_RULE] = "park-edit-rule",
+        [ACT_MOVE_UP] = "move-up", [ACT_MOVE_DOWN] = "move-down", [ACT_PAGE_UP] = "page-up",
+        [ACT_PAGE_DOWN] = "page-down", [ACT_MOVE_FIRST] = "move-first",
+        [ACT_MOVE_LAST] = "move-last",
+    };
+
+    return a >= 0 && a < ACT_COUNT && names[a] ? names[a] : "?";
+}
+
+void ui_keys_print(FILE *f)
+{
+    static const struct { unsigned scope; const char *name; } scopes[] = {
+        { SCOPE_GLOBAL, "global" }, { SCOPE_STREAM, "stream" }, { SCOPE_SCROLL, "scroll" },
+        { SCOPE_REGS, "registers" }, { SCOPE_PARKED, "parked" },
+    };
+
+    fputs("# the TUI's keys, in the order they are looked up (the first that fits wins)\n"
+          "# keys\trequest\tscope\thelp\n", f);
+    for (int i = 0; i < ui_n_commands; i++) {
+        const struct ui_command *c = &ui_commands[i];
+        const char *scope = "";
+
+        for (size_t k = 0; k < sizeof(scopes) / sizeof(scopes[0]); k++) {
+            if (c->scope == scopes[k].scope) {
+                scope = scopes[k].name;
+            }
+        }
+        fprintf(f, "%s\t%s\t%s\t%s\n", c->keyname, ui_action_name(c->action), scope, c->help);
+    }
 }
 
 const struct view_ops *ui_view_ops(enum view_id id)

@@ -95,9 +95,9 @@ static void devices_draw(struct ui *ui)
     }
 }
 
-static enum action devices_key(struct ui *ui, int key)
+static enum action devices_request(struct ui *ui, enum action req)
 {
-    return list_scroll_window(&ui->vs[VIEW_DEVICES], key,
+    return list_scroll_window(&ui->vs[VIEW_DEVICES], req,
                            (uint64_t)ui->s->n_proxies * LINES_PER_DEVICE);
 }
 
@@ -110,6 +110,6 @@ static void devices_resize(struct ui *ui, int rows, int cols)
 const struct view_ops devices_view_ops = {
     .name = "devices",
     .draw = devices_draw,
-    .key = devices_key,
+    .request = devices_request,
     .resize = devices_resize,
 };

@@ -1,6 +1,7 @@
 /*
- * The help view, generated from the command table that binds the keys (views/commands.c) and from
- * the table of `:` commands that runs them (debugger/tui.c), so that it cannot drift from either.
+ * The help view, generated from the table that binds the keys (views/commands.c) and from the
+ * library's command table (debugger/command_table.c, the `:` commands), so that it cannot drift
+ * from either.
  * Long lines wrap to the width of the screen.
  */
 #include <stdio.h>
@@ -72,9 +73,11 @@ static void build(struct help_text *h, int cols)
     }
     add(h, ROLE_NORMAL, "");
     add(h, ROLE_HEADER, "Commands (type : first)");
-    for (int i = 0; i < prompt_command_count; i++) {
-        add_entry(h, 10, prompt_commands[i].name, prompt_commands[i].usage, cols);
-        add_entry(h, 10, "", prompt_commands[i].help, cols);
+    for (int i = 0; i < CMD_COUNT; i++) {
+        if (command_table[i].where & CMDW_PROMPT) {
+            add_entry(h, 10, command_table[i].name, command_table[i].usage, cols);
+            add_entry(h, 10, "", command_table[i].help, cols);
+        }
     }
 }
 
@@ -93,12 +96,12 @@ static void help_draw(struct ui *ui)
     }
 }
 
-static enum action help_key(struct ui *ui, int key)
+static enum action help_request(struct ui *ui, enum action req)
 {
     static struct help_text h;
 
     build(&h, ui->vs[VIEW_HELP].cols);
-    return list_scroll_window(&ui->vs[VIEW_HELP], key, (uint64_t)h.n);
+    return list_scroll_window(&ui->vs[VIEW_HELP], req, (uint64_t)h.n);
 }
 
 static void help_resize(struct ui *ui, int rows, int cols)
@@ -110,6 +113,6 @@ static void help_resize(struct ui *ui, int rows, int cols)
 const struct view_ops help_view_ops = {
     .name = "help",
     .draw = help_draw,
-    .key = help_key,
+    .request = help_request,
     .resize = help_resize,
 };

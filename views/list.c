@@ -24,33 +24,27 @@ void list_clamp(struct view_state *vs, uint64_t n)
     }
 }
 
-enum action list_scroll_key(struct view_state *vs, int key, uint64_t n)
+enum action list_scroll_cursor(struct view_state *vs, enum action req, uint64_t n)
 {
     uint64_t page = vs->rows > 1 ? (uint64_t)vs->rows - 1 : 1;
 
-    switch (key) {
-    case KEY_UP:
-    case 'k':
+    switch (req) {
+    case ACT_MOVE_UP:
         vs->cursor = vs->cursor ? vs->cursor - 1 : 0;
         break;
-    case KEY_DOWN:
-    case 'j':
+    case ACT_MOVE_DOWN:
         vs->cursor++;
         break;
-    case KEY_PPAGE:
-    case 'b' & 0x1f:
+    case ACT_PAGE_UP:
         vs->cursor = vs->cursor > page ? vs->cursor - page : 0;
         break;
-    case KEY_NPAGE:
-    case 'f' & 0x1f:
+    case ACT_PAGE_DOWN:
         vs->cursor += page;
         break;
-    case KEY_HOME:
-    case 'g':
+    case ACT_MOVE_FIRST:
         vs->cursor = 0;
         break;
-    case KEY_END:
-    case 'G':
+    case ACT_MOVE_LAST:
         vs->cursor = n ? n - 1 : 0;
         break;
     default:
@@ -60,35 +54,29 @@ enum action list_scroll_key(struct view_state *vs, int key, uint64_t n)
     return ACT_REDRAW;
 }
 
-enum action list_scroll_window(struct view_state *vs, int key, uint64_t n)
+enum action list_scroll_window(struct view_state *vs, enum action req, uint64_t n)
 {
     uint64_t rows = vs->rows > 0 ? (uint64_t)vs->rows : 1;
     uint64_t last = n > rows ? n - rows : 0;     /* the last useful top */
     uint64_t page = rows > 1 ? rows - 1 : 1;
 
-    switch (key) {
-    case KEY_UP:
-    case 'k':
+    switch (req) {
+    case ACT_MOVE_UP:
         vs->top = vs->top ? vs->top - 1 : 0;
         break;
-    case KEY_DOWN:
-    case 'j':
+    case ACT_MOVE_DOWN:
         vs->top++;
         break;
-    case KEY_PPAGE:
-    case 'b' & 0x1f:
+    case ACT_PAGE_UP:
         vs->top = vs->top > page ? vs->top - page : 0;
         break;
-    case KEY_NPAGE:
-    case 'f' & 0x1f:
+    case ACT_PAGE_DOWN:
         vs->top += page;
         break;
-    case KEY_HOME:
-    case 'g':
+    case ACT_MOVE_FIRST:
         vs->top = 0;
         break;
-    case KEY_END:
-    case 'G':
+    case ACT_MOVE_LAST:
         vs->top = last;
         break;
     default:

@@ -8,10 +8,10 @@
 
 #include "ui.h"
 
-/* Handle a scrolling key for a list of n lines; ACT_NONE when it is not one. */
-enum action list_scroll_key(struct view_state *vs, int key, uint64_t n);
-/* Scroll a list of n lines that has no cursor (help, devices): keys move the window itself. */
-enum action list_scroll_window(struct view_state *vs, int key, uint64_t n);
+/* Move the cursor of a list of n lines by a movement request; ACT_NONE when it is not one. */
+enum action list_scroll_cursor(struct view_state *vs, enum action req, uint64_t n);
+/* Scroll a list of n lines that has no cursor (help, devices): requests move the window itself. */
+enum action list_scroll_window(struct view_state *vs, enum action req, uint64_t n);
 
 /* Keep top and cursor inside a list of n lines with the cursor visible. */
 void list_clamp(struct view_state *vs, uint64_t n);

@@ -99,7 +99,7 @@ static void regs_draw(struct ui *ui)
     vs->rows += 2;
 }
 
-static enum action regs_key(struct ui *ui, int key)
+static enum action regs_request(struct ui *ui, enum action req)
 {
     const struct proxy *p = current(ui);
     struct view_state *vs = &ui->vs[VIEW_REGS];
@@ -109,7 +109,7 @@ static enum action regs_key(struct ui *ui, int key)
         return ACT_NONE;
     }
     vs->rows -= 2;
-    a = list_scroll_key(vs, key, p->map->n_regs);
+    a = list_scroll_cursor(vs, req, p->map->n_regs);
     vs->rows += 2;
     return a;
 }
@@ -123,6 +123,6 @@ static void regs_resize(struct ui *ui, int rows, int cols)
 const struct view_ops regs_view_ops = {
     .name = "registers",
     .draw = regs_draw,
-    .key = regs_key,
+    .request = regs_request,
     .resize = regs_resize,
 };

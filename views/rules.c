@@ -57,13 +57,13 @@ static void rules_draw(struct ui *ui)
     }
 }
 
-static enum action rules_key(struct ui *ui, int key)
+static enum action rules_request(struct ui *ui, enum action req)
 {
     static struct rule_info info[RULES_SHOWN];
     static int dev[RULES_SHOWN], slot[RULES_SHOWN];
     int n = used_rules(ui, dev, slot, info, RULES_SHOWN);
 
-    return list_scroll_window(&ui->vs[VIEW_RULES], key, (uint64_t)n + 1);
+    return list_scroll_window(&ui->vs[VIEW_RULES], req, (uint64_t)n + 1);
 }
 
 static void rules_resize(struct ui *ui, int rows, int cols)
@@ -75,6 +75,6 @@ static void rules_resize(struct ui *ui, int rows, int cols)
 const struct view_ops rules_view_ops = {
     .name = "rules",
     .draw = rules_draw,
-    .key = rules_key,
+    .request = rules_request,
     .resize = rules_resize,
 };

@@ -163,9 +163,10 @@ static void draw_status(struct ui *ui)
                  "  |  ring %llu%%", s->run_state, s->n_proxies, s->n_proxies == 1 ? "" : "s",
                  rate, (unsigned long long)drops,
                  (unsigned long long)(entries ? fill * 100 / entries : 0));
-    if (s->rec && n > 0 && (size_t)n < sizeof(line)) {
-        n += snprintf(line + n, sizeof(line) - (size_t)n, "  |  REC %s (%llu)", s->rec_path,
-                      (unsigned long long)s->rec_events);
+    if (session_recording(s) && n > 0 && (size_t)n < sizeof(line)) {
+        n += snprintf(line + n, sizeof(line) - (size_t)n, "  |  REC %s (%llu)",
+                      session_recording(s)->path,
+                      (unsigned long long)session_recording(s)->written);
     }
     if (s->store.filtering && n > 0 && (size_t)n < sizeof(line)) {
         snprintf(line + n, sizeof(line) - (size_t)n, "  |  FILTER %s", ui->filter_text);

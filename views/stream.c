@@ -118,16 +118,14 @@ int stream_search(struct ui *ui, int direction, bool *wrapped)
     uint64_t count = event_store_view_count(st);
     /* following, the newest event is a candidate too: start just past it */
     uint64_t pos = ui->follow && direction < 0 ? count : stream_cursor_pos(ui);
-    bool numeric = false;
     uint64_t number = 0;
-    char *end;
+    /* a number by the debugger's one rule (rules_parse.h): 010 is ten, 0x10 sixteen */
+    bool numeric = rules_parse_number(ui->search, strlen(ui->search), &number) == RULES_NUMBER_OK;
 
     *wrapped = false;
     if (!ui->search[0] || count == 0) {
         return -1;
     }
-    number = strtoull(ui->search, &end, 0);
-    numeric = *end == '\0' && isdigit((unsigned char)ui->search[0]);
     /* Every line once, the one at the cursor last; past either end, on from the other (as less
        and vim do). */
     for (uint64_t step = 1; step <= count; step++) {
@@ -190,7 +188,7 @@ static void stream_draw(struct ui *ui)
     }
 }
 
-static enum action stream_key(struct ui *ui, int key)
+static enum action stream_request(struct ui *ui, enum action req)
 {
     const struct event_store *st = &ui->s->store;
     uint64_t count = event_store_view_count(st);
@@ -200,29 +198,23 @@ static enum action stream_key(struct ui *ui, int key)
     if (count == 0) {
         return ACT_NONE;
     }
-    switch (key) {
-    case KEY_UP:
-    case 'k':
+    switch (req) {
+    case ACT_MOVE_UP:
         stream_set_cursor(ui, pos ? pos - 1 : 0);
         return ACT_REDRAW;
-    case KEY_DOWN:
-    case 'j':
+    case ACT_MOVE_DOWN:
         stream_set_cursor(ui, pos + 1);
         return ACT_REDRAW;
-    case KEY_PPAGE:
-    case 'b' & 0x1f:
+    case ACT_PAGE_UP:
         stream_set_cursor(ui, pos > page ? pos - page : 0);
         return ACT_REDRAW;
-    case KEY_NPAGE:
-    case 'f' & 0x1f:
+    case ACT_PAGE_DOWN:
         stream_set_cursor(ui, pos + page);
         return ACT_REDRAW;
-    case KEY_HOME:
-    case 'g':
+    case ACT_MOVE_FIRST:
         stream_set_cursor(ui, 0);
         return ACT_REDRAW;
-    case KEY_END:
-    case 'G':
+    case ACT_MOVE_LAST:
         ui->follow = true;
         return ACT_REDRAW;
     default:
@@ -239,6 +231,6 @@ static void stream_resize(struct ui *ui, int rows, int cols)
 const struct view_ops stream_view_ops = {
     .name = "stream",
     .draw = stream_draw,
-    .key = stream_key,
+    .request = stream_request,
     .resize = stream_resize,
 };

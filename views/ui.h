@@ -1,9 +1,11 @@
 /*
- * The TUI's shape: the state of the screen (which view, scroll positions, the prompt), the actions
- * that key handlers return, the small ops table every view implements, and the one command table
- * that binds keys and generates the help screen and the key bar.
+ * The TUI's shape: the state of the screen (which view, scroll positions, the prompt), the requests
+ * (enum action) that keys map to, the small ops table every view implements, and the key table
+ * that binds every key to a request and generates the help screen, the key bar and
+ * `regdbg help --keys`.
  *
- * Key handlers change only view state and return an action; they never draw. Views draw only from
+ * Views receive requests, never raw keys; their request handlers change only view state and
+ * return an action; they never draw. Views draw only from
  * the session (debugger/session.h) and their own state; nothing here talks QMP or touches a ring.
  */
 #ifndef REGDBG_UI_H
@@ -46,7 +48,18 @@ enum action {
     ACT_PARK_STEP,          /* go on, and park the next access of the device */
     ACT_PARK_STOP_VM,       /* go on, and stop the whole VM */
     ACT_PARK_EDIT_RULE,     /* rewrite the rule that hit (asks) */
+    /* movement: requests the current view receives (view_ops.request) */
+    ACT_MOVE_UP,            /* one line up */
+    ACT_MOVE_DOWN,
+    ACT_PAGE_UP,
+    ACT_PAGE_DOWN,
+    ACT_MOVE_FIRST,         /* the oldest / first line */
+    ACT_MOVE_LAST,          /* the newest / last line (the stream follows again) */
+    ACT_COUNT
 };
+
+/* The request's name, as `regdbg help --keys` prints it ("move-up", "park-continue"). */
+const char *ui_action_name(enum action a);
 
 enum view_id { VIEW_STREAM, VIEW_REGS, VIEW_DEVICES, VIEW_RULES, VIEW_HELP, VIEW_COUNT };
 
@@ -69,21 +82,13 @@ struct ui_command {
     const char *label;      /* short, for the key bar; NULL to leave it out */
     const char *help;
     unsigned scope;
-    enum action action;     /* ACT_NONE: the view's own key handler deals with it */
+    enum action action;     /* the request the key makes */
 };
 
 extern const struct ui_command ui_commands[];
 extern const int ui_n_commands;
 
-/* The `:` commands: one table runs them (debugger/tui.c) and generates their help. */
-struct prompt_command {
-    const char *name;
-    const char *usage;
-    const char *help;
-    int (*run)(void *tui, const char *args, char *err, size_t errlen);
-};
-extern const struct prompt_command prompt_commands[];
-extern const int prompt_command_count;
+/* The `:` commands are the library's command table (command_table.h) marked CMDW_PROMPT. */
 
 struct view_state {
     uint64_t top;           /* first line shown (view index) */
@@ -119,7 +124,8 @@ struct ui {
 struct view_ops {
     const char *name;
     void (*draw)(struct ui *ui);
-    enum action (*key)(struct ui *ui, int key);
+    /* a movement request (ACT_MOVE_UP ... ACT_MOVE_LAST); views never see raw keys */
+    enum action (*request)(struct ui *ui, enum action req);
     void (*resize)(struct ui *ui, int rows, int cols);
 };
 

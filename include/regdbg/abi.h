@@ -9,27 +9,41 @@
  *
  * Plain C11: fixed-width types, explicit padding, no QEMU, glib or curses headers.
  *
- * Memory-ordering contract (the ring algorithm itself is in regdbg/ring.h):
- *   - Producers (the device's MMIO handler, on any vCPU thread, several at once) reserve a ring
- *     position by compare-and-swap on header.head, fill the slot, then publish it with a release
- *     store of the position into event.seq. Nothing else in the slot may be read before an acquire
- *     load of event.seq returns that position.
- *   - The one consumer (the debugger) reads event.seq with acquire, copies the slot, then hands the
- *     slot back by storing the next position into header.tail with release. Producers read
- *     header.tail with acquire before reusing a slot, and pass what they read on to each other
- *     through header.tail_cache (release store, acquire load), which keeps that chain intact.
- *   - header.dropped and header.waits are statistics updated with relaxed atomics. Accesses seen
- *     = head + dropped.
- *   - header.consumer_pid is written by the consumer (release) and read by producers (acquire): with
- *     no consumer, a full ring drops at once even in lossless mode. A lossless producer waits for
- *     one slot at most consumer_timeout_ns, whatever the tail does meanwhile (a tail that moves
- *     without freeing a slot is no progress); then it stores the tail into stalled_tail and it and
- *     every later producer drop, without waiting, until the consumer has caught up to half the
- *     ring or a new consumer attaches (which stores UINT64_MAX there).
- *   - header.heartbeat_ns is stored (release) by a debugger that answers parked accesses, at least
- *     every park_timeout_ns / 4 while attached, and set to 0 when it leaves. The device parks an
- *     access only while a consumer is attached and the heartbeat is younger than park_timeout_ns;
- *     otherwise a breakpoint only flags the access (REGDBG_EV_NO_PARK_NO_DEBUGGER).
+ * Memory-ordering contract (the ring algorithm itself is in regdbg/ring.h). Each pair of a
+ * release and the acquire that reads it has a label; every site that takes part cites it, in the
+ * device (qemu-device/), the reader (debugger/) and the tests:
+ *   [H1] header: QEMU fills the header, then stores magic last with release; a reader loads
+ *        magic with acquire before it reads anything else of the header.
+ *   [E1] event: a producer (the device's MMIO handler, on any vCPU thread, several at once)
+ *        reserves a position by compare-and-swap on header.head (relaxed: positions only), fills
+ *        the slot, then stores the position into event.seq with release; the one consumer reads
+ *        nothing of the slot before an acquire load of event.seq returns that position.
+ *   [E2] hand-back: the consumer copies the slot, then stores the next position into
+ *        header.tail with release; a producer loads header.tail with acquire before it reuses a
+ *        slot.
+ *   [E3] relay: producers pass the tail they acquired on to each other through
+ *        header.tail_cache (release store, acquire load), which keeps the [E2] chain intact
+ *        while sparing the consumer's cache line.
+ *   [E4] presence: the consumer stores consumer_pid (its pid; 0 when it leaves) with release;
+ *        producers load it with acquire. With no consumer a full ring drops at once, even in
+ *        lossless mode. A lossless producer waits while the tail goes forward (slots freed,
+ *        whoever takes them); when it has not gone forward for consumer_timeout_ns (a tail moved
+ *        back, or past the head, is no progress), it stores the tail into stalled_tail (relaxed)
+ *        and it and every later producer drop, without waiting, until the consumer has caught
+ *        up to half the ring or a new consumer attaches (which stores UINT64_MAX there).
+ *   [E5] heartbeat: a debugger that answers parked accesses stores heartbeat_ns (its
+ *        CLOCK_MONOTONIC) with release at least every park_timeout_ns / 4 while attached, and 0
+ *        when it leaves; the device loads it with acquire. The device parks an access only while
+ *        a consumer is attached and the heartbeat is younger than park_timeout_ns; otherwise a
+ *        breakpoint only flags the access (REGDBG_EV_NO_PARK_NO_DEBUGGER).
+ *   header.dropped, header.waits and the park counters are statistics, updated with relaxed
+ *   atomics (a reader loads them with acquire only to see them fresh). Accesses seen = head +
+ *   dropped. The rules and park slots have their own labels, in regdbg/rules.h.
+ *
+ * Version policy: REGDBG_ABI_VERSION changes with any change of this layout or of its contract.
+ * A reader accepts exactly its own version: a ring of an older or a newer ABI is refused, with
+ * both versions named, and the user is told to use the regdbg built with that QEMU. Reserved
+ * bytes are zero; a later version may give them a meaning, never an older one.
  */
 #ifndef REGDBG_ABI_H
 #define REGDBG_ABI_H

@@ -46,16 +46,16 @@ static inline int regdbg_ring_reserve(const struct regdbg_ring *r, uint64_t *pos
                                       struct regdbg_event **slot)
 {
     uint64_t p = atomic_load_explicit(&r->hdr->head, memory_order_relaxed);
-    uint64_t tail = atomic_load_explicit(&r->hdr->tail_cache, memory_order_acquire);
+    uint64_t tail = atomic_load_explicit(&r->hdr->tail_cache, memory_order_acquire); /* [E3] */
 
     for (;;) {
         if (p - tail > r->mask) {
             /* Looks full by the cached tail: look at the consumer's line itself. */
-            tail = atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
+            tail = atomic_load_explicit(&r->hdr->tail, memory_order_acquire); /* [E2] */
             if (p - tail > r->mask) {
                 return 0;
             }
-            atomic_store_explicit(&r->hdr->tail_cache, tail, memory_order_release);
+            atomic_store_explicit(&r->hdr->tail_cache, tail, memory_order_release); /* [E3] */
         }
         if (atomic_compare_exchange_weak_explicit(&r->hdr->head, &p, p + 1, memory_order_relaxed,
                                                   memory_order_relaxed)) {
@@ -68,7 +68,7 @@ static inline int regdbg_ring_reserve(const struct regdbg_ring *r, uint64_t *pos
 
 static inline void regdbg_ring_publish(struct regdbg_event *slot, uint64_t pos)
 {
-    atomic_store_explicit(&slot->seq, pos, memory_order_release);
+    atomic_store_explicit(&slot->seq, pos, memory_order_release); /* [E1] */
 }
 
 static inline void regdbg_ring_count_drop(const struct regdbg_ring *r)
@@ -86,11 +86,12 @@ struct regdbg_ring_wait {
  * Producer, lossless mode, ring full: should it wait (1) or drop (0)? Call first with
  * w->since_ns == 0, then again after each pause, with the current CLOCK_MONOTONIC time.
  *
- * One access waits at most timeout_ns for its slot, whatever the tail does meanwhile: a consumer
- * that frees slots gives one within that time, and a tail that moves without freeing any (another
- * process writing the header) is no progress. A producer that gives up marks the consumer stalled;
- * from then on producers drop without waiting until the consumer has drained the ring to half
- * full, so that a consumer nudging the tail cannot hold the guest at one access per timeout.
+ * A producer waits while the consumer frees slots, even when other producers take them first,
+ * and gives up when the tail has not gone forward for timeout_ns. Only a tail that goes forward,
+ * and not past the head, is progress: a tail moved back and forth (another process writing the
+ * header) frees nothing. A producer that gives up marks the consumer stalled; from then on
+ * producers drop without waiting until the consumer has drained the ring to half full, so that a
+ * consumer nudging the tail cannot hold the guest at one access per timeout.
  */
 static inline int regdbg_ring_should_wait(const struct regdbg_ring *r, struct regdbg_ring_wait *w,
                                           uint64_t now_ns)
@@ -98,10 +99,10 @@ static inline int regdbg_ring_should_wait(const struct regdbg_ring *r, struct re
     struct regdbg_shm_header *h = r->hdr;
     uint64_t tail, stalled;
 
-    if (atomic_load_explicit(&h->consumer_pid, memory_order_acquire) == 0) {
+    if (atomic_load_explicit(&h->consumer_pid, memory_order_acquire) == 0) { /* [E4] */
         return 0;
     }
-    tail = atomic_load_explicit(&h->tail, memory_order_acquire);
+    tail = atomic_load_explicit(&h->tail, memory_order_acquire); /* [E2] */
     stalled = atomic_load_explicit(&h->stalled_tail, memory_order_relaxed);
     if (stalled != UINT64_MAX) {
         uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
@@ -115,6 +116,13 @@ static inline int regdbg_ring_should_wait(const struct regdbg_ring *r, struct re
     }
     if (w->since_ns == 0) {
         atomic_fetch_add_explicit(&h->waits, 1, memory_order_relaxed);
+        w->tail = tail;
+        w->since_ns = now_ns;
+        return 1;
+    }
+    if ((int64_t)(tail - w->tail) > 0 &&
+        (int64_t)(tail - atomic_load_explicit(&h->head, memory_order_relaxed)) <= 0) {
+        /* the consumer freed slots (others may have taken them): it is alive, wait on */
         w->tail = tail;
         w->since_ns = now_ns;
         return 1;
@@ -183,7 +191,7 @@ static inline int regdbg_ring_peek(const struct regdbg_ring *r, uint64_t pos, st
 {
     const struct regdbg_event *slot = &r->events[pos & r->mask];
 
-    if (atomic_load_explicit(&slot->seq, memory_order_acquire) != pos) {
+    if (atomic_load_explicit(&slot->seq, memory_order_acquire) != pos) { /* [E1] */
         return 0;
     }
     memcpy(out, slot, sizeof(*out));
@@ -194,7 +202,7 @@ static inline int regdbg_ring_peek(const struct regdbg_ring *r, uint64_t pos, st
 /* Consumer: hand back every slot before new_tail. */
 static inline void regdbg_ring_release(const struct regdbg_ring *r, uint64_t new_tail)
 {
-    atomic_store_explicit(&r->hdr->tail, new_tail, memory_order_release);
+    atomic_store_explicit(&r->hdr->tail, new_tail, memory_order_release); /* [E2] */
 }
 
 #endif /* REGDBG_RING_H */

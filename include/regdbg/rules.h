@@ -4,20 +4,32 @@
  * no rule concerns pass with one load, and the park slots through which a parked access and the
  * debugger's answer travel. Part of the shared-memory object described in regdbg/abi.h.
  *
- * Memory-ordering contract:
- *   - A rule is written by the debugger under its seqlock: seq is made odd (relaxed store, then a
- *     release fence), the body written, then seq made even with a release store. The device reads
- *     seq with acquire, copies the body, issues an acquire fence and reads seq again; it uses the
- *     copy only if both reads are equal and even. hits, ignore_left and temp_left are atomics the
- *     device updates; the debugger only reads hits and resets the others when it (re)writes a rule.
- *   - The index (one 64-bit mask of rule numbers per bucket of each BAR) is written by the
- *     debugger with release after the rules it names; the device reads it with acquire. A stale
- *     mask only costs a rule check: every candidate is checked in full.
- *   - A park slot belongs to the device while FREE or PARKED and to the debugger while it answers:
- *     the device fills it and stores PARKED with release, then bumps park_doorbell (release) and
- *     wakes futex waiters on it; the debugger reads the slot after an acquire load of PARKED,
- *     writes its verdict, stores ANSWERED with release and wakes the futex on state. The device
- *     reads the verdict after an acquire load of ANSWERED, then stores FREE.
+ * Memory-ordering contract (labelled as in regdbg/abi.h; every site cites its label):
+ *   [R1] rule: the debugger writes a rule under its seqlock: seq made odd (relaxed store, then a
+ *        release fence), the body written, seq made even with a release store. The device loads
+ *        seq with acquire, copies the body, issues an acquire fence and loads seq again; it uses
+ *        the copy only if both loads are equal and even. hits, ignore_left and temp_left are
+ *        atomics the device updates (relaxed); the debugger only reads hits and resets the others
+ *        when it (re)writes a rule. Every field of a rule, enabled included, is written inside
+ *        the seqlock.
+ *   [R2] generation: after a rule's seqlock is even again, the debugger bumps generation with
+ *        release; the device loads it with acquire and, when it changed, takes every rule anew
+ *        under [R1] (keeping its old copy of a rule being written, and trying again at the next
+ *        access).
+ *   [R3] index: one 64-bit mask of rule numbers per bucket of each BAR, written by the debugger
+ *        with release after the rules it names; the device loads it with acquire. A stale mask
+ *        only costs a rule check: every candidate is checked in full.
+ *   [P1] park: a slot belongs to the device while FREE or PARKED and to the debugger while it
+ *        answers. The device claims a FREE slot by compare-and-swap (acquire), fills it and
+ *        stores PARKED with release; the debugger reads the slot after an acquire load of PARKED.
+ *   [P2] doorbell: after [P1] the device bumps park_doorbell with release and wakes futex
+ *        waiters on it; the debugger loads it with acquire.
+ *   [P3] answer: the debugger writes its verdict, stores ANSWERED with release and wakes the
+ *        futex on state; the device reads the verdict after an acquire load of ANSWERED (or takes
+ *        the slot back from PARKED by compare-and-swap when nobody answers), then stores FREE
+ *        with release, which the next [P1] claim acquires.
+ *   [S1] step: the debugger stores step_left with release; the device takes one by relaxed
+ *        compare-and-swap (a count, nothing else rides on it).
  *
  * Everything the device reads here is untrusted: it bounds every index and the condition program
  * it runs, and a malformed rule only fails to match.
@@ -150,10 +162,16 @@ struct regdbg_rules_area {
     /* The debugger's own text of each rule, so that a debugger that attaches later can list the
        rules in place; the device never reads it. */
     char text[REGDBG_MAX_RULES][REGDBG_RULE_TEXT_LEN];
+    /* Bumped (release) by the debugger after each rule it writes, once that rule's seqlock is
+       even again. The device takes its copy of the rules anew when it sees a new value (acquire),
+       and otherwise decides from that copy without touching the rules. */
+    _Atomic uint64_t generation;
+    uint8_t reserved[56];
 };
-_Static_assert(sizeof(struct regdbg_rules_area) ==
+_Static_assert(offsetof(struct regdbg_rules_area, generation) ==
                REGDBG_MAX_RULES * 288 + 6 * REGDBG_INDEX_BUCKETS * 8 + REGDBG_MAX_PARK * 72 +
                REGDBG_MAX_RULES * REGDBG_RULE_TEXT_LEN, "rules area layout");
+_Static_assert(sizeof(struct regdbg_rules_area) % 64 == 0, "rules area layout");
 
 static inline uint32_t regdbg_index_bucket(uint64_t offset)
 {

@@ -1,10 +1,13 @@
 /*
  * Ring throughput benchmark (`make bench`): producer threads publish into a real shared-memory ring
- * in /dev/shm, following the device's policy, while the debugger's own consumer code
- * (debugger/ring_reader.c) drains it into a trace file (debugger/trace_file.c).
+ * in /dev/shm, following the device's policy, while the debugger's own recorder
+ * (debugger/recorder.c, the one `regdbg record` and the TUI use) drains it into a trace file.
  *
  * usage: ring_bench PRODUCERS EVENTS_PER_PRODUCER RING_ENTRIES lossless|lossy TRACE_FILE
  * prints: ring producers=P events=N consumed=C dropped=D seconds=S mevents_per_s=R
+ *
+ * usage: ring_bench memcpy EVENTS TRACE_FILE     the reference loop: the same bytes, no ring
+ * prints: memcpy events=N seconds=S mevents_per_s=R
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,8 +71,52 @@ static void *create_ring_file(const char *path, uint32_t entries, bool lossy)
         struct regdbg_event *ev = (struct regdbg_event *)((char *)h + REGDBG_EVENTS_OFFSET) + i;
         atomic_store_explicit(&ev->seq, UINT64_MAX, memory_order_relaxed);
     }
+    /* [H1] */
     atomic_store_explicit((_Atomic uint64_t *)&h->magic, REGDBG_SHM_MAGIC, memory_order_release);
     return h;
+}
+
+/*
+ * The reference loop for the ring's figure, measured in the same run: the bytes the recorder
+ * moves, without the ring. 64-byte events out of a ring-sized buffer, 32 bytes of each copied
+ * into a 64 KiB staging buffer that is written to the trace file, as a plain record is.
+ */
+static int memcpy_reference(uint64_t events, const char *target)
+{
+    enum { SRC_EVENTS = 65536, STAGE = 65536 };
+    struct regdbg_event *src = calloc(SRC_EVENTS, sizeof(*src));
+    char *stage = malloc(STAGE);
+    size_t used = 0;
+    uint64_t t0, t1;
+    int fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+    if (!src || !stage || fd < 0) {
+        fprintf(stderr, "ring_bench: memcpy reference: %s\n", strerror(errno));
+        return 1;
+    }
+    for (uint64_t i = 0; i < SRC_EVENTS; i++) {
+        src[i].t_ns = i;
+        src[i].value = i * 7;
+    }
+    t0 = now_ns();
+    for (uint64_t i = 0; i < events; i++) {
+        memcpy(stage + used, &src[i & (SRC_EVENTS - 1)].t_ns, 32);
+        used += 32;
+        if (used == STAGE || i + 1 == events) {
+            if (write(fd, stage, used) != (ssize_t)used) {
+                fprintf(stderr, "ring_bench: memcpy reference: %s\n", strerror(errno));
+                return 1;
+            }
+            used = 0;
+        }
+    }
+    close(fd);
+    t1 = now_ns();
+    printf("memcpy events=%" PRIu64 " seconds=%.3f mevents_per_s=%.2f\n", events,
+           (double)(t1 - t0) / 1e9, (double)events / ((double)(t1 - t0) / 1e3));
+    free(src);
+    free(stage);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -81,16 +128,17 @@ int main(int argc, char **argv)
     char shm_path[128], err[256];
     struct shm_ring ring;
     struct ring_reader rr;
-    struct regdbg_trace_header th;
-    struct trace_writer *w;
     struct recorder rec;
     struct producer *prods;
     pthread_barrier_t start;
     uint64_t t0, t1;
 
+    if (argc == 4 && !strcmp(argv[1], "memcpy")) {
+        return memcpy_reference(strtoull(argv[2], NULL, 0), argv[3]);
+    }
     if (argc != 6) {
         fprintf(stderr, "usage: ring_bench PRODUCERS EVENTS_PER_PRODUCER RING_ENTRIES "
-                "lossless|lossy TRACE_FILE\n");
+                "lossless|lossy TRACE_FILE\n       ring_bench memcpy EVENTS TRACE_FILE\n");
         return 2;
     }
     nprod = atoi(argv[1]);
@@ -109,14 +157,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "ring_bench: %s\n", err);
         return 1;
     }
-    trace_header_from_shm(&th, &rr.info);
-    th.start_monotonic_ns = rr.attach_ns;
-    w = trace_writer_open(argv[5], &th, err, sizeof(err));
-    if (!w) {
+    if (recorder_start(&rec, &rr, argv[5], RECORDER_FROM_ATTACH, err, sizeof(err)) < 0) {
         fprintf(stderr, "ring_bench: %s\n", err);
         return 1;
     }
-    recorder_init(&rec, &rr, w);
     prods = calloc((size_t)nprod, sizeof(*prods));
     pthread_barrier_init(&start, NULL, (unsigned)nprod + 1);
     for (int i = 0; i < nprod; i++) {
@@ -128,7 +172,7 @@ int main(int argc, char **argv)
     for (;;) {
         long n = recorder_drain(&rec, entries / 2, err, sizeof(err));
 
-        if (n < 0) {
+        if (n < 0 || recorder_check_ring(&rec, err, sizeof(err)) < 0) {
             fprintf(stderr, "ring_bench: %s\n", err);
             return 1;
         }
@@ -141,7 +185,7 @@ int main(int argc, char **argv)
             sched_yield();
         }
     }
-    if (trace_writer_close(w, err, sizeof(err)) < 0) {
+    if (recorder_finish(&rec, now_ns(), err, sizeof(err)) < 0) {
         fprintf(stderr, "ring_bench: %s\n", err);
         return 1;
     }

@@ -4,12 +4,11 @@
  * I2C map, one without a map); a rule or an expect condition that compiles is run through
  * regdbg_rule_eval on a few accesses. A compiled program the evaluator calls malformed, an error
  * without a message or with a column outside the line, or a text that is not NUL-terminated
- * aborts. Build and run from the repo top (the map is loaded from maps/):
+ * aborts. Build (the Makefile's fuzz variant: clang, libFuzzer, ASan and UBSan, linked with that
+ * variant of libregdbg.a) and run from the repo top (the map is loaded from maps/):
  *
- *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Idebugger \
- *       tests/fuzz/fuzz_rules_parse.c debugger/rules_parse.c debugger/regmap.c \
- *       $(pkg-config --cflags --libs jansson) -o fuzz
- *   ./fuzz -max_total_time=60 tests/fuzz/corpus
+ *   make build/fuzz/fuzz_rules_parse
+ *   build/fuzz/fuzz_rules_parse -max_total_time=60 tests/fuzz/corpus
  */
 #include <stdint.h>
 #include <stdio.h>

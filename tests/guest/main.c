@@ -1,6 +1,6 @@
 /* tests/guest/main.c: C entry of the regdbg test guest: multiboot command-line parsing, device lookup
- * and the i2c (DesignWare I2C register sequence), bench (rdtsc timing) and script (the 32-bit
- * accesses listed in ops=) modes. */
+ * and the i2c (DesignWare I2C register sequence), bench (rdtsc timing), script (the 32-bit
+ * accesses listed in ops=) and ab (two devices timed in alternating rounds) modes. */
 #include "guest.h"
 
 #define MB_BOOTLOADER_MAGIC 0x2BADB002
@@ -13,7 +13,9 @@ static struct {
     uint32_t loops, cpus, count, iters, runs, off, delay;
     const char *ops;    /* script mode: "w10=0x5,r40,..." */
     int ops_len;
-} args = { 0x8086, 0x0f41, "i2c", 0, 2, 1000, 10000, 7, 0x4, 0, "", 0 };
+    uint16_t vendor2, device2;  /* ab mode: device B (dev=, A, is the baseline) */
+    uint32_t off2;
+} args = { 0x8086, 0x0f41, "i2c", 0, 2, 1000, 10000, 7, 0x4, 0, "", 0, 0, 0, 0x4 };
 
 static char cmdline[1024];
 
@@ -73,7 +75,7 @@ static int parse_arg(const char *w, int n)
     const char *v = w + eq + 1;
     int vn = n - eq - 1;
 
-    if (key_is(w, eq, "dev")) {
+    if (key_is(w, eq, "dev") || key_is(w, eq, "dev2")) {
         int colon = 0;
         uint32_t ven, dev;
         while (colon < vn && v[colon] != ':')
@@ -81,12 +83,17 @@ static int parse_arg(const char *w, int n)
         if (colon < 1 || colon > 4 || vn - colon - 1 < 1 || vn - colon - 1 > 4 ||
             !parse_num(v, colon, 16, &ven) || !parse_num(v + colon + 1, vn - colon - 1, 16, &dev))
             return 0;
-        args.vendor = (uint16_t)ven;
-        args.device = (uint16_t)dev;
+        if (eq == 3) {
+            args.vendor = (uint16_t)ven;
+            args.device = (uint16_t)dev;
+        } else {
+            args.vendor2 = (uint16_t)ven;
+            args.device2 = (uint16_t)dev;
+        }
         return 1;
     }
     if (key_is(w, eq, "mode")) {
-        static const char *const modes[] = { "i2c", "hammer", "bench", "script" };
+        static const char *const modes[] = { "i2c", "hammer", "bench", "script", "ab" };
         for (unsigned i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
             if (key_is(v, vn, modes[i])) {
                 args.mode = modes[i];
@@ -102,7 +109,7 @@ static int parse_arg(const char *w, int n)
     static const struct { const char *name; uint32_t *dst; uint32_t base; } nums[] = {
         { "loops", &args.loops, 10 }, { "cpus", &args.cpus, 10 },   { "count", &args.count, 10 },
         { "iters", &args.iters, 10 }, { "runs", &args.runs, 10 },   { "off", &args.off, 16 },
-        { "delay", &args.delay, 10 },
+        { "delay", &args.delay, 10 }, { "off2", &args.off2, 16 },
     };
     for (unsigned i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
         if (key_is(w, eq, nums[i].name))
@@ -243,6 +250,46 @@ static void bench_main(uint32_t iters, uint32_t runs, uint32_t off)
     say("bench median read_cycles=%u write_cycles=%u", mr, mw);
 }
 
+/* ab mode: device A (dev=, the baseline) and device B (dev2=) in one VM, timed in alternating
+ * rounds (A then B in even rounds, B then A in odd ones), so that a machine whose speed drifts
+ * moves both alike; the host takes the median of the per-round ratios. */
+static uint32_t time_reads(uint32_t base, uint32_t off, uint32_t iters)
+{
+    uint64_t t0 = rdtsc_fenced();
+    for (uint32_t i = 0; i < iters; i++)
+        (void)mmio_read32(base + off);
+    return per_access(rdtsc_fenced() - t0, iters);
+}
+
+static uint32_t time_writes(uint32_t base, uint32_t off, uint32_t iters)
+{
+    uint64_t t0 = rdtsc_fenced();
+    for (uint32_t i = 0; i < iters; i++)
+        mmio_write32(base + off, i);
+    return per_access(rdtsc_fenced() - t0, iters);
+}
+
+static void ab_main(uint32_t bar_a, uint32_t bar_b)
+{
+    for (int r = -1; r < (int)args.runs; r++) {   /* r = -1: warm-up, not reported */
+        uint32_t ar, br, aw, bw;
+        if (r & 1) {
+            br = time_reads(bar_b, args.off2, args.iters);
+            ar = time_reads(bar_a, args.off, args.iters);
+            bw = time_writes(bar_b, args.off2, args.iters);
+            aw = time_writes(bar_a, args.off, args.iters);
+        } else {
+            ar = time_reads(bar_a, args.off, args.iters);
+            br = time_reads(bar_b, args.off2, args.iters);
+            aw = time_writes(bar_a, args.off, args.iters);
+            bw = time_writes(bar_b, args.off2, args.iters);
+        }
+        if (r >= 0)
+            say("ab round=%d a_read=%u b_read=%u a_write=%u b_write=%u", r, ar, br, aw, bw);
+    }
+    say("ab done rounds=%u", args.runs);
+}
+
 /* One op of script mode: "wOFF=VALUE" (a 32-bit write) or "rOFF" (a 32-bit read, printed);
  * OFF is hexadecimal, VALUE hexadecimal with 0x or decimal. Returns 0 if malformed. */
 static int script_op(const char *op, int n)
@@ -299,6 +346,15 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
     if (!parse_cmdline())
         guest_exit(EXIT_BAD_ARGS);
 
+    uint32_t bar_b = 0;
+    if (args.mode[0] == 'a') {
+        if (!args.vendor2 || pci_find_and_setup(args.vendor2, args.device2, args.mode) < 0 ||
+            dev_bar0_is_io || args.off2 > dev_bar0_size - 4) {
+            say("error: ab mode needs dev2= a device with a memory BAR0 holding off2=0x%x", args.off2);
+            guest_exit(EXIT_NO_DEVICE);
+        }
+        bar_b = dev_bar0;
+    }
     if (pci_find_and_setup(args.vendor, args.device, args.mode) < 0) {
         say("error: device %04x:%04x not found", args.vendor, args.device);
         guest_exit(EXIT_NO_DEVICE);
@@ -316,6 +372,13 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
         hammer_main(args.cpus, args.count);   /* does not return */
     else if (args.mode[0] == 's')
         script_main();
+    else if (args.mode[0] == 'a') {
+        if (dev_bar0_is_io) {
+            say("error: ab mode needs a memory BAR0 on dev=");
+            guest_exit(EXIT_BAD_ARGS);
+        }
+        ab_main(dev_bar0, bar_b);
+    }
     else
         bench_main(args.iters, args.runs, args.off);
     guest_exit(EXIT_OK);

@@ -72,6 +72,24 @@ def test_device_id_is_escaped(t):
         check(ev["dev"] == json_dev, "%r: JSON dev %r" % (dev_id, ev["dev"]))
 
 
+def test_duplicated_record_is_corrupt(t):
+    """A record that appears twice (its seq does not go forward) is damage: dump prints what
+    comes before it, names the place and exits 1, in text and in JSON."""
+    trace = t.tmp("dup.trace")
+    craft(trace, 0, [(0, 5, 0x10), (1, 6, 0x11), (1, 6, 0x11), (2, 7, 0x12)])
+    want_err = ("regdbg dump: %s is corrupt at byte %d (record 2): sequence number goes "
+                "backwards\n" % (trace, 256 + 2 * 64))
+    r = regdbg("dump", trace)
+    check((r.returncode, r.stdout.splitlines(), r.stderr) ==
+          (1, ["R 4 0.000000005 cpu0 i2c0 bar0+0x0010 0x00000010",
+               "R 4 0.000000006 cpu0 i2c0 bar0+0x0010 0x00000011"], want_err),
+          "dump of a duplicated record: %d\n%s%s" % (r.returncode, r.stdout, r.stderr))
+    r = regdbg("dump", trace, "--format", "json")
+    check(r.returncode == 1 and [json.loads(ln)["seq"] for ln in r.stdout.splitlines()] == [0, 1]
+          and r.stderr == want_err, "dump --format json: %d\n%s%s" % (r.returncode, r.stdout,
+                                                                       r.stderr))
+
+
 def test_follow_waits_for_the_recording_to_begin(t):
     # `dump --follow` can be started before `record` creates the file (README: "Recording and
     # reading traces").

@@ -8,15 +8,20 @@ import shutil
 import signal
 import subprocess
 
-from harness import QEMU, TOP, RingHeader, check, qemu_fails, regdbg
+from harness import (QEMU, TOP, Recorder, RingHeader, check, dump_json, parse_record_summary,
+                     qemu_fails, regdbg)
 
 BASE = "regdbg-proxy,id=p0,bar0-size=4096"
 
 def bad_properties(tmp):
     return [
         (BASE.replace("4096", "3000"), "bar0-size=3000 (0xbb8): not a power of two"),
-        (BASE + ",backend=bogus", "backend=bogus: unknown backend"),
-        (BASE + ",bar0-type=mem16", "bar0-type=mem16: expected mem32, mem64 or io"),
+        # enum-valued properties: QEMU refuses the value itself (-device regdbg-proxy,help lists
+        # the choices)
+        (BASE + ",backend=bogus", "Parameter 'backend' does not accept value 'bogus'"),
+        (BASE + ",bar0-type=mem16", "Parameter 'bar0-type' does not accept value 'mem16'"),
+        (BASE + ",backend=hw,host-access=mmap", "Parameter 'host-access' does not accept value "
+                                                "'mmap'"),
         (BASE + ",bar0-type=mem64,bar1-size=4096", "bar1-size: slot 1 holds the upper half of "
                                                    "64-bit BAR 0"),
         (BASE + ",bar5-size=4096,bar5-type=mem64", "bar5-type=mem64: a 64-bit BAR needs two slots"),
@@ -25,7 +30,8 @@ def bad_properties(tmp):
         (BASE + ",bar1-size=32,bar1-type=io,bar1-prefetch=on", "bar1-prefetch=on: an I/O BAR"),
         (BASE + ",ring-entries=1000", "ring-entries=1000: expected a power of two"),
         (BASE + ",ring-entries=1", "ring-entries=1: expected a power of two"),
-        (BASE + ",ring-mode=sometimes", "ring-mode=sometimes: expected lossless or lossy"),
+        (BASE + ",ring-mode=sometimes", "Parameter 'ring-mode' does not accept value "
+                                        "'sometimes'"),
         (BASE + ",class-code=0x1000000", "class-code=0x1000000: a class code has 24 bits"),
         (BASE + ",consumer-timeout=0", "consumer-timeout=0"),
         (BASE + ",backend=file", "bar0-file: backend=file needs a file for every BAR"),
@@ -134,16 +140,38 @@ def test_record_qmp_without_proxy(t):
 
 
 def test_record_chooses_among_several_proxies(t):
-    q = t.qemu([BASE, "regdbg-proxy,id=p1,bar0-size=4096"])
+    # p1 has its own device id, so that the test finds each one's BAR in config space
+    q = t.qemu([BASE, "regdbg-proxy,id=p1,device-id=0x00fe,bar0-size=4096"])
     r = regdbg("record", "--qmp", q.qmp_path, "-o", t.tmp("a.trace"))
     check(r.returncode == 1 and "2 regdbg-proxy devices (p0, p1); choose one with --device"
           in r.stderr, r.stderr)
     r = regdbg("record", "--qmp", q.qmp_path, "--device", "p9", "-o", t.tmp("a.trace"))
     check(r.returncode == 1 and "no regdbg-proxy with id 'p9'" in r.stderr and "p0, p1"
           in r.stderr, r.stderr)
-    r = regdbg("record", "--qmp", q.qmp_path, "--device", "p1", "-o", t.tmp("a.trace"),
-               "--duration", "0.2")
-    check(r.returncode == 0 and "0 events" in r.stdout, r.stdout + r.stderr)
+    # --device p1 records p1's accesses, and only those; p0's ring is left alone
+    p0_bar, p1_bar = 0xE0000000, 0xE0010000
+    q.qtest.map_bar(q.qtest.find_device(0x1B36, 0x00FF)[0], 0, p0_bar)
+    q.qtest.map_bar(q.qtest.find_device(0x1B36, 0x00FE)[0], 0, p1_bar)
+    shm0 = q.shm_path("/machine/peripheral/p0")
+    shm1 = q.shm_path("/machine/peripheral/p1")
+    trace = t.tmp("p1.trace")
+    rec = Recorder("--qmp", q.qmp_path, "--device", "p1", "-o", trace, "--count", "3")
+    t.owned.append(rec)
+    rec.wait_attached(shm1)
+    for i in range(3):
+        q.qtest.write(p0_bar + 0x20 + 4 * i, 4, 0xA0 + i)
+        q.qtest.write(p1_bar + 0x10 + 4 * i, 4, 0xB0 + i)
+    status, out, err = rec.finish(timeout=20)
+    check(status == 0 and err == "", "record --device p1: %d %s" % (status, err))
+    summary = parse_record_summary(out)
+    check((summary["events"], summary["dropped"], summary["file"]) == (3, 0, trace), out)
+    events = dump_json(trace)
+    check([(e["dev"], e["dir"], e["bar"], e["off"], e["value"]) for e in events] ==
+          [("p1", "w", 0, 0x10 + 4 * i, 0xB0 + i) for i in range(3)],
+          "record --device p1 recorded %r" % events)
+    h0 = RingHeader(shm0)
+    check((h0.head, h0.tail, h0.consumer_pid) == (3, 0, 0),
+          "p0's ring: head %d tail %d consumer %d" % (h0.head, h0.tail, h0.consumer_pid))
 
 
 def test_record_dead_qemu(t):
@@ -174,6 +202,70 @@ def test_record_not_a_qmp_socket(t):
     r = regdbg("record", "--qmp", path, "-o", t.tmp("a.trace"), timeout=30)
     check(r.returncode == 1 and "greeting" in r.stderr.lower(), r.stderr)
     srv.close()
+
+
+def _getopt_names(path, after):
+    """The long option names of the first getopt table (struct option NAME[] = {...}) that
+    begins at or after the text `after` (a function's head, or the table's name) in a file."""
+    with open(os.path.join(TOP, path)) as f:
+        src = f.read()
+    start = src.rindex("\n", 0, src.index(after))
+    m = re.search(r"struct option \w+\[\] = \{(.*?)\n\s*\};", src[start:], re.S)
+    check(m, "no getopt table after %r in %s" % (after, path))
+    return set(re.findall(r'\{ "([a-z-]+)",', m.group(1)))
+
+
+# command: (first line of --help, options on its usage lines, options described one a line, the
+# getopt table they must cover: file, text it follows, options of the table the command refuses)
+HELPS = {
+    "batch": ("usage: regdbg batch --qmp SOCKET [--device ID] [--map FILE]... [--record F] "
+              "[--keep]", {"qmp", "device", "map", "record", "keep"},
+              {"device", "map", "record", "keep"},
+              ("debugger/cli/batch.c", "int cmd_batch(", set())),
+    "launch": ("usage: regdbg launch [--kvm|--tcg] [--map FILE]... [--rules FILE] "
+               "[--scrollback N]", {"kvm", "tcg", "map", "rules", "scrollback"},
+               {"kvm", "tcg", "map", "rules", "scrollback"},
+               ("debugger/cli/interactive.c", "common_opts[]", set())),
+    "attach": ("usage: regdbg attach SOCKET [--map FILE]... [--rules FILE] [--scrollback N]",
+               {"map", "rules", "scrollback"}, set(),
+               ("debugger/cli/interactive.c", "common_opts[]", {"kvm", "tcg"})),
+    "qemu-args": ("usage: regdbg qemu-args DEVICE [--sysfs DIR | --dump FILE] "
+                  "[--readconfig FILE] [--id ID]", {"sysfs", "dump", "readconfig", "id"},
+                  {"sysfs", "dump", "readconfig", "id"},
+                  ("debugger/cli/scan.c", "int cmd_qemu_args(", set())),
+}
+
+
+def test_help_of_batch_launch_attach_and_qemu_args(t):
+    """`regdbg CMD --help` and `regdbg help CMD` print the same text on stdout, exit 0: its
+    exact first line, on the usage lines exactly the options of the command's getopt table
+    (less those it refuses), and the options described one a line."""
+    for cmd, (first, usage_opts, described, (path, after, refused)) in HELPS.items():
+        r = regdbg(cmd, "--help")
+        check(r.returncode == 0 and r.stderr == "", "%s --help: %d %s" % (cmd, r.returncode,
+                                                                         r.stderr))
+        lines = r.stdout.splitlines()
+        check(lines[0] == first, "%s --help begins %r, not %r" % (cmd, lines[0], first))
+        usage = lines[:lines.index("")]
+        got = set(re.findall(r"--([a-z-]+)", " ".join(usage)))
+        check(got == usage_opts, "%s --help: the usage lines name %s, not %s"
+              % (cmd, sorted(got), sorted(usage_opts)))
+        table = _getopt_names(path, after) - {"help"} - refused
+        check(table == usage_opts, "%s takes %s (%s), its help lists %s" % (
+            cmd, sorted(table), path, sorted(usage_opts)))
+        got = {m for ln in lines for m in re.findall(r"^  --([a-z-]+)", ln)}
+        got |= {m for ln in lines for m in re.findall(r"^  --[a-z-]+, --([a-z-]+)", ln)}
+        check(got == described, "%s --help describes %s, not %s" % (cmd, sorted(got),
+                                                                     sorted(described)))
+        check(r.stdout.endswith("\n") and "\t" not in r.stdout and
+              max(len(ln) for ln in lines) <= 100, "%s --help: layout" % cmd)
+        again = regdbg("help", cmd)
+        check((again.returncode, again.stdout, again.stderr) == (0, r.stdout, ""),
+              "regdbg help %s differs from %s --help" % (cmd, cmd))
+    # the options refused are refused as such, with a pointer to the help
+    r = regdbg("attach", "--kvm", "sock")
+    check((r.returncode, r.stderr) == (2, "regdbg attach: --kvm is for launch; try 'regdbg "
+                                          "attach --help'\n"), r.stderr)
 
 
 def test_usage_errors_and_help(t):
@@ -323,3 +415,17 @@ def test_version(t):
                                                      r.stderr, want))
     r = regdbg("--help")
     check("regdbg --version" in r.stdout, "--help does not mention --version")
+
+
+def test_device_help_lists_the_choices_of_enum_properties(t):
+    r = subprocess.run([QEMU, "-device", "regdbg-proxy,help"], capture_output=True, text=True,
+                       timeout=30)
+    out = r.stdout
+    for line in ["backend=<RegdbgBackend> - where accesses go (none/file/hw) (default: none)",
+                 "bar3-type=<RegdbgBarType> - BAR type (mem32/mem64/io) (default: mem32)",
+                 "ring-mode=<RegdbgRingMode> - full ring: the guest waits, or events drop "
+                 "(lossless/lossy) (default: lossless)",
+                 "host-access=<RegdbgHostAccess> - backend=hw: BARs through sysfs or /dev/mem "
+                 "(sysfs/devmem) (default: sysfs)"]:
+        check("  " + line + "\n" in out, "missing from -device regdbg-proxy,help: %s\n%s"
+              % (line, out))

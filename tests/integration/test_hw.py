@@ -131,8 +131,8 @@ def test_hw_refusals(t):
         (base + root + ",host=0000:03:00.0", "host=0000:03:00.0: the host device 0000:03:00.0 "
          "is bound to the driver r8169; unbind it first (echo 0000:03:00.0 > "
          "/sys/bus/pci/drivers/r8169/unbind) or set force=on"),
-        (base + root + ",host=0000:00:18.1,host-access=mmio", "host-access=mmio: expected "
-         "sysfs or devmem"),
+        (base + root + ",host=0000:00:18.1,host-access=mmio", "Parameter 'host-access' does not "
+         "accept value 'mmio'"),
         (base.replace(",sysfs-path=", "") + ",host=8086:0f41,sysfs-path=" + t.tmp("none"),
          "no devices/ folder there"),
         (base.replace(",sysfs-path=", ""), "host: backend=hw needs host="),

@@ -3,6 +3,7 @@ QEMU: breakpoints with the real guest (script mode makes exact accesses; a parke
 and the other vCPU go on), edits and injections over qtest (the test is the guest), and the
 accesses that must never park (qtest and the monitor run on QEMU's main loop)."""
 
+import json
 import os
 import signal
 import subprocess
@@ -193,7 +194,15 @@ def test_read_injection_and_edits_apply_without_parking(t):
     b.send("info rules")
     b.proc.stdin.close()
     code, out, err = b.finish()
-    check(code == 0 and len(out.splitlines()) == 6, "info rules: %r %s" % (out, err))
+    check(code == 0, "batch: " + err)
+    check(out.splitlines() == [
+        "0\ti2c0\tenabled\thits=0\tinject r i2c0:bar0+0x40 = 0x1234",
+        "1\ti2c0\tenabled\thits=0\tedit w i2c0:bar0+0x50 set 0xf0000000",
+        "2\ti2c0\tenabled\thits=0\tedit w i2c0:bar0+0x54 clear 0xff",
+        "3\ti2c0\tenabled\thits=0\tedit w i2c0:bar0+0x58 = 0x5a5a",
+        "4\ti2c0\tenabled\thits=0\tdrop w i2c0:bar0+0x5c",
+        "5\ti2c0\tenabled\thits=0\tinject r i2c0:bar0+0x60 xor 0xffff"],
+        "info rules:\n%s" % out)
     # the batch left with --keep; the rules stay in the device and apply with nobody but a
     # recorder attached
     rec = t.recorder("--qmp", q.qmp_path, "-o", trace, "--count", "6")
@@ -216,6 +225,14 @@ def test_read_injection_and_edits_apply_without_parking(t):
     check(ev[0x50]["orig"] == 1 and ev[0x50]["value"] == 0xF0000001 and
           "edited" in ev[0x50]["flags"] and ev[0x50]["rule"] == 1, "edit %r" % ev[0x50])
     check("dropped" in ev[0x5C]["flags"], "drop %r" % ev[0x5C])
+    # the next session lists the rules the device kept, each hit by exactly one access
+    script = t.tmp("info.rgb")
+    with open(script, "w") as f:
+        f.write("info rules\n")
+    r = regdbg("batch", "--qmp", q.qmp_path, script)
+    check(r.returncode == 0 and [ln.split("\t")[:4] for ln in r.stdout.splitlines()] ==
+          [[str(n), "i2c0", "enabled", "hits=1"] for n in range(6)],
+          "info rules after one access each:\n%s%s" % (r.stdout, r.stderr))
 
 
 def test_conditions_ignore_temp_and_step(t):
@@ -551,3 +568,208 @@ def test_batch_removes_its_rules_on_every_way_out(t):
 
 
 test_batch_removes_its_rules_on_every_way_out.timeout = 120
+
+
+def write_file(path, off, size, value):
+    with open(path, "r+b") as f:
+        f.seek(off)
+        f.write(value.to_bytes(size, "little"))
+
+
+# (rule, access, value the guest writes / the device holds, what reaches the device / the guest)
+FIELD_RULES = [
+    # IC_CON.SPEED is bits 2:1: fast (2) replaces those two bits only (0x63 -> 0x65, not 0x4)
+    ("edit w IC_CON.SPEED = fast", "w", 0x00, 0x63, 0x65),
+    # IC_SDA_HOLD.IC_SDA_RX_HOLD is bits 23:16
+    ("edit w IC_SDA_HOLD.IC_SDA_RX_HOLD = 0x5a", "w", 0x7C, 0x12345678, 0x125A5678),
+    # IC_DATA_CMD.CMD is bit 8: set 1 sets 0x100
+    ("edit w IC_DATA_CMD.CMD set 1", "w", 0x10, 0x42, 0x142),
+    # LPSS_PRIV_CLOCK_PARAMS.N_VAL is bits 30:16
+    ("edit w LPSS_PRIV_CLOCK_PARAMS.N_VAL clear 0x7fff", "w", 0x800, 0xFFFFFFFF, 0x8000FFFF),
+    # IC_COMP_PARAM_1.MAX_SPEED_MODE is bits 3:2 (3 in the device): and 1 leaves 1 there and the
+    # other fields alone (0x20100e -> 0x201006, not 0x4)
+    ("inject r IC_COMP_PARAM_1.MAX_SPEED_MODE and 1", "r", 0xF4, 0x0020100E, 0x00201006),
+    # IC_STATUS.TFE is bit 2
+    ("inject r IC_STATUS.TFE = 1", "r", 0x70, 0x73727170, 0x73727174),
+    # IC_ENABLE_STATUS.SLV_RX_DATA_LOST is bit 2
+    ("inject r IC_ENABLE_STATUS.SLV_RX_DATA_LOST xor 1", "r", 0x9C, 0x9F9E9D9C, 0x9F9E9D98),
+    # IC_TX_ABRT_SOURCE.TX_FLUSH_CNT is bits 31:23
+    ("inject r IC_TX_ABRT_SOURCE.TX_FLUSH_CNT or 0x1ff", "r", 0x80, 0x83828180, 0xFF828180),
+]
+
+
+def test_field_edits_and_injections_in_the_device(t):
+    """Rules on a field of a register (maps/dw-i2c-baytrail.json, matched by 8086:0f41) change
+    that field only, in the device: the file backend shows exactly what reached the device, the
+    qtest read exactly what the guest got, and the trace both values and the rule."""
+    q, path = file_proxy(t)
+    b = Batch(t, q, "--keep")
+    for rule, _, _, _, _ in FIELD_RULES:
+        b.send(rule)
+    b.proc.stdin.close()
+    code, out, err = b.finish()
+    check(code == 0, "batch: " + err)
+    check(err.splitlines() == ["regdbg batch: rule %d: %s" % (n, rule.replace(" w ", " w i2c0:")
+                                                              .replace(" r ", " r i2c0:"))
+                               for n, (rule, _, _, _, _) in enumerate(FIELD_RULES)],
+          "the rules as the batch set them:\n" + err)
+    trace = t.tmp("fields.trace")
+    rec = t.recorder("--qmp", q.qmp_path, "-o", trace, "--count", str(len(FIELD_RULES)))
+    rec.wait_attached(b.shm.path)
+    for rule, d, off, value, want in FIELD_RULES:
+        if d == "w":
+            q.qtest.write(BAR + off, 4, value)
+            got = read_file(path, off, 4)
+            check(got == want, "%s: the guest wrote 0x%x, the device got 0x%x, not 0x%x"
+                  % (rule, value, got, want))
+        else:
+            write_file(path, off, 4, value)
+            got = q.qtest.read(BAR + off, 4)
+            check(got == want, "%s: the device holds 0x%x, the guest read 0x%x, not 0x%x"
+                  % (rule, value, got, want))
+            check(read_file(path, off, 4) == value, "%s: the read changed the device" % rule)
+    status, out, err = rec.finish()
+    check(status == 0, err)
+    got = [(e["dir"], e["off"], e["orig"], e["value"], e["flags"], e["rule"])
+           for e in dump_json(trace)]
+    check(got == [(d, off, value, want, ["edited" if d == "w" else "injected"], n)
+                  for n, (_, d, off, value, want) in enumerate(FIELD_RULES)],
+          "trace: %r" % got)
+
+
+def test_temp_enable_and_disable_in_the_device(t):
+    """temp: the device applies the rule once, then it is spent (an edit and an injection);
+    disable N: the device stops applying it; enable N: it applies again, with its hit count
+    kept. Checked on what reaches the file, what qtest reads and the rule table in shared
+    memory; `info rules` after each step is also the sign that the batch has done it."""
+    q, path = file_proxy(t)
+    b = Batch(t, q)
+    texts = ["edit w i2c0:bar0+0x10 set 0x100 temp", "edit w i2c0:bar0+0x14 set 0x200",
+             "inject r i2c0:bar0+0x40 = 0x1234 temp"]
+
+    def info_rules(states, hits, what):
+        b.send("info rules")
+        lines = [b.proc.stdout.readline().rstrip("\n") for _ in texts]
+        want = ["%d\ti2c0\t%s\thits=%d\t%s" % (n, states[n], hits[n], texts[n])
+                for n in range(len(texts))]
+        check(lines == want, "%s: info rules\n%s\ninstead of\n%s" % (what, "\n".join(lines),
+                                                                    "\n".join(want)))
+        table = rule_table(b.shm)
+        check({n: (text, enabled) for n, (text, enabled, _) in table.items()} ==
+              {n: (texts[n], int(states[n] == "enabled")) for n in range(len(texts))},
+              "%s: the device's rule table %r" % (what, table))
+
+    b.send("edit w bar0+0x10 set 0x100 temp")
+    b.send("edit w bar0+0x14 set 0x200")
+    b.send("inject r bar0+0x40 = 0x1234 temp")
+    info_rules(["enabled"] * 3, [0, 0, 0], "set")
+    q.qtest.write(BAR + 0x10, 4, 0x1)
+    check(read_file(path, 0x10, 4) == 0x101, "temp edit, first write: 0x%x"
+          % read_file(path, 0x10, 4))
+    q.qtest.write(BAR + 0x10, 4, 0x2)
+    check(read_file(path, 0x10, 4) == 0x2, "temp edit applied a second time: 0x%x"
+          % read_file(path, 0x10, 4))
+    check(q.qtest.read(BAR + 0x40, 4) == 0x1234, "temp injection, first read")
+    check(q.qtest.read(BAR + 0x40, 4) == 0x43424140, "temp injection applied a second time")
+    q.qtest.write(BAR + 0x14, 4, 0x1)
+    check(read_file(path, 0x14, 4) == 0x201, "rule 1 enabled: 0x%x" % read_file(path, 0x14, 4))
+    info_rules(["enabled"] * 3, [1, 1, 1], "temp rules spent")
+    b.send("disable 1")
+    info_rules(["enabled", "disabled", "enabled"], [1, 1, 1], "disable 1")
+    q.qtest.write(BAR + 0x14, 4, 0x3)
+    check(read_file(path, 0x14, 4) == 0x3, "rule 1 disabled, yet the write was edited: 0x%x"
+          % read_file(path, 0x14, 4))
+    b.send("enable 1")
+    info_rules(["enabled"] * 3, [1, 1, 1], "enable 1")
+    q.qtest.write(BAR + 0x14, 4, 0x5)
+    check(read_file(path, 0x14, 4) == 0x205, "rule 1 enabled again: 0x%x"
+          % read_file(path, 0x14, 4))
+    info_rules(["enabled"] * 3, [1, 2, 1], "rule 1 hit again")
+    b.proc.stdin.close()
+    code, out, err = b.finish()
+    check(code == 0 and out == "", "batch: %d %r %s" % (code, out, err))
+    check(rule_table(b.shm) == {}, "the batch left its rules: %r" % rule_table(b.shm))
+
+
+def test_temp_breakpoint_parks_once(t):
+    """A temporary breakpoint parks the vCPU at its first hit only: the second write to the same
+    register goes on, and the next park is another rule's."""
+    q, path, serial = guest_proxy(t, ["w18=0x1", "w18=0x2", "w1c=0x3"])
+    b = Batch(t, q)
+    b.send("break w bar0+0x18 temp")
+    b.send("break w bar0+0x1c")
+    b.send("wait 20")
+    b.send("print")
+    b.send("continue")
+    b.send("wait 20")
+    b.send("print")
+    b.send("continue")
+    b.proc.stdin.close()
+    time.sleep(0.3)
+    q.qmp.cmd("cont")
+    code, out, err = b.finish(timeout=60)
+    guest_done(q, serial)
+    check(code == 0, "batch: " + err)
+    parked = [(p["off"], p["value"], p["rule"]) for p in map(json.loads, out.splitlines())]
+    check(parked == [(0x18, 1, 0), (0x1c, 3, 1)], "parked accesses (off, value, rule): %r"
+          % parked)
+    check(RingHeader(b.shm).parks == 2, "parks: %d" % RingHeader(b.shm).parks)
+    check(read_file(path, 0x18, 4) == 2 and read_file(path, 0x1c, 4) == 3,
+          "the writes went on unmodified")
+
+
+test_temp_breakpoint_parks_once.timeout = 90
+
+
+def test_many_equal_conditions_on_one_register(t):
+    """The device decides the `value == K` rules of a register with one search over their K
+    (regdbg-rules.c): every rule whose K is the value acts, and only those, with repeated K,
+    a field condition beside them and other conditions mixed in."""
+    q, path = file_proxy(t)
+    b = Batch(t, q, "--keep")
+    ks = [5, 9, 9, 0x100, 3, 0xFFFFFFFF, 7, 5, 1, 0x40000]
+    for j, k in enumerate(ks):
+        b.send("edit w bar0+0x300 set 0x%x if value == 0x%x" % (1 << (j + 12), k))
+    b.send("edit w bar0+0x300 set 0x800 if value > 0x100")        # not an EQ: checked alone
+    b.send("edit w IC_CON set 0x80000000 if SPEED == fast")       # a field group
+    b.send("edit w IC_CON set 0x40000000 if SPEED == std")
+    b.send("edit w IC_CON set 0x20000000 if value == 0x65")       # the whole value, same register
+    b.proc.stdin.close()
+    code, out, err = b.finish()
+    check(code == 0, err)
+    for v in [5, 9, 0x100, 3, 0xFFFFFFFF, 7, 1, 2, 0, 0x40000, 0x101, 8]:
+        q.qtest.write(BAR + 0x300, 4, v)
+        want = v
+        for j, k in enumerate(ks):
+            if k == v:
+                want |= 1 << (j + 12)
+        if v > 0x100:
+            want |= 0x800
+        got = read_file(path, 0x300, 4)
+        check(got == want & 0xFFFFFFFF, "value 0x%x: 0x%x reached the device, expected 0x%x"
+              % (v, got, want & 0xFFFFFFFF))
+    for v, want in [(0x65, 0xA0000065), (0x63, 0x40000063), (0x67, 0x67), (0x45, 0x80000045)]:
+        q.qtest.write(BAR + 0x00, 4, v)
+        got = read_file(path, 0x00, 4)
+        check(got == want, "IC_CON 0x%x: 0x%x, expected 0x%x" % (v, got, want))
+
+
+def test_a_spent_temporary_rule_stays_spent_across_disable_and_enable(t):
+    """docs/rules.md: a temp rule acts once and is then spent; disable and enable keep its
+    counters (they are rewritten under the rule's seqlock with them), so it does not come back."""
+    q, path = file_proxy(t)
+    b = Batch(t, q, "--keep")
+    b.send("edit w bar0+0x10 set 0x100 temp")
+    b.proc.stdin.close()
+    check(b.finish()[0] == 0, "batch")
+    q.qtest.write(BAR + 0x10, 4, 0x1)
+    check(read_file(path, 0x10, 4) == 0x101, "the temporary edit did not act once")
+    q.qtest.write(BAR + 0x10, 4, 0x2)
+    check(read_file(path, 0x10, 4) == 0x2, "the temporary edit acted twice")
+    script = t.tmp("toggle.rgb")
+    with open(script, "w") as f:
+        f.write("disable 0\nenable 0\ninfo rules\n")
+    r = regdbg("batch", "--qmp", q.qmp_path, "--keep", script)
+    check(r.returncode == 0 and "hits=1" in r.stdout, r.stdout + r.stderr)
+    q.qtest.write(BAR + 0x10, 4, 0x3)
+    check(read_file(path, 0x10, 4) == 0x3, "enable re-armed a spent temporary rule")

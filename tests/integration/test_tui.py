@@ -5,18 +5,16 @@ QEMU and temp folder, ends regdbg the way a user would and checks its exit statu
 is restored and that no sanitizer report was written (stderr is the terminal, so reports go to
 files with log_path=)."""
 
-import glob
 import json
 import os
 import re
-import shlex
 import shutil
 import signal
-import subprocess
 import time
 
-from harness import (GUEST, REGDBG, SAN_ENV, TOP, Qmp, RingHeader, TestFailure, check, dump_json,
-                     regdbg, wait_for)
+from harness import (GUEST, REGDBG, Qmp, RingHeader, TestFailure, check, dump_json, regdbg,
+                     require_kvm, rule_table, wait_for)
+from tui import Term, alive, has_colour, highlighted_rows, proc_stat
 
 PROXY = "regdbg-proxy,id=i2c0,vendor-id=0x8086,device-id=0x0f41,bar0-size=4096"
 APPEND = "mode=i2c loops=0 delay=50"
@@ -29,244 +27,6 @@ I2C_REGS = {0xFC: "IC_COMP_TYPE", 0x6C: "IC_ENABLE", 0x9C: "IC_ENABLE_STATUS", 0
 # One stream line (views/stream.c ui_format_event), as capture-pane shows it (trailing blanks cut).
 EVENT_RE = re.compile(r"^([ -])\s*(\d+)\.(\d{6}) (\S+)\s+(\S+)\s+([RW])(\d) (\S+)\s+(->|<-) "
                       r"0x([0-9a-f]+)(?:  (.*))?$")
-
-
-# --- a private tmux server ----------------------------------------------------------------------
-
-def _proc_stat(pid):
-    """(ppid, start time, comm) of a process, or None."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            data = f.read()
-    except OSError:
-        return None
-    comm = data[data.index("(") + 1:data.rindex(")")]
-    rest = data[data.rindex(")") + 2:].split()
-    return int(rest[1]), rest[19], comm
-
-
-def _descendants(root):
-    """Every living process below root: [(pid, start time, comm)]."""
-    children = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            st = _proc_stat(int(name))
-            if st:
-                children.setdefault(st[0], []).append((int(name), st[1], st[2]))
-    out, todo = [], [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child[0])
-    return out
-
-
-def _alive(pid):
-    """True while pid runs (a zombie counts as gone)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-class Term:
-    """One terminal: a private tmux server (-S SOCKET) whose only pane runs
-    `bash -c 'COMMAND; echo EXIT=$?; sleep 60'`, so that the shell shows again after COMMAND ends.
-    Added to t.owned: cleanup kills the server and anything still running below it."""
-
-    def __init__(self, t, name, command, cols=120, rows=30, env=None):
-        self.name = name
-        self.cols, self.rows = cols, rows
-        self.sock = t.tmp(name + ".tmux")
-        self.san_log = t.tmp(name + "-san")
-        conf = t.tmp(name + ".tmux.conf")
-        with open(conf, "w") as f:
-            # No tmux status bar: the pane is the whole COLSxROWS window.
-            f.write("set -g status off\nset -g history-limit 0\n")
-        self.tmux = ["tmux", "-S", self.sock, "-f", conf]
-        full_env = {"TERM": "xterm-256color",
-                    "ASAN_OPTIONS": SAN_ENV["ASAN_OPTIONS"] + ":log_path=" + self.san_log + "-asan",
-                    "UBSAN_OPTIONS": SAN_ENV["UBSAN_OPTIONS"] + ":log_path=" + self.san_log +
-                    "-ubsan"}
-        full_env.update(env or {})
-        unset = [k for k, v in full_env.items() if v is None]
-        inner = "env %s %s %s" % (" ".join("-u " + k for k in unset),
-                                  " ".join(shlex.quote("%s=%s" % (k, v))
-                                           for k, v in full_env.items() if v is not None),
-                                  " ".join(shlex.quote(a) for a in command))
-        script = "cd %s; %s; echo EXIT=$?; sleep 60" % (shlex.quote(TOP), inner)
-        self.server_pid = None
-        t.owned.append(self)
-        env_tmux = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
-        subprocess.run(self.tmux + ["new-session", "-d", "-x", str(cols), "-y", str(rows),
-                                    "-s", "main", "bash -c " + shlex.quote(script)],
-                       check=True, timeout=10, env=env_tmux, stdin=subprocess.DEVNULL)
-        self.server_pid = int(self.display("#{pid}"))
-        self.pane_pid = int(self.display("#{pane_pid}"))
-
-    def tm(self, *args):
-        r = subprocess.run(self.tmux + list(args), capture_output=True, timeout=10)
-        if r.returncode != 0:
-            raise TestFailure("tmux %s: %s" % (" ".join(args), r.stderr.decode(errors="replace")))
-        return r.stdout.decode(errors="replace")
-
-    def display(self, fmt):
-        return self.tm("display-message", "-p", "-t", "main", fmt).strip()
-
-    def keys(self, *keys):
-        """Named keys (Enter, Escape, NPage, C-c) or single characters, one by one."""
-        for k in keys:
-            self.tm("send-keys", "-t", "main", k)
-
-    def type(self, text):
-        self.tm("send-keys", "-t", "main", "-l", text)
-
-    def lines(self, join=False):
-        """The screen, one string per row (trailing blanks cut)."""
-        out = self.tm("capture-pane", "-p", "-t", "main", *(["-J"] if join else []))
-        if out.endswith("\n"):
-            out = out[:-1]
-        return out.split("\n")
-
-    def text(self):
-        return "\n".join(self.lines())
-
-    def styled(self):
-        """The screen as rows of (char, attrs), attrs a frozenset of SGR codes in effect."""
-        out = self.tm("capture-pane", "-p", "-e", "-t", "main")
-        rows, state = [], {}
-        for line in out.split("\n"):
-            cells, i = [], 0
-            while i < len(line):
-                m = re.match(r"\x1b\[([0-9;:]*)m", line[i:])
-                if m:
-                    _sgr(state, m.group(1))
-                    i += m.end()
-                    continue
-                if line[i] == "\x1b":      # some other sequence: skip it
-                    m = re.match(r"\x1b[\[\]()][0-9;?]*[A-Za-z]?", line[i:])
-                    i += m.end() if m else 1
-                    continue
-                cells.append((line[i], frozenset(state.values())))
-                i += 1
-            rows.append(cells)
-        return rows
-
-    def wait(self, pred, timeout, what):
-        """Poll the screen until pred(lines) is true; its value is returned."""
-        deadline = time.monotonic() + timeout
-        last = []
-        while True:
-            last = self.lines()
-            value = pred(last)
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise TestFailure("%s: timed out after %.1f s waiting for %s; screen:\n%s"
-                                  % (self.name, timeout, what, "\n".join(last)))
-            time.sleep(0.05)
-
-    def wait_text(self, needle, timeout=10):
-        return self.wait(lambda ls: any(needle in ln for ln in ls), timeout, repr(needle))
-
-    def regdbg_pid(self, timeout=10):
-        """The pid of the regdbg running in the pane (bash's child)."""
-        def find():
-            for pid, _, comm in _descendants(self.pane_pid):
-                if comm == "regdbg":
-                    return pid
-            return None
-        return wait_for(find, timeout, "regdbg to start in " + self.name)
-
-    def wait_exit(self, timeout=15):
-        """Wait for the shell's EXIT= line; returns regdbg's exit status."""
-        lines = self.wait(lambda ls: [ln for ln in ls if ln.startswith("EXIT=")], timeout,
-                          "regdbg to exit (EXIT= line)")
-        return int(lines[-1][5:])
-
-    def check_clean_exit(self, timeout=15):
-        """regdbg exited with status 0, the terminal left the alternate screen, no sanitizer
-        report."""
-        status = self.wait_exit(timeout)
-        check(status == 0, "%s: regdbg exit status %d; screen:\n%s" % (self.name, status,
-                                                                        self.text()))
-        check(self.display("#{alternate_on}") == "0", "%s: the terminal is still in the alternate "
-              "screen after regdbg exited" % self.name)
-        self.check_sanitizers()
-
-    def check_sanitizers(self):
-        reports = glob.glob(self.san_log + "*")
-        if reports:
-            text = ""
-            for r in reports:
-                with open(r, errors="replace") as f:
-                    text += f.read()[-6000:]
-            raise TestFailure("%s: sanitizer report:\n%s" % (self.name, text))
-
-    def kill(self):
-        procs = _descendants(self.server_pid) if self.server_pid else []
-        subprocess.run(self.tmux + ["kill-server"], capture_output=True, timeout=10)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and any(_alive(p[0]) for p in procs):
-            time.sleep(0.05)
-        for pid, start, _ in procs:
-            st = _proc_stat(pid)
-            if st and st[1] == start:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-        self.server_pid = None
-
-
-def _sgr(state, params):
-    """Apply one SGR sequence to state (a dict: category -> code)."""
-    codes = [c for c in re.split("[;:]", params) if c != ""] or ["0"]
-    i = 0
-    while i < len(codes):
-        c = int(codes[i])
-        if c == 0:
-            state.clear()
-        elif c in (1, 2, 3, 4, 5, 7, 8, 9):
-            state["a%d" % c] = "a%d" % c
-        elif c in (22,):
-            state.pop("a1", None)
-            state.pop("a2", None)
-        elif 23 <= c <= 29:
-            state.pop("a%d" % (c - 20), None)
-        elif 30 <= c <= 37 or 90 <= c <= 97:
-            state["fg"] = "fg%d" % c
-        elif c == 39:
-            state.pop("fg", None)
-        elif 40 <= c <= 47 or 100 <= c <= 107:
-            state["bg"] = "bg%d" % c
-        elif c == 49:
-            state.pop("bg", None)
-        elif c in (38, 48):
-            kind = "fg" if c == 38 else "bg"
-            if i + 1 < len(codes) and codes[i + 1] == "5":
-                state[kind] = "%s256_%s" % (kind, codes[i + 2] if i + 2 < len(codes) else "")
-                i += 2
-            elif i + 1 < len(codes) and codes[i + 1] == "2":
-                state[kind] = "%srgb" % kind
-                i += 4
-        i += 1
-
-
-def highlighted_rows(styled, first, last):
-    """Rows in [first, last] drawn as the cursor: reverse video, or a white background."""
-    out = []
-    for y in range(first, min(last, len(styled) - 1) + 1):
-        cells = [a for ch, a in styled[y] if ch != " "]
-        if cells and sum(1 for a in cells if "a7" in a or "bg47" in a or "bg107" in a) \
-                > len(cells) // 2:
-            out.append(y)
-    return out
-
-
-def has_colour(styled):
-    return any(any(x.startswith(("fg", "bg")) for x in a) for row in styled for _, a in row)
 
 
 # --- QEMU and regdbg ----------------------------------------------------------------------------
@@ -301,17 +61,17 @@ class _QemuCleanup:
 
     def __init__(self, qemu_pid):
         self.qemu_pid = qemu_pid
-        st = _proc_stat(qemu_pid)
+        st = proc_stat(qemu_pid)
         self.start = st[1] if st else None
 
     def kill(self):
-        st = _proc_stat(self.qemu_pid)
+        st = proc_stat(self.qemu_pid)
         if self.start and st and st[1] == self.start:
             try:
                 os.kill(self.qemu_pid, signal.SIGKILL)
             except OSError:
                 pass
-            wait_for(lambda: not _alive(self.qemu_pid), 5, "QEMU to die")
+            wait_for(lambda: not alive(self.qemu_pid), 5, "QEMU to die")
 
 
 class _RemoveDir:
@@ -531,14 +291,16 @@ def test_tui_filter(t):
         e["reg"] != "IC_DATA_CMD" for e in events_on(stream_rows(term, ls), 0)), 5,
         "the filter cleared by F")
     # Bad filters: an error on the notice line, nothing filtered, regdbg goes on.
-    for text, error in [("bogus=1", "filter: unknown key 'bogus' (dev, bar, reg, dir, value)"),
-                        ("reg=NO_SUCH_REG", "filter: no register 'NO_SUCH_REG' in the register "
-                         "maps"),
-                        ("dir=x", "filter: dir=x: expected r or w"),
-                        ("bar=9", "filter: bar=9: expected 0 to 5"),
-                        ("dev=nope", "filter: no device 'nope'"),
-                        ("value=zz", "filter: value=zz: expected a number"),
-                        ("justaword", "filter: 'justaword' is not KEY=VALUE")]:
+    # (the column of the offending word, as the rules language names it)
+    for text, error in [("bogus=1", "filter: column 1: unknown key 'bogus' (dev, bar, reg, dir, "
+                         "value)"),
+                        ("reg=NO_SUCH_REG", "filter: column 5: no register 'NO_SUCH_REG' in the "
+                         "register maps"),
+                        ("dir=x", "filter: column 5: dir=x: expected r or w"),
+                        ("bar=9", "filter: column 5: bar=9: expected 0 to 5"),
+                        ("dev=nope", "filter: column 5: no device 'nope'"),
+                        ("value=zz", "filter: column 7: value=zz: expected a number"),
+                        ("justaword", "filter: column 1: 'justaword' is not KEY=VALUE")]:
         term.keys("f")
         term.wait(lambda ls: ls[-2] == "filter:", 5, "an empty filter prompt")
         term.type(text)
@@ -549,7 +311,7 @@ def test_tui_filter(t):
     term.keys("f")
     term.type("dir=w " + "x" * 300)
     term.keys("Enter")
-    term.wait(lambda ls: ls[-2].startswith("filter: 'xxxxxxxx"), 5, "the long filter refused")
+    term.wait(lambda ls: ls[-2].startswith("filter: column 7: 'xxxxxxxx"), 5, "the long filter refused")
     term.keys("/")
     term.type("y" * 300)
     term.keys("Enter")
@@ -770,69 +532,23 @@ def test_tui_filter_and_search_prompts_start_empty(t):
 test_tui_filter_and_search_prompts_start_empty.timeout = 90
 
 
-def _c_table(source, name):
-    """The entries of a C array initialiser `NAME[] = { {..}, ... };` as lists of fields; string
-    literals are joined and unquoted."""
-    start = source.index(name + "[] = {")
-    body = source[source.index("{", start) + 1:]
-    entries, depth, fields, i = [], 0, [], 0
-    tok = []
-    while i < len(body):
-        ch = body[i]
-        if ch in "\"'":
-            j = i + 1
-            while body[j] != ch:
-                j += 2 if body[j] == "\\" else 1
-            tok.append(body[i:j + 1])
-            i = j + 1
-            continue
-        if ch == "{":
-            depth += 1
-            fields, tok = [], []
-        elif ch == "}":
-            if depth == 0:
-                break
-            depth -= 1
-            if tok:
-                fields.append(tok)
-            entries.append(fields)
-            tok = []
-        elif ch == "," and depth == 1 and not _open_parens(tok):
-            fields.append(tok)
-            tok = []
-        elif not ch.isspace() and depth == 1:
-            if tok and not tok[-1].startswith(("\"", "'")):
-                tok[-1] += ch
-            else:
-                tok.append(ch)
-        elif ch.isspace() and tok and not tok[-1].startswith(("\"", "'")):
-            tok.append("")     # a blank ends a bare token
-        i += 1
-    out = []
-    for fields in entries:
-        row = []
-        for tok in fields:
-            tok = [x for x in tok if x != ""]
-            if tok and all(x.startswith("\"") for x in tok):
-                row.append("".join(json.loads(x) for x in tok))
-            else:
-                row.append(" ".join(tok))
-        out.append(row)
-    return out
-
-
-def _open_parens(tok):
-    s = "".join(x for x in tok if not x.startswith(("\"", "'")))
-    return s.count("(") > s.count(")")
+def _help_table(what):
+    """The rows of `regdbg help --keys` or `--commands` (tab-separated, # comments)."""
+    r = regdbg("help", what)
+    check(r.returncode == 0 and r.stderr == "", "regdbg help %s: %d %s"
+          % (what, r.returncode, r.stderr))
+    rows = [ln.split("\t") for ln in r.stdout.splitlines() if not ln.startswith("#")]
+    check(rows and all(len(row) == 4 for row in rows), "regdbg help %s: %r" % (what, r.stdout))
+    return rows
 
 
 def test_tui_help_lists_every_key_and_command(t):
-    with open(os.path.join(TOP, "views", "commands.c")) as f:
-        keys = _c_table(f.read(), "ui_commands")
-    with open(os.path.join(TOP, "debugger", "tui.c")) as f:
-        cmds = _c_table(f.read(), "prompt_commands")
-    check(len(keys) >= 20 and all(len(k) == 7 for k in keys), "parsing ui_commands: %r" % keys)
-    check(len(cmds) >= 10 and all(len(c) == 4 for c in cmds), "parsing prompt_commands: %r" % cmds)
+    """The help screen shows every key and every : command the program itself lists (its key and
+    command tables, through regdbg help --keys and --commands, at run time)."""
+    keys = _help_table("--keys")
+    cmds = [c for c in _help_table("--commands") if "prompt" in c[2].split(", ")]
+    check(len(keys) >= 20, "the keys of regdbg help --keys: %r" % keys)
+    check(len(cmds) >= 10, "the : commands of regdbg help --commands: %r" % cmds)
     lt = Launched(t, cols=160, rows=24)
     term = lt.term
     wait_events(term)
@@ -862,11 +578,11 @@ def test_tui_help_lists_every_key_and_command(t):
     # Long entries wrap onto the next lines: compare with whitespace folded.
     flat = " ".join(text.split())
     missing = []
-    for key, alt, keyname, label, help_text, scope, action in keys:
+    for keyname, _, _, help_text in keys:
         want = " ".join(("%s %s" % (keyname, help_text)).split())
         if want not in flat:
             missing.append("key %s: %r" % (keyname, want))
-    for name, usage, help_text, _ in cmds:
+    for name, usage, _, help_text in cmds:
         want = " ".join(("%s %s %s" % (name, usage, help_text)).split())
         if want not in flat:
             missing.append("command %s: %r" % (name, want))
@@ -1022,7 +738,7 @@ def test_tui_resize(t):
         term.wait(lambda ls: ls[0].startswith(" regdbg") and ls[-1].startswith("?Help"), 5,
                   "the screen back after a tiny size")
     _check_layout(term, 80, 24)
-    check(_alive(term.regdbg_pid()), "regdbg died")
+    check(alive(term.regdbg_pid()), "regdbg died")
     quit_launched(term)
     # The way out is on the key bar at every size, 80 columns included.
     check(all("qQuit" in kb for kb in keybars), "the key bar does not show q Quit at 80 columns: "
@@ -1091,12 +807,12 @@ def test_tui_quit_asks_before_shutting_down_launched_qemu(t):
     term.wait_text("[y/N]", 5)
     term.keys("Escape")
     term.wait(lambda ls: "[y/N]" not in ls[-2], 5, "Esc to answer no")
-    check(_alive(lt.qemu_pid), "QEMU died after Esc")
+    check(alive(lt.qemu_pid), "QEMU died after Esc")
     term.keys("q")
     term.wait_text("[y/N]", 5)
     term.keys("y")
     term.check_clean_exit(20)
-    check(not _alive(lt.qemu_pid), "QEMU (pid %d) still runs after q y" % lt.qemu_pid)
+    check(not alive(lt.qemu_pid), "QEMU (pid %d) still runs after q y" % lt.qemu_pid)
     check(not os.path.exists(lt.shm), "the ring %s outlives QEMU" % lt.shm)
     check(not os.path.exists(private_dir), "regdbg's private folder %s is left" % private_dir)
 
@@ -1273,7 +989,7 @@ def test_tui_command_prompt_and_recording(t):
     term.type("quit")
     term.keys("Escape")
     term.wait(lambda ls: ls[-2] == "", 5, "Esc to close the prompt")
-    check(term.regdbg_pid() and _alive(lt.qemu_pid), "Esc ran the command")
+    check(term.regdbg_pid() and alive(lt.qemu_pid), "Esc ran the command")
     term.keys(":")
     term.type("record " + trace)
     term.keys("Enter")
@@ -1332,7 +1048,7 @@ def test_tui_command_prompt_and_recording(t):
     term.type("q")
     term.keys("Enter")
     term.check_clean_exit(20)
-    check(not _alive(lt.qemu_pid), "QEMU still runs after :q")
+    check(not alive(lt.qemu_pid), "QEMU still runs after :q")
     r = regdbg("dump", trace2)
     check(r.returncode == 0 and r.stdout.splitlines()[-1].startswith("# end of recording"),
           "a recording open when regdbg quit: %s%s" % (r.stdout[-500:], r.stderr))
@@ -1355,7 +1071,7 @@ def test_tui_detach_leaves_launched_qemu_running(t):
     sock = m.group(2)
     check(sock.startswith("/tmp/regdbg-") and os.path.exists(sock), "socket %r" % sock)
     t.owned.append(_RemoveDir(os.path.dirname(sock)))
-    check(_alive(lt.qemu_pid) and qmp_status(lt.qmp) == "running", "QEMU stopped after d")
+    check(alive(lt.qemu_pid) and qmp_status(lt.qmp) == "running", "QEMU stopped after d")
     check(RingHeader(lt.shm).consumer_pid == 0, "the ring still has a consumer")
     check(RingHeader(lt.shm).heartbeat_ns == 0, "detaching left the heartbeat at %d"
           % RingHeader(lt.shm).heartbeat_ns)
@@ -1364,9 +1080,9 @@ def test_tui_detach_leaves_launched_qemu_running(t):
     wait_events(term2)
     term2.keys("q")
     term2.check_clean_exit(5)
-    check(_alive(lt.qemu_pid) and qmp_status(lt.qmp) == "running", "QEMU stopped after q")
+    check(alive(lt.qemu_pid) and qmp_status(lt.qmp) == "running", "QEMU stopped after q")
     lt.qmp.cmd("quit")
-    wait_for(lambda: not _alive(lt.qemu_pid), 10, "QEMU to quit")
+    wait_for(lambda: not alive(lt.qemu_pid), 10, "QEMU to quit")
 
 
 test_tui_detach_leaves_launched_qemu_running.timeout = 60
@@ -1411,7 +1127,7 @@ def test_tui_two_devices(t):
     term.keys("f", "C-u")
     term.type("dev=other reg=IC_TAR")
     term.keys("Enter")
-    term.wait_text("filter: no register 'IC_TAR' in the register maps", 5)
+    term.wait_text("filter: column 15: no register 'IC_TAR' in the register maps", 5)
     term.keys("q")
     term.check_clean_exit(5)
 
@@ -1519,3 +1235,242 @@ def test_tui_breakpoint_pops_up_and_is_answered(t):
 
 
 test_tui_breakpoint_pops_up_and_is_answered.timeout = 120
+
+
+def test_tui_numbers_mean_the_same_everywhere(t):
+    """One number rule (docs/rules.md, "Numbers"): 010 is ten, not eight, in the filter's value=,
+    the search, a break condition and the park prompt's value (0300 is three hundred)."""
+    lt = Launched(t, name="numbers", cols=120, rows=40)
+    term = lt.term
+    # The guest writes i & 0xff to IC_DATA_CMD in iteration i, about 16 a second: after 1.5 s
+    # the history holds both 8 and 10.
+    wait_events(term, lambda evs: evs and evs[-1]["t"] > 1500000, 30, "1.5 s of accesses")
+    term.keys("s")
+    term.wait(lambda ls: "VM: paused" in ls[0], 5, "VM: paused")
+    term.keys("f")
+    term.wait(lambda ls: ls[-2] == "filter:", 5, "the filter prompt")
+    term.type("reg=IC_DATA_CMD value=010")
+    term.keys("Enter")
+    term.wait(lambda ls: "FILTER reg=IC_DATA_CMD value=010" in ls[0] and (lambda evs: evs and all(
+        e["reg"] == "IC_DATA_CMD" and e["value"] == 10 for e in evs))(
+        events_on(stream_rows(term, ls), 0)), 10, "value=010 to show the writes of ten")
+    term.keys("F")
+    term.wait(lambda ls: "FILTER" not in ls[0], 5, "the filter cleared")
+    term.keys("g", "/")
+    term.wait(lambda ls: ls[-2].startswith("search:"), 5, "the search prompt")
+    term.type("010")
+    term.keys("Enter")
+    wait_for(lambda: (lambda st: (lambda rows: len(rows) == 1 and re.search(
+        r"(<-|->) 0x0000000a\b", "".join(ch for ch, _ in st[rows[0]]).rstrip()))(
+        highlighted_rows(st, 1, len(st) - 3)))(term.styled()), 5,
+        "/010 to find a value of ten; screen:\n" + term.text())
+    term.keys("G", "s")
+    term.wait(lambda ls: "VM: running" in ls[0], 5, "VM: running")
+    term.keys(":")
+    term.type("break w IC_DATA_CMD if (value & 15) == 010 temp")
+    term.keys("Enter")
+    title, access, state, keys = wait_park(term, "PARKED by rule 0")
+    check(re.search(r"W4 IC_DATA_CMD\s+<- 0x000000[0-9a-f]a\b", access),
+          "a break if (value & 15) == 010 parked on %r" % access)
+    term.keys("v")
+    term.wait_text("continue with value:", 5)
+    term.type("0300")
+    term.keys("Enter")
+    term.wait(lambda ls: park_panel(ls) is None, 10, "the panel to close")
+    term.keys("/")
+    term.type("0x12c")
+    term.keys("Enter")
+    term.wait(lambda ls: any("IC_DATA_CMD" in ln and "0x0000012c" in ln for ln in ls), 5,
+              "the write continued with 0300 = 0x12c in the stream")
+    quit_launched(term)
+
+
+test_tui_numbers_mean_the_same_everywhere.timeout = 90
+
+
+# --- --map and --rules, the park panel's keys, launch --kvm ---------------------------------------
+
+# A device no shipped map knows (1234:5678): its register names come from --map only.
+WIDGET = {
+    "name": "Test widget",
+    "match": [{"vendor": "0x1234", "device": "0x5678"}],
+    "registers": [
+        {"name": "W_CTRL", "offset": "0x10", "access": "rw",
+         "fields": [{"name": "EN", "bits": "0"},
+                    {"name": "MODE", "bits": "3:1", "values": {"idle": 0, "run": 5, "halt": 7}}]},
+        {"name": "W_STATUS", "offset": "0x20", "access": "ro",
+         "fields": [{"name": "READY", "bits": "0"}, {"name": "ERR", "bits": "4"}]},
+        {"name": "W_DATA", "offset": "0x30", "access": "rw"},
+        {"name": "W_DATA2", "offset": "0x34", "access": "rw"},
+        {"name": "W_DATA3", "offset": "0x38", "access": "rw"},
+        {"name": "W_DATA4", "offset": "0x3c", "access": "rw"},
+        {"name": "W_FIFO", "offset": "0x44", "access": "ro"},
+    ],
+}
+WIDGET_RULES = ["edit w W_CTRL.MODE = run", "inject r W_STATUS.READY = 1", "break w W_DATA",
+                "break w W_DATA2", "break r W_FIFO"]
+# what the device keeps of them (rule table text, enabled)
+WIDGET_TABLE = {0: ("edit w w0:W_CTRL.MODE = run", 1), 1: ("inject r w0:W_STATUS.READY = 1", 1),
+                2: ("break w w0:W_DATA", 1), 3: ("break w w0:W_DATA2", 1),
+                4: ("break r w0:W_FIFO", 1)}
+WIDGET_OPS = ["w10=0x3", "r20", "w30=0x1111", "w34=0x2222", "w38=0x3333", "w3c=0x4444", "r44"]
+
+
+def widget_files(t):
+    """The map and rules files, and the proxy (file backend) the test guest drives."""
+    map_path, rules_path, bar = t.tmp("widget.json"), t.tmp("widget.rules"), t.tmp("w0.bin")
+    with open(map_path, "w") as f:
+        json.dump(WIDGET, f)
+    with open(rules_path, "w") as f:
+        f.write("# set by --rules\n" + "".join(r + "\n" for r in WIDGET_RULES))
+    with open(bar, "wb") as f:
+        f.write(bytes(range(256)) * 16)
+    dev = ("regdbg-proxy,id=w0,vendor-id=0x1234,device-id=0x5678,bar0-size=4096,backend=file,"
+           "bar0-file=" + bar)
+    append = "dev=1234:5678 mode=script ops=" + ",".join(WIDGET_OPS)
+    return map_path, rules_path, bar, dev, append
+
+
+def bar_word(path, off):
+    with open(path, "rb") as f:
+        f.seek(off)
+        return int.from_bytes(f.read(4), "little")
+
+
+def park_panel(lines):
+    """(title, access line, what it says, keys) of the park panel on the screen, or None."""
+    for k, ln in enumerate(lines[:-3]):
+        if ln.startswith(" PARKED by "):
+            return ln.strip(), lines[k + 1].strip(), lines[k + 2].strip(), lines[k + 3].strip()
+    return None
+
+
+def wait_park(term, title, timeout=20):
+    return term.wait(lambda ls: (lambda p: p if p and p[0].startswith(title) else None)(
+        park_panel(ls)), timeout, repr(title))
+
+
+def check_widget_run(t, bar, serial_path, shm, last_read=0x77):
+    """The guest's end: the edit, the injection, the skipped and the stepped writes, and the
+    value the parked read of W_FIFO returned (0x77 typed at a skip, else the device's)."""
+    wait_for(lambda: "script done" in open(serial_path).read(), 30, "the guest's script to end")
+    serial = open(serial_path).read()
+    check("script r 0x20 = 0x23222121" in serial, "the injected READY=1 did not reach the "
+          "guest:\n" + serial)
+    check("script r 0x44 = 0x%08x" % last_read in serial,
+          "the parked read did not return 0x%x:\n%s" % (last_read, serial))
+    got = {off: bar_word(bar, off) for off in (0x10, 0x20, 0x30, 0x34, 0x38, 0x3c)}
+    want = {0x10: 0xB,              # MODE=run (5) with EN=1: edited by --rules
+            0x20: 0x23222120,       # the injection changed what the guest read, not the device
+            0x30: 0x33323130,       # skipped (k): never written
+            0x34: 0x2222, 0x38: 0x3333, 0x3c: 0x4444}
+    check(got == want, "the device's words: %s, expected %s" % (
+        {hex(k): hex(v) for k, v in got.items()}, {hex(k): hex(v) for k, v in want.items()}))
+
+
+def test_tui_attach_map_rules_and_park_keys(t):
+    """attach --map --rules: the device gets the rules file's edits, injections and breakpoints
+    by the names of a map only --map gives; the park panel decodes with it; k skips a parked
+    write (it never reaches the device) and n steps (it goes on, and the next access parks)."""
+    map_path, rules_path, bar, dev, append = widget_files(t)
+    serial = t.tmp("serial.log")
+    q = t.qemu([dev], qtest=False, accel="tcg", paused=True,
+               extra=["-kernel", GUEST, "-append", append, "-serial", "file:" + serial])
+    shm = q.shm_path("/machine/peripheral/w0")
+    term = Term(t, "widget", [REGDBG, "attach", q.qmp_path, "--map", map_path, "--rules",
+                              rules_path])
+    pid = term.regdbg_pid()
+    wait_for(lambda: RingHeader(shm).consumer_pid == pid and RingHeader(shm).heartbeat_ns, 10,
+             "regdbg to attach")
+    wait_for(lambda: {n: (x, e) for n, (x, e, _) in rule_table(shm).items()} == WIDGET_TABLE,
+             10, "the rules file in the device")
+    q.qmp.cmd("cont")
+    title, access, state, keys = wait_park(term, "PARKED by rule 2: break w w0:W_DATA ")
+    check(re.search(r"W4 W_DATA\s+<- 0x00001111$", access), "the parked access: %r" % access)
+    check(state == "The write has not reached the device yet." and
+          keys.startswith("c continue   v another value   k skip   n step"),
+          "the panel: %r %r" % (state, keys))
+    check(bar_word(bar, 0x30) == 0x33323130, "the parked write reached the device")
+    term.keys("k")
+    title, access, state, keys = wait_park(term, "PARKED by rule 3: break w w0:W_DATA2 ")
+    check(re.search(r"W4 W_DATA2\s+<- 0x00002222$", access), "the parked access: %r" % access)
+    check(bar_word(bar, 0x30) == 0x33323130, "k: the skipped write reached the device")
+    term.keys("n")
+    title, access, state, keys = wait_park(term, "PARKED by a step")
+    check(re.search(r"W4 W_DATA3\s+<- 0x00003333$", access), "the stepped-to access: %r" % access)
+    check(bar_word(bar, 0x34) == 0x2222, "n: the stepped write did not reach the device")
+    term.keys("c")
+    title, access, state, keys = wait_park(term, "PARKED by rule 4: break r w0:W_FIFO ")
+    check(re.search(r"R4 W_FIFO\s+-> 0x[0-9a-f]{8}$", access) and
+          state == "The read has not reached the device yet.", "the parked read: %r %r"
+          % (access, state))
+    check(bar_word(bar, 0x38) == 0x3333, "c: the stepped-to write did not reach the device")
+    term.keys("k")          # a read asks what it returns instead
+    term.wait(lambda ls: ls[-2] == "skip, the read returns:", 5, "the skip prompt")
+    term.type("0119")       # 0x77: a leading zero is not octal (docs/rules.md, "Numbers")
+    term.keys("Enter")
+    term.wait(lambda ls: park_panel(ls) is None, 10, "the panel to close")
+    check_widget_run(t, bar, serial, shm)
+    check(RingHeader(shm).parks == 4, "parks: %d" % RingHeader(shm).parks)
+    # the stream decodes by the --map, the edited write with its new value
+    evs = wait_events(term, lambda evs: any(e["reg"] == "W_DATA4" for e in evs), 10,
+                      "the last write in the stream")
+    ctrl = [e for e in evs if e["reg"] == "W_CTRL"]
+    check(len(ctrl) == 1 and ctrl[0]["value"] == 0xB and ctrl[0]["fields"] == "EN=1 MODE=run",
+          "W_CTRL in the stream: %r" % ctrl)
+    status = [e for e in evs if e["reg"] == "W_STATUS"]
+    check(len(status) == 1 and status[0]["value"] == 0x23222121 and
+          status[0]["fields"].startswith("READY=1 ERR=0"), "W_STATUS in the stream: %r" % status)
+    term.keys("q")
+    term.check_clean_exit(10)
+    # the rules stay in the device after the debugger left (README)
+    check({n: x for n, (x, _, _) in rule_table(shm).items()} ==
+          {n: x for n, (x, _) in WIDGET_TABLE.items()}, "rules after q: %r" % rule_table(shm))
+
+
+test_tui_attach_map_rules_and_park_keys.timeout = 90
+
+
+def test_tui_launch_kvm_map_and_rules(t):
+    """launch --kvm --map --rules: QEMU runs under KVM (QMP query-kvm says so), the rules
+    file is in the device by the --map's names before the guest runs, and a breakpoint parks a
+    KVM vCPU, which the panel shows with its guest PC."""
+    require_kvm()       # skipped, and counted as such, where /dev/kvm is unusable
+    map_path, rules_path, bar, dev, append = widget_files(t)
+    serial = t.tmp("serial.log")
+    test_qmp = t.tmp("kvm-test-qmp.sock")
+    term = Term(t, "kvm", [REGDBG, "launch", "--kvm", "--map", map_path, "--rules", rules_path,
+                           "--", "-machine", "q35", "-nodefaults", "-display", "none", "-m",
+                           "64", "-S", "-device", dev, "-kernel", GUEST, "-append", append,
+                           "-serial", "file:" + serial,
+                           "-qmp", "unix:%s,server=on,wait=off" % test_qmp])
+    qmp = Qmp(test_qmp, timeout=20)
+    t.owned.append(qmp)
+    qmp.kill = qmp.close
+    shm = qmp.cmd("qom-get", path="/machine/peripheral/w0", property="shm")
+    qemu_pid = RingHeader(shm).qemu_pid
+    t.owned.append(_QemuCleanup(qemu_pid))
+    check(qmp.cmd("query-kvm") == {"enabled": True, "present": True},
+          "launch --kvm: query-kvm %r" % qmp.cmd("query-kvm"))
+    wait_for(lambda: {n: (x, e) for n, (x, e, _) in rule_table(shm).items()} == WIDGET_TABLE,
+             20, "the rules file in the device")
+    check(qmp_status(qmp) == "prelaunch", "the guest ran before the rules were set")
+    qmp.cmd("cont")
+    title, access, state, keys = wait_park(term, "PARKED by rule 2: break w w0:W_DATA ")
+    check(re.search(r"\(guest PC 0x[0-9a-f]+\)$", title), "a KVM vCPU's PC: %r" % title)
+    check(re.search(r"W4 W_DATA\s+<- 0x00001111$", access), "the parked access: %r" % access)
+    term.keys("k")
+    wait_park(term, "PARKED by rule 3: break w w0:W_DATA2 ")
+    term.keys("n")
+    wait_park(term, "PARKED by a step")
+    term.keys("c")
+    # The guest's last access, a read of W_FIFO, parks too; the guest must read what the device
+    # holds (reading the guest PC under KVM once clobbered a parked read's completion).
+    wait_park(term, "PARKED by rule 4: break r w0:W_FIFO ")
+    term.keys("c")
+    check_widget_run(t, bar, serial, shm, last_read=0x47464544)    # continued: the device's
+    quit_launched(term)
+    check(not alive(qemu_pid), "QEMU still runs after q y")
+
+
+test_tui_launch_kvm_map_and_rules.timeout = 90

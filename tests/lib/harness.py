@@ -31,6 +31,13 @@ class TestFailure(Exception):
     pass
 
 
+class Skip(Exception):
+    """Raised (with the reason) by a test that cannot run on this machine; tests/run.py counts
+    it as skipped, never as passed. Only KVM-dependent tests skip, and only when
+    kvm_usable() is false: see require_kvm()."""
+    pass
+
+
 def check(cond, msg):
     if not cond:
         raise TestFailure(msg)
@@ -56,6 +63,14 @@ def kvm_usable():
         return r.returncode == 0 and b"failed to initialize" not in r.stderr
     except (OSError, subprocess.TimeoutExpired):
         return False
+
+
+def require_kvm():
+    """Skip the calling test unless /dev/kvm is really usable (a KVM VM starts)."""
+    if not kvm_usable():
+        raise Skip("/dev/kvm is not usable here (%s)" % (
+            "no read/write access" if not os.access("/dev/kvm", os.R_OK | os.W_OK)
+            else "QEMU cannot start a KVM VM"))
 
 
 class TempDir:
@@ -205,13 +220,13 @@ class Qemu:
     """One QEMU process. qtest=True gives a qtest connection (no vCPU runs); otherwise a guest."""
 
     def __init__(self, tmp, devices, qtest=True, extra=(), machine="q35", accel=None,
-                 name="vm", paused=False):
+                 name="vm", paused=False, binary=None):
         self.tmp = tmp
         self.qmp_path = tmp(name + "-qmp.sock")        # for regdbg
         self.qmp2_path = tmp(name + "-qmp-test.sock")  # for the test's own checks
         self.qtest_path = tmp(name + "-qtest.sock")
         self.log_path = tmp(name + "-qemu.log")
-        args = [QEMU, "-machine", machine, "-nodefaults", "-display", "none", "-m", "64",
+        args = [binary or QEMU, "-machine", machine, "-nodefaults", "-display", "none", "-m", "64",
                 "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
                 "-qmp", "unix:%s,server=on,wait=off" % self.qmp2_path]
         if qtest:

@@ -1,9 +1,11 @@
 /*
  * Unit tests for debugger/qmp.c. Each case runs the client against a scripted QMP server: a forked
  * child on a UNIX socket in a temp dir that plays a recorded transcript (lines to send, commands
- * the client must send) and reports any mismatch through a pipe. One more case talks to the real
- * QEMU when it is built. Prints "ok - NAME" or "not ok - NAME: reason" per case, then
- * "N passed, M failed"; exits 0 only when everything passed. Every case runs under alarm().
+ * the client must send) and reports any mismatch through a pipe; every transcript but those about
+ * the handshake itself follows one shared preamble (greeting, qmp_capabilities: connect_session).
+ * One more case talks to the real QEMU when it is built. Prints "ok - NAME" or
+ * "not ok - NAME: reason" per case, then "N passed, M failed"; exits 0 only when everything
+ * passed. Every case runs under alarm().
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -69,7 +71,13 @@ struct step {
     "\"data\": {}}\r\n"
 #define REPLY_EMPTY "{\"return\": {}, \"id\": $ID}\r\n"
 #define REPLY_RUNNING "{\"return\": {\"status\": \"running\", \"running\": true}, \"id\": $ID}\r\n"
-#define HANDSHAKE SEND(GREETING), EXPECT("qmp_capabilities"), SEND(REPLY_EMPTY)
+
+/* The preamble every session shares (connect_session): QEMU's greeting, the client's
+   qmp_capabilities and its empty reply. Transcripts give only what follows it; the cases about
+   the handshake itself script their own. */
+static const struct step handshake[] = {
+    SEND(GREETING), EXPECT("qmp_capabilities"), SEND(REPLY_EMPTY), END,
+};
 
 /* ---- the scripted server (runs in a forked child) ---- */
 
@@ -226,8 +234,11 @@ static void child_send_text(struct child *c, const char *text)
         child_fail(c, "send failed: %s", strerror(errno));
 }
 
+static void play(struct child *c, const struct step *script);
+
 __attribute__((noreturn))
-static void serve(int listen_fd, const struct step *script, int report)
+static void serve(int listen_fd, const struct step *preamble, const struct step *script,
+                  int report)
 {
     struct child *c = calloc(1, sizeof *c);
     if (!c)
@@ -239,7 +250,26 @@ static void serve(int listen_fd, const struct step *script, int report)
     if (c->conn < 0)
         child_fail(c, "accept: %s", strerror(errno));
     close(listen_fd);
+    if (preamble)
+        play(c, preamble);
+    play(c, script);
+    /* Stay connected until the client hangs up, ignoring whatever it sends. */
+    if (c->conn >= 0) {
+        for (;;) {
+            struct pollfd pfd = { .fd = c->conn, .events = POLLIN };
+            if (poll(&pfd, 1, SERVER_WAIT_MS) == 0)
+                child_fail(c, "the client never closed the connection");
+            char sink[4096];
+            if (recv(c->conn, sink, sizeof sink, 0) <= 0)
+                break;
+        }
+    }
+    _exit(0);
+}
 
+/* Play the steps of script up to its END. */
+static void play(struct child *c, const struct step *script)
+{
     for (const struct step *s = script;; s++) {
         switch (s->kind) {
         case STEP_SEND:
@@ -278,23 +308,14 @@ static void serve(int listen_fd, const struct step *script, int report)
             break;
         }
         case STEP_END:
-            if (c->conn >= 0) {
-                /* Stay connected until the client hangs up, ignoring whatever it sends. */
-                for (;;) {
-                    struct pollfd pfd = { .fd = c->conn, .events = POLLIN };
-                    if (poll(&pfd, 1, SERVER_WAIT_MS) == 0)
-                        child_fail(c, "the client never closed the connection");
-                    char sink[4096];
-                    if (recv(c->conn, sink, sizeof sink, 0) <= 0)
-                        break;
-                }
-            }
-            _exit(0);
+            return;
         }
     }
 }
 
-static bool start_server(struct server *srv, const struct step *script, char *why, size_t whylen)
+/* A scripted server; with preamble, it plays that first (the handshake of connect_session). */
+static bool start_server(struct server *srv, const struct step *preamble,
+                         const struct step *script, char *why, size_t whylen)
 {
     memset(srv, 0, sizeof *srv);
     srv->pid = -1;
@@ -322,7 +343,7 @@ static bool start_server(struct server *srv, const struct step *script, char *wh
     }
     if (srv->pid == 0) {
         close(report[0]);
-        serve(lfd, script, report[1]);
+        serve(lfd, preamble, script, report[1]);
     }
     track_pid(srv->pid, true);
     close(lfd);
@@ -372,6 +393,31 @@ static bool finish_server(struct server *srv, bool ok, char *why, size_t whylen)
 }
 
 /* ---- helpers for the client side ---- */
+
+/* The shared preamble of a case: a server that greets and negotiates, then plays script, and
+   the client connected to it. NULL, with why said and the server reaped, when connecting fails. */
+static struct qmp *connect_session(struct server *srv, const struct step *script, char *why,
+                                   size_t whylen)
+{
+    char err[256] = "";
+    struct qmp *q;
+
+    if (!start_server(srv, handshake, script, why, whylen))
+        return NULL;
+    q = qmp_connect(srv->path, 2000, err, sizeof err);
+    if (!q) {
+        snprintf(why, whylen, "connect: %s", err);
+        finish_server(srv, false, why, whylen);
+    }
+    return q;
+}
+
+/* Its end: the client closes, the server is reaped and its verdict folded into ok. */
+static bool end_session(struct server *srv, struct qmp *q, bool ok, char *why, size_t whylen)
+{
+    qmp_close(q);
+    return finish_server(srv, ok, why, whylen);
+}
 
 #define CHECK(cond, ...)                          \
     do {                                          \
@@ -443,22 +489,18 @@ static bool pop_event(struct qmp *q, const char *name, char *why, size_t whylen)
 
 static bool case_handshake(char *why, size_t whylen)
 {
-    static const struct step script[] = { HANDSHAKE, END };
+    static const struct step script[] = { END };
     struct server srv;
     struct qmp *q = NULL;
     bool ok = false;
-    char err[256] = "";
-    if (!start_server(&srv, script, why, whylen))
+    if (!(q = connect_session(&srv, script, why, whylen)))
         return false;
-    q = qmp_connect(srv.path, 2000, err, sizeof err);
-    CHECK(q, "connect: %s", err);
     CHECK(qmp_fd(q) >= 0, "qmp_fd is %d", qmp_fd(q));
     CHECK(!qmp_is_dead(q), "dead right after connecting");
     CHECK(qmp_next_event(q) == NULL, "an event appeared from nowhere");
     ok = true;
 out:
-    qmp_close(q);
-    return finish_server(&srv, ok, why, whylen);
+    return end_session(&srv, q, ok, why, whylen);
 }
 
 /* Messages split across reads, several in one read, events before the negotiation reply. */
@@ -480,7 +522,7 @@ static bool case_split_and_batched(char *why, size_t whylen)
     json_t *ret = NULL;
     bool ok = false;
     char err[256] = "";
-    if (!start_server(&srv, script, why, whylen))
+    if (!start_server(&srv, NULL, script, why, whylen))
         return false;
     q = qmp_connect(srv.path, 2000, err, sizeof err);
     CHECK(q, "connect: %s", err);
@@ -499,7 +541,6 @@ out:
 static bool case_events_around_reply(char *why, size_t whylen)
 {
     static const struct step script[] = {
-        HANDSHAKE,
         EXPECT("query-status"),
         SEND(EV("A")), SLEEP(50),
         SEND(EV("B") REPLY_RUNNING EV("C")), SLEEP(100),
@@ -511,10 +552,8 @@ static bool case_events_around_reply(char *why, size_t whylen)
     json_t *ret = NULL;
     bool ok = false;
     char err[256] = "";
-    if (!start_server(&srv, script, why, whylen))
+    if (!(q = connect_session(&srv, script, why, whylen)))
         return false;
-    q = qmp_connect(srv.path, 2000, err, sizeof err);
-    CHECK(q, "connect: %s", err);
     ret = qmp_execute(q, "query-status", NULL, 2000, err, sizeof err);
     CHECK(ret, "query-status: %s", err);
     CHECK(json_is(ret, "{\"status\": \"running\", \"running\": true}"), "wrong return %s",
@@ -533,8 +572,7 @@ static bool case_events_around_reply(char *why, size_t whylen)
     ok = true;
 out:
     json_decref(ret);
-    qmp_close(q);
-    return finish_server(&srv, ok, why, whylen);
+    return end_session(&srv, q, ok, why, whylen);
 }
 
 static bool case_unknown_keys(char *why, size_t whylen)
@@ -561,7 +599,7 @@ static bool case_unknown_keys(char *why, size_t whylen)
     json_t *ev = NULL;
     bool ok = false;
     char err[256] = "";
-    if (!start_server(&srv, script, why, whylen))
+    if (!start_server(&srv, NULL, script, why, whylen))
         return false;
     q = qmp_connect(srv.path, 2000, err, sizeof err);
     CHECK(q, "connect: %s", err);
@@ -588,7 +626,6 @@ out:
 static bool case_error_reply(char *why, size_t whylen)
 {
     static const struct step script[] = {
-        HANDSHAKE,
         EXPECT_ARGS("device_del", "{\"id\": \"x\"}"),
         SEND("{\"error\": {\"class\": \"GenericError\", \"desc\": \"Device 'x' not found\"}, "
              "\"id\": $ID}\r\n"),
@@ -601,10 +638,8 @@ static bool case_error_reply(char *why, size_t whylen)
     json_t *ret = NULL;
     bool ok = false;
     char err[256] = "";
-    if (!start_server(&srv, script, why, whylen))
+    if (!(q = connect_session(&srv, script, why, whylen)))
         return false;
-    q = qmp_connect(srv.path, 2000, err, sizeof err);
-    CHECK(q, "connect: %s", err);
     ret = qmp_execute(q, "device_del", json_pack("{s:s}", "id", "x"), 2000, err, sizeof err);
     CHECK(!ret, "device_del succeeded: %s", show(ret));
     CHECK(strstr(err, "Device 'x' not found"), "error lacks the server's desc: %s", err);
@@ -616,14 +651,12 @@ static bool case_error_reply(char *why, size_t whylen)
     ok = true;
 out:
     json_decref(ret);
-    qmp_close(q);
-    return finish_server(&srv, ok, why, whylen);
+    return end_session(&srv, q, ok, why, whylen);
 }
 
 static bool case_other_id_first(char *why, size_t whylen)
 {
     static const struct step script[] = {
-        HANDSHAKE,
         EXPECT("query-status"),
         SEND("{\"return\": {\"which\": \"stale\"}, \"id\": 999999}\r\n"),
         SEND("{\"error\": {\"class\": \"GenericError\", \"desc\": \"not yours\"}, "
@@ -637,10 +670,8 @@ static bool case_other_id_first(char *why, size_t whylen)
     json_t *ret = NULL;
     bool ok = false;
     char err[256] = "";
-    if (!start_server(&srv, script, why, whylen))
+    if (!(q = connect_session(&srv, script, why, whylen)))
         return false;
-    q = qmp_connect(srv.path, 2000, err, sizeof err);
-    CHECK(q, "connect: %s", err);
     ret = qmp_execute(q, "query-status", NULL, 2000, err, sizeof err);
     CHECK(ret, "query-status: %s", err);
     CHECK(json_is(ret, "{\"which\": \"ours\"}"), "took the wrong reply: %s", show(ret));
@@ -648,15 +679,13 @@ static bool case_other_id_first(char *why, size_t whylen)
     ok = true;
 out:
     json_decref(ret);
-    qmp_close(q);
-    return finish_server(&srv, ok, why, whylen);
+    return end_session(&srv, q, ok, why, whylen);
 }
 
 /* A reply that arrives after its command timed out must not answer the next command. */
 static bool case_stale_after_timeout(char *why, size_t whylen)
 {
     static const struct step script[] = {
-        HANDSHAKE,
         EXPECT("query-pci"),
         SLEEP(400),
         SEND("{\"return\": [\"late\"], \"id\": $ID}\r\n"),
@@ -669,10 +698,8 @@ static bool case_stale_after_timeout(char *why, size_t whylen)
     json_t *ret = NULL;
     bool ok = false;
     char err[256] = "";
-    if (!start_server(&srv, script, why, whylen))
+    if (!(q = connect_session(&srv, script, why, whylen)))
         return false;
-    q = qmp_connect(srv.path, 2000, err, sizeof err);
-    CHECK(q, "connect: %s", err);
     ret = qmp_execute(q, "query-pci", NULL, 150, err, sizeof err);
     CHECK(!ret, "query-pci did not time out: %s", show(ret));
     CHECK(strcmp(err, "timed out after 150 ms waiting for the reply to query-pci") == 0,
@@ -683,14 +710,12 @@ static bool case_stale_after_timeout(char *why, size_t whylen)
     ok = true;
 out:
     json_decref(ret);
-    qmp_close(q);
-    return finish_server(&srv, ok, why, whylen);
+    return end_session(&srv, q, ok, why, whylen);
 }
 
 static bool case_truncated_then_eof(char *why, size_t whylen)
 {
     static const struct step script[] = {
-        HANDSHAKE,
         EXPECT("query-status"),
         SEND("{\"return\": {\"status\": \"runn"),
         CLOSE,
@@ -701,10 +726,8 @@ static bool case_truncated_then_eof(char *why, size_t whylen)
     json_t *ret = NULL;
     bool ok = false;
     char err[256] = "";
-    if (!start_server(&srv, script, why, whylen))
+    if (!(q = connect_session(&srv, script, why, whylen)))
         return false;
-    q = qmp_connect(srv.path, 2000, err, sizeof err);
-    CHECK(q, "connect: %s", err);
     ret = qmp_execute(q, "query-status", NULL, 2000, err, sizeof err);
     CHECK(!ret, "a truncated reply was accepted: %s", show(ret));
     CHECK(strstr(err, "QEMU closed the QMP connection"), "wrong message: %s", err);
@@ -718,14 +741,12 @@ static bool case_truncated_then_eof(char *why, size_t whylen)
     ok = true;
 out:
     json_decref(ret);
-    qmp_close(q);
-    return finish_server(&srv, ok, why, whylen);
+    return end_session(&srv, q, ok, why, whylen);
 }
 
 static bool case_garbage(char *why, size_t whylen)
 {
     static const struct step script[] = {
-        HANDSHAKE,
         EXPECT("query-status"),
         SEND("this is not JSON at all\r\n"),
         END,
@@ -735,10 +756,8 @@ static bool case_garbage(char *why, size_t whylen)
     json_t *ret = NULL;
     bool ok = false;
     char err[256] = "";
-    if (!start_server(&srv, script, why, whylen))
+    if (!(q = connect_session(&srv, script, why, whylen)))
         return false;
-    q = qmp_connect(srv.path, 2000, err, sizeof err);
-    CHECK(q, "connect: %s", err);
     ret = qmp_execute(q, "query-status", NULL, 2000, err, sizeof err);
     CHECK(!ret, "garbage accepted: %s", show(ret));
     CHECK(strstr(err, "QEMU sent invalid JSON: ") && strstr(err, "this is not JSON"),
@@ -747,14 +766,12 @@ static bool case_garbage(char *why, size_t whylen)
     ok = true;
 out:
     json_decref(ret);
-    qmp_close(q);
-    return finish_server(&srv, ok, why, whylen);
+    return end_session(&srv, q, ok, why, whylen);
 }
 
 static bool case_not_an_object(char *why, size_t whylen)
 {
     static const struct step script[] = {
-        HANDSHAKE,
         SEND("[1, 2, 3]\r\n"),
         END,
     };
@@ -762,10 +779,8 @@ static bool case_not_an_object(char *why, size_t whylen)
     struct qmp *q = NULL;
     bool ok = false;
     char err[256] = "";
-    if (!start_server(&srv, script, why, whylen))
+    if (!(q = connect_session(&srv, script, why, whylen)))
         return false;
-    q = qmp_connect(srv.path, 2000, err, sizeof err);
-    CHECK(q, "connect: %s", err);
     /* The array may have come in the same read as the negotiation reply and been seen
      * already; either way the pump must report it. */
     CHECK(qmp_is_dead(q) || wait_readable(q, 2000), "the array never arrived");
@@ -774,22 +789,19 @@ static bool case_not_an_object(char *why, size_t whylen)
     CHECK(qmp_is_dead(q), "not dead after a non-object");
     ok = true;
 out:
-    qmp_close(q);
-    return finish_server(&srv, ok, why, whylen);
+    return end_session(&srv, q, ok, why, whylen);
 }
 
 static bool case_no_answer(char *why, size_t whylen)
 {
-    static const struct step script[] = { HANDSHAKE, EXPECT("query-pci"), END };
+    static const struct step script[] = { EXPECT("query-pci"), END };
     struct server srv;
     struct qmp *q = NULL;
     json_t *ret = NULL;
     bool ok = false;
     char err[256] = "";
-    if (!start_server(&srv, script, why, whylen))
+    if (!(q = connect_session(&srv, script, why, whylen)))
         return false;
-    q = qmp_connect(srv.path, 2000, err, sizeof err);
-    CHECK(q, "connect: %s", err);
     int64_t t0 = now_ms();
     ret = qmp_execute(q, "query-pci", NULL, 300, err, sizeof err);
     int64_t took = now_ms() - t0;
@@ -801,8 +813,7 @@ static bool case_no_answer(char *why, size_t whylen)
     ok = true;
 out:
     json_decref(ret);
-    qmp_close(q);
-    return finish_server(&srv, ok, why, whylen);
+    return end_session(&srv, q, ok, why, whylen);
 }
 
 static bool expect_connect_fails(const struct step *script, int timeout_ms, const char *want1,
@@ -812,7 +823,7 @@ static bool expect_connect_fails(const struct step *script, int timeout_ms, cons
     struct qmp *q = NULL;
     bool ok = false;
     char err[256] = "";
-    if (!start_server(&srv, script, why, whylen))
+    if (!start_server(&srv, NULL, script, why, whylen))
         return false;
     int64_t t0 = now_ms();
     q = qmp_connect(srv.path, timeout_ms, err, sizeof err);
@@ -823,8 +834,7 @@ static bool expect_connect_fails(const struct step *script, int timeout_ms, cons
     CHECK(took < timeout_ms + 1000, "took %lld ms", (long long)took);
     ok = true;
 out:
-    qmp_close(q);
-    return finish_server(&srv, ok, why, whylen);
+    return end_session(&srv, q, ok, why, whylen);
 }
 
 static bool case_greeting_not_qmp(char *why, size_t whylen)
@@ -870,16 +880,14 @@ static bool case_negotiation_refused(char *why, size_t whylen)
 
 static bool case_server_closes(char *why, size_t whylen)
 {
-    static const struct step script[] = { HANDSHAKE, SEND(EV("LAST")), CLOSE, END };
+    static const struct step script[] = { SEND(EV("LAST")), CLOSE, END };
     struct server srv;
     struct qmp *q = NULL;
     json_t *ret = NULL;
     bool ok = false;
     char err[256] = "";
-    if (!start_server(&srv, script, why, whylen))
+    if (!(q = connect_session(&srv, script, why, whylen)))
         return false;
-    q = qmp_connect(srv.path, 2000, err, sizeof err);
-    CHECK(q, "connect: %s", err);
     int rc = 0;
     int64_t deadline = now_ms() + 2000;
     while (rc == 0 && now_ms() < deadline)
@@ -896,22 +904,19 @@ static bool case_server_closes(char *why, size_t whylen)
     ok = true;
 out:
     json_decref(ret);
-    qmp_close(q);
-    return finish_server(&srv, ok, why, whylen);
+    return end_session(&srv, q, ok, why, whylen);
 }
 
 static bool case_server_closes_during_command(char *why, size_t whylen)
 {
-    static const struct step script[] = { HANDSHAKE, EXPECT("query-status"), CLOSE, END };
+    static const struct step script[] = { EXPECT("query-status"), CLOSE, END };
     struct server srv;
     struct qmp *q = NULL;
     json_t *ret = NULL;
     bool ok = false;
     char err[256] = "";
-    if (!start_server(&srv, script, why, whylen))
+    if (!(q = connect_session(&srv, script, why, whylen)))
         return false;
-    q = qmp_connect(srv.path, 2000, err, sizeof err);
-    CHECK(q, "connect: %s", err);
     ret = qmp_execute(q, "query-status", NULL, 2000, err, sizeof err);
     CHECK(!ret, "got a reply from a server that hung up: %s", show(ret));
     CHECK(strcmp(err, "QEMU closed the QMP connection") == 0, "wrong message: %s", err);
@@ -919,14 +924,12 @@ static bool case_server_closes_during_command(char *why, size_t whylen)
     ok = true;
 out:
     json_decref(ret);
-    qmp_close(q);
-    return finish_server(&srv, ok, why, whylen);
+    return end_session(&srv, q, ok, why, whylen);
 }
 
 static bool case_id_less_error(char *why, size_t whylen)
 {
     static const struct step script[] = {
-        HANDSHAKE,
         EXPECT("query-status"),
         SEND("{\"error\": {\"class\": \"GenericError\", "
              "\"desc\": \"JSON parse error, invalid keyword 'garbage'\"}}\r\n"),
@@ -937,24 +940,93 @@ static bool case_id_less_error(char *why, size_t whylen)
     json_t *ret = NULL;
     bool ok = false;
     char err[256] = "";
-    if (!start_server(&srv, script, why, whylen))
+    if (!(q = connect_session(&srv, script, why, whylen)))
         return false;
-    q = qmp_connect(srv.path, 2000, err, sizeof err);
-    CHECK(q, "connect: %s", err);
     ret = qmp_execute(q, "query-status", NULL, 1000, err, sizeof err);
     CHECK(!ret, "succeeded: %s", show(ret));
     CHECK(strstr(err, "JSON parse error, invalid keyword 'garbage'"), "wrong message: %s", err);
     ok = true;
 out:
     json_decref(ret);
-    qmp_close(q);
-    return finish_server(&srv, ok, why, whylen);
+    return end_session(&srv, q, ok, why, whylen);
+}
+
+/*
+ * Only an id-less *error* can be the answer to the command in flight (QEMU's reply to a request
+ * it could not parse). An id-less return, or an id-less error when no command is in flight, is
+ * stray: it must not answer the command, nor the next one.
+ */
+static bool case_id_less_return_is_stray(char *why, size_t whylen)
+{
+    static const struct step script[] = {
+        EXPECT("query-status"),
+        SEND("{\"return\": {\"which\": \"stray\"}}\r\n"),
+        SLEEP(30),
+        SEND("{\"return\": {\"which\": \"ours\"}, \"id\": $ID}\r\n"),
+        EXPECT("query-pci"),
+        SEND("{\"return\": [], \"id\": $ID}\r\n"),
+        END,
+    };
+    struct server srv;
+    struct qmp *q = NULL;
+    json_t *ret = NULL;
+    bool ok = false;
+    char err[256] = "";
+    if (!(q = connect_session(&srv, script, why, whylen)))
+        return false;
+    ret = qmp_execute(q, "query-status", NULL, 2000, err, sizeof err);
+    CHECK(ret, "query-status: %s", err);
+    CHECK(json_is(ret, "{\"which\": \"ours\"}"), "took the id-less reply: %s", show(ret));
+    json_decref(ret);
+    ret = qmp_execute(q, "query-pci", NULL, 2000, err, sizeof err);
+    CHECK(ret && json_is(ret, "[]"), "query-pci after a stray reply: %s %s", show(ret), err);
+    CHECK(qmp_next_event(q) == NULL, "the stray reply was queued as an event");
+    ok = true;
+out:
+    json_decref(ret);
+    return end_session(&srv, q, ok, why, whylen);
+}
+
+static bool case_id_less_error_while_idle_is_stray(char *why, size_t whylen)
+{
+    static const struct step script[] = {
+        EXPECT("query-status"),
+        SEND(REPLY_RUNNING),
+        SLEEP(50),
+        SEND("{\"error\": {\"class\": \"GenericError\", \"desc\": \"stray\"}}\r\n"),
+        EXPECT("query-pci"),
+        SEND("{\"return\": \"fresh\", \"id\": $ID}\r\n"),
+        END,
+    };
+    struct server srv;
+    struct qmp *q = NULL;
+    json_t *ret = NULL;
+    bool ok = false;
+    char err[256] = "";
+    if (!(q = connect_session(&srv, script, why, whylen)))
+        return false;
+    ret = qmp_execute(q, "query-status", NULL, 2000, err, sizeof err);
+    CHECK(ret && json_is(ret, "{\"status\": \"running\", \"running\": true}"),
+          "query-status: %s %s", show(ret), err);
+    json_decref(ret);
+    ret = NULL;
+    /* idle, the way the TUI and record pump the socket between commands */
+    CHECK(wait_readable(q, 2000), "the stray error did not come");
+    CHECK(qmp_pump(q, err, sizeof err) == 0, "pump: %s", err);
+    CHECK(!qmp_is_dead(q) && qmp_next_event(q) == NULL, "the stray error was taken for an event "
+          "or killed the connection");
+    ret = qmp_execute(q, "query-pci", NULL, 2000, err, sizeof err);
+    CHECK(ret, "query-pci was answered by the stray error: %s", err);
+    CHECK(json_is(ret, "\"fresh\""), "query-pci: %s", show(ret));
+    ok = true;
+out:
+    json_decref(ret);
+    return end_session(&srv, q, ok, why, whylen);
 }
 
 static bool case_malformed_error(char *why, size_t whylen)
 {
     static const struct step script[] = {
-        HANDSHAKE,
         EXPECT("query-status"),
         SEND("{\"error\": \"oops\", \"id\": $ID}\r\n"),
         EXPECT("query-status"),
@@ -966,10 +1038,8 @@ static bool case_malformed_error(char *why, size_t whylen)
     json_t *ret = NULL;
     bool ok = false;
     char err[256] = "";
-    if (!start_server(&srv, script, why, whylen))
+    if (!(q = connect_session(&srv, script, why, whylen)))
         return false;
-    q = qmp_connect(srv.path, 2000, err, sizeof err);
-    CHECK(q, "connect: %s", err);
     ret = qmp_execute(q, "query-status", NULL, 2000, err, sizeof err);
     CHECK(!ret, "succeeded: %s", show(ret));
     CHECK(strstr(err, "malformed QMP error reply to query-status: ") &&
@@ -980,15 +1050,13 @@ static bool case_malformed_error(char *why, size_t whylen)
     ok = true;
 out:
     json_decref(ret);
-    qmp_close(q);
-    return finish_server(&srv, ok, why, whylen);
+    return end_session(&srv, q, ok, why, whylen);
 }
 
 /* Arguments go out as given, absent when NULL; ids increase (the server checks both). */
 static bool case_arguments_and_ids(char *why, size_t whylen)
 {
     static const struct step script[] = {
-        HANDSHAKE,
         EXPECT_ARGS("qom-list", "{\"path\": \"/machine\"}"),
         SEND("{\"return\": [{\"name\": \"type\", \"type\": \"string\"}], \"id\": $ID}\r\n"),
         EXPECT("query-status"),
@@ -1002,10 +1070,8 @@ static bool case_arguments_and_ids(char *why, size_t whylen)
     json_t *ret = NULL;
     bool ok = false;
     char err[256] = "";
-    if (!start_server(&srv, script, why, whylen))
+    if (!(q = connect_session(&srv, script, why, whylen)))
         return false;
-    q = qmp_connect(srv.path, 2000, err, sizeof err);
-    CHECK(q, "connect: %s", err);
     ret = qmp_execute(q, "qom-list", json_pack("{s:s}", "path", "/machine"), 2000, err,
                       sizeof err);
     CHECK(ret && json_is_array(ret), "qom-list: %s", ret ? show(ret) : err);
@@ -1022,14 +1088,12 @@ static bool case_arguments_and_ids(char *why, size_t whylen)
     ok = true;
 out:
     json_decref(ret);
-    qmp_close(q);
-    return finish_server(&srv, ok, why, whylen);
+    return end_session(&srv, q, ok, why, whylen);
 }
 
 static bool case_line_too_long(char *why, size_t whylen)
 {
     static const struct step script[] = {
-        HANDSHAKE,
         EXPECT("query-status"),
         FLOOD(17L * 1024 * 1024),
         END,
@@ -1039,10 +1103,8 @@ static bool case_line_too_long(char *why, size_t whylen)
     json_t *ret = NULL;
     bool ok = false;
     char err[256] = "";
-    if (!start_server(&srv, script, why, whylen))
+    if (!(q = connect_session(&srv, script, why, whylen)))
         return false;
-    q = qmp_connect(srv.path, 2000, err, sizeof err);
-    CHECK(q, "connect: %s", err);
     ret = qmp_execute(q, "query-status", NULL, 8000, err, sizeof err);
     CHECK(!ret, "an endless line was accepted");
     CHECK(strstr(err, "longer than 16 MiB"), "wrong message: %s", err);
@@ -1050,15 +1112,13 @@ static bool case_line_too_long(char *why, size_t whylen)
     ok = true;
 out:
     json_decref(ret);
-    qmp_close(q);
-    return finish_server(&srv, ok, why, whylen);
+    return end_session(&srv, q, ok, why, whylen);
 }
 
 static bool case_big_reply(char *why, size_t whylen)
 {
     enum { BIG = 3 * 1024 * 1024 };
     static const struct step script[] = {
-        HANDSHAKE,
         EXPECT("query-big"),
         SEND(EV("BEFORE")),
         BIG_REPLY(BIG),
@@ -1069,10 +1129,8 @@ static bool case_big_reply(char *why, size_t whylen)
     json_t *ret = NULL;
     bool ok = false;
     char err[256] = "";
-    if (!start_server(&srv, script, why, whylen))
+    if (!(q = connect_session(&srv, script, why, whylen)))
         return false;
-    q = qmp_connect(srv.path, 2000, err, sizeof err);
-    CHECK(q, "connect: %s", err);
     ret = qmp_execute(q, "query-big", NULL, 8000, err, sizeof err);
     CHECK(ret, "query-big: %s", err);
     CHECK(json_is_string(ret) && json_string_length(ret) == BIG, "wrong big return");
@@ -1083,24 +1141,21 @@ static bool case_big_reply(char *why, size_t whylen)
     ok = true;
 out:
     json_decref(ret);
-    qmp_close(q);
-    return finish_server(&srv, ok, why, whylen);
+    return end_session(&srv, q, ok, why, whylen);
 }
 
 /* Undrained events are freed by qmp_close (LeakSanitizer checks it under -fsanitize). */
 static bool case_close_with_queued_events(char *why, size_t whylen)
 {
     static const struct step script[] = {
-        HANDSHAKE, SEND(EV("A") EV("B") EV("C")), END,
+        SEND(EV("A") EV("B") EV("C")), END,
     };
     struct server srv;
     struct qmp *q = NULL;
     bool ok = false;
     char err[256] = "";
-    if (!start_server(&srv, script, why, whylen))
+    if (!(q = connect_session(&srv, script, why, whylen)))
         return false;
-    q = qmp_connect(srv.path, 2000, err, sizeof err);
-    CHECK(q, "connect: %s", err);
     /* Take A; B and C came in the same write, so they wait in the queue for qmp_close. */
     json_t *ev = wait_event(q, 2000, err, sizeof err);
     const char *name = json_string_value(json_object_get(ev, "event"));
@@ -1109,19 +1164,18 @@ static bool case_close_with_queued_events(char *why, size_t whylen)
     CHECK(is_a, "expected event A, got %s", name ? name : "none");
     ok = true;
 out:
-    qmp_close(q);
-    return finish_server(&srv, ok, why, whylen);
+    return end_session(&srv, q, ok, why, whylen);
 }
 
 /* Two connections at once keep their own ids, replies and events. */
 static bool case_two_clients(char *why, size_t whylen)
 {
     static const struct step script_a[] = {
-        HANDSHAKE, EXPECT("query-a"),
+        EXPECT("query-a"),
         SEND(EV("FROM-A") "{\"return\": \"a\", \"id\": $ID}\r\n"), END,
     };
     static const struct step script_b[] = {
-        HANDSHAKE, EXPECT("query-b"), SEND("{\"return\": \"b\", \"id\": $ID}\r\n"), END,
+        EXPECT("query-b"), SEND("{\"return\": \"b\", \"id\": $ID}\r\n"), END,
     };
     struct server a;
     struct server b;
@@ -1130,9 +1184,9 @@ static bool case_two_clients(char *why, size_t whylen)
     json_t *ret = NULL;
     bool ok = false;
     char err[256] = "";
-    if (!start_server(&a, script_a, why, whylen))
+    if (!start_server(&a, handshake, script_a, why, whylen))
         return false;
-    if (!start_server(&b, script_b, why, whylen)) {
+    if (!start_server(&b, handshake, script_b, why, whylen)) {
         finish_server(&a, false, why, whylen);
         return false;
     }
@@ -1415,6 +1469,9 @@ int main(void)
         { "server_closes", case_server_closes, CASE_SECONDS },
         { "server_closes_during_command", case_server_closes_during_command, CASE_SECONDS },
         { "id_less_error", case_id_less_error, CASE_SECONDS },
+        { "id_less_return_is_stray", case_id_less_return_is_stray, CASE_SECONDS },
+        { "id_less_error_while_idle_is_stray", case_id_less_error_while_idle_is_stray,
+          CASE_SECONDS },
         { "malformed_error", case_malformed_error, CASE_SECONDS },
         { "arguments_and_ids", case_arguments_and_ids, CASE_SECONDS },
         { "line_too_long", case_line_too_long, CASE_SECONDS },

@@ -154,6 +154,118 @@ static void test_lossless_stalled_consumer(void)
     CHECK(consume(&s, out, 16) == 16, "drain");
     CHECK(produce(&s, 0, 999), "publish after the consumer returned");
     CHECK(consume(&s, out, 16) == 1 && out[0].value == 999, "the new event");
+    CHECK(atomic_load(&s.ring.hdr->waits) == 1 && atomic_load(&s.ring.hdr->dropped) == 101,
+          "waits %llu dropped %llu after the consumer returned",
+          (unsigned long long)atomic_load(&s.ring.hdr->waits),
+          (unsigned long long)atomic_load(&s.ring.hdr->dropped));
+    ring_destroy(&s);
+}
+
+/* One produce() in a thread of its own, for producers that wait. */
+struct one_producer {
+    struct shm_ring *s;
+    uint64_t value;
+    bool published;
+    pthread_t th;
+};
+
+static void *one_producer_main(void *opaque)
+{
+    struct one_producer *p = opaque;
+
+    p->published = produce(p->s, 0, p->value);
+    return NULL;
+}
+
+static void start_producer(struct one_producer *p, struct shm_ring *s, uint64_t value)
+{
+    *p = (struct one_producer){ .s = s, .value = value };
+    pthread_create(&p->th, NULL, one_producer_main, p);
+}
+
+/* Wait (at most 10 s) until the header's counter at *field reaches want. */
+static bool counter_reaches(_Atomic uint64_t *field, uint64_t want)
+{
+    uint64_t deadline = now_ns() + 10ull * 1000000000u;
+
+    while (atomic_load(field) < want) {
+        if (now_ns() > deadline) {
+            return false;
+        }
+        usleep(1000);
+    }
+    return true;
+}
+
+/*
+ * waits counts the accesses that had to wait for a slot: one per wait, however often the tail
+ * moves meanwhile. Two producers wait on a full ring; the consumer frees one slot, which one of
+ * them takes while the other sees the tail move and waits on; then the second slot.
+ */
+static void test_lossless_waits_count_each_wait_once(void)
+{
+    struct shm_ring s;
+    struct one_producer a, b;
+    struct regdbg_event out[4];
+
+    ring_create(&s, 4, false, 10ull * 1000000000u);
+    attach_consumer(&s);
+    for (unsigned i = 0; i < 4; i++) {
+        CHECK(produce(&s, 0, i), "fill %u", i);
+    }
+    CHECK(atomic_load(&s.ring.hdr->waits) == 0, "waits %llu before any wait",
+          (unsigned long long)atomic_load(&s.ring.hdr->waits));
+    start_producer(&a, &s, 100);
+    CHECK(counter_reaches(&s.ring.hdr->waits, 1), "the first producer does not wait");
+    start_producer(&b, &s, 101);
+    CHECK(counter_reaches(&s.ring.hdr->waits, 2), "the second producer does not wait");
+    CHECK(consume(&s, out, 1) == 1 && out[0].value == 0, "free one slot");
+    CHECK(counter_reaches(&s.ring.hdr->head, 5), "nobody took the freed slot");
+    usleep(50000);      /* the other producer goes round its loop, the tail has moved */
+    CHECK(atomic_load(&s.ring.hdr->waits) == 2, "waits %llu after the tail moved once",
+          (unsigned long long)atomic_load(&s.ring.hdr->waits));
+    CHECK(consume(&s, out, 1) == 1 && out[0].value == 1, "free the second slot");
+    pthread_join(a.th, NULL);
+    pthread_join(b.th, NULL);
+    CHECK(a.published && b.published, "a producer dropped its event (%d %d)", a.published,
+          b.published);
+    CHECK(atomic_load(&s.ring.hdr->waits) == 2 && atomic_load(&s.ring.hdr->dropped) == 0,
+          "waits %llu dropped %llu", (unsigned long long)atomic_load(&s.ring.hdr->waits),
+          (unsigned long long)atomic_load(&s.ring.hdr->dropped));
+    CHECK(consume(&s, out, 4) == 4 && out[0].value == 2 && out[1].value == 3 &&
+          out[2].value + out[3].value == 201 && out[2].value != out[3].value,
+          "the ring holds 2, 3 and both waiting events");
+    ring_destroy(&s);
+}
+
+/*
+ * A tail that moves without freeing a slot (another process writing garbage past the head) is
+ * no progress: the producer waits once, for consumer_timeout in all, and drops its event.
+ */
+static void test_lossless_tail_moving_without_freeing_is_one_wait(void)
+{
+    struct shm_ring s;
+    struct one_producer a;
+
+    ring_create(&s, 4, false, 1000ull * 1000000u);     /* 1 s */
+    attach_consumer(&s);
+    for (unsigned i = 0; i < 4; i++) {
+        CHECK(produce(&s, 0, i), "fill %u", i);
+    }
+    start_producer(&a, &s, 100);
+    CHECK(counter_reaches(&s.ring.hdr->waits, 1), "the producer does not wait");
+    for (uint64_t k = 5; k < 10; k++) {
+        atomic_store(&s.ring.hdr->tail, k);             /* past the head: frees nothing */
+        usleep(10000);
+    }
+    atomic_store(&s.ring.hdr->tail, 0);
+    pthread_join(a.th, NULL);
+    CHECK(!a.published, "published into a full ring");
+    CHECK(atomic_load(&s.ring.hdr->waits) == 1 && atomic_load(&s.ring.hdr->dropped) == 1 &&
+          atomic_load(&s.ring.hdr->head) == 4, "waits %llu dropped %llu head %llu",
+          (unsigned long long)atomic_load(&s.ring.hdr->waits),
+          (unsigned long long)atomic_load(&s.ring.hdr->dropped),
+          (unsigned long long)atomic_load(&s.ring.hdr->head));
     ring_destroy(&s);
 }
 
@@ -278,6 +390,8 @@ int main(void)
     RUN_TEST(test_lossy_overflow_counts_exactly);
     RUN_TEST(test_lossless_without_consumer_never_waits);
     RUN_TEST(test_lossless_stalled_consumer);
+    RUN_TEST(test_lossless_waits_count_each_wait_once);
+    RUN_TEST(test_lossless_tail_moving_without_freeing_is_one_wait);
     RUN_TEST(test_concurrent_producers_lossless);
     RUN_TEST(test_concurrent_producers_lossless_slow_consumer);
     RUN_TEST(test_concurrent_producers_lossy_exact_drop_count);

@@ -709,6 +709,159 @@ static void test_closest_name(void)
     CHECK(rules_closest_name("abc", names, 0) == NULL, "no names");
 }
 
+/* The one number rule: 0x hex, everything else decimal, a leading zero is not octal. */
+static void test_numbers(void)
+{
+    static const struct { const char *text; enum rules_number want; uint64_t value; } cases[] = {
+        { "0", RULES_NUMBER_OK, 0 }, { "10", RULES_NUMBER_OK, 10 }, { "010", RULES_NUMBER_OK, 10 },
+        { "0010", RULES_NUMBER_OK, 10 }, { "08", RULES_NUMBER_OK, 8 }, { "09", RULES_NUMBER_OK, 9 },
+        { "0x10", RULES_NUMBER_OK, 16 }, { "0X1f", RULES_NUMBER_OK, 31 },
+        { "0x010", RULES_NUMBER_OK, 16 }, { "0xDeadBeef", RULES_NUMBER_OK, 0xdeadbeef },
+        { "18446744073709551615", RULES_NUMBER_OK, UINT64_MAX },
+        { "0xffffffffffffffff", RULES_NUMBER_OK, UINT64_MAX },
+        { "0x0000000000000000000001", RULES_NUMBER_OK, 1 },
+        { "18446744073709551616", RULES_NUMBER_BIG, 0 },
+        { "99999999999999999999999", RULES_NUMBER_BIG, 0 },
+        { "0x10000000000000000", RULES_NUMBER_BIG, 0 },
+        { "", RULES_NUMBER_BAD, 0 }, { "0x", RULES_NUMBER_BAD, 0 }, { "0X", RULES_NUMBER_BAD, 0 },
+        { "x10", RULES_NUMBER_BAD, 0 }, { "12ab", RULES_NUMBER_BAD, 0 },
+        { "10 ", RULES_NUMBER_BAD, 0 }, { " 10", RULES_NUMBER_BAD, 0 },
+        { "-1", RULES_NUMBER_BAD, 0 }, { "+1", RULES_NUMBER_BAD, 0 },
+        { "0x1g", RULES_NUMBER_BAD, 0 }, { "0b101", RULES_NUMBER_BAD, 0 },
+        { "0o17", RULES_NUMBER_BAD, 0 }, { "1e3", RULES_NUMBER_BAD, 0 },
+        { "1.5", RULES_NUMBER_BAD, 0 },
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint64_t v = 12345;
+        enum rules_number got = rules_parse_number(cases[i].text, strlen(cases[i].text), &v);
+
+        CHECK(got == cases[i].want, "'%s': got %d, want %d", cases[i].text, (int)got,
+              (int)cases[i].want);
+        CHECK(got != RULES_NUMBER_OK || v == cases[i].value, "'%s': got %llu, want %llu",
+              cases[i].text, (unsigned long long)v, (unsigned long long)cases[i].value);
+    }
+    /* only the n characters given are read */
+    {
+        uint64_t v = 0;
+        CHECK(rules_parse_number("1234", 2, &v) == RULES_NUMBER_OK && v == 12, "prefix: %llu",
+              (unsigned long long)v);
+    }
+    /* the rules language agrees: step 010 is ten steps, and a value of 010 in a condition is ten */
+    {
+        struct rules_cmd c;
+        struct rules_error e;
+
+        CHECK(rules_parse("step 010", NULL, &c, &e) == 0 && c.count == 10, "step 010: %u",
+              c.count);
+        CHECK(rules_parse("continue 010", NULL, &c, &e) == 0 && c.has_value && c.value == 10,
+              "continue 010: %llu", (unsigned long long)c.value);
+    }
+}
+
+static void test_value(void)
+{
+    static const struct { const char *text; int ret; uint64_t value; int column;
+                          const char *message; } cases[] = {
+        { "010", 0, 10, 0, NULL }, { "  0x10  ", 0, 16, 0, NULL }, { "7", 0, 7, 0, NULL },
+        { "", -1, 0, 1, "expected a number" }, { "   ", -1, 0, 4, "expected a number" },
+        { "0x", -1, 0, 1, "invalid number '0x' (numbers are decimal or 0x hex)" },
+        { " -1", -1, 0, 2, "invalid number '-1' (numbers are decimal or 0x hex)" },
+        { "12 34", -1, 0, 4, "unexpected '34' after the number" },
+        { "18446744073709551616", -1, 0, 1,
+          "number '18446744073709551616' is too large for 64 bits" },
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct rules_error e = { 0, "" };
+        uint64_t v = 0;
+        int ret = rules_parse_value(cases[i].text, &v, &e);
+
+        CHECK(ret == cases[i].ret, "'%s': returned %d", cases[i].text, ret);
+        if (ret == 0) {
+            CHECK(v == cases[i].value, "'%s': %llu", cases[i].text, (unsigned long long)v);
+        } else {
+            CHECK(e.column == cases[i].column && strcmp(e.message, cases[i].message) == 0,
+                  "'%s': column %d: %s", cases[i].text, e.column, e.message);
+        }
+    }
+}
+
+static void test_filter(void)
+{
+    struct event_filter f;
+    struct rules_error e = { 0, "" };
+    static const struct { const char *text; int column; const char *message; } bad[] = {
+        { "bogus=1", 1, "unknown key 'bogus' (dev, bar, reg, dir, value)" },
+        { "dir=w reg=NO_SUCH_REG", 11, "no register 'NO_SUCH_REG' in the register maps" },
+        { "dir=x", 5, "dir=x: expected r or w" },
+        { "bar=9", 5, "bar=9: expected 0 to 5" }, { "bar=", 5, "bar=: expected 0 to 5" },
+        { "dev=nope", 5, "no device 'nope'" },
+        { "value=zz", 7, "value=zz: expected a number" },
+        { "value=", 7, "value=: expected a number" },
+        { "value=1/", 9, "mask : expected a number" },
+        { "value=1/0x", 9, "mask 0x: expected a number" },
+        { "  justaword", 3, "'justaword' is not KEY=VALUE" },
+        { "dev=raw reg=IC_CON", 13, "no register 'IC_CON' in the register maps" },
+    };
+
+    CHECK(rules_parse_filter("", &ctx3, &f, &e) == 0 && f.dev == ANY && f.bar == ANY &&
+          f.dir == ANY && f.reg == ANY && !f.has_value && !f.reg_name[0], "empty filter");
+    CHECK(rules_parse_filter("value=010", &ctx3, &f, &e) == 0 && f.has_value && f.value == 10 &&
+          f.mask == UINT64_MAX, "value=010 is ten: %llu", (unsigned long long)f.value);
+    CHECK(rules_parse_filter("value=0x13/0x0f", &ctx3, &f, &e) == 0 && f.value == 3 &&
+          f.mask == 0xf, "value/mask: %llx/%llx", (unsigned long long)f.value,
+          (unsigned long long)f.mask);
+    CHECK(rules_parse_filter("value=010/010", &ctx3, &f, &e) == 0 && f.value == 10 &&
+          f.mask == 10, "value=010/010: %llu/%llu", (unsigned long long)f.value,
+          (unsigned long long)f.mask);
+    CHECK(rules_parse_filter(" dev=i2c1  bar=0 dir=w reg=IC_CON ", &ctx3, &f, &e) == 0 &&
+          f.dev == 1 && f.bar == 0 && f.dir == 1 && f.reg == (int)(regmap_find_name(map, "IC_CON") -
+          map->regs) && !f.reg_name[0], "dev bar dir reg: %s", e.message);
+    CHECK(rules_parse_filter("dir=read reg=IC_CON", &ctx3, &f, &e) == 0 && f.dev == ANY &&
+          f.dir == 0 && f.reg == ANY && strcmp(f.reg_name, "IC_CON") == 0, "reg on any device");
+    CHECK(rules_parse_filter("bar=05", &ctx3, &f, &e) == 0 && f.bar == 5, "bar=05");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        e = (struct rules_error){ 0, "" };
+        CHECK(rules_parse_filter(bad[i].text, &ctx3, &f, &e) == -1 &&
+              e.column == bad[i].column && strcmp(e.message, bad[i].message) == 0,
+              "'%s': column %d: %s", bad[i].text, e.column, e.message);
+    }
+    CHECK(rules_parse_filter("dev=i2c0", NULL, &f, NULL) == -1, "no devices, err NULL");
+}
+
+/* The command table drives the parser's dispatch: every command it marks for the rules language
+   parses (no "unknown command"), every other one is unknown to the parser. */
+static void test_command_table(void)
+{
+    char buf[300];
+
+    for (int i = 0; i < CMD_COUNT; i++) {
+        const struct command_def *c = &command_table[i];
+        struct rules_cmd out;
+        struct rules_error e = { 0, "" };
+        int ret = rules_parse(c->name, &ctx1, &out, &e);
+        bool unknown = ret < 0 && strncmp(e.message, "unknown command", 15) == 0;
+
+        CHECK(c->id == (enum command_id)i, "entry %d has id %d", i, (int)c->id);
+        CHECK(command_find(c->name, strlen(c->name)) == c, "command_find(%s)", c->name);
+        CHECK(c->rules_language ? !unknown : unknown, "%s: %d %s", c->name, ret, e.message);
+        CHECK(ret < 0 || out.def == c, "%s: def", c->name);
+        CHECK(c->where != 0 && c->usage && c->help && strncmp(c->usage, c->name,
+              strlen(c->name)) == 0, "%s: where, usage, help", c->name);
+    }
+    CHECK(command_find("brea", 4) == NULL && command_find("breakx", 6) == NULL, "prefixes");
+    CHECK(strcmp(command_list(CMDW_RULES_FILE, buf, sizeof(buf)),
+                 "break, edit, inject, drop, enable, disable, delete") == 0, "rules file: %s", buf);
+    CHECK(strcmp(command_list(CMDW_PROMPT | CMDW_BATCH, buf, sizeof(buf)),
+                 "break, edit, inject, drop, info rules, enable, disable, delete, step") == 0,
+          "prompt and batch: %s", buf);
+    CHECK(strcmp(command_where_text(CMDW_PROMPT | CMDW_BATCH, buf, sizeof(buf)),
+                 "prompt, batch") == 0, "where: %s", buf);
+    CHECK(strcmp(command_where_text(CMDW_RULES_FILE | CMDW_BATCH, buf, sizeof(buf)),
+                 "rules file, batch") == 0, "where: %s", buf);
+}
+
 int main(void)
 {
     char err[512];
@@ -733,6 +886,10 @@ int main(void)
     RUN_TEST(test_api_edges);
     RUN_TEST(test_invalid);
     RUN_TEST(test_closest_name);
+    RUN_TEST(test_numbers);
+    RUN_TEST(test_value);
+    RUN_TEST(test_filter);
+    RUN_TEST(test_command_table);
     regmap_free(map);
     return TEST_SUMMARY();
 }

@@ -200,6 +200,74 @@ static void test_sequence_backwards(void)
     CHECK(st == TRACE_CORRUPT && strstr(err, "sequence check fails"), "status %d: %s", st, err);
 }
 
+/* A record written twice (a copy glitch, a recorder that wrote one position twice): the reader
+   stops at the second copy, whose seq does not go forward, and says where. */
+static void test_duplicated_record(void)
+{
+    char path[256], err[256];
+    enum trace_read_status st;
+    unsigned char buf[REGDBG_TRACE_HEADER_SIZE + 64 + 9 * 32];
+    FILE *f;
+    int fd;
+
+    path_in_dir(path, sizeof(path), "duplicate.trace");
+    CHECK(write_sample(path, 10) == 0, "write");
+    f = fopen(path, "rb");
+    CHECK(f && fread(buf, 1, sizeof(buf), f) == sizeof(buf), "read back");
+    if (f) {
+        fclose(f);
+    }
+    /* header, full record 0, full record 0 again, short records 1-9 */
+    fd = open(path, O_WRONLY | O_TRUNC);
+    CHECK(fd >= 0 && write(fd, buf, REGDBG_TRACE_HEADER_SIZE + 64) ==
+          REGDBG_TRACE_HEADER_SIZE + 64 &&
+          write(fd, buf + REGDBG_TRACE_HEADER_SIZE, sizeof(buf) - REGDBG_TRACE_HEADER_SIZE) ==
+          (ssize_t)(sizeof(buf) - REGDBG_TRACE_HEADER_SIZE), "write the duplicate");
+    close(fd);
+    CHECK(read_all(path, &st, err, sizeof(err)) == 1, "records before the duplicate");
+    CHECK(st == TRACE_CORRUPT && strstr(err, "is corrupt at byte 320 (record 1): sequence number "
+          "goes backwards"), "status %d: %s", st, err);
+
+    /* the same with a full record in the middle: records 0-4, then record 4 again */
+    {
+        struct regdbg_trace_header h;
+        struct trace_writer *w;
+        struct regdbg_trace_record r;
+        unsigned char full[64];
+
+        sample_header(&h);
+        w = trace_writer_open(path, &h, err, sizeof(err));
+        CHECK(w, "open: %s", err);
+        for (unsigned i = 0; w && i < 5; i++) {
+            r = sample_record(i);
+            r.flags = i == 4 ? REGDBG_EV_EDITED : 0;    /* record 4 is a full one */
+            CHECK(trace_writer_add(w, &r, err, sizeof(err)) == 0, "add %u: %s", i, err);
+        }
+        CHECK(w && trace_writer_close(w, err, sizeof(err)) == 0, "close: %s", err);
+        fd = open(path, O_RDWR);
+        CHECK(fd >= 0 && pread(fd, full, 64, REGDBG_TRACE_HEADER_SIZE + 64 + 3 * 32) == 64 &&
+              full[0] == REGDBG_DISK_FULL, "the full record 4");
+        CHECK(pwrite(fd, full, 64, REGDBG_TRACE_HEADER_SIZE + 2 * 64 + 3 * 32) == 64,
+              "append its copy");
+        close(fd);
+    }
+    {
+        struct trace_reader *rd = trace_reader_open(path, err, sizeof(err));
+        struct regdbg_trace_record rec;
+        unsigned n = 0;
+
+        CHECK(rd, "open: %s", err);
+        while (rd && (st = trace_reader_next(rd, &rec, err, sizeof(err))) == TRACE_RECORD) {
+            CHECK(rec.seq == n, "record %u has seq %llu", n, (unsigned long long)rec.seq);
+            n++;
+        }
+        trace_reader_close(rd);
+        CHECK(n == 5, "%u records before the duplicate", n);
+        CHECK(st == TRACE_CORRUPT && strstr(err, "is corrupt at byte 480 (record 5): sequence "
+              "number goes backwards"), "status %d: %s", st, err);
+    }
+}
+
 static void test_growing_file(void)
 {
     char path[256], grow[256], err[256];
@@ -350,6 +418,7 @@ int main(void)
     RUN_TEST(test_newer_version);
     RUN_TEST(test_corrupt_record);
     RUN_TEST(test_sequence_backwards);
+    RUN_TEST(test_duplicated_record);
     RUN_TEST(test_growing_file);
     RUN_TEST(test_rich_records_round_trip);
     RUN_TEST(test_writer_refuses_impossible_access);

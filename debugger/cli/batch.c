@@ -15,26 +15,76 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "commands.h"
+#include "cli.h"
 #include "session.h"
 
 #define BATCH_SCROLLBACK 65536
 #define DEFAULT_WAIT_S 30.0
 
-const char batch_usage[] =
-    "usage: regdbg batch --qmp SOCKET [--device ID] [--map FILE]... [--record F] [--keep]\n"
-    "                    SCRIPT\n"
-    "\n"
-    "Run a script of regdbg commands against a running QEMU, without a screen: the rules\n"
-    "commands of the TUI's : prompt (break, edit, inject, drop, info rules, enable, disable,\n"
-    "delete, step; docs/rules.md) and\n"
-    "  wait [TIMEOUT]    wait for the next parked access (default 30 s); fail on timeout\n"
-    "  continue [VALUE]  let it go on (with VALUE: written to the device / returned to the guest)\n"
-    "  skip [VALUE]      the write never happens / the read returns VALUE without the device\n"
-    "  print             the parked access as one JSON object (the keys of regdbg dump\n"
-    "                    --format json, plus rule)\n"
-    "  expect COND       fail with a message when COND (over value, its fields, size, cpu) is\n"
-    "                    false for the parked access\n"
+/* Appends fmt to the buffer b of size BATCH_USAGE_MAX at *len. */
+#define BATCH_USAGE_MAX 4096
+static void usage_add(char *b, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void usage_add(char *b, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(b + *len, BATCH_USAGE_MAX - *len, fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        *len += (size_t)n < BATCH_USAGE_MAX - *len ? (size_t)n : BATCH_USAGE_MAX - 1 - *len;
+    }
+}
+
+/* The text, words wrapped at 88 columns, the lines after the first indented by indent. */
+static void usage_wrap(char *b, size_t *len, const char *text, int col, int indent)
+{
+    while (*text) {
+        size_t w = strcspn(text, " ");
+
+        if (col > indent && col + 1 + (int)w > 88) {
+            usage_add(b, len, "\n%*s", indent, "");
+            col = indent;
+        } else if (col > indent) {
+            usage_add(b, len, " ");
+            col++;
+        }
+        usage_add(b, len, "%.*s", (int)w, text);
+        col += (int)w;
+        text += w;
+        text += strspn(text, " ");
+    }
+    usage_add(b, len, "\n");
+}
+
+/* `regdbg batch --help`: its commands are the command table's (debugger/command_table.c). */
+const char *batch_usage(void)
+{
+    static char b[BATCH_USAGE_MAX];
+    size_t len = 0;
+    char list[300], intro[400];
+
+    if (b[0]) {
+        return b;
+    }
+    usage_add(b, &len, "%s",
+              "usage: regdbg batch --qmp SOCKET [--device ID] [--map FILE]... [--record F] [--keep]\n"
+              "                    SCRIPT\n"
+              "\n");
+    snprintf(intro, sizeof(intro), "Run a script of regdbg commands against a running QEMU, "
+             "without a screen: the rules commands of the TUI's : prompt (%s; docs/rules.md) and",
+             command_list(CMDW_PROMPT | CMDW_BATCH, list, sizeof(list)));
+    usage_wrap(b, &len, intro, 0, 0);
+    for (int i = 0; i < CMD_COUNT; i++) {
+        const struct command_def *c = &command_table[i];
+
+        if ((c->where & CMDW_BATCH) && !(c->where & CMDW_PROMPT)) {
+            usage_add(b, &len, "  %-17s ", c->usage);
+            usage_wrap(b, &len, c->help, 20, 20);
+        }
+    }
+    usage_add(b, &len, "%s",
     "SCRIPT is a file, or - for standard input; a file is checked whole before its first line\n"
     "runs. When the batch ends (the script done, an expect failed, an error, SIGINT or SIGTERM)\n"
     "it deletes the rules it added, and no others, and parked accesses go on. Exit status: 0\n"
@@ -50,7 +100,9 @@ const char batch_usage[] =
     "  wait 10\n"
     "  expect DAT == 0x50\n"
     "  continue\n"
-    "  regdbg batch --qmp /tmp/qmp.sock ci.rgb\n";
+    "  regdbg batch --qmp /tmp/qmp.sock ci.rgb\n");
+    return b;
+}
 
 /* A rule the batch added: deleted when the batch ends, if it is still the one written (seq). */
 struct owned_rule {
@@ -383,7 +435,7 @@ int cmd_batch(int argc, char **argv)
             }
             break;
         case 'k': b.keep = true; break;
-        case 'h': fputs(batch_usage, stdout); return 0;
+        case 'h': fputs(batch_usage(), stdout); return 0;
         default: return cli_bad_option("batch", argc, argv, opts, "+h");
         }
     }

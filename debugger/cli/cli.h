@@ -1,9 +1,10 @@
 /*
- * The regdbg sub-commands. Each returns the process exit status: 0 success, 1 runtime error,
- * 2 usage error.
+ * The command-line programs of regdbg (debugger/cli/, one file per command, on top of the
+ * library in debugger/): their entry points and --help texts, and the one-line usage errors they
+ * share. Each returns the process exit status: 0 success, 1 runtime error, 2 usage error.
  */
-#ifndef REGDBG_COMMANDS_H
-#define REGDBG_COMMANDS_H
+#ifndef REGDBG_CLI_H
+#define REGDBG_CLI_H
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -11,8 +12,9 @@
 struct command {
     const char *name;
     const char *summary;
-    const char *usage;          /* full --help text */
+    const char *usage;          /* full --help text, or NULL for a generated one: */
     int (*run)(int argc, char **argv);
+    const char *(*usage_text)(void);   /* the generated --help text when usage is NULL */
 };
 
 int cmd_record(int argc, char **argv);
@@ -27,7 +29,7 @@ extern const char record_usage[];
 extern const char dump_usage[];
 extern const char launch_usage[];
 extern const char attach_usage[];
-extern const char batch_usage[];
+const char *batch_usage(void);     /* generated from the command table */
 extern const char scan_usage[];
 extern const char qemu_args_usage[];
 
@@ -53,4 +55,4 @@ int cli_bad_arg(int argc, char **argv, const struct option *opts, const char *op
 int cli_bad_option(const char *cmd, int argc, char **argv, const struct option *opts,
                    const char *optstring);
 
-#endif /* REGDBG_COMMANDS_H */
+#endif /* REGDBG_CLI_H */

@@ -1,20 +1,20 @@
 /*
- * `regdbg record`: find a regdbg-proxy over QMP, drain its ring into a trace file until a count, a
- * duration, SIGINT/SIGTERM or the end of QEMU, then print one summary line.
+ * `regdbg record`: find a regdbg-proxy over QMP, drain its ring into a trace file with the
+ * library's recorder (debugger/recorder.h) until a count, a duration, SIGINT/SIGTERM or the end
+ * of QEMU, then print the recorder's summary line.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "commands.h"
+#include "cli.h"
 #include "recorder.h"
 #include "rule_file.h"
 #include "session.h"
@@ -26,8 +26,6 @@
 #define BATCH 4096
 #define QMP_CONNECT_TIMEOUT_MS 5000
 #define QMP_COMMAND_TIMEOUT_MS 5000
-/* Shorter recordings print no rate: a few events over a few microseconds make an absurd one. */
-#define MIN_RATE_SPAN_S 0.1
 
 const char record_usage[] =
     "usage: regdbg record (--qmp SOCKET [--device ID] [--start] | --shm PATH) -o FILE\n"
@@ -81,175 +79,9 @@ static uint64_t now_ns(clockid_t clk)
 
 struct recording {
     struct ring_reader rr;
-    struct trace_writer *w;
     struct qmp *qmp;
     struct recorder core;
 };
-
-/* --- the recorder's core (recorder.h) ---------------------------------------------------------- */
-
-void recorder_init(struct recorder *rec, struct ring_reader *rr, struct trace_writer *w)
-{
-    memset(rec, 0, sizeof(*rec));
-    rec->rr = rr;
-    rec->w = w;
-    rec->start_ns = rr->attach_ns;
-    rec->skip_until = rr->attach_head;
-    rec->dropped_seen = rr->attach_dropped;
-    rec->dropped_seen_ns = rr->attach_ns;
-}
-
-static int mark_drops(struct recorder *rec, uint64_t seq, uint64_t count, char *err,
-                      size_t errlen)
-{
-    struct regdbg_trace_record m = {
-        .seq = seq, .t_ns = now_ns(CLOCK_MONOTONIC), .value = count,
-        .cpu = REGDBG_CPU_NONE, .rule = REGDBG_RULE_NONE, .kind = REGDBG_REC_DROP,
-    };
-
-    if (trace_writer_add(rec->w, &m, err, errlen) < 0) {
-        return -1;
-    }
-    rec->dropped += count;
-    return 0;
-}
-
-/* Positions a dead QEMU never published, as one marker before the access that follows them. */
-static int mark_lost(struct recorder *rec, uint64_t next_seq, char *err, size_t errlen)
-{
-    if (rec->lost_pending) {
-        if (mark_drops(rec, next_seq, rec->lost_pending, err, errlen) < 0) {
-            return -1;
-        }
-        rec->lost_pending = 0;
-    }
-    return 0;
-}
-
-__attribute__((format(printf, 5, 6)))
-static int damage(struct recorder *rec, uint64_t pos, char *err, size_t errlen,
-                  const char *fmt, ...)
-{
-    char what[256];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
-    va_end(ap);
-    snprintf(err, errlen, "the ring %s is damaged at position %" PRIu64 ": %s", rec->rr->path,
-             pos, what);
-    rec->damaged = true;
-    return -1;
-}
-
-long recorder_drain(struct recorder *rec, size_t max, char *err, size_t errlen)
-{
-    struct ring_reader *rr = rec->rr;
-    struct regdbg_event ev;
-    uint64_t now = now_ns(CLOCK_MONOTONIC);
-    size_t n = 0;
-    char why[192];
-
-    rec->damaged = false;
-    while (n < max && ring_reader_peek(rr, n, &ev)) {
-        uint64_t pos = rr->tail + n;
-        struct regdbg_trace_record r;
-
-        if (ev.t_ns > now) {
-            now = now_ns(CLOCK_MONOTONIC); /* a clock read per event only when needed */
-        }
-        if (ring_reader_check_event(rr, &ev, now, why, sizeof(why)) < 0) {
-            ring_reader_consume(rr, n);
-            return damage(rec, pos, err, errlen, "%s", why);
-        }
-        n++;
-        if (pos < rec->skip_until || ev.t_ns < rec->start_ns) {
-            rec->skipped++;        /* queued, or begun, before the recording */
-            continue;
-        }
-        trace_record_from_event(&r, &ev);
-        if (mark_lost(rec, pos, err, errlen) < 0 || trace_writer_add(rec->w, &r, err, errlen) < 0) {
-            ring_reader_consume(rr, n - 1);
-            return -1;
-        }
-        rec->written++;
-    }
-    ring_reader_consume(rr, n);
-    return (long)n;
-}
-
-int recorder_check_ring(struct recorder *rec, char *err, size_t errlen)
-{
-    struct ring_reader *rr = rec->rr;
-    uint64_t head = ring_reader_head(rr);
-    uint64_t tail = rr->tail;
-    uint64_t entries = rr->info.ring_entries;
-    uint64_t dropped, now;
-
-    rec->damaged = false;
-    if (head < tail) {
-        return damage(rec, tail, err, errlen, "head %" PRIu64 " is behind the tail", head);
-    }
-    if (head - tail > entries) {
-        return damage(rec, tail, err, errlen, "head %" PRIu64 " is %" PRIu64 " positions ahead "
-                      "of the tail, more than the ring's %" PRIu64 " entries", head, head - tail,
-                      entries);
-    }
-    dropped = ring_reader_dropped(rr);
-    now = now_ns(CLOCK_MONOTONIC);
-    if (dropped < rec->dropped_seen) {
-        return damage(rec, tail, err, errlen, "dropped went back from %" PRIu64 " to %" PRIu64,
-                      rec->dropped_seen, dropped);
-    }
-    if (dropped - rec->dropped_seen > now - rec->dropped_seen_ns) {
-        /* An access takes far longer than a nanosecond: no device drops that fast. */
-        return damage(rec, tail, err, errlen, "dropped rose by %" PRIu64 " in %" PRIu64 " ns, "
-                      "more than one access per nanosecond", dropped - rec->dropped_seen,
-                      now - rec->dropped_seen_ns);
-    }
-    if (dropped > rec->dropped_seen) {
-        if (mark_lost(rec, tail, err, errlen) < 0 ||
-            mark_drops(rec, tail, dropped - rec->dropped_seen, err, errlen) < 0) {
-            return -1;
-        }
-        rec->dropped_seen = dropped;
-        rec->dropped_seen_ns = now;
-    }
-    return 0;
-}
-
-int recorder_give_up_unpublished(struct recorder *rec)
-{
-    uint64_t pos = rec->rr->tail;
-
-    if (!ring_reader_skip_unpublished(rec->rr)) {
-        return 0;
-    }
-    if (pos < rec->skip_until) {
-        rec->skipped++;
-    } else {
-        rec->lost_pending++;
-    }
-    return 1;
-}
-
-int recorder_finish(struct recorder *rec, uint64_t t_end_ns, char *err, size_t errlen)
-{
-    struct regdbg_trace_record end = {
-        .seq = rec->rr->tail, .t_ns = t_end_ns, .cpu = REGDBG_CPU_NONE,
-        .rule = REGDBG_RULE_NONE, .kind = REGDBG_REC_END,
-    };
-
-    rec->damaged = false;
-    if (mark_lost(rec, rec->rr->tail, err, errlen) < 0) {
-        return -1;
-    }
-    end.value = rec->written;
-    end.orig_value = rec->dropped;
-    return trace_writer_add(rec->w, &end, err, errlen);
-}
-
-/* --- regdbg record ----------------------------------------------------------------------------- */
 
 /* --rules: edits, injections and drops to set before recording (no breakpoints: nobody
    would answer them). */
@@ -276,13 +108,10 @@ static int apply_rules(struct recording *rec, const char *path, char *err, size_
     return ret;
 }
 
+/* The debugger's one number rule (rules_parse.h): 0x hex, else decimal, 010 is ten. */
 static int parse_u64(const char *s, uint64_t *out)
 {
-    char *end;
-
-    errno = 0;
-    *out = strtoull(s, &end, 0);
-    return errno || end == s || *end || s[0] == '-' ? -1 : 0;
+    return rules_parse_number(s, strlen(s), out) == RULES_NUMBER_OK ? 0 : -1;
 }
 
 static int usage_error(const char *msg)
@@ -358,28 +187,6 @@ static int start_vm(struct recording *rec, char *err, size_t errlen)
     return 0;
 }
 
-/* The summary line: "N events, D dropped, S s[, R events/s] -> FILE[ (notes)]". */
-static void print_summary(const struct recorder *core, double secs, const char *out,
-                          bool qemu_ended)
-{
-    char rate[64] = "", notes[160] = "";
-
-    if (secs >= MIN_RATE_SPAN_S) {
-        snprintf(rate, sizeof(rate), ", %.0f events/s", (double)core->written / secs);
-    }
-    if (qemu_ended && core->skipped) {
-        snprintf(notes, sizeof(notes), " (QEMU exited; %" PRIu64 " earlier accesses skipped)",
-                 core->skipped);
-    } else if (qemu_ended) {
-        snprintf(notes, sizeof(notes), " (QEMU exited)");
-    } else if (core->skipped) {
-        snprintf(notes, sizeof(notes), " (%" PRIu64 " earlier accesses skipped)", core->skipped);
-    }
-    printf("regdbg record: %" PRIu64 " events, %" PRIu64 " dropped, %.3f s%s -> %s%s\n",
-           core->written, core->dropped, secs, rate, out, notes);
-    fflush(stdout);
-}
-
 int cmd_record(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -399,9 +206,8 @@ int cmd_record(int argc, char **argv)
     double duration = 0;
     struct recording rec = { 0 };
     struct recorder *core = &rec.core;
-    struct regdbg_trace_header th;
     struct sigaction sa = { .sa_handler = on_stop_signal };
-    uint64_t t0, deadline = 0;
+    uint64_t deadline = 0;
     size_t batch;
     char err[1024];
     int opt, status = EXIT_RUNTIME;
@@ -459,27 +265,20 @@ int cmd_record(int argc, char **argv)
         goto out;
     }
     /* The recording began when the ring was attached: that is time 0 of the trace. */
-    t0 = rec.rr.attach_ns;
-    trace_header_from_shm(&th, &rec.rr.info);
-    th.start_monotonic_ns = t0;
-    th.start_realtime_ns = now_ns(CLOCK_REALTIME) - (now_ns(CLOCK_MONOTONIC) - t0);
-    rec.w = trace_writer_open(out, &th, err, sizeof(err));
-    if (!rec.w) {
+    if (recorder_start(core, &rec.rr, out, RECORDER_FROM_ATTACH, err, sizeof(err)) < 0) {
         fprintf(stderr, "regdbg record: %s\n", err);
         goto out;
     }
-    recorder_init(core, &rec.rr, rec.w);
     if (start && start_vm(&rec, err, sizeof(err)) < 0) {
         fprintf(stderr, "regdbg record: %s\n", err);
-        trace_writer_close(rec.w, err, sizeof(err));
-        rec.w = NULL;
+        recorder_abandon(core, err, sizeof(err));
         unlink(out);
         goto out;
     }
     /* Hand slots back at least twice per lap so that lossless producers rarely wait. */
     batch = rec.rr.info.ring_entries / 2 < BATCH ? rec.rr.info.ring_entries / 2 : BATCH;
     if (duration > 0) {
-        deadline = t0 + (uint64_t)(duration * 1e9);
+        deadline = core->start_ns + (uint64_t)(duration * 1e9);
     }
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -502,7 +301,7 @@ int cmd_record(int argc, char **argv)
             break;
         }
         /* Idle: make what was drained visible to readers such as `dump --follow`. */
-        if (n == 0 && trace_writer_flush(rec.w, err, sizeof(err)) < 0) {
+        if (n == 0 && recorder_flush(core, err, sizeof(err)) < 0) {
             goto fail;
         }
         if (n == 0 && qemu_gone(&rec, 1)) {
@@ -534,16 +333,15 @@ int cmd_record(int argc, char **argv)
     }
     {
         uint64_t t1 = now_ns(CLOCK_MONOTONIC);
-        char cerr[512];
-        int werr = recorder_finish(core, t1, err, sizeof(err));
-        int cret = trace_writer_close(rec.w, cerr, sizeof(cerr));
+        char summary[PATH_MAX + 256];
 
-        rec.w = NULL;
-        if (werr < 0 || cret < 0) {
-            fprintf(stderr, "regdbg record: %s\n", werr < 0 ? err : cerr);
+        if (recorder_finish(core, t1, err, sizeof(err)) < 0) {
+            fprintf(stderr, "regdbg record: %s\n", err);
             goto out;
         }
-        print_summary(core, (double)(t1 - t0) / 1e9, out, qemu_ended);
+        recorder_summary(core, t1, qemu_ended, summary, sizeof(summary));
+        printf("regdbg record: %s\n", summary);
+        fflush(stdout);
     }
     status = 0;
     goto out;
@@ -553,20 +351,19 @@ fail:
 
         /* What was valid before the damage is kept, without an end record: it did not end
            cleanly. */
-        if (trace_writer_close(rec.w, why, sizeof(why)) < 0) {
+        if (recorder_abandon(core, why, sizeof(why)) < 0) {
             fprintf(stderr, "regdbg record: %s; %s\n", err, why);
         } else {
             fprintf(stderr, "regdbg record: %s (only QEMU writes events there: restart it); %s "
                     "keeps the %" PRIu64 " events recorded before it\n", err, out,
                     core->written);
         }
-        rec.w = NULL;
     } else {
         fprintf(stderr, "regdbg record: %s\n", err);
     }
 out:
-    if (rec.w) {
-        trace_writer_close(rec.w, err, sizeof(err));
+    if (recorder_active(core)) {
+        recorder_abandon(core, err, sizeof(err));
     }
     ring_reader_detach(&rec.rr);
     if (rec.qmp) {

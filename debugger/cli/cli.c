@@ -1,5 +1,5 @@
 /*
- * Usage errors of the command programs: one line each, naming what was wrong (see commands.h).
+ * Usage errors of the command programs: one line each, naming what was wrong (see cli.h).
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "commands.h"
+#include "cli.h"
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {

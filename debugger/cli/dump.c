@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "commands.h"
+#include "cli.h"
 #include "trace_file.h"
 
 const char dump_usage[] =
