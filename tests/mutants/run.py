@@ -258,7 +258,7 @@ class Runner:
     def __init__(self, opts):
         self.work = os.path.abspath(opts.workdir)
         self.src = os.path.join(self.work, "src")
-        self.cache = os.path.join(self.work, "qemu-cache")
+        self.cache = os.path.abspath(opts.qemu_cache or os.path.join(self.work, "qemu-cache"))
         self.logs = os.path.join(self.work, "logs")
         self.pristine_qemu = os.path.join(self.work, "qemu-pristine")
         self.opts = opts
@@ -377,10 +377,8 @@ class Runner:
                                       tok], timeout)
         if status is None:
             return False, "-k %s timed out after %.0f s" % (tok, timeout), out, secs
-        bad = [line for line in out.splitlines() if line.startswith("not ok - ")]
-        if status != 0 or bad:
-            why = bad[0][len("not ok - "):] if bad else "exit status %d" % status
-            return False, why, out, secs
+        if status != 0 or "\nnot ok - " in "\n" + out:
+            return False, first_failure(out) or "exit status %d" % status, out, secs
         return True, "", out, secs
 
     def baseline(self, selected):
@@ -483,6 +481,27 @@ def log(path, text, append=False):
         f.write(text if text.endswith("\n") else text + "\n")
 
 
+def first_failure(out):
+    """The first failing test of a tests/run.py output, as NAME: MESSAGE; for an exception, its
+    last line (the exception itself) rather than "Traceback (most recent call last):"."""
+    lines = out.splitlines()
+    for i, line in enumerate(lines):
+        if not line.startswith("not ok - "):
+            continue
+        text = line[len("not ok - "):]
+        if text.endswith(": Traceback (most recent call last):"):
+            rest = []
+            for more in lines[i + 1:]:
+                if more.startswith(("ok - ", "not ok - ", "# ")):
+                    break
+                if more.strip():
+                    rest.append(more.strip())
+            if rest:
+                text = text[:-len("Traceback (most recent call last):")] + rest[-1]
+        return text
+    return None
+
+
 def first_error(out):
     for line in out.splitlines():
         if re.search(r"\berror\b", line) and not line.startswith("make"):
@@ -505,7 +524,7 @@ def list_catalogue(entries):
                                      if e.expect else ""))
 
 
-def summary(results, started):
+def summary(results, started, logs):
     total = len(results)
     by_tests = [r for r in results if r["fate"] == "killed"]
     by_cc = [r for r in results if r["fate"] == "compiler"]
@@ -539,11 +558,16 @@ def summary(results, started):
         print("\n== killed by the compiler (prefer mutations that compile)")
         for r in by_cc:
             print("%s: %s" % (r["entry"].id, r["why"]))
+    print("\n(what each mutation's build and tests printed: %s/ID.log, / in the id as _)"
+          % os.path.relpath(logs, TOP))
     mins = (time.monotonic() - started) / 60
-    print("\n%d/%d mutants killed (%.1f%%): %d by tests, %d by the compiler; %d survived "
-          "(%d expected); %.1f min" % (killed, total, 100.0 * killed / total if total else 0,
-                                       len(by_tests), len(by_cc), len(survived),
-                                       len(survived) - len(unexpected), mins))
+    equivalent = sum(1 for r in results if r["entry"].expect)
+    print("\n%d/%d mutants killed (%.1f%%; %.1f%% of the %d not marked equivalent): %d by tests, "
+          "%d by the compiler; %d survived (%d expected); %.1f min" % (
+              killed, total, 100.0 * killed / total if total else 0,
+              100.0 * killed / (total - equivalent) if total > equivalent else 0,
+              total - equivalent, len(by_tests), len(by_cc), len(survived),
+              len(survived) - len(unexpected), mins))
     return 1 if unexpected else 0
 
 
@@ -562,7 +586,15 @@ def main():
                     help="most seconds one test selection may take (default 600)")
     ap.add_argument("--workdir", default=os.path.join(TOP, "build", "mutants"),
                     help="scratch folder (default build/mutants)")
+    ap.add_argument("--qemu-cache", metavar="DIR",
+                    help="the mutants' QEMU build cache (default WORKDIR/qemu-cache); one tree "
+                    "at a time may use it, never ~/.cache/regdbg")
     opts = ap.parse_args()
+    shared = os.path.realpath(os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".cache"), "regdbg"))
+    if opts.qemu_cache and os.path.realpath(opts.qemu_cache) == shared:
+        fatal("--qemu-cache %s is the shared QEMU cache; give the mutants one of their own"
+              % opts.qemu_cache)
 
     entries, errors = parse_catalogue(CATALOGUE)
     errors += check_entries(entries, TOP)
@@ -602,7 +634,7 @@ def main():
         print("\ninterrupted; the scratch tree is restored", flush=True)
         runner.restore_qemu()
         if results and not opts.build_only:
-            summary(results, started)
+            summary(results, started, runner.logs)
         return 130
     runner.restore_qemu()
     if opts.build_only:
@@ -611,9 +643,9 @@ def main():
                                                        (time.monotonic() - started) / 60))
         return 1 if bad else 0
     if any(r["fate"] == "error" for r in results):
-        summary(results, started)
+        summary(results, started, runner.logs)
         return 2
-    return summary(results, started)
+    return summary(results, started, runner.logs)
 
 
 if __name__ == "__main__":
