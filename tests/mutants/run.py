@@ -271,9 +271,11 @@ class Runner:
         env.pop("MAKELEVEL", None)
         self.env = env
 
-    def run(self, args, timeout, env=None, cwd=None):
-        """(status or None on timeout, output, seconds); the whole process group is killed on a
-        timeout, so that no QEMU of a hung test is left behind."""
+    def run(self, args, timeout, env=None, cwd=None, grace=0):
+        """(status or None on timeout, output, seconds). On a timeout the process first gets
+        SIGINT and grace seconds to clean up after itself (tests/run.py then kills its QEMUs and
+        the tmux servers of the TUI tests, which are out of its process group), then its whole
+        process group is killed."""
         t0 = time.monotonic()
         proc = subprocess.Popen(args, cwd=cwd or self.src, env=env or self.env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -282,14 +284,42 @@ class Runner:
             out, _ = proc.communicate(timeout=timeout)
             status = proc.returncode
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            if grace:
+                signal_quietly(proc.pid, signal.SIGINT)
+                try:
+                    proc.communicate(timeout=grace)
+                except subprocess.TimeoutExpired:
+                    pass
+            signal_quietly(-proc.pid, signal.SIGKILL)
             out, _ = proc.communicate()
             status = None
         except BaseException:
-            os.killpg(proc.pid, signal.SIGKILL)
+            signal_quietly(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=grace or 1)
+            except subprocess.TimeoutExpired:
+                pass
+            signal_quietly(-proc.pid, signal.SIGKILL)
             proc.wait()
             raise
         return status, out.decode(errors="replace"), time.monotonic() - t0
+
+    def sweep(self):
+        """Kill, by PID, every process still running a program of the scratch tree: what a test
+        left behind (a QEMU started through tmux is outside every process group the runner
+        knows). Returns how many there were."""
+        root = os.path.join(os.path.realpath(self.src), "")
+        killed = 0
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                exe = os.readlink("/proc/%s/exe" % pid)
+            except OSError:
+                continue
+            if exe.startswith(root) and signal_quietly(int(pid), signal.SIGKILL):
+                killed += 1
+        return killed
 
     # -- builds
 
@@ -326,6 +356,8 @@ class Runner:
         os.makedirs(self.src, exist_ok=True)
         os.makedirs(self.logs, exist_ok=True)
         t0 = time.monotonic()
+        if self.sweep():
+            say("killed processes an earlier run left running from %s" % self.src)
         sync_tree(TOP, self.src)
         say("scratch tree %s in step with %s" % (os.path.relpath(self.src, TOP), TOP))
         units = sorted({t for e in selected for t in self.unit_targets(e.tokens)})
@@ -374,12 +406,35 @@ class Runner:
                 return False, "%s: %s" % (tok, why), out, secs
             return True, "", out, secs
         status, out, secs = self.run([sys.executable, "tests/run.py", "--build", "build", "-k",
-                                      tok], timeout)
+                                      tok], timeout, grace=30)
+        left = self.sweep()
+        if left:
+            out += "\n# the runner killed %d process(es) these tests left running\n" % left
         if status is None:
             return False, "-k %s timed out after %.0f s" % (tok, timeout), out, secs
         if status != 0 or "\nnot ok - " in "\n" + out:
             return False, first_failure(out) or "exit status %d" % status, out, secs
         return True, "", out, secs
+
+    def own_timeout(self, tok):
+        """The longest timeout tests/run.py gives one of the tests a -k token selects (0 for a
+        unit test)."""
+        kind, _, name = tok.partition(":")
+        if kind in ("unit", "asan") and name:
+            return 0
+        with open(os.path.join(self.src, "tests", "run.py"), encoding="utf-8") as f:
+            m = re.search(r"^DEFAULT_TIMEOUT = (\d+)", f.read(), re.M)
+        default = int(m.group(1)) if m else 120
+        longest = 0
+        for path in glob.glob(os.path.join(self.src, "tests", "integration", "test_*.py")):
+            mod = os.path.basename(path)[:-3]
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            own = {n: int(v) for n, v in re.findall(r"^(test_\w+)\.timeout = (\d+)", text, re.M)}
+            for name in re.findall(r"^def (test_\w+)\(", text, re.M):
+                if tok in "%s.%s" % (mod, name):
+                    longest = max(longest, own.get(name, default))
+        return longest
 
     def baseline(self, selected):
         """Every test the selected entries name must pass on the unmutated tree: a test that
@@ -395,8 +450,11 @@ class Runner:
             ok, why, out, secs = self.run_token(tok, self.opts.timeout)
             log(os.path.join(self.logs, "baseline.log"), "== %s (%.1f s)\n%s" % (tok, secs, out),
                 append=True)
-            # a mutant may slow a test down a little; a hang is what the timeout is for
-            self.timeouts[tok] = min(self.opts.timeout, max(60.0, 4 * secs + 30))
+            # a mutant may slow a test down a little; a hang is what the timeout is for, and it
+            # comes after the tests' own timeouts, so that tests/run.py reports the hung test and
+            # cleans up after it
+            self.timeouts[tok] = min(self.opts.timeout, max(60.0, 4 * secs + 30,
+                                                            self.own_timeout(tok) + 60))
             if not ok:
                 failed.append("%s: %s" % (tok, why))
         if failed:
@@ -462,6 +520,15 @@ class Runner:
 
 
 # ---- output -------------------------------------------------------------------------------------
+
+def signal_quietly(pid, sig):
+    """os.kill that tolerates a process already gone; True when the signal was sent."""
+    try:
+        os.kill(pid, sig)
+        return True
+    except OSError:
+        return False
+
 
 def say(msg):
     print("# " + msg, flush=True)
@@ -632,10 +699,12 @@ def main():
                 flush=True)
     except KeyboardInterrupt:
         print("\ninterrupted; the scratch tree is restored", flush=True)
+        runner.sweep()
         runner.restore_qemu()
         if results and not opts.build_only:
             summary(results, started, runner.logs)
         return 130
+    runner.sweep()
     runner.restore_qemu()
     if opts.build_only:
         bad = [r for r in results if r["fate"] != "built"]
