@@ -540,6 +540,30 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
 }
 
 /*
+ * Breakpoint i matched the access: does it let it pass without a hit? Yes
+ * when an earlier breakpoint parks it already, or when the access cannot
+ * park (the flag says why). *why_not caches regdbg_rules_why_not_park().
+ */
+static bool regdbg_rules_break_passes(RegdbgProxyState *s, RegdbgAccess *a,
+                                      unsigned i, int park_rule, int *why_not)
+{
+    if (park_rule >= 0) {
+        return true;
+    }
+    if (*why_not < 0) {
+        *why_not = regdbg_rules_why_not_park(s);
+    }
+    if (!*why_not) {
+        return false;
+    }
+    a->flags |= *why_not;
+    if (a->rule == REGDBG_RULE_NONE) {
+        a->rule = i;
+    }
+    return true;
+}
+
+/*
  * Rules that act before the backend: all of them for a write; for a read,
  * breakpoints and conditions that do not look at the value read.
  */
@@ -566,21 +590,9 @@ void regdbg_rules_before(RegdbgProxyState *s, RegdbgAccess *a,
         if (!c || !regdbg_rules_cond(c, a)) {
             continue;
         }
-        if (c->kind == REGDBG_RULE_BREAK) {
-            /* a breakpoint that cannot stop the access is not a hit */
-            if (park_rule >= 0) {
-                continue;
-            }
-            if (why_not < 0) {
-                why_not = regdbg_rules_why_not_park(s);
-            }
-            if (why_not) {
-                a->flags |= why_not;
-                if (a->rule == REGDBG_RULE_NONE) {
-                    a->rule = i;
-                }
-                continue;
-            }
+        if (c->kind == REGDBG_RULE_BREAK &&
+            regdbg_rules_break_passes(s, a, i, park_rule, &why_not)) {
+            continue;
         }
         if (!regdbg_rules_claim(&s->rules->rules[i])) {
             continue;
@@ -672,20 +684,9 @@ void regdbg_rules_after_read(RegdbgProxyState *s, RegdbgAccess *a)
         if (!c || !regdbg_rules_cond(c, a)) {
             continue;
         }
-        if (c->kind == REGDBG_RULE_BREAK) {
-            if (park_rule >= 0) {
-                continue;
-            }
-            if (why_not < 0) {
-                why_not = regdbg_rules_why_not_park(s);
-            }
-            if (why_not) {
-                a->flags |= why_not;
-                if (a->rule == REGDBG_RULE_NONE) {
-                    a->rule = i;
-                }
-                continue;
-            }
+        if (c->kind == REGDBG_RULE_BREAK &&
+            regdbg_rules_break_passes(s, a, i, park_rule, &why_not)) {
+            continue;
         }
         if (!regdbg_rules_claim(&s->rules->rules[i])) {
             continue;
