@@ -469,7 +469,7 @@ void trace_reader_close(struct trace_reader *r)
 /* The names of the REGDBG_EV_* flags, by bit; dump and the views print these. */
 const char *const trace_flag_names[TRACE_N_FLAGS] = {
     "edited", "injected", "dropped", "parked", "timed-out", "not-parked-no-vcpu",
-    "not-parked-no-debugger",
+    "not-parked-no-debugger", "pc", "pc-after",
 };
 _Static_assert(REGDBG_EV_ALL_FLAGS == (1u << TRACE_N_FLAGS) - 1, "a name for every event flag");
 
@@ -478,6 +478,8 @@ void trace_flags_str(uint16_t flags, char *buf, size_t len)
     size_t used = 0;
 
     buf[0] = '\0';
+    /* REGDBG_EV_PC is not news: the PC has its own column */
+    flags &= ~(REGDBG_EV_PC | REGDBG_EV_PC_AFTER);
     for (unsigned i = 0; i < TRACE_N_FLAGS; i++) {
         if (flags & (1u << i)) {
             int n = snprintf(buf + used, len - used, "%s%s", used ? "," : "",

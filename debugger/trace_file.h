@@ -152,7 +152,7 @@ enum trace_read_status trace_reader_next(struct trace_reader *r, struct regdbg_t
 void trace_reader_close(struct trace_reader *r);
 
 /* "edited,injected" etc.; buf gets "" when no flag is set. */
-#define TRACE_N_FLAGS 7
+#define TRACE_N_FLAGS 9
 extern const char *const trace_flag_names[TRACE_N_FLAGS];
 
 void trace_flags_str(uint16_t flags, char *buf, size_t len);

@@ -18,6 +18,7 @@
 #include "qemu/cutils.h"
 #include "qemu/memfd.h"
 #include "qemu/log.h"
+#include "qemu/error-report.h"
 #include "qemu/main-loop.h"
 #include "qemu/module.h"
 #include "qapi/error.h"
@@ -26,6 +27,7 @@
 #include "hw/pci/pci.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
+#include "system/kvm.h"
 #include "system/system.h"
 #include "hw/misc/regdbg/trace-hw_misc_regdbg.h"
 #include "regdbg-proxy.h"
@@ -114,6 +116,7 @@ static void regdbg_proxy_publish(RegdbgProxyState *s, const RegdbgAccess *a)
     ev->bar = a->bar;
     ev->size = a->size;
     ev->dir = a->dir;
+    ev->cpu_mode = a->cpu_mode;
     regdbg_ring_publish(ev, pos);
 }
 
@@ -125,15 +128,20 @@ static void regdbg_proxy_access_init(RegdbgAccess *a, RegdbgProxyBar *bar,
     a->addr = addr;
     a->value = a->orig = value;
     a->guest_pc = 0;
+    a->cpu_mode = REGDBG_MODE_UNKNOWN;
     a->post_read = a->inject = 0;
     a->cpu = current_cpu ? current_cpu->cpu_index : REGDBG_CPU_NONE;
     a->flags = 0;
+    a->pc_tried = false;
     a->rule = REGDBG_RULE_NONE;
     a->bar = bar->index;
     a->size = size;
     a->dir = dir;
     a->skip_backend = false;
     a->forced = false;
+    if (bar->proxy->guest_pc && current_cpu) {
+        regdbg_access_find_pc(a, bar->type == REGDBG_BAR_IO);
+    }
 }
 
 /*
@@ -440,6 +448,7 @@ static bool regdbg_proxy_create_shm(RegdbgProxyState *s, Error **errp)
         h->bars[i].prefetch = s->bar_prefetch[i];
     }
     h->consumer_timeout_ns = (uint64_t)s->consumer_timeout_ms * 1000000ULL;
+    h->guest_pc = s->guest_pc;
     h->park_timeout_ns = s->park_timeout_ns =
         (uint64_t)s->park_timeout_ms * 1000000ULL;
     /* A new memfd is zeroed: no rule, no index bit, slots FREE */
@@ -562,6 +571,13 @@ static void regdbg_proxy_realize(PCIDevice *pdev, Error **errp)
     if (!s->park_timeout_ms) {
         error_setg(errp, "park-timeout=0: expected at least 1 ms");
         return;
+    }
+    if (s->guest_pc && kvm_enabled() && !regdbg_cpu_where_cheap()) {
+        warn_report("regdbg-proxy: this KVM does not store a vCPU's registers "
+                    "on exit (KVM_CAP_SYNC_REGS), and reading them on every "
+                    "access would cost two system calls: guest-pc=off, the PC "
+                    "is only known at breakpoints");
+        s->guest_pc = false;
     }
     if (!regdbg_proxy_parse_bars(s, errp)) {
         return;
@@ -704,6 +720,7 @@ static const Property regdbg_proxy_properties[] = {
                        consumer_timeout_ms, REGDBG_DEFAULT_CONSUMER_TIMEOUT_MS),
     DEFINE_PROP_UINT32("park-timeout", RegdbgProxyState, park_timeout_ms,
                        REGDBG_DEFAULT_PARK_TIMEOUT_MS),
+    DEFINE_PROP_BOOL("guest-pc", RegdbgProxyState, guest_pc, true),
 };
 
 static const VMStateDescription vmstate_regdbg_proxy = {

@@ -11,6 +11,7 @@
 #ifndef HW_MISC_REGDBG_PROXY_H
 #define HW_MISC_REGDBG_PROXY_H
 
+#include "hw/core/cpu.h"
 #include "hw/pci/pci_device.h"
 #include "qom/object.h"
 
@@ -131,6 +132,7 @@ struct RegdbgProxyState {
     int host_access;            /* enum regdbg_host_access */
     char *devmem_path;
     bool force;
+    bool guest_pc;              /* record the PC of every access */
     uint64_t default_read;
 
     /* Properties: ring */
@@ -168,7 +170,7 @@ typedef struct RegdbgAccess {
     hwaddr addr;
     uint64_t value;             /* what reaches the backend / the guest */
     uint64_t orig;              /* what the guest wrote / the backend read */
-    uint64_t guest_pc;
+    uint64_t guest_pc;          /* with REGDBG_EV_PC in flags */
     uint64_t post_read;         /* rules to decide after a read */
     uint64_t inject;            /* injections to apply to a read */
     uint64_t forced_value;
@@ -178,6 +180,8 @@ typedef struct RegdbgAccess {
     uint8_t bar;
     uint8_t size;
     uint8_t dir;
+    uint8_t cpu_mode;           /* enum regdbg_cpu_mode */
+    bool pc_tried;              /* regdbg_cpu_where() was asked already */
     bool skip_backend;
     bool forced;                /* a parked read continues with forced_value */
 } RegdbgAccess;
@@ -196,6 +200,44 @@ static inline void regdbg_guard_thread_init(void)
     if (unlikely(!regdbg_guard_thread_ready)) {
         regdbg_guard_thread_init_slow();
     }
+}
+
+/* Which instruction made an access (regdbg-cpu.c) */
+typedef struct RegdbgWhere {
+    uint64_t pc;                /* linear: CS base + rIP */
+    uint8_t mode;               /* enum regdbg_cpu_mode */
+    bool after;                 /* pc is the next instruction's (REGDBG_EV_PC_AFTER) */
+} RegdbgWhere;
+
+/*
+ * The instruction of the access in progress on vCPU cs (its own thread), or
+ * false when it cannot be known (pio: an I/O port access).
+ */
+bool regdbg_cpu_where(CPUState *cs, bool pio, bool write, RegdbgWhere *w);
+/* Whether regdbg_cpu_where() runs without a system call on this accelerator */
+bool regdbg_cpu_where_cheap(void);
+
+/* Ask once which instruction made the access (on its vCPU's thread) */
+static inline void regdbg_access_find_pc(RegdbgAccess *a, bool pio)
+{
+    RegdbgWhere w;
+
+    a->pc_tried = true;
+    if (current_cpu &&
+        regdbg_cpu_where(current_cpu, pio, a->dir == REGDBG_DIR_WRITE, &w)) {
+        a->guest_pc = w.pc;
+        a->cpu_mode = w.mode;
+        a->flags |= REGDBG_EV_PC | (w.after ? REGDBG_EV_PC_AFTER : 0);
+    }
+}
+
+/* The PC a rule's condition sees (REGDBG_INSN_PC) */
+static inline uint64_t regdbg_access_rule_pc(const RegdbgAccess *a)
+{
+    if (!(a->flags & REGDBG_EV_PC)) {
+        return REGDBG_PC_UNKNOWN;
+    }
+    return a->guest_pc - !!(a->flags & REGDBG_EV_PC_AFTER);
 }
 
 uint64_t regdbg_rules_candidates(RegdbgProxyState *s, unsigned bar,

@@ -17,13 +17,8 @@
 #include "qemu/osdep.h"
 #include <linux/futex.h>
 #include <sys/syscall.h>
-#if defined(CONFIG_LINUX) && defined(HOST_X86_64)
-#include <sys/ioctl.h>
-#include <linux/kvm.h>
-#endif
 #include "qemu/host-utils.h"
 #include "qemu/main-loop.h"
-#include "system/kvm.h"
 #include "hw/core/cpu.h"
 #include "system/runstate.h"
 #include "hw/misc/regdbg/trace-hw_misc_regdbg.h"
@@ -247,12 +242,17 @@ static const RegdbgRuleCache *regdbg_rules_get(RegdbgProxyState *s,
     return regdbg_rules_applies(c, a) ? c : NULL;
 }
 
-static bool regdbg_rules_cond(const RegdbgRuleCache *c, const RegdbgAccess *a)
+static bool regdbg_rules_cond(RegdbgProxyState *s, const RegdbgRuleCache *c,
+                              RegdbgAccess *a)
 {
     uint64_t v;
 
     if (!c->simple) {
-        return regdbg_rule_eval(&c->r, a->orig, a->size, a->cpu) == 1;
+        if (c->r.uses_pc && !a->pc_tried) {
+            regdbg_access_find_pc(a, s->bars[a->bar].type == REGDBG_BAR_IO);
+        }
+        return regdbg_rule_eval(&c->r, a->orig, a->size, a->cpu,
+                                regdbg_access_rule_pc(a)) == 1;
     }
     v = (a->orig >> c->shift) & c->fmask;
     switch (c->op) {
@@ -387,29 +387,6 @@ static long regdbg_futex(_Atomic uint32_t *word, int op, uint32_t val,
 }
 
 /*
- * The guest PC (CS base + rIP) of a KVM vCPU stopped at this access, or 0
- * when unknown (TCG only knows the PC at translation-block boundaries). The
- * registers are read from KVM without cpu_synchronize_state(): that would
- * mark them dirty, and QEMU would write them back before the vCPU runs again,
- * over the completion of this very MMIO read: the guest would read a stale
- * register instead of the value.
- */
-static uint64_t regdbg_rules_guest_pc(void)
-{
-#if defined(CONFIG_LINUX) && defined(HOST_X86_64)
-    CPUState *cs = current_cpu;
-    struct kvm_regs regs;
-    struct kvm_sregs sregs;
-
-    if (cs && kvm_enabled() && ioctl(cs->kvm_fd, KVM_GET_REGS, &regs) == 0 &&
-        ioctl(cs->kvm_fd, KVM_GET_SREGS, &sregs) == 0) {
-        return sregs.cs.base + regs.rip;
-    }
-#endif
-    return 0;
-}
-
-/*
  * Park the access in a slot until the debugger answers. Returns the
  * verdict; *reply gets the debugger's value.
  */
@@ -451,7 +428,13 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
     slot->reply_value = 0;
     slot->offset = a->addr;
     slot->value = a->value;
-    slot->guest_pc = a->guest_pc = regdbg_rules_guest_pc();
+    if (!a->pc_tried) {
+        regdbg_access_find_pc(a, s->bars[a->bar].type == REGDBG_BAR_IO);
+    }
+    slot->guest_pc = a->guest_pc;
+    slot->pc_known = !!(a->flags & REGDBG_EV_PC);
+    slot->cpu_mode = a->cpu_mode;
+    slot->pc_after = !!(a->flags & REGDBG_EV_PC_AFTER);
     slot->t_ns = a->t_ns;
     slot->cpu = a->cpu;
     slot->rule = rule;
@@ -587,7 +570,7 @@ void regdbg_rules_before(RegdbgProxyState *s, RegdbgAccess *a,
         unsigned i = ctz64(m);
         const RegdbgRuleCache *c = regdbg_rules_get(s, i, a);
 
-        if (!c || !regdbg_rules_cond(c, a)) {
+        if (!c || !regdbg_rules_cond(s, c, a)) {
             continue;
         }
         if (c->kind == REGDBG_RULE_BREAK &&
@@ -681,7 +664,7 @@ void regdbg_rules_after_read(RegdbgProxyState *s, RegdbgAccess *a)
         unsigned i = ctz64(m);
         const RegdbgRuleCache *c = regdbg_rules_get(s, i, a);
 
-        if (!c || !regdbg_rules_cond(c, a)) {
+        if (!c || !regdbg_rules_cond(s, c, a)) {
             continue;
         }
         if (c->kind == REGDBG_RULE_BREAK &&

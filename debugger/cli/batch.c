@@ -347,7 +347,10 @@ static int run_line(struct batch *b, const char *line)
             return fail(b, "expect: no access is parked (wait first)");
         }
         if (regdbg_rule_eval(&cmd.cond, b->park.park.value, b->park.park.size,
-                             b->park.park.cpu) != 1) {
+                             b->park.park.cpu,
+                             b->park.park.pc_known
+                                 ? b->park.park.guest_pc - b->park.park.pc_after
+                                 : REGDBG_PC_UNKNOWN) != 1) {
             return fail(b, "expect failed: %s (value=0x%" PRIx64 " size=%u cpu=%d off=0x%" PRIx64
                         ")", line, b->park.park.value, b->park.park.size, b->park.park.cpu,
                         b->park.park.offset);

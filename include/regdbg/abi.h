@@ -55,7 +55,7 @@
 #include "regdbg/rules.h"
 
 #define REGDBG_SHM_MAGIC    UINT64_C(0x474e495247424452) /* "RDBGRING" little-endian */
-#define REGDBG_ABI_VERSION  3u
+#define REGDBG_ABI_VERSION  4u
 #define REGDBG_HEADER_SIZE  4096u
 #define REGDBG_NUM_BARS     6u
 #define REGDBG_DEV_ID_LEN   64u
@@ -98,7 +98,29 @@ enum regdbg_dir {
                                                  it would hold QEMU's main loop, so it went on */
 #define REGDBG_EV_NO_PARK_NO_DEBUGGER (1u << 6) /* a breakpoint or step matched, but no debugger
                                                    was attached to answer: it went on */
-#define REGDBG_EV_ALL_FLAGS  0x7fu            /* every flag this ABI version defines */
+#define REGDBG_EV_PC        (1u << 7) /* guest_pc and cpu_mode say which instruction made the
+                                         access (see struct regdbg_event) */
+#define REGDBG_EV_PC_AFTER  (1u << 8) /* with REGDBG_EV_PC: guest_pc is the address just after
+                                         the instruction (KVM completes a write, to memory or
+                                         to a port, before it exits to QEMU); the instruction
+                                         holds guest_pc - 1 */
+#define REGDBG_EV_ALL_FLAGS  0x1ffu           /* every flag this ABI version defines */
+
+/*
+ * The mode of the x86 code that made an access (event.cpu_mode): the same rIP means different code
+ * in each, and a linear PC only names code together with it.
+ */
+enum regdbg_cpu_mode {
+    REGDBG_MODE_UNKNOWN  = 0,   /* no PC recorded (guest-pc=off, no vCPU, or not recoverable) */
+    REGDBG_MODE_REAL     = 1,   /* real mode (CR0.PE clear), big real mode included */
+    REGDBG_MODE_VM86     = 2,   /* virtual-8086 mode */
+    REGDBG_MODE_PROT16   = 3,   /* protected mode, 16-bit code segment */
+    REGDBG_MODE_PROT32   = 4,   /* protected mode, 32-bit code segment */
+    REGDBG_MODE_COMPAT16 = 5,   /* long mode, 16-bit compatibility-mode code segment */
+    REGDBG_MODE_COMPAT32 = 6,   /* long mode, 32-bit compatibility-mode code segment */
+    REGDBG_MODE_LONG64   = 7,   /* long mode, 64-bit code segment */
+};
+#define REGDBG_MODE_MAX 7u
 
 #define REGDBG_CPU_NONE     (-1)      /* no vCPU made the access (qtest, DMA, ...) */
 #define REGDBG_RULE_NONE    0xffffu
@@ -118,14 +140,17 @@ struct regdbg_event {
     uint64_t offset;          /* offset inside the BAR */
     uint64_t value;           /* the value that reached the backend / was returned to the guest */
     uint64_t orig_value;      /* the value before any rule touched it (== value when untouched) */
-    uint64_t guest_pc;        /* guest program counter where known, else 0 */
+    uint64_t guest_pc;        /* with REGDBG_EV_PC: the linear address (CS base + rIP) of the
+                                 instruction that made the access (of the next one with
+                                 REGDBG_EV_PC_AFTER); else 0 */
     int32_t cpu;              /* vCPU index, or REGDBG_CPU_NONE */
     uint16_t flags;           /* REGDBG_EV_* */
     uint16_t rule;            /* index of the rule that touched it, or REGDBG_RULE_NONE */
     uint8_t bar;              /* 0..5 */
     uint8_t size;             /* 1, 2, 4 or 8 */
     uint8_t dir;              /* enum regdbg_dir */
-    uint8_t pad[5];
+    uint8_t cpu_mode;         /* enum regdbg_cpu_mode; REGDBG_MODE_UNKNOWN without REGDBG_EV_PC */
+    uint8_t pad[4];
 };
 _Static_assert(sizeof(_Atomic uint64_t) == 8, "atomic u64 is plain-sized");
 _Static_assert(sizeof(struct regdbg_event) == 64, "event layout");
@@ -133,6 +158,7 @@ _Static_assert(offsetof(struct regdbg_event, t_ns) == 8, "event layout");
 _Static_assert(offsetof(struct regdbg_event, value) == 24, "event layout");
 _Static_assert(offsetof(struct regdbg_event, cpu) == 48, "event layout");
 _Static_assert(offsetof(struct regdbg_event, bar) == 56, "event layout");
+_Static_assert(offsetof(struct regdbg_event, cpu_mode) == 59, "event layout");
 
 struct regdbg_shm_header {
     /* --- immutable after QEMU creates the object --------------------------------------------- */
@@ -156,7 +182,10 @@ struct regdbg_shm_header {
     uint8_t pad0[2];
     struct regdbg_bar_info bars[REGDBG_NUM_BARS];
     uint64_t consumer_timeout_ns;       /* a consumer silent this long counts as gone */
-    uint8_t reserved0[24];              /* room for later immutable fields; zero */
+    uint8_t guest_pc;                   /* 1: every access a vCPU makes carries its PC
+                                           (guest-pc=on); 0: only parked ones and those a rule
+                                           with a pc condition looked at */
+    uint8_t reserved0[23];              /* room for later immutable fields; zero */
 
     /* --- written by producers (own cache line) ------------------------------------------------ */
     _Atomic uint64_t head;              /* next ring position to reserve = events published */
@@ -202,6 +231,7 @@ _Static_assert(offsetof(struct regdbg_shm_header, vendor_id) == 112, "header lay
 _Static_assert(offsetof(struct regdbg_shm_header, class_code) == 120, "header layout");
 _Static_assert(offsetof(struct regdbg_shm_header, bars) == 128, "header layout");
 _Static_assert(offsetof(struct regdbg_shm_header, consumer_timeout_ns) == 224, "header layout");
+_Static_assert(offsetof(struct regdbg_shm_header, guest_pc) == 232, "header layout");
 _Static_assert(offsetof(struct regdbg_shm_header, head) == 256, "producer line at 256");
 _Static_assert(offsetof(struct regdbg_shm_header, tail_cache) == 288, "header layout");
 _Static_assert(offsetof(struct regdbg_shm_header, tail) == 320, "consumer line at 320");

@@ -80,6 +80,9 @@ enum regdbg_insn_op {
     REGDBG_INSN_EQ = 6, REGDBG_INSN_NE, REGDBG_INSN_LT, REGDBG_INSN_GT, REGDBG_INSN_LE,
     REGDBG_INSN_GE, REGDBG_INSN_BAND, REGDBG_INSN_BOR, REGDBG_INSN_LAND, REGDBG_INSN_LOR,
     REGDBG_INSN_NOT,
+    REGDBG_INSN_PC,             /* push the guest PC (linear), all ones when it is not known;
+                                   with REGDBG_EV_PC_AFTER, guest_pc - 1: an address inside the
+                                   instruction, so that ranges (functions) match it */
 };
 
 struct regdbg_insn {
@@ -99,7 +102,8 @@ struct regdbg_rule {
     uint8_t op;                 /* enum regdbg_rule_op, for EDIT and INJECT */
     uint8_t n_code;             /* condition length; 0 = always */
     uint8_t uses_value;         /* the condition reads the value (reads: decide after the read) */
-    uint8_t pad0[5];
+    uint8_t uses_pc;            /* the condition reads the guest PC (the device finds it first) */
+    uint8_t pad0[4];
     uint64_t start, end;        /* the access must overlap [start, end) */
     uint64_t operand;
     uint64_t mask;              /* ASSIGN/AND: the bits concerned (a field), all ones otherwise */
@@ -117,6 +121,7 @@ _Static_assert(offsetof(struct regdbg_rule, code) == 128, "rule layout");
 _Static_assert(sizeof(struct regdbg_rule) == 288, "rule layout");
 
 #define REGDBG_TEMP_UNUSED UINT32_MAX
+#define REGDBG_PC_UNKNOWN  UINT64_MAX  /* what REGDBG_INSN_PC pushes when the PC is not known */
 
 enum regdbg_park_state {
     REGDBG_PARK_FREE = 0,
@@ -140,7 +145,7 @@ struct regdbg_park_slot {
     uint64_t reply_value;
     uint64_t offset;
     uint64_t value;             /* written value, or the value read (0 before a read happened) */
-    uint64_t guest_pc;
+    uint64_t guest_pc;          /* as in struct regdbg_event, valid when pc_known */
     uint64_t t_ns;
     int32_t cpu;
     uint16_t rule;              /* the rule that parked it, or REGDBG_RULE_NONE for a step */
@@ -148,7 +153,10 @@ struct regdbg_park_slot {
     uint8_t size;
     uint8_t dir;
     uint8_t before_read;        /* a read parked before the backend was touched */
-    uint8_t pad[6];
+    uint8_t pc_known;           /* guest_pc and cpu_mode are the access's */
+    uint8_t cpu_mode;           /* enum regdbg_cpu_mode */
+    uint8_t pc_after;           /* as REGDBG_EV_PC_AFTER */
+    uint8_t pad[3];
 };
 _Static_assert(sizeof(struct regdbg_park_slot) == 72, "park slot layout");
 
@@ -183,7 +191,7 @@ static inline uint32_t regdbg_index_bucket(uint64_t offset)
  * device treats as false. No loops: at most REGDBG_RULE_MAX_CODE steps.
  */
 static inline int regdbg_rule_eval(const struct regdbg_rule *r, uint64_t value, unsigned size,
-                                   int32_t cpu)
+                                   int32_t cpu, uint64_t pc)
 {
     uint64_t st[REGDBG_EVAL_STACK];
     unsigned sp = 0, n = r->n_code;
@@ -194,8 +202,8 @@ static inline int regdbg_rule_eval(const struct regdbg_rule *r, uint64_t value, 
     if (n > REGDBG_RULE_MAX_CODE) {
         return -1;
     }
-    for (unsigned pc = 0; pc < n; pc++) {
-        const struct regdbg_insn *in = &r->code[pc];
+    for (unsigned ip = 0; ip < n; ip++) {
+        const struct regdbg_insn *in = &r->code[ip];
         uint64_t a, b;
 
         switch (in->op) {
@@ -203,6 +211,7 @@ static inline int regdbg_rule_eval(const struct regdbg_rule *r, uint64_t value, 
         case REGDBG_INSN_SIZE:
         case REGDBG_INSN_CPU:
         case REGDBG_INSN_CONST:
+        case REGDBG_INSN_PC:
             if (sp == REGDBG_EVAL_STACK) {
                 return -1;
             }
@@ -212,6 +221,7 @@ static inline int regdbg_rule_eval(const struct regdbg_rule *r, uint64_t value, 
             st[sp++] = in->op == REGDBG_INSN_VALUE ? value
                      : in->op == REGDBG_INSN_SIZE ? size
                      : in->op == REGDBG_INSN_CPU ? (uint64_t)(int64_t)cpu
+                     : in->op == REGDBG_INSN_PC ? pc
                      : r->consts[in->arg];
             continue;
         case REGDBG_INSN_FIELD:

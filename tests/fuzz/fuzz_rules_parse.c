@@ -50,7 +50,8 @@ static void check_program(const struct regdbg_rule *r)
     }
     for (size_t v = 0; v < sizeof(values) / sizeof(values[0]); v++) {
         for (size_t c = 0; c < sizeof(cpus) / sizeof(cpus[0]); c++) {
-            if (regdbg_rule_eval(r, values[v], (unsigned)(1u << (v % 4)), cpus[c]) < 0) {
+            if (regdbg_rule_eval(r, values[v], (unsigned)(1u << (v % 4)), cpus[c],
+                                 values[(v + 1) % 4]) < 0) {
                 abort();    /* the compiler produced a program the evaluator rejects */
             }
         }

@@ -403,7 +403,8 @@ def rule_table(path):
 
 
 EVENT_FLAGS = ["edited", "injected", "dropped", "parked", "timed-out", "not-parked-no-vcpu",
-               "not-parked-no-debugger"]
+               "not-parked-no-debugger", "pc", "pc-after"]
+CPU_MODES = ["unknown", "real", "vm86", "prot16", "prot32", "compat16", "compat32", "long64"]
 
 
 def ring_event(path, pos):
@@ -417,12 +418,14 @@ def ring_event(path, pos):
         if held is not path:
             held.close()
     (seq, t_ns, off, value, orig, pc, cpu, flags, rule, bar, size,
-     direction) = struct.unpack("<QQQQQQiHHBBB5x", raw)
+     direction, mode) = struct.unpack("<QQQQQQiHHBBBB4x", raw)
     if seq != pos:
         return None
     return {"seq": seq, "t_ns": t_ns, "off": off, "value": value, "orig": orig, "cpu": cpu,
             "flags": [n for i, n in enumerate(EVENT_FLAGS) if flags & (1 << i)], "rule": rule,
-            "bar": bar, "size": size, "dir": "w" if direction else "r"}
+            "bar": bar, "size": size, "dir": "w" if direction else "r",
+            "pc": pc if flags & (1 << 7) else None,
+            "mode": CPU_MODES[mode] if mode < len(CPU_MODES) else mode}
 
 
 def dump_json(trace):

@@ -49,7 +49,7 @@ struct sample {
 static void check_samples(const char *line, const struct regdbg_rule *r, const struct sample *s)
 {
     for (int i = 0; i < 8 && s[i].size; i++) {
-        int got = regdbg_rule_eval(r, s[i].value, s[i].size, s[i].cpu);
+        int got = regdbg_rule_eval(r, s[i].value, s[i].size, s[i].cpu, REGDBG_PC_UNKNOWN);
 
         CHECK(got == s[i].want, "'%s' on value 0x%" PRIx64 " size %u cpu %d: %d, wanted %d", line,
               s[i].value, s[i].size, s[i].cpu, got, s[i].want);
@@ -422,7 +422,8 @@ static void test_code_shape(void)
     CHECK(rc == 0, "%s", err.message);
     CHECK(rc != 0 || (r->consts[7] == 8 && r->n_code == 19 && r->code[9].arg == 0),
           "consts[7] %" PRIu64 " n_code %u", r->consts[7], r->n_code);
-    CHECK(regdbg_rule_eval(r, 15, 4, 0) == 1 && regdbg_rule_eval(r, 9, 4, 0) == 0, "eval");
+    CHECK(regdbg_rule_eval(r, 15, 4, 0, REGDBG_PC_UNKNOWN) == 1 &&
+          regdbg_rule_eval(r, 9, 4, 0, REGDBG_PC_UNKNOWN) == 0, "eval");
 }
 
 /* A condition of exactly REGDBG_RULE_MAX_CODE instructions compiles; one more does not. */
@@ -438,7 +439,8 @@ static void test_code_limit(void)
     rc = rules_parse(line, &ctx1, &cmd, &err);
     CHECK(rc == 0, "%s", err.message);
     CHECK(cmd.spec.rule.n_code == REGDBG_RULE_MAX_CODE, "n_code %u", cmd.spec.rule.n_code);
-    CHECK(regdbg_rule_eval(&cmd.spec.rule, 5, 4, 0) == 0 && regdbg_rule_eval(&cmd.spec.rule, 9, 4, 0) == 1,
+    CHECK(regdbg_rule_eval(&cmd.spec.rule, 5, 4, 0, REGDBG_PC_UNKNOWN) == 0 &&
+          regdbg_rule_eval(&cmd.spec.rule, 9, 4, 0, REGDBG_PC_UNKNOWN) == 1,
           "eval");
 
     /* the 33rd instruction is the outer '!', emitted last */
