@@ -10,8 +10,10 @@ GUEST_S_SRCS  := boot.S trampoline.S
 GUEST_OBJS    := $(addprefix $(GUEST_OBJ_DIR)/,$(GUEST_S_SRCS:.S=.o) $(GUEST_C_SRCS:.c=.o))
 GUEST_LDS     := $(GUEST_SRC_DIR)/guest.ld
 
+# -g: DWARF line tables for `--symbols` (the tests name the guest's accesses by file:line); it
+# changes no code, and the debug sections are not loaded
 GUEST_CFLAGS  := -m32 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -nostdlib -static -O2 \
-                 -Wall -Wextra -Werror -fno-asynchronous-unwind-tables -fno-builtin -MMD -MP
+                 -Wall -Wextra -Werror -fno-asynchronous-unwind-tables -fno-builtin -MMD -MP -g
 GUEST_LDFLAGS := -m32 -ffreestanding -nostdlib -static -no-pie -Wl,-T,$(GUEST_LDS) -Wl,--build-id=none
 
 # Keep whatever default goal the including Makefile has (or will have).
