@@ -7,22 +7,24 @@ import struct
 
 from harness import check, regdbg
 
-# docs/trace-format.md: header (256 bytes) and the full access record (64 bytes)
-HEADER = struct.Struct("<8sIIIIQQ64sHHHHIBB2x96s40x")
-FULL = struct.Struct("<BBBBiQQQQQQHHI")
+# docs/trace-format.md (version 2): header (256 bytes, guest_pc at 216), the full access record
+# (64 bytes, cpu_mode at 60), the short access with PC (32 bytes) and the end marker
+HEADER = struct.Struct("<8sIIIIQQ64sHHHHIBB2x96sB39x")
+FULL = struct.Struct("<BBBBiQQQQQQHHB3x")
+SHORT_PC = struct.Struct("<BBHIQIB3xQ")
 END = struct.Struct("<B7xQQQ")
-assert HEADER.size == 256 and FULL.size == 64 and END.size == 32
+assert HEADER.size == 256 and FULL.size == 64 and SHORT_PC.size == 32 and END.size == 32
 
 
 def bars(size0=4096):
     return struct.pack("<QBB6x", size0, 1, 0) + bytes(16 * 5)
 
 
-def craft(path, start_ns, records, dev_id=b"i2c0"):
+def craft(path, start_ns, records, dev_id=b"i2c0", version=2):
     """A trace whose header starts at start_ns, with full access records (seq, t_ns, value) and
     an end record."""
-    data = HEADER.pack(b"RDBGTRCE", 1, 256, 32, 0, 0, start_ns, dev_id, 0x8086, 0x0F41, 0, 0,
-                       0x0C8000, 0, 0, bars())
+    data = HEADER.pack(b"RDBGTRCE", version, 256, 32, 0, 0, start_ns, dev_id, 0x8086, 0x0F41, 0,
+                       0, 0x0C8000, 0, 0, bars(), 0)
     for seq, t_ns, value in records:
         data += FULL.pack(2, 0, 4, 0, 0, seq, t_ns, 0x10, value, value, 0, 0, 0xFFFF, 0)
     data += END.pack(4, len(records), 0, 0)
@@ -142,3 +144,37 @@ def test_trace_cut_at_a_record_boundary_keeps_its_last_record(t):
                "R 4 0.000000006 cpu0 i2c0 bar0+0x0010 0x00000002"]) and
           r.stderr == "regdbg dump: note: %s has no end record; the recording was interrupted or "
           "is still running\n" % trace, "%d %r %r" % (r.returncode, r.stdout, r.stderr))
+
+
+def test_version_1_trace_is_read(t):
+    """A trace written before guest PCs (format version 1: no record kind 0x05, the full
+    record's byte 60 and the header's byte 216 reserved) is still read; a record of the kind
+    version 2 added is damage in it."""
+    v1, v2 = t.tmp("v1.trace"), t.tmp("v2.trace")
+    records = [(0, 5, 0x10), (1, 6, 0x11), (5, 9, 0x12)]
+    craft(v1, 0, records, version=1)
+    craft(v2, 0, records, version=2)
+    for fmt in ("text", "json"):
+        r1, r2 = regdbg("dump", v1, "--format", fmt), regdbg("dump", v2, "--format", fmt)
+        check(r1.returncode == 0 and r1.stderr == "" and r1.stdout == r2.stdout and
+              len(r1.stdout.splitlines()) == (4 if fmt == "text" else 3),
+              "%s: version 1: %d %r %r; version 2: %r" % (fmt, r1.returncode, r1.stdout,
+                                                          r1.stderr, r2.stdout))
+    with open(v1, "rb") as f:
+        data = bytearray(f.read())
+    short_pc = SHORT_PC.pack(5, 2 << 3, 0, 0x10, 7, 0x13, 4, 0x10117B)
+    data[256 + 64:256 + 64] = short_pc
+    with open(v1, "wb") as f:
+        f.write(data)
+    r = regdbg("dump", v1)
+    check((r.returncode, len(r.stdout.splitlines()), r.stderr) ==
+          (1, 1, "regdbg dump: %s is corrupt at byte 320 (record 1): unknown record kind\n" % v1),
+          "kind 0x05 in a version 1 file: %d %r %r" % (r.returncode, r.stdout, r.stderr))
+    data[256 + 64:256 + 64 + 32] = b""
+    data[8:12] = (3).to_bytes(4, "little")
+    with open(v1, "wb") as f:
+        f.write(data)
+    r = regdbg("dump", v1)
+    check((r.returncode, r.stdout, r.stderr) ==
+          (1, "", "regdbg dump: %s is trace format version 3; this regdbg reads versions 1 to "
+           "2\n" % v1), "version 3: %d %r %r" % (r.returncode, r.stdout, r.stderr))
