@@ -64,6 +64,8 @@ void session_free(struct session *s)
         regmap_free(s->maps[i]);
     }
     event_store_free(&s->store);
+    symbols_free(s->symbols);
+    s->symbols = NULL;
 }
 
 static int name_cmp(const void *a, const void *b)

@@ -1,8 +1,8 @@
 /*
  * The debugger's model of one attached VM: its QMP connection and run state, every regdbg-proxy
  * with its ring, register map, BAR guest addresses and per-register statistics, the scrollback of
- * accesses, and an optional recording to a trace file. Nothing here draws: the views read this
- * model and ask for changes through its functions.
+ * accesses, an optional recording to a trace file, and the names of the guest's code (--symbols).
+ * Nothing here draws: the views read this model and ask for changes through its functions.
  */
 #ifndef REGDBG_SESSION_H
 #define REGDBG_SESSION_H
@@ -20,6 +20,7 @@
 #include "ring_reader.h"
 #include "rule_table.h"
 #include "rules_parse.h"
+#include "symbols.h"
 #include "trace_file.h"
 
 #define SESSION_MAX_PROXIES 16
@@ -74,6 +75,9 @@ struct session {
     int rec_dev;                /* the device recorded, or -1 */
 
     char message[256];          /* the last notice for the status line */
+
+    struct symbols *symbols;    /* --symbols: names of guest PCs, or NULL; freed with the
+                                   session (whoever sets it hands it over) */
 
     struct park_watch watch;    /* wakes the loop when an access parks */
     int park_fd;                /* -1 when not watching */

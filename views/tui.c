@@ -400,8 +400,10 @@ static int start_session(struct tui *t, const struct tui_options *o)
 
     if (session_init(&t->s, o->scrollback, err, sizeof(err)) < 0) {
         fprintf(stderr, "regdbg: %s\n", err);
+        symbols_free(o->symbols);
         return -1;
     }
+    t->s.symbols = o->symbols;
     if (session_load_default_maps(&t->s, o->maps, o->n_maps, err, sizeof(err)) < 0) {
         fprintf(stderr, "regdbg: %s\n", err);
         session_free(&t->s);

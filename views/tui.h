@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+struct symbols;
+
 #define TUI_DEFAULT_SCROLLBACK (2u << 20)
 
 struct tui_options {
@@ -16,6 +18,8 @@ struct tui_options {
     int n_maps;
     const char *rules;          /* --rules FILE, or NULL */
     size_t scrollback;          /* events kept for scrolling, filtering and search */
+    struct symbols *symbols;    /* --symbols (debugger/symbols.h), or NULL; the session takes
+                                   it (session.symbols) and frees it */
 };
 
 /* Open the debugger on the QEMU whose QMP socket is qmp_path; it goes on when the debugger

@@ -70,7 +70,7 @@ const char *batch_usage(void)
     }
     usage_add(b, &len, "%s",
               "usage: regdbg batch --qmp SOCKET [--device ID] [--map FILE]... [--record F] [--keep]\n"
-              "                    SCRIPT\n"
+              "                    [--symbols FILE[@BIAS]]... SCRIPT\n"
               "\n");
     snprintf(intro, sizeof(intro), "Run a script of regdbg commands against a running QEMU, "
              "without a screen: the rules commands of the TUI's : prompt (%s; docs/rules.md) and",
@@ -94,6 +94,8 @@ const char *batch_usage(void)
     "  --map FILE    a register map for names (the shipped ones are always loaded)\n"
     "  --record F    record the (first) device's accesses meanwhile into trace file F\n"
     "  --keep        leave the rules the script added in the device when the batch ends\n"
+    CLI_SYMBOLS_HELP
+    "                   print names the parked access's PC (sym, src)\n"
     "\n"
     "example (ci.rgb):\n"
     "  break w IC_DATA_CMD if CMD == write\n"
@@ -198,8 +200,21 @@ static void print_park(const struct batch *b)
     } else {
         printf("%d", SESSION_RULE_ID(b->park.dev, p->rule));
     }
-    printf(",\"pc\":%" PRIu64 ",\"before_read\":%s}\n", p->guest_pc,
-           p->before_read ? "true" : "false");
+    /* as regdbg dump --format json: pc and mode only when known, sym and src with --symbols */
+    if (p->pc_known) {
+        printf(",\"pc\":%" PRIu64 ",\"mode\":\"%s\"%s", p->guest_pc,
+               trace_cpu_mode_name(p->cpu_mode), p->pc_after ? ",\"pc_after\":true" : "");
+        if (symbols_count(b->s.symbols)) {
+            char sym[CLI_NAME_LEN], src[CLI_NAME_LEN];
+
+            cli_pc_names(b->s.symbols, p->guest_pc, p->pc_after, sym, src);
+            fputs(",\"sym\":", stdout);
+            cli_print_json_string(sym);
+            fputs(",\"src\":", stdout);
+            cli_print_json_string(src);
+        }
+    }
+    printf(",\"before_read\":%s}\n", p->before_read ? "true" : "false");
     fflush(stdout);
     free(dev_json);
     json_decref(dev);
@@ -413,9 +428,13 @@ int cmd_batch(int argc, char **argv)
         { "map", required_argument, NULL, 'm' },
         { "record", required_argument, NULL, 'r' },
         { "keep", no_argument, NULL, 'k' },
+        { "symbols", required_argument, NULL, CLI_SYMBOLS },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
+    const char *sym_specs[CLI_MAX_SYMBOLS];
+    struct symbols *syms;
+    int n_syms = 0;
     static struct batch b;
     struct sigaction sa = { .sa_handler = on_stop_signal };
     struct stat st;
@@ -439,11 +458,19 @@ int cmd_batch(int argc, char **argv)
             break;
         case 'k': b.keep = true; break;
         case 'h': fputs(batch_usage(), stdout); return 0;
+        case CLI_SYMBOLS:
+            if (cli_symbols_option("batch", sym_specs, &n_syms, optarg)) {
+                return EXIT_USAGE;
+            }
+            break;
         default: return cli_bad_option("batch", argc, argv, opts, "+h");
         }
     }
     if (!sock || optind != argc - 1) {
         return cli_usage_error("batch", "give --qmp SOCKET and one SCRIPT");
+    }
+    if ((status = cli_load_symbols("batch", sym_specs, n_syms, &syms))) {
+        return status;
     }
     b.script = argv[optind];
     b.dev = -1;
@@ -453,6 +480,7 @@ int cmd_batch(int argc, char **argv)
     f = strcmp(b.script, "-") == 0 ? stdin : fopen(b.script, "r");
     if (!f) {
         fprintf(stderr, "regdbg batch: cannot open %s: %s\n", b.script, strerror(errno));
+        symbols_free(syms);
         return EXIT_RUNTIME;
     }
     if (f == stdin) {
@@ -460,8 +488,14 @@ int cmd_batch(int argc, char **argv)
            stdio buffer while the writer keeps the pipe open */
         setvbuf(stdin, NULL, _IONBF, 0);
     }
-    if (session_init(&b.s, BATCH_SCROLLBACK, err, sizeof(err)) < 0 ||
-        session_load_default_maps(&b.s, maps, n_maps, err, sizeof(err)) < 0 ||
+    if (session_init(&b.s, BATCH_SCROLLBACK, err, sizeof(err)) < 0) {
+        fprintf(stderr, "regdbg batch: %s\n", err);
+        symbols_free(syms);
+        status = EXIT_RUNTIME;
+        goto out;
+    }
+    b.s.symbols = syms;     /* the session frees it */
+    if (session_load_default_maps(&b.s, maps, n_maps, err, sizeof(err)) < 0 ||
         session_attach(&b.s, sock, err, sizeof(err)) < 0) {
         fprintf(stderr, "regdbg batch: %s\n", err);
         status = EXIT_RUNTIME;

@@ -10,11 +10,12 @@
 
 #include "cli.h"
 #include "session.h"
+#include "symbols.h"
 #include "tui.h"
 
 const char launch_usage[] =
     "usage: regdbg launch [--kvm|--tcg] [--map FILE]... [--rules FILE] [--scrollback N]\n"
-    "                     -- QEMU-ARGS...\n"
+    "                     [--symbols FILE[@BIAS]]... -- QEMU-ARGS...\n"
     "\n"
     "Start the QEMU built with regdbg-proxy with a private QMP socket and the given arguments,\n"
     "and attach the debugger to it. QEMU's own output goes to a log file (its path is shown\n"
@@ -27,6 +28,7 @@ const char launch_usage[] =
     "  --map FILE       a register map (JSON, docs/register-maps.md); repeatable. Maps are\n"
     "                   matched to proxies by vendor:device; the shipped ones are always loaded\n"
     "  --scrollback N   events kept for scrolling, filtering and search (default 2097152)\n"
+    CLI_SYMBOLS_HELP
     "\n"
     "example:\n"
     "  regdbg launch --tcg -- -machine q35 -m 64 -kernel fw.elf \\\n"
@@ -34,10 +36,14 @@ const char launch_usage[] =
 
 const char attach_usage[] =
     "usage: regdbg attach SOCKET [--map FILE]... [--rules FILE] [--scrollback N]\n"
+    "                     [--symbols FILE[@BIAS]]...\n"
     "\n"
     "Attach the debugger to a QEMU started with -qmp unix:SOCKET,server=on,wait=off and one or\n"
     "more -device regdbg-proxy. Quitting (q) leaves the VM running untouched; attaching again\n"
-    "picks up where the ring is.\n"
+    "picks up where the ring is. The options are launch's (regdbg launch --help), but for\n"
+    "--kvm and --tcg:\n"
+    "\n"
+    CLI_SYMBOLS_HELP
     "\n"
     "example:\n"
     "  regdbg attach /tmp/qmp.sock --map my-device.json\n";
@@ -48,8 +54,15 @@ static const struct option common_opts[] = {
     { "scrollback", required_argument, NULL, 's' },
     { "kvm", no_argument, NULL, 'k' },
     { "tcg", no_argument, NULL, 't' },
+    { "symbols", required_argument, NULL, CLI_SYMBOLS },
     { "help", no_argument, NULL, 'h' },
     { 0 },
+};
+
+/* What the options gave besides struct tui_options: the --symbols files, loaded after. */
+struct extra_options {
+    const char *sym_specs[CLI_MAX_SYMBOLS];
+    int n_syms;
 };
 
 /* An option regdbg launch does not know is most likely QEMU's, given before "--". */
@@ -74,8 +87,8 @@ static int launch_bad_option(int argc, char **argv)
     return EXIT_USAGE;
 }
 
-static int parse_common(int argc, char **argv, struct tui_options *o, int *accel,
-                        const char *usage, const char *cmd)
+static int parse_common(int argc, char **argv, struct tui_options *o, struct extra_options *x,
+                        int *accel, const char *usage, const char *cmd)
 {
     const struct option *opts = common_opts;
     int opt;
@@ -108,6 +121,11 @@ static int parse_common(int argc, char **argv, struct tui_options *o, int *accel
             }
             *accel = opt;
             break;
+        case CLI_SYMBOLS:
+            if (cli_symbols_option(cmd, x->sym_specs, &x->n_syms, optarg)) {
+                return -EXIT_USAGE;
+            }
+            break;
         case 'h':
             fputs(usage, stdout);
             return 1;
@@ -123,9 +141,10 @@ int cmd_attach(int argc, char **argv)
 {
     static char *maps[SESSION_MAX_MAPS];
     struct tui_options o = { .maps = maps, .scrollback = TUI_DEFAULT_SCROLLBACK };
+    struct extra_options x = { .n_syms = 0 };
     int status;
 
-    status = parse_common(argc, argv, &o, NULL, attach_usage, "attach");
+    status = parse_common(argc, argv, &o, &x, NULL, attach_usage, "attach");
     if (status) {
         return status > 0 ? 0 : -status;
     }
@@ -134,6 +153,9 @@ int cmd_attach(int argc, char **argv)
                                                "QMP SOCKET)", argv[optind + 1])
                              : cli_usage_error("attach", "give the QMP SOCKET");
     }
+    if ((status = cli_load_symbols("attach", x.sym_specs, x.n_syms, &o.symbols))) {
+        return status;
+    }
     return tui_attach(&o, argv[optind]);
 }
 
@@ -141,14 +163,19 @@ int cmd_launch(int argc, char **argv)
 {
     static char *maps[SESSION_MAX_MAPS];
     struct tui_options o = { .maps = maps, .scrollback = TUI_DEFAULT_SCROLLBACK };
+    struct extra_options x = { .n_syms = 0 };
     int accel = 0, status;
 
-    status = parse_common(argc, argv, &o, &accel, launch_usage, "launch");
+    status = parse_common(argc, argv, &o, &x, &accel, launch_usage, "launch");
     if (status) {
         return status > 0 ? 0 : -status;
     }
     if (optind >= argc) {
         return cli_usage_error("launch", "give QEMU's arguments after --");
+    }
+    /* before QEMU starts: a file that is not symbols stops nothing running */
+    if ((status = cli_load_symbols("launch", x.sym_specs, x.n_syms, &o.symbols))) {
+        return status;
     }
     if (!accel) {
         accel = access("/dev/kvm", R_OK | W_OK) == 0 ? 'k' : 't';

@@ -1,0 +1,265 @@
+"""Guest PCs named by --symbols, against the real QEMU: the test guest (built with -g) makes
+exact accesses under TCG, `regdbg record` keeps their PCs, and `regdbg dump` names them with the
+guest's ELF, with an nm list of it, and with an nm list moved by a bias; each PC is checked
+against binutils' own view of the ELF (objdump -d: the instruction that makes the access and the
+function it is in; addr2line: its file and line). guest-pc=off leaves the PCs out; `regdbg batch`
+prints a parked access's PC and names; every command refuses a file that is not symbols before it
+does anything."""
+
+import json
+import os
+import re
+import subprocess
+import time
+
+from harness import GUEST, REGDBG, SAN_ENV, TOP, check, regdbg, rule_table, wait_for
+
+PROXY = "regdbg-proxy,id=i2c0,vendor-id=0x8086,device-id=0x0f41,bar0-size=4096"
+EXIT_DEV = "isa-debug-exit,iobase=0xf4,iosize=0x04"
+OPS = "w10=0x5,r40,w14=0x7"
+# (dir, off, value) of OPS, in order; the proxy's reads return 0 (default-read)
+ACCESSES = [("w", 0x10, 5), ("r", 0x40, 0), ("w", 0x14, 7)]
+
+
+def guest_vm(t, props="", ops=OPS):
+    """A paused VM whose vCPU makes the 32-bit accesses of ops (tests/guest script mode)."""
+    serial = t.tmp("serial.log")
+    q = t.qemu([PROXY + props], qtest=False, accel="tcg", paused=True,
+               extra=["-kernel", GUEST, "-append", "dev=8086:0f41 mode=script ops=" + ops,
+                      "-device", EXIT_DEV, "-serial", "file:" + serial])
+    return q, serial
+
+
+def record_guest(t, props=""):
+    """The guest's accesses recorded from its first instruction (record --start)."""
+    q, serial = guest_vm(t, props)
+    trace = t.tmp("guest.trace")
+    rec = t.recorder("--qmp", q.qmp_path, "--start", "-o", trace)
+    status, out, err = rec.finish(timeout=60)
+    check(status == 0 and err == "", "record: %d %s %s" % (status, out, err))
+    q.wait(30)
+    with open(serial) as f:
+        check("script done" in f.read(), "the guest did not finish its script")
+    return trace
+
+
+def dump(trace, *args):
+    r = regdbg("dump", trace, *args)
+    check(r.returncode == 0 and r.stderr == "", "dump %s: %d %s" % (" ".join(args),
+                                                                   r.returncode, r.stderr))
+    return r.stdout
+
+
+def dump_json(trace, *args):
+    return [json.loads(line) for line in dump(trace, "--format", "json", *args).splitlines()]
+
+
+def objdump(elf):
+    """binutils' view: {address: (function, function address, instruction text)}."""
+    out = subprocess.run(["objdump", "-d", "--no-show-raw-insn", elf], capture_output=True,
+                         text=True, check=True).stdout
+    insns, func = {}, None
+    for line in out.splitlines():
+        m = re.match(r"^([0-9a-f]+) <(.+)>:$", line)
+        if m:
+            func = (m.group(2), int(m.group(1), 16))
+            continue
+        m = re.match(r"^\s+([0-9a-f]+):\s+(.*)$", line)
+        if m and func:
+            insns[int(m.group(1), 16)] = (func[0], func[1], m.group(2).strip())
+    return insns
+
+
+def addr2line(elf, pc):
+    """(path, line) of pc, as addr2line says."""
+    out = subprocess.run(["addr2line", "-e", elf, "0x%x" % pc], capture_output=True, text=True,
+                         check=True).stdout.split()[0]
+    path, line = out.rsplit(":", 1)
+    return path, int(line)
+
+
+def is_access(insn, direction):
+    """A mov between a register and memory, in the access's direction (AT&T: source first)."""
+    m = re.match(r"^mov\w*\s+(.*),(.*)$", insn)
+    if not m:
+        return False
+    src, dst = m.group(1), m.group(2)
+    return "(" in (dst if direction == "w" else src) and "(" not in (src if direction == "w"
+                                                                     else dst)
+
+
+def check_pcs(events, names=True, lines=True):
+    """Each access is the guest's, with the PC of the instruction that made it, and (names,
+    lines) the function and line binutils give for that PC."""
+    insns = objdump(GUEST)
+    check([(e["dir"], e["off"], e["value"]) for e in events] == ACCESSES,
+          "the accesses: %r" % events)
+    for e in events:
+        check(e.get("mode") == "prot32" and "pc_after" not in e, "mode: %r" % e)
+        pc = e.get("pc")
+        check(pc in insns, "pc %r is not the address of an instruction objdump shows: %r"
+              % (pc, e))
+        func, func_addr, insn = insns[pc]
+        check(is_access(insn, e["dir"]), "0x%x is %r, not a memory %s" % (
+            pc, insn, "store" if e["dir"] == "w" else "load"))
+        if names:
+            check(e["sym"] == "%s+0x%x" % (func, pc - func_addr),
+                  "0x%x: sym %r, objdump puts it at %s+0x%x" % (pc, e["sym"], func,
+                                                                pc - func_addr))
+        if lines:
+            path, line = addr2line(GUEST, pc)
+            check(e["src"] is not None and (path == e["src"].rsplit(":", 1)[0] or
+                                            path.endswith("/" + e["src"].rsplit(":", 1)[0]))
+                  and int(e["src"].rsplit(":", 1)[1]) == line,
+                  "0x%x: src %r, addr2line says %s:%d" % (pc, e["src"], path, line))
+        elif names:
+            check(e["src"] is None, "an nm list has no lines: %r" % e)
+
+
+def test_dump_names_the_guest_pcs_with_its_elf(t):
+    trace = record_guest(t)
+    events = dump_json(trace, "--symbols", GUEST)
+    check_pcs(events)
+    # the trace keeps the setting, and the untouched accesses with PC take the 32-byte form
+    with open(trace, "rb") as f:
+        data = f.read()
+    check(data[216] == 1, "header guest_pc %d" % data[216])
+    check((len(data), data[256], data[256 + 64], data[256 + 96], data[256 + 128]) ==
+          (256 + 64 + 3 * 32, 0x02, 0x05, 0x05, 0x04), "records: %d bytes" % len(data))
+    # text: the PC, the mode the first time it is seen, the function and the line
+    lines = dump(trace, "--symbols", GUEST).splitlines()
+    for i, (line, e) in enumerate(zip(lines, events)):
+        want = " pc=0x%x%s %s (%s)" % (e["pc"], " mode=prot32" if i == 0 else "", e["sym"],
+                                       e["src"])
+        check(line.endswith(want), "text line %r does not end with %r" % (line, want))
+    # without --symbols: the PC and mode, no names
+    plain = dump_json(trace)
+    check([(e["pc"], e["mode"]) for e in plain] == [(e["pc"], e["mode"]) for e in events] and
+          not any("sym" in e or "src" in e for e in plain), "without --symbols: %r" % plain)
+    check(all(re.search(r" pc=0x[0-9a-f]+( mode=prot32)?$", ln) for ln in dump(trace)
+              .splitlines()[:3]), "text without --symbols")
+
+
+test_dump_names_the_guest_pcs_with_its_elf.timeout = 120
+
+
+def test_dump_names_with_an_nm_list_and_a_bias(t):
+    trace = record_guest(t)
+    nm = subprocess.run(["nm", GUEST], capture_output=True, text=True, check=True).stdout
+    plain = t.tmp("guest.map")
+    with open(plain, "w") as f:
+        f.write(nm)
+    check_pcs(dump_json(trace, "--symbols", plain), lines=False)
+    # the same list linked 0x1000 lower, placed back by the bias
+    lower = t.tmp("guest-lower.map")
+    with open(lower, "w") as f:
+        for line in nm.splitlines():
+            addr, kind, name = line.split()
+            f.write("%08x %s %s\n" % (int(addr, 16) - 0x1000, kind, name))
+    check_pcs(dump_json(trace, "--symbols", lower + "@0x1000"), lines=False)
+    check_pcs(dump_json(trace, "--symbols", lower + "@4096"), lines=False)
+    # without the bias its names are the wrong ones: the bias is what places them
+    wrong = dump_json(trace, "--symbols", lower)
+    check(all(e["sym"] != w["sym"] for e, w in zip(dump_json(trace, "--symbols", plain), wrong)),
+          "the unmoved list names the PCs alike: %r" % wrong)
+    # and the ELF moved away names nothing there
+    moved = dump_json(trace, "--symbols", GUEST + "@-0x100000")
+    check(all(e["sym"] is None and e["src"] is None for e in moved), "moved ELF: %r" % moved)
+
+
+test_dump_names_with_an_nm_list_and_a_bias.timeout = 120
+
+
+def test_guest_pc_off_records_no_pc(t):
+    trace = record_guest(t, ",guest-pc=off")
+    events = dump_json(trace, "--symbols", GUEST)
+    check([(e["dir"], e["off"], e["value"]) for e in events] == ACCESSES and
+          not any(k in e for e in events for k in ("pc", "mode", "sym", "src", "pc_after")),
+          "guest-pc=off: %r" % events)
+    check(not any("pc=" in line for line in dump(trace, "--symbols", GUEST).splitlines()),
+          "text with guest-pc=off")
+    with open(trace, "rb") as f:
+        data = f.read()
+    check(data[216] == 0 and data[256 + 64] == 0x01, "header guest_pc %d, second record kind "
+          "0x%02x" % (data[216], data[256 + 64]))
+
+
+test_guest_pc_off_records_no_pc.timeout = 120
+
+
+def test_batch_prints_the_parked_pc_and_its_names(t):
+    q, serial = guest_vm(t)
+    script = t.tmp("print.rgb")
+    with open(script, "w") as f:
+        f.write("break w bar0+0x14\nwait 30\nprint\ncontinue\n")
+    batch = subprocess.Popen([REGDBG, "batch", "--qmp", q.qmp_path, "--symbols", GUEST, script],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=dict(os.environ, **SAN_ENV))
+    t.owned.append(type("K", (), {"kill": lambda self: batch.kill()})())
+    shm = q.shm_path("/machine/peripheral/i2c0")
+    wait_for(lambda: rule_table(shm), 20, "the batch's breakpoint")
+    q.qmp.cmd("cont")
+    out, err = batch.communicate(timeout=60)
+    check(batch.returncode == 0 and "Sanitizer" not in err, "batch: %d %s" % (batch.returncode,
+                                                                            err))
+    parked = json.loads(out.splitlines()[0])
+    check((parked["dir"], parked["off"], parked["value"]) == ACCESSES[2], "printed %r" % parked)
+    check_pcs_of_one(parked, ACCESSES[2])
+    q.wait(30)
+
+
+test_batch_prints_the_parked_pc_and_its_names.timeout = 120
+
+
+def check_pcs_of_one(event, access):
+    insns = objdump(GUEST)
+    pc = event.get("pc")
+    check(pc in insns and is_access(insns[pc][2], access[0]) and event["mode"] == "prot32",
+          "pc %r: %r" % (pc, insns.get(pc)))
+    func, func_addr, _ = insns[pc]
+    path, line = addr2line(GUEST, pc)
+    check(event["sym"] == "%s+0x%x" % (func, pc - func_addr) and
+          path.endswith("/" + event["src"].rsplit(":", 1)[0]) and
+          int(event["src"].rsplit(":", 1)[1]) == line, "names %r %r, binutils: %s+0x%x %s:%d"
+          % (event["sym"], event["src"], func, pc - func_addr, path, line))
+
+
+def test_symbols_files_are_checked_first(t):
+    """Every command that takes --symbols refuses a file that is not symbols, with the file
+    named and what to give instead, before it records, attaches or starts anything."""
+    missing = t.tmp("missing.elf")
+    garbage = t.tmp("garbage.map")
+    with open(garbage, "w") as f:
+        f.write("00100000 T ok\nthis is not a symbol\n")
+    trace = t.tmp("never.trace")
+    cases = [
+        (["record", "--qmp", t.tmp("no.sock"), "-o", trace], "record"),
+        (["dump", trace], "dump"),
+        (["batch", "--qmp", t.tmp("no.sock"), t.tmp("no.rgb")], "batch"),
+        (["attach", t.tmp("no.sock")], "attach"),
+        (["launch", "--tcg", "--", "-machine", "q35"], "launch"),
+    ]
+    for args, cmd in cases:
+        for spec, want in [
+            (missing, "regdbg %s: --symbols: cannot open symbols file %s: No such file or "
+                      "directory; give the guest code's ELF, or an nm-style list of its symbols "
+                      "(nm ELF > FILE, System.map, /proc/kallsyms)\n" % (cmd, missing)),
+            (garbage, "regdbg %s: --symbols: %s is neither an ELF nor an nm symbol list: line 2 "
+                      "is not ADDRESS TYPE NAME [[MODULE]]: \"this is not a symbol\"; give the "
+                      "guest code's ELF, or an nm-style list of its symbols (nm ELF > FILE, "
+                      "System.map, /proc/kallsyms)\n" % (cmd, garbage)),
+            (GUEST + "@0x1z", "regdbg %s: --symbols: symbols %s@0x1z: bad bias '0x1z': give "
+                              "FILE@BIAS with BIAS a number, 0x hex or decimal, negative with "
+                              "a leading '-' (vmlinux@-0x1000)\n" % (cmd, GUEST)),
+        ]:
+            full = [args[0], "--symbols", spec] + args[1:]
+            r = regdbg(*full, timeout=30)
+            check((r.returncode, r.stdout, r.stderr) == (1, "", want),
+                  "%s: %d %r %r" % (" ".join(full), r.returncode, r.stdout, r.stderr))
+    check(not os.path.exists(trace), "record wrote a trace")
+    r = regdbg("dump", "--symbols", GUEST, "--symbols", GUEST + "@0", t.tmp("none.trace"))
+    check(r.returncode == 1 and "cannot open" in r.stderr and "symbols" not in r.stderr,
+          "good symbols, no trace: %r" % r.stderr)
+
+
+test_symbols_files_are_checked_first.timeout = 120
