@@ -178,3 +178,66 @@ def test_version_1_trace_is_read(t):
     check((r.returncode, r.stdout, r.stderr) ==
           (1, "", "regdbg dump: %s is trace format version 3; this regdbg reads versions 1 to "
            "2\n" % v1), "version 3: %d %r %r" % (r.returncode, r.stdout, r.stderr))
+
+
+def test_pcs_modes_and_names_of_a_crafted_trace(t):
+    """The PC columns on crafted records: a vCPU's mode shown when it is new to it, pc-after,
+    no PC at all; names from an nm list whose names would move the terminal are escaped in text
+    and are valid JSON (a name that is not UTF-8 goes as its escaped text)."""
+    trace = t.tmp("pcs.trace")
+    pc_flag, after = 1 << 7, 1 << 8
+    real, prot32, long64 = 1, 4, 7
+    data = HEADER.pack(b"RDBGTRCE", 2, 256, 32, 0, 0, 0, b"i2c0", 0x8086, 0x0F41, 0, 0,
+                       0x0C8000, 0, 0, bars(), 1)
+    full = [  # seq, cpu, pc, flags, mode
+        (0, 0, 0x7C00, pc_flag, real),
+        (2, 1, 0x7C10, pc_flag, real),
+        (3, 0, 0x100010, pc_flag, prot32),
+        (4, 0, 0, 0, 0),
+        (5, 0, 0x100022, pc_flag | after, long64),
+        (6, 1, 0x100024, pc_flag | after, long64),
+    ]
+    for seq, cpu, pc, flags, mode in full:
+        data += FULL.pack(2, 0, 4, 1, cpu, seq, seq + 10, 0x10, seq, seq, pc, flags, 0xFFFF,
+                          mode)
+        if seq == 0:
+            # seq 1, cpu 0, in the short form with PC: bar 0, width 4, a read
+            data += SHORT_PC.pack(5, 2 << 3, 0, 0x14, 11, 0x99, real, 0x7C02)
+    data += END.pack(4, 7, 0, 99)
+    with open(trace, "wb") as f:
+        f.write(data)
+    names = t.tmp("names.map")
+    with open(names, "wb") as f:
+        f.write(b"00007c00 t \x1b[2Jwipe\n00007c10 T \xff\xfename\n00100000 T main\n"
+                b"00100021 T next\n00200000 D end\n")
+    r = regdbg("dump", trace, "--symbols", names)
+    check(r.returncode == 0 and r.stderr == "", r.stderr)
+    want = [
+        "W 4 0.000000010 cpu0 i2c0 bar0+0x0010 0x00000000 pc=0x7c00 mode=real \\x1b[2Jwipe+0x0",
+        "R 4 0.000000011 cpu0 i2c0 bar0+0x0014 0x00000099 pc=0x7c02 \\x1b[2Jwipe+0x2",
+        "W 4 0.000000012 cpu1 i2c0 bar0+0x0010 0x00000002 pc=0x7c10 mode=real "
+        "\\xff\\xfename+0x0",
+        "W 4 0.000000013 cpu0 i2c0 bar0+0x0010 0x00000003 pc=0x100010 mode=prot32 main+0x10",
+        "W 4 0.000000014 cpu0 i2c0 bar0+0x0010 0x00000004",
+        "W 4 0.000000015 cpu0 i2c0 bar0+0x0010 0x00000005 pc=0x100022(after) mode=long64 "
+        "next+0x1",
+        "W 4 0.000000016 cpu1 i2c0 bar0+0x0010 0x00000006 pc=0x100024(after) mode=long64 "
+        "next+0x3",
+        "# end of recording: 7 events, 0 dropped",
+    ]
+    check(r.stdout.splitlines() == want, "text:\n%s" % r.stdout)
+    r = regdbg("dump", trace, "--symbols", names, "--format", "json")
+    check(r.returncode == 0 and all(0x20 <= ord(c) < 0x80 for c in r.stdout.replace("\n", "")),
+          "JSON output %r" % r.stdout)
+    got = [json.loads(line) for line in r.stdout.splitlines()]
+    keys = ("pc", "mode", "pc_after", "sym", "src")
+    check([tuple(e.get(k) for k in keys) for e in got] == [
+        (0x7C00, "real", None, "\x1b[2Jwipe+0x0", None),
+        (0x7C02, "real", None, "\x1b[2Jwipe+0x2", None),
+        (0x7C10, "real", None, "\\xff\\xfename+0x0", None),
+        (0x100010, "prot32", None, "main+0x10", None),
+        (None, None, None, None, None),
+        (0x100022, "long64", True, "next+0x1", None),
+        (0x100024, "long64", True, "next+0x3", None),
+    ] and all(e["flags"] == [] for e in got) and "pc" not in got[4] and "sym" not in got[4],
+        "JSON: %r" % got)

@@ -12,7 +12,8 @@ import re
 import subprocess
 import time
 
-from harness import GUEST, REGDBG, SAN_ENV, TOP, check, regdbg, rule_table, wait_for
+from harness import (GUEST, REGDBG, SAN_ENV, check, regdbg, require_kvm, rule_table,
+                     wait_for)
 
 PROXY = "regdbg-proxy,id=i2c0,vendor-id=0x8086,device-id=0x0f41,bar0-size=4096"
 EXIT_DEV = "isa-debug-exit,iobase=0xf4,iosize=0x04"
@@ -21,18 +22,18 @@ OPS = "w10=0x5,r40,w14=0x7"
 ACCESSES = [("w", 0x10, 5), ("r", 0x40, 0), ("w", 0x14, 7)]
 
 
-def guest_vm(t, props="", ops=OPS):
+def guest_vm(t, props="", ops=OPS, accel="tcg"):
     """A paused VM whose vCPU makes the 32-bit accesses of ops (tests/guest script mode)."""
     serial = t.tmp("serial.log")
-    q = t.qemu([PROXY + props], qtest=False, accel="tcg", paused=True,
+    q = t.qemu([PROXY + props], qtest=False, accel=accel, paused=True,
                extra=["-kernel", GUEST, "-append", "dev=8086:0f41 mode=script ops=" + ops,
                       "-device", EXIT_DEV, "-serial", "file:" + serial])
     return q, serial
 
 
-def record_guest(t, props=""):
+def record_guest(t, props="", accel="tcg"):
     """The guest's accesses recorded from its first instruction (record --start)."""
-    q, serial = guest_vm(t, props)
+    q, serial = guest_vm(t, props, accel=accel)
     trace = t.tmp("guest.trace")
     rec = t.recorder("--qmp", q.qmp_path, "--start", "-o", trace)
     status, out, err = rec.finish(timeout=60)
@@ -168,6 +169,46 @@ def test_dump_names_with_an_nm_list_and_a_bias(t):
 
 
 test_dump_names_with_an_nm_list_and_a_bias.timeout = 120
+
+
+def test_kvm_writes_are_named_by_their_instruction(t):
+    """Under KVM a write is known by the address after its instruction (pc_after): dump names the
+    instruction that ends there, with the offset of that address."""
+    require_kvm()
+    trace = record_guest(t, accel="kvm")
+    events = dump_json(trace, "--symbols", GUEST)
+    insns = objdump(GUEST)
+    starts = sorted(insns)
+    check([(e["dir"], e["off"], e["value"]) for e in events] == ACCESSES, "%r" % events)
+    for e in events:
+        if e["dir"] == "r":
+            check("pc_after" not in e, "a read: %r" % e)
+            check_pcs_of_one(e, ACCESSES[1])
+            continue
+        check(e.get("pc_after") is True, "a write under KVM: %r" % e)
+        # the instruction that ends at pc: the last one that starts before it
+        insn = max(a for a in starts if a < e["pc"])
+        func, func_addr, text = insns[insn]
+        check(starts[starts.index(insn) + 1] == e["pc"] and is_access(text, "w"),
+              "0x%x is not just after a store: 0x%x %r" % (e["pc"], insn, text))
+        path, line = addr2line(GUEST, insn)
+        check(e["sym"] == "%s+0x%x" % (func, e["pc"] - func_addr) and
+              path.endswith("/" + e["src"].rsplit(":", 1)[0]) and
+              int(e["src"].rsplit(":", 1)[1]) == line, "%r: binutils: %s at 0x%x, %s:%d" % (
+                  e, func, func_addr, path, line))
+    lines = dump(trace, "--symbols", GUEST).splitlines()
+    check(" pc=0x%x(after) mode=prot32 %s (%s)" % (events[0]["pc"], events[0]["sym"],
+                                                   events[0]["src"]) in lines[0], lines[0])
+    # a function that would begin at the address after the write does not own it
+    nm = subprocess.run(["nm", GUEST], capture_output=True, text=True, check=True).stdout
+    listed = t.tmp("after.map")
+    with open(listed, "w") as f:
+        f.write(nm + "%08x T begins_after_the_write\n" % events[0]["pc"])
+    named = dump_json(trace, "--symbols", listed)
+    check(named[0]["sym"] == events[0]["sym"], "with a function at the pc after: %r" % named[0])
+
+
+test_kvm_writes_are_named_by_their_instruction.timeout = 120
 
 
 def test_guest_pc_off_records_no_pc(t):
