@@ -389,23 +389,23 @@ static int nm_rank(char t)
     return t == 'T' ? 3 : t == 'W' ? 2 : t == 't' ? 1 : 0;
 }
 
-/* Parse an nm list (text, NUL-terminated, owned by src from now on). */
-static int load_nm(struct source *src, char *text, char *err, size_t errlen)
+/* Parse an nm list (size bytes of text, then a NUL; owned by src from now on). */
+static int load_nm(struct source *src, char *text, size_t size, char *err, size_t errlen)
 {
     struct entry *e = NULL;
     size_t n = 0, cap = 0, n_code = 0, nonzero = 0;
-    char *line = text;
+    char *line = text, *limit = text + size;
     int line_no = 0;
 
     src->text = text;
-    while (*line) {
-        char *end = strchr(line, '\n');
+    while (line < limit) {
+        /* by length, not by NUL: a NUL inside a line is a binary file, not the end */
+        char *end = memchr(line, '\n', (size_t)(limit - line));
         char *p = line, *addr, *type, *name, *module, *extra;
-        size_t len = end ? (size_t)(end - line) : strlen(line);
-        uint64_t a;
-
-        bool nul;
+        size_t len = end ? (size_t)(end - line) : (size_t)(limit - line);
         char orig[48];
+        uint64_t a;
+        bool nul;
 
         line_no++;
         if (end) {
@@ -414,7 +414,7 @@ static int load_nm(struct source *src, char *text, char *err, size_t errlen)
         if (len && line[len - 1] == '\r') {
             line[--len] = '\0';
         }
-        nul = strlen(line) != len;      /* a binary file */
+        nul = memchr(line, '\0', len) != NULL;
         /* what the error quotes, before the words are cut apart */
         memcpy(orig, line, len < sizeof(orig) ? len : sizeof(orig));
         addr = next_word(&p);
@@ -797,7 +797,7 @@ int symbols_add(struct symbols *s, const char *spec, char *err, size_t errlen)
                      errno ? strerror(errno) : "larger than 1 GiB");
             goto fail;
         }
-        if (load_nm(&src, text, err, errlen) < 0) {
+        if (load_nm(&src, text, len, err, errlen) < 0) {
             goto fail;
         }
     }
