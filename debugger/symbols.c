@@ -4,8 +4,9 @@
  * also answers file:line from its line tables. Also the cache of source files' text.
  *
  * Everything a lookup needs is prepared by symbols_add(): the line tables of every compilation
- * unit are loaded and every source file they name is resolved and checked once, so that a lookup
- * allocates nothing and changes nothing (symbols.h promises read-only lookups).
+ * unit and libdwfl's address index are built, and every source file they name is resolved and
+ * checked once, so that a lookup allocates nothing and finds libdwfl's lazy tables already made
+ * (symbols.h promises read-only lookups).
  */
 #include "symbols.h"
 
@@ -612,11 +613,15 @@ static int elf_symbols(struct source *src, char *err, size_t errlen)
         Elf *elf = NULL;
         Dwarf_Addr b = 0;
         const char *name = dwfl_module_getsym_info(src->mod, i, &sym, &addr, &shndx, &elf, &b);
-        int type = GELF_ST_TYPE(sym.st_info);
+        int type;
         bool code;
 
         if (!name || !name[0] || !elf || shndx == SHN_UNDEF || shndx == SHN_ABS ||
-            shndx == SHN_COMMON || type == STT_SECTION || type == STT_FILE || type == STT_TLS) {
+            shndx == SHN_COMMON) {
+            continue;
+        }
+        type = GELF_ST_TYPE(sym.st_info);
+        if (type == STT_SECTION || type == STT_FILE || type == STT_TLS) {
             continue;
         }
         sh = gelf_getshdr(elf_getscn(elf, shndx), &shbuf);
