@@ -13,14 +13,20 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "discover.h"
+#include "gdb_handoff.h"
 #include "rule_file.h"
 
 #define QMP_TIMEOUT_MS 3000
 #define PCI_REFRESH_NS 1000000000ull
 /* The periodic refresh must never hold up the screen: a short wait, and a miss is harmless. */
 #define PCI_REFRESH_TIMEOUT_MS 250
+/* The gdb hand-off: the first port tried for a gdbstub regdbg starts (gdb's usual one), and how
+   long a VM stop may take */
+#define GDB_FIRST_PORT 1234
+#define GDB_STOP_WAIT_MS 5000
 
 uint64_t session_now_ns(void)
 {
@@ -224,6 +230,13 @@ int session_attach(struct session *s, const char *qmp_path, char *err, size_t er
         s->park_fd = park_watch_start(&s->watch, rings, s->n_proxies);
     }
     s->rate_t_ns = s->pci_refresh_t_ns = session_now_ns();
+    s->gdb_port = gdb_stub_from_cmdline(s->proxies[0].rr.info.qemu_pid);
+    if (s->gdb_port < 0) {
+        s->gdb_port = 0;
+    }
+    if (s->gdb_port) {
+        snprintf(s->message, sizeof(s->message), "QEMU's gdbstub listens on :%d", s->gdb_port);
+    }
     return 0;
 }
 
@@ -614,6 +627,67 @@ int session_answer_park(struct session *s, const struct session_park *p, uint32_
                        errlen);
 }
 
+/* Wait for the VM to be paused (a VM-stop verdict takes effect in QEMU's main loop) */
+static int wait_paused(struct session *s, char *err, size_t errlen)
+{
+    for (int i = 0; i < GDB_STOP_WAIT_MS / 10; i++) {
+        json_t *st = qmp_execute(s->qmp, "query-status", NULL, QMP_TIMEOUT_MS, err, errlen);
+        const char *status = st ? json_string_value(json_object_get(st, "status")) : NULL;
+        bool paused = status && strcmp(status, "running") != 0;
+
+        if (!st) {
+            return -1;
+        }
+        if (paused) {
+            snprintf(s->run_state, sizeof(s->run_state), "%s", status);
+        }
+        json_decref(st);
+        if (paused) {
+            return 0;
+        }
+        usleep(10 * 1000);
+    }
+    snprintf(err, errlen, "the VM did not stop within %d ms", GDB_STOP_WAIT_MS);
+    return -1;
+}
+
+int session_gdb_handoff(struct session *s, const struct session_park *p, const char *file,
+                        struct session_gdb *out, char *err, size_t errlen)
+{
+    struct gdb_cpu_state cpu;
+
+    memset(out, 0, sizeof(*out));
+    if (!s->qmp || s->qemu_gone) {
+        snprintf(err, errlen, "QEMU is gone");
+        return -1;
+    }
+    if (p->park.cpu < 0) {
+        snprintf(err, errlen, "no vCPU made this access: there is no code to hand to gdb");
+        return -1;
+    }
+    if (!s->gdb_port) {
+        int port = gdb_stub_start(s->qmp, GDB_FIRST_PORT, err, errlen);
+
+        if (port < 0) {
+            return -1;
+        }
+        s->gdb_port = port;
+        out->started = true;
+    }
+    out->port = s->gdb_port;
+    out->park_pc_known = p->park.pc_known;
+    out->park_pc_after = p->park.pc_after;
+    out->park_pc = p->park.guest_pc;
+    if (session_answer_park(s, p, REGDBG_VERDICT_STOP_VM, 0, err, errlen) < 0 ||
+        wait_paused(s, err, errlen) < 0 ||
+        gdb_cpu_state(s->qmp, p->park.cpu, &cpu, err, errlen) < 0) {
+        return -1;
+    }
+    out->stop_pc = cpu.pc;
+    gdb_command_line(out->port, file, out->command, sizeof(out->command));
+    return 0;
+}
+
 void session_park_ack(struct session *s)
 {
     if (s->park_fd >= 0) {
@@ -632,6 +706,7 @@ void session_rules_ctx(const struct session *s, struct rules_device *devs, struc
     }
     ctx->devs = devs;
     ctx->n_devs = s->n_proxies;
+    ctx->symbols = NULL;
 }
 
 int session_apply_rules_file(struct session *s, const char *path, char *err, size_t errlen)
@@ -687,6 +762,7 @@ int session_rule_command(struct session *s, const char *line, int cur_dev, struc
     case RCMD_SKIP:
     case RCMD_PRINT:
     case RCMD_EXPECT:
+    case RCMD_GDB:
         snprintf(err, errlen, "that command is for regdbg batch");
         return -1;
     default:

@@ -77,6 +77,8 @@ struct session {
 
     struct park_watch watch;    /* wakes the loop when an access parks */
     int park_fd;                /* -1 when not watching */
+
+    int gdb_port;               /* QEMU's gdbstub (found at attach, or started); 0 = none */
 };
 
 /* A parked access, as the session shows it. */
@@ -155,6 +157,26 @@ int session_answer_park(struct session *s, const struct session_park *p, uint32_
                         uint64_t value, char *err, size_t errlen);
 /* Empty the park doorbell pipe (after poll() said park_fd is readable). */
 void session_park_ack(struct session *s);
+/* The hand-off to gdb at a park (debugger/gdb_handoff.h) */
+struct session_gdb {
+    int port;                   /* the gdbstub's TCP port */
+    bool started;               /* regdbg started it (QEMU had none) */
+    bool park_pc_known;
+    bool park_pc_after;         /* park_pc is the instruction after the access's */
+    uint64_t park_pc;           /* where the access was made (the park's PC) */
+    uint64_t stop_pc;           /* where the vCPU stopped */
+    char command[1200];         /* gdb -ex 'target remote :PORT' FILE */
+};
+
+/*
+ * Let the parked access go on, stop the VM right after it, and say where its vCPU stopped and
+ * how gdb takes over there (file: the guest ELF for the command line, or NULL). A gdbstub is
+ * started when QEMU has none. 0, or -1 with a message (the access stays parked when the gdbstub
+ * cannot be had).
+ */
+int session_gdb_handoff(struct session *s, const struct session_park *p, const char *file,
+                        struct session_gdb *out, char *err, size_t errlen);
+
 /* Is that access still parked (not answered, timed out, or let go for a VM stop)? */
 bool session_park_alive(struct session *s, const struct session_park *p);
 

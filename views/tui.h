@@ -16,6 +16,7 @@ struct tui_options {
     int n_maps;
     const char *rules;          /* --rules FILE, or NULL */
     size_t scrollback;          /* events kept for scrolling, filtering and search */
+    int gdb_port;               /* launch --gdb PORT: QEMU's gdbstub there; 0 = none */
 };
 
 /* Open the debugger on the QEMU whose QMP socket is qmp_path; it goes on when the debugger

@@ -47,6 +47,7 @@ enum action {
     ACT_PARK_SKIP,          /* the write never happens / the read returns a value (asks) */
     ACT_PARK_STEP,          /* go on, and park the next access of the device */
     ACT_PARK_STOP_VM,       /* go on, and stop the whole VM */
+    ACT_PARK_GDB,           /* go on, stop the VM right after, and hand it to gdb */
     ACT_PARK_EDIT_RULE,     /* rewrite the rule that hit (asks) */
     /* movement: requests the current view receives (view_ops.request) */
     ACT_MOVE_UP,            /* one line up */

@@ -205,6 +205,40 @@ static void print_park(const struct batch *b)
     json_decref(dev);
 }
 
+/* gdb: the VM stops after the parked access; one JSON object says where and how to attach */
+static int batch_gdb(struct batch *b)
+{
+    struct session_gdb g;
+    char err[256];
+    json_t *o;
+    char *text;
+
+    if (session_gdb_handoff(&b->s, &b->park, NULL, &g, err, sizeof(err)) < 0) {
+        return fail(b, "gdb: %s", err);
+    }
+    b->parked = false;
+    o = json_pack("{s:{s:i,s:b,s:I,s:s}}", "gdb", "port", g.port, "started", g.started,
+                  "stop_pc", (json_int_t)g.stop_pc, "command", g.command);
+    if (o && g.park_pc_known) {
+        json_t *in = json_object_get(o, "gdb");
+
+        json_object_set_new(in, "park_pc", json_integer((json_int_t)g.park_pc));
+        json_object_set_new(in, "park_pc_after", json_boolean(g.park_pc_after));
+        json_object_set_new(in, "bytes_after",
+                            json_integer((json_int_t)(g.stop_pc - g.park_pc)));
+    }
+    text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (!text) {
+        json_decref(o);
+        return fail(b, "gdb: out of memory");
+    }
+    printf("%s\n", text);
+    fflush(stdout);
+    free(text);
+    json_decref(o);
+    return 0;
+}
+
 static void print_rules(struct batch *b)
 {
     for (int d = 0; d < b->s.n_proxies; d++) {
@@ -342,6 +376,11 @@ static int run_line(struct batch *b, const char *line)
         }
         print_park(b);
         return 0;
+    case RCMD_GDB:
+        if (!b->parked) {
+            return fail(b, "gdb: no access is parked (wait first)");
+        }
+        return batch_gdb(b);
     case RCMD_EXPECT:
         if (!b->parked) {
             return fail(b, "expect: no access is parked (wait first)");

@@ -14,7 +14,7 @@
 
 const char launch_usage[] =
     "usage: regdbg launch [--kvm|--tcg] [--map FILE]... [--rules FILE] [--scrollback N]\n"
-    "                     -- QEMU-ARGS...\n"
+    "                     [--gdb PORT] -- QEMU-ARGS...\n"
     "\n"
     "Start the QEMU built with regdbg-proxy with a private QMP socket and the given arguments,\n"
     "and attach the debugger to it. QEMU's own output goes to a log file (its path is shown\n"
@@ -27,6 +27,8 @@ const char launch_usage[] =
     "  --map FILE       a register map (JSON, docs/register-maps.md); repeatable. Maps are\n"
     "                   matched to proxies by vendor:device; the shipped ones are always loaded\n"
     "  --scrollback N   events kept for scrolling, filtering and search (default 2097152)\n"
+    "  --gdb PORT       start QEMU's gdbstub on TCP PORT (-gdb tcp::PORT); G at a parked\n"
+    "                   access stops the VM there for gdb (without --gdb, G starts a gdbstub)\n"
     "\n"
     "example:\n"
     "  regdbg launch --tcg -- -machine q35 -m 64 -kernel fw.elf \\\n"
@@ -37,7 +39,8 @@ const char attach_usage[] =
     "\n"
     "Attach the debugger to a QEMU started with -qmp unix:SOCKET,server=on,wait=off and one or\n"
     "more -device regdbg-proxy. Quitting (q) leaves the VM running untouched; attaching again\n"
-    "picks up where the ring is.\n"
+    "picks up where the ring is. A gdbstub given on QEMU's command line (-gdb tcp::PORT, -s) is\n"
+    "noticed; G at a parked access stops the VM there for gdb (starting a gdbstub if needed).\n"
     "\n"
     "example:\n"
     "  regdbg attach /tmp/qmp.sock --map my-device.json\n";
@@ -48,6 +51,7 @@ static const struct option common_opts[] = {
     { "scrollback", required_argument, NULL, 's' },
     { "kvm", no_argument, NULL, 'k' },
     { "tcg", no_argument, NULL, 't' },
+    { "gdb", required_argument, NULL, 'g' },
     { "help", no_argument, NULL, 'h' },
     { 0 },
 };
@@ -99,6 +103,19 @@ static int parse_common(int argc, char **argv, struct tui_options *o, int *accel
                 return -cli_usage_error(cmd, "--scrollback needs 1000 to 268435456 events");
             }
             o->scrollback = (size_t)v;
+            break;
+        }
+        case 'g': {
+            uint64_t v;
+            if (!accel) {
+                return -cli_usage_error(cmd, "--gdb is for launch (attach notices a gdbstub on "
+                                        "QEMU's command line, and G starts one if needed)");
+            }
+            if (rules_parse_number(optarg, strlen(optarg), &v) != RULES_NUMBER_OK || v < 1 ||
+                v > 65535) {
+                return -cli_usage_error(cmd, "--gdb needs a TCP port, 1 to 65535");
+            }
+            o->gdb_port = (int)v;
             break;
         }
         case 'k':

@@ -112,7 +112,7 @@ BAD_EVENTS = [
     (dict(offset=0xFFE), "offset 0xffe + size 4 runs past the end of BAR 0 (0x1000 bytes)"),
     (dict(offset=2**64 - 2), "offset 0xfffffffffffffffe + size 4 runs past the end of BAR 0 "
                              "(0x1000 bytes)"),
-    (dict(flags=0x80), "flags 0x0080 has unknown bits"),
+    (dict(flags=0x200), "flags 0x0200 has unknown bits"),
     (dict(cpu=-2), "cpu -2 is neither -1 (none) nor a vCPU index 0-4095"),
     (dict(cpu=100000), "cpu 100000 is neither -1 (none) nor a vCPU index 0-4095"),
     (dict(rule=64), "rule 64 is neither 0xffff (none) nor a rule 0-63"),
