@@ -102,7 +102,7 @@ def check_pc_modes(t, accel):
     check(real == syms["pc_real_write"][0] == (cs << 4) + ip and ip < real,
           "real-mode code at %#x = %#x:%#x, linked at %#x"
           % (real, cs, ip, syms["pc_real_write"][0]))
-    check(len(events) == len(EXPECTED), "the ring has %d accesses, the guest made %d: %r"
+    check(len(events) == len(EXPECTED), "the ring has %d accesses, expected %d: %r"
           % (len(events), len(EXPECTED), events))
     for n, (e, (label, d, off, value, mode)) in enumerate(zip(events, EXPECTED)):
         what = "access %d (%s, %s)" % (n, label or "the store in " + C_FUNC, accel)
