@@ -1,5 +1,6 @@
 # tests/guest/guest.mk: make fragment (included by the top-level Makefile, run from the repo top) that
-# builds the bare-metal test guest build/guest/regdbg-guest.elf with $(CC) -m32, freestanding, no libgcc.
+# builds the bare-metal test guest build/guest/regdbg-guest.elf with $(CC) -m32, freestanding, no libgcc,
+# with DWARF line tables (-g) so that a test can map a guest PC to a source line.
 
 GUEST_ELF := build/guest/regdbg-guest.elf
 
