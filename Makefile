@@ -35,16 +35,18 @@ CURSES_CFLAGS = $(shell pkg-config --cflags ncursesw)
 CURSES_LIBS = $(shell pkg-config --libs ncursesw)
 PCI_CFLAGS = $(shell pkg-config --cflags libpci)
 PCI_LIBS = $(shell pkg-config --libs libpci)
+DW_CFLAGS = $(shell pkg-config --cflags libdw)
+DW_LIBS = $(shell pkg-config --libs libdw)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -MMD -MP
 
 # What each layer sees. Only the tests see tests/unit (check.h, ring_producer.h); only the views
 # see curses.
-LIB_CPPFLAGS = -Iinclude -Idebugger $(JANSSON_CFLAGS) $(PCI_CFLAGS)
+LIB_CPPFLAGS = -Iinclude -Idebugger $(JANSSON_CFLAGS) $(PCI_CFLAGS) $(DW_CFLAGS)
 CLI_CPPFLAGS = -Iinclude -Idebugger -Idebugger/cli -Iviews $(JANSSON_CFLAGS)
 VIEWS_CPPFLAGS = -Iinclude -Idebugger -Iviews $(JANSSON_CFLAGS) $(CURSES_CFLAGS)
-TEST_CPPFLAGS = -Iinclude -Idebugger -Itests/unit $(JANSSON_CFLAGS) $(PCI_CFLAGS)
+TEST_CPPFLAGS = -Iinclude -Idebugger -Itests/unit $(JANSSON_CFLAGS) $(PCI_CFLAGS) $(DW_CFLAGS)
 
 # The variants' code generation and link flags.
 OPT_CFLAGS := -O2
@@ -62,7 +64,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 BENCH_SRCS := tests/bench/ring_bench.c
 
-LIB_LIBS = $(JANSSON_LIBS) $(PCI_LIBS) -lpthread
+LIB_LIBS = $(JANSSON_LIBS) $(PCI_LIBS) $(DW_LIBS) -lpthread
 APP_LIBS = $(LIB_LIBS) $(CURSES_LIBS)
 
 # $(call objs,OBJDIR,SOURCES): their object files

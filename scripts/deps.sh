@@ -8,7 +8,7 @@ set -eu
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
-PKGS="python3 gcc make pkg-config libc6-dev binutils libjansson-dev libpci-dev pciutils libncurses-dev tmux
+PKGS="python3 gcc make pkg-config libc6-dev binutils libjansson-dev libpci-dev libdw-dev pciutils libncurses-dev tmux
  ninja-build python3-venv libglib2.0-dev libpixman-1-dev libfdt-dev libslirp-dev flex bison bzip2 xz-utils
  seabios qemu-system-data ipxe-qemu dpkg-dev clang libclang-rt-14-dev jq"
 BPO_PKGS="meson python3-pycotap"
