@@ -18,6 +18,7 @@
 #include "discover.h"
 #include "gdb_handoff.h"
 #include "rule_file.h"
+#include "symbols.h"
 
 #define QMP_TIMEOUT_MS 3000
 #define PCI_REFRESH_NS 1000000000ull
@@ -69,6 +70,8 @@ void session_free(struct session *s)
     for (int i = 0; i < s->n_maps; i++) {
         regmap_free(s->maps[i]);
     }
+    symbols_free(s->symbols);
+    s->symbols = NULL;
     event_store_free(&s->store);
 }
 
@@ -302,6 +305,11 @@ static void account(struct proxy *p, struct stored_event *se)
     if (se->dir == REGDBG_DIR_WRITE) {
         st->writes++;
         st->last_write = se->value;
+        if (se->flags & REGDBG_EV_PC) {
+            st->writer_pc = se->guest_pc;
+            st->writer_known = true;
+            st->writer_after = se->flags & REGDBG_EV_PC_AFTER;
+        }
     } else {
         st->reads++;
         st->last_read = se->value;
@@ -345,7 +353,7 @@ size_t session_drain(struct session *s, size_t max)
             struct stored_event se = {
                 .seq = atomic_load_explicit(&ev.seq, memory_order_relaxed), .t_ns = ev.t_ns,
                 .offset = ev.offset, .value = ev.value, .orig_value = ev.orig_value,
-                .cpu = ev.cpu, .flags = ev.flags, .dev = (uint8_t)d,
+                .guest_pc = ev.guest_pc, .cpu = ev.cpu, .flags = ev.flags, .dev = (uint8_t)d,
                 .bar = ev.bar < REGDBG_NUM_BARS ? ev.bar : 0, .size = ev.size, .dir = ev.dir,
             };
 
@@ -627,6 +635,31 @@ int session_answer_park(struct session *s, const struct session_park *p, uint32_
                        errlen);
 }
 
+int session_add_symbols(struct session *s, const char *spec, char *err, size_t errlen)
+{
+    const char *at = strrchr(spec, '@');
+    size_t len = at ? (size_t)(at - spec) : strlen(spec);
+    char magic[4];
+    FILE *f;
+
+    if (!s->symbols && !(s->symbols = symbols_new())) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (symbols_add(s->symbols, spec, err, errlen) < 0) {
+        return -1;
+    }
+    /* gdb takes the ELF as linked: only one loaded where it was linked (no bias) will do */
+    if (!s->symbols_elf[0] && !at && len < sizeof(s->symbols_elf) &&
+        (f = fopen(spec, "rb")) != NULL) {
+        if (fread(magic, 1, 4, f) == 4 && memcmp(magic, "\177ELF", 4) == 0) {
+            snprintf(s->symbols_elf, sizeof(s->symbols_elf), "%s", spec);
+        }
+        fclose(f);
+    }
+    return 0;
+}
+
 /* Wait for the VM to be paused (a VM-stop verdict takes effect in QEMU's main loop) */
 static int wait_paused(struct session *s, char *err, size_t errlen)
 {
@@ -684,6 +717,9 @@ int session_gdb_handoff(struct session *s, const struct session_park *p, const c
         return -1;
     }
     out->stop_pc = cpu.pc;
+    if (!file && s->symbols_elf[0]) {
+        file = s->symbols_elf;
+    }
     gdb_command_line(out->port, file, out->command, sizeof(out->command));
     return 0;
 }
@@ -706,7 +742,7 @@ void session_rules_ctx(const struct session *s, struct rules_device *devs, struc
     }
     ctx->devs = devs;
     ctx->n_devs = s->n_proxies;
-    ctx->symbols = NULL;
+    ctx->symbols = s->symbols;
 }
 
 int session_apply_rules_file(struct session *s, const char *path, char *err, size_t errlen)

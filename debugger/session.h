@@ -32,6 +32,9 @@ struct reg_stats {
     uint64_t changed_t_ns;      /* when the last value (read or written) differed from before */
     bool has_value;
     uint64_t last_value;
+    uint64_t writer_pc;         /* the PC of the last write that carried one */
+    bool writer_known;
+    bool writer_after;          /* writer_pc is the instruction after (REGDBG_EV_PC_AFTER) */
 };
 
 struct proxy {
@@ -79,6 +82,9 @@ struct session {
     int park_fd;                /* -1 when not watching */
 
     int gdb_port;               /* QEMU's gdbstub (found at attach, or started); 0 = none */
+
+    struct symbols *symbols;    /* --symbols: guest code names; NULL = none given */
+    char symbols_elf[PATH_MAX]; /* the first ELF among them, for gdb's command line; "" = none */
 };
 
 /* A parked access, as the session shows it. */
@@ -157,6 +163,12 @@ int session_answer_park(struct session *s, const struct session_park *p, uint32_
                         uint64_t value, char *err, size_t errlen);
 /* Empty the park doorbell pipe (after poll() said park_fd is readable). */
 void session_park_ack(struct session *s);
+/*
+ * Load guest code names (--symbols FILE[@BIAS], debugger/symbols.h) into the session; the first
+ * ELF is the file of the gdb hand-off's command line. 0, or -1 with a message.
+ */
+int session_add_symbols(struct session *s, const char *spec, char *err, size_t errlen);
+
 /* The hand-off to gdb at a park (debugger/gdb_handoff.h) */
 struct session_gdb {
     int port;                   /* the gdbstub's TCP port */

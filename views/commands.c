@@ -54,6 +54,8 @@ const struct ui_command ui_commands[] = {
     { 'f', 0, "f", "Filter", "filter: dev=ID bar=N reg=NAME dir=r|w value=V[/MASK]; Up in the "
       "prompt brings back the filter in force", SCOPE_STREAM, ACT_PROMPT_FILTER },
     { 'F', 0, "F", NULL, "clear the filter", SCOPE_STREAM, ACT_CLEAR_FILTER },
+    { 'w', 0, "w", "Who", "who made each access: function+offset, then file:line (--symbols), "
+      "then hidden", SCOPE_STREAM, ACT_WHO },
     { '\t', 0, "Tab", NULL, "registers of the next device", SCOPE_REGS, ACT_NEXT_DEVICE },
     { ':', 0, ":", "Cmd", "command prompt (:help lists the commands; Up brings back the last "
       "one)", SCOPE_GLOBAL, ACT_PROMPT_COMMAND },

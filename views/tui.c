@@ -221,6 +221,13 @@ static void perform(struct tui *t, enum action a)
     case ACT_VIEW_RULES:
         t->ui.view = VIEW_RULES;
         break;
+    case ACT_WHO:
+        t->ui.who = t->ui.who == WHO_HIDDEN ? WHO_FUNC : t->ui.who == WHO_FUNC ? WHO_LINE
+                                                                              : WHO_HIDDEN;
+        if (t->ui.who != WHO_HIDDEN && !s->symbols) {
+            ui_notice(&t->ui, false, "no --symbols given: the column shows guest PCs");
+        }
+        break;
     case ACT_PARK_CONTINUE:
         tui_answer_park(t, REGDBG_VERDICT_CONTINUE, 0);
         break;
