@@ -24,6 +24,8 @@ static const struct command commands[] = {
     { "record", "record a proxy's register accesses into a trace file", record_usage,
       cmd_record, NULL },
     { "dump", "print a trace file as text or JSON lines", dump_usage, cmd_dump, NULL },
+    { "diff", "compare recorded runs: first divergence, hunks, per-register summary",
+      diff_usage, cmd_diff, NULL },
     { "scan", "list the host's PCI devices: ids, names, BARs, bound driver", scan_usage,
       cmd_scan, NULL },
     { "qemu-args", "print the -device option that clones a host PCI device", qemu_args_usage,
