@@ -307,6 +307,16 @@ static void test_mask_and_ignore(void)
     CHECK(d.runs[0].n == 2 && d.runs[0].in_file == 3 && diff_run_file_pos(&d.runs[0], 0) == 2,
           "the kept accesses keep their numbers in the file");
     trace_diff_free(&d);
+
+    /* an access dropped after others: those before it keep their numbers too */
+    ignore_con = (struct diff_range){ 0, 4, 5 };
+    CHECK(trace_diff_init(&d, &opt, NULL, 2) == 0, "init");
+    add_all(&d, 0, a, 3);
+    CHECK(d.runs[0].n == 2 && diff_run_file_pos(&d.runs[0], 0) == 1 &&
+          diff_run_file_pos(&d.runs[0], 1) == 3, "numbers 1 and 3: %llu %llu",
+          (unsigned long long)diff_run_file_pos(&d.runs[0], 0),
+          (unsigned long long)diff_run_file_pos(&d.runs[0], 1));
+    trace_diff_free(&d);
 }
 
 static void test_which_runs_agree(void)
