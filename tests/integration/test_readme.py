@@ -110,3 +110,11 @@ def test_record_running(t):
 
 
 test_record_running.timeout = 180
+
+
+def test_diff_example(t):
+    tmp, got = run_block(t, "diff-example")
+    check(got[2].startswith("registers: Synopsys DesignWare I2C"), "the elided line: " + got[2])
+
+
+test_diff_example.timeout = 180
