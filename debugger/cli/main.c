@@ -54,7 +54,8 @@ static void usage(FILE *f)
           "example:\n"
           "  regdbg record --qmp /tmp/qmp.sock -o fw.trace --duration 5 && regdbg dump fw.trace\n"
           "\n"
-          "exit status: 0 success, 1 runtime error, 2 usage error\n", f);
+          "exit status: 0 success, 1 runtime error, 2 usage error; diff as diff(1): 0 the runs\n"
+          "agree, 1 they differ, 2 trouble\n", f);
 }
 
 /* `regdbg help --commands`: the command table (debugger/command_table.c), tab-separated. */
