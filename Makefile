@@ -62,7 +62,7 @@ LIB_HDRS := $(wildcard debugger/*.h)
 APP_SRCS := $(wildcard debugger/cli/*.c) $(wildcard views/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
-BENCH_SRCS := tests/bench/ring_bench.c
+BENCH_SRCS := tests/bench/ring_bench.c tests/bench/trace_gen.c
 
 LIB_LIBS = $(JANSSON_LIBS) $(PCI_LIBS) $(DW_LIBS) -lpthread
 APP_LIBS = $(LIB_LIBS) $(CURSES_LIBS)
@@ -162,12 +162,17 @@ $(BUILD)/bench/ring_bench: $(OPT_OBJ)/tests/bench/ring_bench.o $(LIBREGDBG)
 	@mkdir -p $(@D)
 	$(CC) $(OPT_LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
+# big traces for the diff benchmark
+$(BUILD)/bench/trace_gen: $(OPT_OBJ)/tests/bench/trace_gen.o $(LIBREGDBG)
+	@mkdir -p $(@D)
+	$(CC) $(OPT_LDFLAGS) -o $@ $^ $(LIB_LIBS)
+
 unit-tests: $(UNIT_TESTS) $(UNIT_TESTS_ASAN) $(FUZZERS)
 
 test: all $(REGDBG_ASAN) unit-tests
 	@$(PYTHON) tests/run.py --build $(BUILD)
 
-bench: all $(BUILD)/bench/ring_bench
+bench: all $(BUILD)/bench/ring_bench $(BUILD)/bench/trace_gen
 	@$(PYTHON) tests/bench/bench.py --build $(BUILD)
 
 demo: all

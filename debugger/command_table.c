@@ -39,6 +39,10 @@ const struct command_def command_table[CMD_COUNT] = {
     [CMD_PRINT] = { CMD_PRINT, "print", "print",
                     "the parked access as one JSON object (the keys of regdbg dump --format json, "
                     "plus rule)", B, true },
+    [CMD_GDB] = { CMD_GDB, "gdb", "gdb",
+                  "let the parked access go on, stop the VM right after it and print the gdb "
+                  "command that takes over there (a gdbstub is started if QEMU has none)", B,
+                  true },
     [CMD_EXPECT] = { CMD_EXPECT, "expect", "expect COND",
                      "fail with a message when COND (over value, its fields, size, cpu) is false "
                      "for the parked access", B, true },

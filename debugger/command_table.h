@@ -15,7 +15,7 @@ enum command_id {
     CMD_HELP,
     /* the rules language (debugger/rules_parse.c parses these) */
     CMD_BREAK, CMD_EDIT, CMD_INJECT, CMD_DROP, CMD_INFO, CMD_ENABLE, CMD_DISABLE, CMD_DELETE,
-    CMD_STEP, CMD_WAIT, CMD_CONTINUE, CMD_SKIP, CMD_PRINT, CMD_EXPECT,
+    CMD_STEP, CMD_WAIT, CMD_CONTINUE, CMD_SKIP, CMD_PRINT, CMD_EXPECT, CMD_GDB,
     /* the : prompt's own (views/prompt.c runs these) */
     CMD_FILTER, CMD_SEARCH, CMD_RECORD, CMD_STOP, CMD_CONT, CMD_RESET, CMD_VIEW, CMD_DEVICE,
     CMD_DETACH, CMD_QUIT,

@@ -16,6 +16,7 @@ struct stored_event {
     uint64_t offset;
     uint64_t value;
     uint64_t orig_value;
+    uint64_t guest_pc;          /* with REGDBG_EV_PC in flags (REGDBG_EV_PC_AFTER: the next one) */
     int32_t cpu;
     uint16_t flags;
     uint8_t dev;                /* index of the proxy in the session */

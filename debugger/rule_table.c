@@ -75,6 +75,7 @@ static void write_rule_raw(struct regdbg_rules_area *a, int n, const struct regd
     r->op = body->op;
     r->n_code = body->n_code;
     r->uses_value = body->uses_value;
+    r->uses_pc = body->uses_pc;
     r->start = body->start;
     r->end = body->end;
     r->operand = body->operand;

@@ -702,7 +702,8 @@ static bool is_bar_word(const struct parser *p, const struct tok *t)
 
 static bool is_option_kw(const struct parser *p, const struct tok *t)
 {
-    return is_kw(p, t, "if") || is_kw(p, t, "ignore") || is_kw(p, t, "temp");
+    return is_kw(p, t, "if") || is_kw(p, t, "ignore") || is_kw(p, t, "temp") ||
+           is_kw(p, t, "from");
 }
 
 static int parse_bar_target(struct parser *p, int dev, struct target *tg)
@@ -984,7 +985,7 @@ static int c_emit(struct comp *c, size_t pos, uint8_t op, uint8_t arg, uint8_t s
 {
     struct regdbg_rule *r = c->r;
     bool push = op == REGDBG_INSN_VALUE || op == REGDBG_INSN_SIZE || op == REGDBG_INSN_CPU ||
-                op == REGDBG_INSN_CONST;
+                op == REGDBG_INSN_CONST || op == REGDBG_INSN_PC;
     bool keep = op == REGDBG_INSN_FIELD || op == REGDBG_INSN_NOT;
 
     if (r->n_code >= REGDBG_RULE_MAX_CODE) {
@@ -1007,6 +1008,9 @@ static int c_emit(struct comp *c, size_t pos, uint8_t op, uint8_t arg, uint8_t s
     }
     if (op == REGDBG_INSN_VALUE) {
         r->uses_value = 1;
+    }
+    if (op == REGDBG_INSN_PC) {
+        r->uses_pc = 1;
     }
     return 0;
 }
@@ -1102,6 +1106,7 @@ static int c_unknown_name(struct comp *c, const struct tok *t, bool after_value,
         suggest_add(&sg, "value");
         suggest_add(&sg, "size");
         suggest_add(&sg, "cpu");
+        suggest_add(&sg, "pc");
     }
     if (c->expect) {
         bool any = false;
@@ -1119,7 +1124,7 @@ static int c_unknown_name(struct comp *c, const struct tok *t, bool after_value,
         sb_puts(&sb, any ? "unknown field " : "unknown name ");
         sb_tok(&sb, p, t);
         if (!any) {
-            sb_puts(&sb, " (no register map has fields; use value, size, cpu and numbers)");
+            sb_puts(&sb, " (no register map has fields; use value, size, cpu, pc and numbers)");
         }
     } else if (c->reg && c->reg->n_fields) {
         sb_puts(&sb, "unknown field ");
@@ -1135,9 +1140,9 @@ static int c_unknown_name(struct comp *c, const struct tok *t, bool after_value,
         if (c->reg) {
             sb_puts(&sb, " (");
             sb_puts(&sb, c->reg->name);
-            sb_puts(&sb, " has no fields; use value, size, cpu and numbers)");
+            sb_puts(&sb, " has no fields; use value, size, cpu, pc and numbers)");
         } else {
-            sb_puts(&sb, " (a BAR range has no fields; use value, size, cpu and numbers)");
+            sb_puts(&sb, " (a BAR range has no fields; use value, size, cpu, pc and numbers)");
         }
     }
     suggest_put(&sb, &sg);
@@ -1222,6 +1227,10 @@ static int c_primary(struct comp *c, const struct regmap_field *enum_field,
         next(p);
         return c_emit(c, t.pos, REGDBG_INSN_CPU, 0, 0, 0);
     }
+    if (is_kw(p, &t, "pc")) {
+        next(p);
+        return c_emit(c, t.pos, REGDBG_INSN_PC, 0, 0, 0);
+    }
     if (c->expect) {
         struct tok dot = peek(p);
         const struct regmap_reg *reg;
@@ -1278,15 +1287,69 @@ static int rel_op(const struct parser *p, const struct tok *t)
          : is_punct(p, t, "<=") ? REGDBG_INSN_LE : is_punct(p, t, ">=") ? REGDBG_INSN_GE : 0;
 }
 
+/*
+ * X in LO..HI (HI exclusive, as a target's range): LO <= X && X < HI. The program has no way to
+ * duplicate a value, so X, which must be a plain operand (pc, value, a field, size, cpu), is
+ * emitted twice: its instructions are code[start, n_code).
+ */
+static int c_in_range(struct comp *c, unsigned start)
+{
+    struct parser *p = c->p;
+    struct regdbg_rule *r = c->r;
+    struct regdbg_insn x[2];
+    unsigned n = r->n_code - start;
+    size_t pos = p->t.pos;
+    uint64_t lo, hi;
+
+    if (n < 1 || n > 2 || r->code[start].op == REGDBG_INSN_CONST ||
+        (n == 2 && r->code[start + 1].op != REGDBG_INSN_FIELD)) {
+        return fail(p, pos, "'in' needs a plain operand on its left (pc, value, a field, size or "
+                    "cpu)");
+    }
+    memcpy(x, &r->code[start], n * sizeof(x[0]));
+    next(p);
+    if (get_number(p, "the start of a range", &lo) < 0) {
+        return -1;
+    }
+    if (!is_punct(p, &p->t, "..")) {
+        return fail_expected_after(p, "'..' and the end of the range (exclusive)");
+    }
+    next(p);
+    if (get_number(p, "the end of a range (exclusive)", &hi) < 0) {
+        return -1;
+    }
+    if (hi <= lo) {
+        return fail(p, p->prev.pos, "end 0x%llx is not after the start 0x%llx (the end is "
+                    "exclusive)", (unsigned long long)hi, (unsigned long long)lo);
+    }
+    if (c_const(c, pos, lo) < 0 || c_emit(c, pos, REGDBG_INSN_GE, 0, 0, 0) < 0) {
+        return -1;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (c_emit(c, pos, x[i].op, x[i].arg, x[i].shift, x[i].width) < 0) {
+            return -1;
+        }
+    }
+    if (c_const(c, pos, hi) < 0 || c_emit(c, pos, REGDBG_INSN_LT, 0, 0, 0) < 0) {
+        return -1;
+    }
+    return c_emit(c, pos, REGDBG_INSN_LAND, 0, 0, 0);
+}
+
 static int c_rel(struct comp *c, const struct regmap_field *enum_field,
                  const struct regmap_field **ref)
 {
     struct parser *p = c->p;
     const struct regmap_field *left, *dummy;
+    unsigned start = c->r->n_code;
     int op;
 
     if (c_unary(c, enum_field, &left) < 0) {
         return -1;
+    }
+    if (is_kw(p, &p->t, "in")) {
+        *ref = NULL;
+        return c_in_range(c, start);
     }
     while ((op = rel_op(p, &p->t))) {
         struct tok t = p->t;
@@ -1379,6 +1442,7 @@ static int compile_cond(struct parser *p, struct regdbg_rule *r, const struct re
     c.expect = expect;
     r->n_code = 0;
     r->uses_value = 0;
+    r->uses_pc = 0;
     if (c_or(&c) < 0) {
         return -1;
     }
@@ -1513,6 +1577,74 @@ static int parse_op(struct parser *p, const struct target *tg, bool edit, struct
     return 0;
 }
 
+/*
+ * from FUNC: the function's name runs to the next blank (C++ and compiler-made names hold '.' and
+ * ':'); its range comes from the context's symbols.
+ */
+static int parse_from(struct parser *p, char *name, size_t len, uint64_t *lo, uint64_t *hi)
+{
+    size_t start = p->t.pos, end = start;
+    char msg[200];
+
+    if (p->t.kind == T_EOF) {
+        return fail_expected_after(p, "a function name");
+    }
+    while (end < p->n && p->s[end] != ' ' && p->s[end] != '\t') {
+        end++;
+    }
+    if (end - start >= len) {
+        return fail(p, start, "function name too long (at most %zu characters)", len - 1);
+    }
+    memcpy(name, p->s + start, end - start);
+    name[end - start] = '\0';
+    if (!p->ctx->symbols || symbols_count(p->ctx->symbols) == 0) {
+        return fail(p, start, "'from %s' needs the guest's symbols: start regdbg with "
+                    "--symbols FILE (an ELF, or an nm-style list such as System.map)", name);
+    }
+    if (symbols_function_range(p->ctx->symbols, name, lo, hi, msg, sizeof(msg)) < 0) {
+        return fail(p, start, "%s", msg);
+    }
+    while (p->t.kind != T_EOF && p->t.pos < end) {
+        next(p);
+    }
+    return 0;
+}
+
+/* The highest constant slot a program uses, plus one */
+static unsigned consts_used(const struct regdbg_rule *r)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < r->n_code; i++) {
+        if (r->code[i].op == REGDBG_INSN_CONST && r->code[i].arg + 1u > n) {
+            n = r->code[i].arg + 1u;
+        }
+    }
+    return n;
+}
+
+/* AND the condition with lo <= pc < hi (or make that the condition) */
+static int add_pc_range(struct parser *p, struct regdbg_rule *r, size_t pos, uint64_t lo,
+                        uint64_t hi)
+{
+    struct comp c;
+    bool had = r->n_code > 0;
+
+    memset(&c, 0, sizeof(c));
+    c.p = p;
+    c.r = r;
+    c.n_consts = consts_used(r);
+    c.depth = had;
+    if (c_emit(&c, pos, REGDBG_INSN_PC, 0, 0, 0) < 0 || c_const(&c, pos, lo) < 0 ||
+        c_emit(&c, pos, REGDBG_INSN_GE, 0, 0, 0) < 0 ||
+        c_emit(&c, pos, REGDBG_INSN_PC, 0, 0, 0) < 0 || c_const(&c, pos, hi) < 0 ||
+        c_emit(&c, pos, REGDBG_INSN_LT, 0, 0, 0) < 0 ||
+        c_emit(&c, pos, REGDBG_INSN_LAND, 0, 0, 0) < 0) {
+        return -1;
+    }
+    return had ? c_emit(&c, pos, REGDBG_INSN_LAND, 0, 0, 0) : 0;
+}
+
 static int parse_rule(struct parser *p, uint8_t kind, struct rules_cmd *out)
 {
     struct rules_spec *spec = &out->spec;
@@ -1520,8 +1652,10 @@ static int parse_rule(struct parser *p, uint8_t kind, struct rules_cmd *out)
     const char *cmd = kind == REGDBG_RULE_BREAK ? "break" : kind == REGDBG_RULE_EDIT ? "edit"
                     : kind == REGDBG_RULE_INJECT ? "inject" : "drop";
     unsigned dirs = direction(p);
-    bool dir_given = dirs != 0, have_if = false, have_ignore = false;
-    size_t cond_start = 0, cond_end = 0;
+    bool dir_given = dirs != 0, have_if = false, have_ignore = false, have_from = false;
+    size_t cond_start = 0, cond_end = 0, from_pos = 0;
+    char from[96];
+    uint64_t from_lo = 0, from_hi = 0;
     struct tok opt = { T_EOF, 0, 0 }, vt = { T_EOF, 0, 0 };
     struct target tg;
     struct sbuf sb;
@@ -1584,6 +1718,13 @@ static int parse_rule(struct parser *p, uint8_t kind, struct rules_cmd *out)
         } else if (is_kw(p, &t, "temp") && !spec->temp) {
             next(p);
             spec->temp = true;
+        } else if (is_kw(p, &t, "from") && !have_from) {
+            next(p);
+            from_pos = p->t.pos;
+            if (parse_from(p, from, sizeof(from), &from_lo, &from_hi) < 0) {
+                return -1;
+            }
+            have_from = true;
         } else if (is_option_kw(p, &t)) {
             return fail(p, t.pos, "duplicate '%.*s'", (int)t.len, tok_text(p, &t));
         } else {
@@ -1603,12 +1744,18 @@ static int parse_rule(struct parser *p, uint8_t kind, struct rules_cmd *out)
                 if (!spec->temp) {
                     suggest_add(&sg, "temp");
                 }
+                if (!have_from) {
+                    suggest_add(&sg, "from");
+                }
                 suggest_put(&sb, &sg);
             }
             return msg_end(p, &sb, t.pos);
         }
     }
 
+    if (have_from && add_pc_range(p, r, from_pos, from_lo, from_hi) < 0) {
+        return -1;
+    }
     sb_init(&sb, spec->text, sizeof(spec->text));
     sb_puts(&sb, cmd);
     sb_puts(&sb, " ");
@@ -1620,6 +1767,10 @@ static int parse_rule(struct parser *p, uint8_t kind, struct rules_cmd *out)
         sb_putn(&sb, tok_text(p, &opt), opt.len);
         sb_puts(&sb, " ");
         sb_putn(&sb, tok_text(p, &vt), vt.len);
+    }
+    if (have_from) {
+        sb_puts(&sb, " from ");
+        sb_puts(&sb, from);
     }
     if (have_if) {
         sb_puts(&sb, " if ");
@@ -1718,7 +1869,7 @@ static int parse_timeout(struct parser *p, double *out)
 int rules_parse(const char *line, const struct rules_ctx *ctx, struct rules_cmd *out,
                 struct rules_error *err)
 {
-    const struct rules_ctx no_devices = { NULL, 0 };
+    const struct rules_ctx no_devices = { NULL, 0, NULL };
     struct rules_error scratch;
     struct parser p;
     struct tok c;
@@ -1817,6 +1968,9 @@ int rules_parse(const char *line, const struct rules_ctx *ctx, struct rules_cmd 
         return expect_end(&p);
     case CMD_PRINT:
         out->kind = RCMD_PRINT;
+        return expect_end(&p);
+    case CMD_GDB:
+        out->kind = RCMD_GDB;
         return expect_end(&p);
     case CMD_EXPECT:
         out->kind = RCMD_EXPECT;

@@ -20,13 +20,18 @@
 #include "event_store.h"
 #include "regdbg/rules.h"
 #include "regmap.h"
+#include "symbols.h"
 
 struct rules_device {            /* what names resolve against; filled by the caller */
     const char *id;              /* the proxy's id, e.g. "i2c0" */
     const struct regmap *map;    /* may be NULL */
     uint64_t bar_size[6];        /* 0 = absent; all 0 = sizes unknown (nothing is checked) */
 };
-struct rules_ctx { const struct rules_device *devs; int n_devs; };
+struct rules_ctx {
+    const struct rules_device *devs;
+    int n_devs;
+    const struct symbols *symbols;   /* for `from FUNC`; NULL = none loaded */
+};
 
 enum rules_cmd_kind {
     RCMD_RULE,        /* break / edit / inject / drop: spec is filled */
@@ -37,6 +42,7 @@ enum rules_cmd_kind {
     RCMD_SKIP,        /* has_value, value */
     RCMD_PRINT,
     RCMD_EXPECT,      /* cond: a condition program over the parked access */
+    RCMD_GDB,         /* hand the VM, stopped after the parked access, to gdb */
     RCMD_EMPTY,       /* blank line or # comment */
 };
 

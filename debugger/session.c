@@ -13,14 +13,21 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "discover.h"
+#include "gdb_handoff.h"
 #include "rule_file.h"
+#include "symbols.h"
 
 #define QMP_TIMEOUT_MS 3000
 #define PCI_REFRESH_NS 1000000000ull
 /* The periodic refresh must never hold up the screen: a short wait, and a miss is harmless. */
 #define PCI_REFRESH_TIMEOUT_MS 250
+/* The gdb hand-off: the first port tried for a gdbstub regdbg starts (gdb's usual one), and how
+   long a VM stop may take */
+#define GDB_FIRST_PORT 1234
+#define GDB_STOP_WAIT_MS 5000
 
 uint64_t session_now_ns(void)
 {
@@ -63,9 +70,9 @@ void session_free(struct session *s)
     for (int i = 0; i < s->n_maps; i++) {
         regmap_free(s->maps[i]);
     }
-    event_store_free(&s->store);
     symbols_free(s->symbols);
     s->symbols = NULL;
+    event_store_free(&s->store);
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -226,6 +233,13 @@ int session_attach(struct session *s, const char *qmp_path, char *err, size_t er
         s->park_fd = park_watch_start(&s->watch, rings, s->n_proxies);
     }
     s->rate_t_ns = s->pci_refresh_t_ns = session_now_ns();
+    s->gdb_port = gdb_stub_from_cmdline(s->proxies[0].rr.info.qemu_pid);
+    if (s->gdb_port < 0) {
+        s->gdb_port = 0;
+    }
+    if (s->gdb_port) {
+        snprintf(s->message, sizeof(s->message), "QEMU's gdbstub listens on :%d", s->gdb_port);
+    }
     return 0;
 }
 
@@ -291,6 +305,11 @@ static void account(struct proxy *p, struct stored_event *se)
     if (se->dir == REGDBG_DIR_WRITE) {
         st->writes++;
         st->last_write = se->value;
+        if (se->flags & REGDBG_EV_PC) {
+            st->writer_pc = se->guest_pc;
+            st->writer_known = true;
+            st->writer_after = se->flags & REGDBG_EV_PC_AFTER;
+        }
     } else {
         st->reads++;
         st->last_read = se->value;
@@ -334,7 +353,7 @@ size_t session_drain(struct session *s, size_t max)
             struct stored_event se = {
                 .seq = atomic_load_explicit(&ev.seq, memory_order_relaxed), .t_ns = ev.t_ns,
                 .offset = ev.offset, .value = ev.value, .orig_value = ev.orig_value,
-                .cpu = ev.cpu, .flags = ev.flags, .dev = (uint8_t)d,
+                .guest_pc = ev.guest_pc, .cpu = ev.cpu, .flags = ev.flags, .dev = (uint8_t)d,
                 .bar = ev.bar < REGDBG_NUM_BARS ? ev.bar : 0, .size = ev.size, .dir = ev.dir,
             };
 
@@ -616,6 +635,95 @@ int session_answer_park(struct session *s, const struct session_park *p, uint32_
                        errlen);
 }
 
+int session_add_symbols(struct session *s, const char *spec, char *err, size_t errlen)
+{
+    const char *at = strrchr(spec, '@');
+    size_t len = at ? (size_t)(at - spec) : strlen(spec);
+    char magic[4];
+    FILE *f;
+
+    if (!s->symbols && !(s->symbols = symbols_new())) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (symbols_add(s->symbols, spec, err, errlen) < 0) {
+        return -1;
+    }
+    /* gdb takes the ELF as linked: only one loaded where it was linked (no bias) will do */
+    if (!s->symbols_elf[0] && !at && len < sizeof(s->symbols_elf) &&
+        (f = fopen(spec, "rb")) != NULL) {
+        if (fread(magic, 1, 4, f) == 4 && memcmp(magic, "\177ELF", 4) == 0) {
+            snprintf(s->symbols_elf, sizeof(s->symbols_elf), "%s", spec);
+        }
+        fclose(f);
+    }
+    return 0;
+}
+
+/* Wait for the VM to be paused (a VM-stop verdict takes effect in QEMU's main loop) */
+static int wait_paused(struct session *s, char *err, size_t errlen)
+{
+    for (int i = 0; i < GDB_STOP_WAIT_MS / 10; i++) {
+        json_t *st = qmp_execute(s->qmp, "query-status", NULL, QMP_TIMEOUT_MS, err, errlen);
+        const char *status = st ? json_string_value(json_object_get(st, "status")) : NULL;
+        bool paused = status && strcmp(status, "running") != 0;
+
+        if (!st) {
+            return -1;
+        }
+        if (paused) {
+            snprintf(s->run_state, sizeof(s->run_state), "%s", status);
+        }
+        json_decref(st);
+        if (paused) {
+            return 0;
+        }
+        usleep(10 * 1000);
+    }
+    snprintf(err, errlen, "the VM did not stop within %d ms", GDB_STOP_WAIT_MS);
+    return -1;
+}
+
+int session_gdb_handoff(struct session *s, const struct session_park *p, const char *file,
+                        struct session_gdb *out, char *err, size_t errlen)
+{
+    struct gdb_cpu_state cpu;
+
+    memset(out, 0, sizeof(*out));
+    if (!s->qmp || s->qemu_gone) {
+        snprintf(err, errlen, "QEMU is gone");
+        return -1;
+    }
+    if (p->park.cpu < 0) {
+        snprintf(err, errlen, "no vCPU made this access: there is no code to hand to gdb");
+        return -1;
+    }
+    if (!s->gdb_port) {
+        int port = gdb_stub_start(s->qmp, GDB_FIRST_PORT, err, errlen);
+
+        if (port < 0) {
+            return -1;
+        }
+        s->gdb_port = port;
+        out->started = true;
+    }
+    out->port = s->gdb_port;
+    out->park_pc_known = p->park.pc_known;
+    out->park_pc_after = p->park.pc_after;
+    out->park_pc = p->park.guest_pc;
+    if (session_answer_park(s, p, REGDBG_VERDICT_STOP_VM, 0, err, errlen) < 0 ||
+        wait_paused(s, err, errlen) < 0 ||
+        gdb_cpu_state(s->qmp, p->park.cpu, &cpu, err, errlen) < 0) {
+        return -1;
+    }
+    out->stop_pc = cpu.pc;
+    if (!file && s->symbols_elf[0]) {
+        file = s->symbols_elf;
+    }
+    gdb_command_line(out->port, file, out->command, sizeof(out->command));
+    return 0;
+}
+
 void session_park_ack(struct session *s)
 {
     if (s->park_fd >= 0) {
@@ -634,6 +742,7 @@ void session_rules_ctx(const struct session *s, struct rules_device *devs, struc
     }
     ctx->devs = devs;
     ctx->n_devs = s->n_proxies;
+    ctx->symbols = s->symbols;
 }
 
 int session_apply_rules_file(struct session *s, const char *path, char *err, size_t errlen)
@@ -689,6 +798,7 @@ int session_rule_command(struct session *s, const char *line, int cur_dev, struc
     case RCMD_SKIP:
     case RCMD_PRINT:
     case RCMD_EXPECT:
+    case RCMD_GDB:
         snprintf(err, errlen, "that command is for regdbg batch");
         return -1;
     default:

@@ -1,8 +1,8 @@
 /*
  * The debugger's model of one attached VM: its QMP connection and run state, every regdbg-proxy
  * with its ring, register map, BAR guest addresses and per-register statistics, the scrollback of
- * accesses, an optional recording to a trace file, and the names of the guest's code (--symbols).
- * Nothing here draws: the views read this model and ask for changes through its functions.
+ * accesses, and an optional recording to a trace file. Nothing here draws: the views read this
+ * model and ask for changes through its functions.
  */
 #ifndef REGDBG_SESSION_H
 #define REGDBG_SESSION_H
@@ -20,7 +20,6 @@
 #include "ring_reader.h"
 #include "rule_table.h"
 #include "rules_parse.h"
-#include "symbols.h"
 #include "trace_file.h"
 
 #define SESSION_MAX_PROXIES 16
@@ -33,6 +32,9 @@ struct reg_stats {
     uint64_t changed_t_ns;      /* when the last value (read or written) differed from before */
     bool has_value;
     uint64_t last_value;
+    uint64_t writer_pc;         /* the PC of the last write that carried one */
+    bool writer_known;
+    bool writer_after;          /* writer_pc is the instruction after (REGDBG_EV_PC_AFTER) */
 };
 
 struct proxy {
@@ -76,11 +78,13 @@ struct session {
 
     char message[256];          /* the last notice for the status line */
 
-    struct symbols *symbols;    /* --symbols: names of guest PCs, or NULL; freed with the
-                                   session (whoever sets it hands it over) */
-
     struct park_watch watch;    /* wakes the loop when an access parks */
     int park_fd;                /* -1 when not watching */
+
+    int gdb_port;               /* QEMU's gdbstub (found at attach, or started); 0 = none */
+
+    struct symbols *symbols;    /* --symbols: guest code names; NULL = none given */
+    char symbols_elf[PATH_MAX]; /* the first ELF among them, for gdb's command line; "" = none */
 };
 
 /* A parked access, as the session shows it. */
@@ -159,6 +163,32 @@ int session_answer_park(struct session *s, const struct session_park *p, uint32_
                         uint64_t value, char *err, size_t errlen);
 /* Empty the park doorbell pipe (after poll() said park_fd is readable). */
 void session_park_ack(struct session *s);
+/*
+ * Load guest code names (--symbols FILE[@BIAS], debugger/symbols.h) into the session; the first
+ * ELF is the file of the gdb hand-off's command line. 0, or -1 with a message.
+ */
+int session_add_symbols(struct session *s, const char *spec, char *err, size_t errlen);
+
+/* The hand-off to gdb at a park (debugger/gdb_handoff.h) */
+struct session_gdb {
+    int port;                   /* the gdbstub's TCP port */
+    bool started;               /* regdbg started it (QEMU had none) */
+    bool park_pc_known;
+    bool park_pc_after;         /* park_pc is the instruction after the access's */
+    uint64_t park_pc;           /* where the access was made (the park's PC) */
+    uint64_t stop_pc;           /* where the vCPU stopped */
+    char command[1200];         /* gdb -ex 'target remote :PORT' FILE */
+};
+
+/*
+ * Let the parked access go on, stop the VM right after it, and say where its vCPU stopped and
+ * how gdb takes over there (file: the guest ELF for the command line, or NULL). A gdbstub is
+ * started when QEMU has none. 0, or -1 with a message (the access stays parked when the gdbstub
+ * cannot be had).
+ */
+int session_gdb_handoff(struct session *s, const struct session_park *p, const char *file,
+                        struct session_gdb *out, char *err, size_t errlen);
+
 /* Is that access still parked (not answered, timed out, or let go for a VM stop)? */
 bool session_park_alive(struct session *s, const struct session_park *p);
 

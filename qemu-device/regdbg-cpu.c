@@ -33,7 +33,9 @@
 #ifdef TARGET_I386
 #include "cpu.h"
 #ifdef CONFIG_TCG
+#include "accel/tcg/tb-context.h"
 #include "exec/translation-block.h"
+#include "qemu/main-loop.h"
 #include "tcg/insn-start-words.h"
 #endif
 #ifdef CONFIG_KVM
@@ -62,10 +64,52 @@ static uint8_t regdbg_cpu_mode(bool pe, bool lma, bool cs64, bool cs32,
 }
 
 #ifdef CONFIG_TCG
+/*
+ * The unwind data of a host return address, cached: looking a translation
+ * block up (a locked tree search) and decoding its unwind data costs more
+ * than the rest of the access. The code at a host address does not change
+ * until the next flush of the translation cache (invalidated blocks' code is
+ * not reused before one), so an entry holds while tb_flush_count does. Under
+ * the BQL, which serialises this device's accesses.
+ */
+#define REGDBG_PC_CACHE_SIZE 256
+
+typedef struct RegdbgPcCacheEntry {
+    uintptr_t ra;
+    unsigned flushes;
+    uint64_t insn;              /* unwind data[0]: the PC, or its page offset */
+} RegdbgPcCacheEntry;
+
+static RegdbgPcCacheEntry regdbg_pc_cache[REGDBG_PC_CACHE_SIZE];
+
+static bool regdbg_cpu_unwind(CPUState *cs, uintptr_t ra, uint64_t *insn)
+{
+    uint64_t data[TARGET_INSN_START_WORDS];
+    unsigned flushes = qatomic_read(&tb_ctx.tb_flush_count);
+    RegdbgPcCacheEntry *e =
+        &regdbg_pc_cache[(ra ^ (ra >> 10)) % REGDBG_PC_CACHE_SIZE];
+    bool locked = bql_locked();
+
+    if (locked && e->ra == ra && e->flushes == flushes) {
+        *insn = e->insn;
+        return true;
+    }
+    if (!cpu_unwind_state_data(cs, ra, data)) {
+        return false;
+    }
+    if (locked) {
+        e->ra = ra;
+        e->flushes = flushes;
+        e->insn = data[0];
+    }
+    *insn = data[0];
+    return true;
+}
+
 static bool regdbg_cpu_where_tcg(CPUState *cs, bool pio, RegdbgWhere *w)
 {
     CPUX86State *env = cpu_env(cs);
-    uint64_t data[TARGET_INSN_START_WORDS];
+    uint64_t insn;
     uintptr_t ra = cs->mem_io_pc;
     uint32_t hf = env->hflags;
 
@@ -75,15 +119,14 @@ static bool regdbg_cpu_where_tcg(CPUState *cs, bool pio, RegdbgWhere *w)
      * find this access's return address and claim its instruction.
      */
     cs->mem_io_pc = 0;
-    if (pio || !ra || !cpu_unwind_state_data(cs, ra, data)) {
+    if (pio || !ra || !regdbg_cpu_unwind(cs, ra, &insn)) {
         return false;
     }
     /* As x86_restore_state_to_opc() reads the unwind data */
     if (tcg_cflags_has(cs, CF_PCREL)) {
-        w->pc = ((env->eip + env->segs[R_CS].base) & TARGET_PAGE_MASK) |
-                data[0];
+        w->pc = ((env->eip + env->segs[R_CS].base) & TARGET_PAGE_MASK) | insn;
     } else {
-        w->pc = data[0];
+        w->pc = insn;
     }
     if (!(hf & HF_CS64_MASK)) {
         w->pc = (uint32_t)w->pc;

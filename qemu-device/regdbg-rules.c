@@ -514,9 +514,13 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
         a->rule = rule;
     }
     if (verdict == REGDBG_VERDICT_STOP_VM) {
-        /* The access completes unmodified; the VM stops right after it */
-        qemu_system_vmstop_request_prepare();
-        qemu_system_vmstop_request(RUN_STATE_PAUSED);
+        /*
+         * The access completes unmodified; the VM stops right after it. On a
+         * vCPU thread vm_stop() also stops this vCPU at the first boundary
+         * its accelerator allows (TCG: the end of this translation block),
+         * instead of whenever the main loop gets to pause it.
+         */
+        vm_stop(RUN_STATE_PAUSED);
         verdict = REGDBG_VERDICT_CONTINUE;
     }
     return verdict;

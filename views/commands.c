@@ -26,6 +26,9 @@ const struct ui_command ui_commands[] = {
       ACT_PARK_STEP },
     { 'S', 0, "S", "StopVM", "parked: go on and stop the whole VM", SCOPE_PARKED,
       ACT_PARK_STOP_VM },
+    { 'G', 0, "G", "gdb", "parked: go on, stop the VM right after the access (under TCG: at the "
+      "end of its translation block) and show how gdb attaches there", SCOPE_PARKED,
+      ACT_PARK_GDB },
     { 'e', 0, "e", "EditRule", "parked: rewrite the rule that hit", SCOPE_PARKED,
       ACT_PARK_EDIT_RULE },
     { '?', KEY_F(1), "? F1", "Help", "this help: every key and command", SCOPE_GLOBAL,
@@ -51,6 +54,8 @@ const struct ui_command ui_commands[] = {
     { 'f', 0, "f", "Filter", "filter: dev=ID bar=N reg=NAME dir=r|w value=V[/MASK]; Up in the "
       "prompt brings back the filter in force", SCOPE_STREAM, ACT_PROMPT_FILTER },
     { 'F', 0, "F", NULL, "clear the filter", SCOPE_STREAM, ACT_CLEAR_FILTER },
+    { 'w', 0, "w", "Who", "who made each access: function+offset, then file:line (--symbols), "
+      "then hidden", SCOPE_STREAM, ACT_WHO },
     { '\t', 0, "Tab", NULL, "registers of the next device", SCOPE_REGS, ACT_NEXT_DEVICE },
     { ':', 0, ":", "Cmd", "command prompt (:help lists the commands; Up brings back the last "
       "one)", SCOPE_GLOBAL, ACT_PROMPT_COMMAND },
@@ -169,7 +174,7 @@ const char *ui_action_name(enum action a)
         [ACT_NEXT_DEVICE] = "next-device", [ACT_VIEW_RULES] = "view-rules",
         [ACT_PARK_CONTINUE] = "park-continue", [ACT_PARK_VALUE] = "park-value",
         [ACT_PARK_SKIP] = "park-skip", [ACT_PARK_STEP] = "park-step",
-        [ACT_PARK_STOP_VM] = "park-stop-vm", [ACT_PARK_EDIT_RULE] = "park-edit-rule",
+        [ACT_PARK_STOP_VM] = "park-stop-vm", [ACT_PARK_GDB] = "park-gdb", [ACT_PARK_EDIT_RULE] = "park-edit-rule",
         [ACT_MOVE_UP] = "move-up", [ACT_MOVE_DOWN] = "move-down", [ACT_PAGE_UP] = "page-up",
         [ACT_PAGE_DOWN] = "page-down", [ACT_MOVE_FIRST] = "move-first",
         [ACT_MOVE_LAST] = "move-last",

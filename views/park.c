@@ -1,12 +1,43 @@
 /*
  * The parked-access panel: when a breakpoint or a step parks an access, it shows the access
- * decoded, the rule that hit, the guest PC where known and the keys that answer it, over the
- * bottom of whatever view is up.
+ * decoded, the rule that hit, who made it (the guest PC and CPU mode, the function, file:line and
+ * that line of the source when --symbols name it) and the keys that answer it, over the bottom of
+ * whatever view is up.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "screen.h"
 #include "ui.h"
+
+/* "in i2c_init+0x1c at i2c.c:42:   writel(con, base + IC_CON);" as far as the symbols know */
+static void park_source(const struct ui *ui, const struct regdbg_park_slot *p, char *buf,
+                        size_t len)
+{
+    struct symbol_where w;
+    const char *text = NULL;
+    size_t n;
+
+    if (!ui->s->symbols || !symbols_lookup(ui->s->symbols, p->guest_pc, p->pc_after, &w)) {
+        return;
+    }
+    n = (size_t)snprintf(buf, len, "in %s+0x%llx", w.func ? w.func : "?",
+                         (unsigned long long)w.func_offset);
+    if (w.file && w.line && n < len) {
+        const char *base = strrchr(w.file, '/');
+
+        n += (size_t)snprintf(buf + n, len - n, " at %s:%d", base ? base + 1 : w.file, w.line);
+        if (w.source) {
+            text = symbols_source_line(ui->s->symbols, w.source, w.line);
+        }
+    }
+    if (text && n < len) {
+        while (*text == ' ' || *text == '\t') {
+            text++;
+        }
+        snprintf(buf + n, len - n, ":   %s", text);
+    }
+}
 
 void park_panel_draw(struct ui *ui)
 {
@@ -19,7 +50,7 @@ void park_panel_draw(struct ui *ui)
         .dir = p->dir, .reg = NO_REG,
     };
     const struct proxy *px = &ui->s->proxies[ui->park.dev];
-    char line[512], what[160], pc[40];
+    char line[512], what[160], pc[80], src[400] = "";
 
     if (top < 1) {
         top = 1;
@@ -39,20 +70,28 @@ void park_panel_draw(struct ui *ui)
         snprintf(what, sizeof(what), "rule %d: %.120s",
                  SESSION_RULE_ID(ui->park.dev, p->rule), ri.used ? ri.text : "(deleted)");
     }
-    if (p->guest_pc) {
-        snprintf(pc, sizeof(pc), "guest PC 0x%llx", (unsigned long long)p->guest_pc);
+    if (p->pc_known) {
+        static const char *const modes[] = { "?", "real", "vm86", "prot16", "prot32", "compat16",
+                                             "compat32", "long64" };
+
+        snprintf(pc, sizeof(pc), "guest PC 0x%llx%s %s", (unsigned long long)p->guest_pc,
+                 p->pc_after ? " (after the instruction)" : "",
+                 p->cpu_mode <= REGDBG_MODE_MAX ? modes[p->cpu_mode] : "?");
+        park_source(ui, p, src, sizeof(src));
     } else {
-        snprintf(pc, sizeof(pc), "guest PC unknown under TCG");
+        snprintf(pc, sizeof(pc), "guest PC unknown%s", p->cpu < 0 ? ": no vCPU" : "");
     }
     snprintf(line, sizeof(line), " PARKED by %s   (%s)", what, pc);
     screen_put(top, 0, line, screen_attr(ROLE_ERROR));
     ui_format_event(ui, &ev, line, sizeof(line), NULL);
     screen_put(top + 1, 1, line, screen_attr(ROLE_ERROR));
-    screen_put(top + 2, 1, p->dir == REGDBG_DIR_READ && p->before_read
+    screen_put(top + 2, 1, src[0] ? src : "(no --symbols name this code)",
+               screen_attr(ROLE_ERROR));
+    screen_put(top + 3, 1, p->dir == REGDBG_DIR_READ && p->before_read
                ? "The read has not reached the device yet."
                : p->dir == REGDBG_DIR_READ ? "The device has been read; the guest waits."
                                            : "The write has not reached the device yet.",
                screen_attr(ROLE_ERROR));
-    screen_put(top + 3, 1, "c continue   v another value   k skip   n step   S stop the VM   "
-               "e edit the rule", screen_attr(ROLE_ERROR) | A_BOLD);
+    screen_put(top + 4, 1, "c continue   v another value   k skip   n step   S stop the VM   "
+               "G gdb   e edit the rule", screen_attr(ROLE_ERROR) | A_BOLD);
 }

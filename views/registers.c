@@ -1,7 +1,7 @@
 /*
  * The registers view: every register in the selected proxy's map with its last value read and
- * written, access counts, time since the last access and the last value decoded into fields;
- * values that changed in the last two seconds are highlighted.
+ * written, access counts, time since the last access, the code that wrote it last and the last
+ * value decoded into fields; values that changed in the last two seconds are highlighted.
  */
 #include <stdio.h>
 
@@ -59,8 +59,9 @@ static void regs_draw(struct ui *ui)
     }
     snprintf(line, sizeof(line), "%s: %s  (Tab: next device)", p->id, p->map->name);
     screen_put(VIEW_TOP, 0, line, A_BOLD);
-    snprintf(line, sizeof(line), "%-18s %-10s %-12s %-12s %7s %7s %6s  %s", "REGISTER", "BAR+OFF",
-             "LAST READ", "LAST WRITE", "READS", "WRITES", "AGO", "FIELDS (last value)");
+    snprintf(line, sizeof(line), "%-18s %-10s %-12s %-12s %7s %7s %6s  %-24s  %s", "REGISTER",
+             "BAR+OFF", "LAST READ", "LAST WRITE", "READS", "WRITES", "AGO", "LAST WRITER",
+             "FIELDS (last value)");
     screen_put(VIEW_TOP + 1, 0, line, screen_attr(ROLE_HEADER));
     vs->rows -= 2;
     list_clamp(vs, p->map->n_regs);
@@ -68,7 +69,7 @@ static void regs_draw(struct ui *ui)
         uint64_t i = vs->top + (uint64_t)row;
         const struct regmap_reg *reg = &p->map->regs[i];
         const struct reg_stats *st = &p->stats[i];
-        char rd[24] = "-", wr[24] = "-", ago[16], fields[256] = "", where[24];
+        char rd[24] = "-", wr[24] = "-", ago[16], fields[256] = "", where[24], who[128] = "-";
         bool changed = st->changed_t_ns && now - st->changed_t_ns < CHANGED_NS;
         int y = VIEW_TOP + 2 + row;
 
@@ -84,10 +85,14 @@ static void regs_draw(struct ui *ui)
             regmap_decode(reg, reg->offset, reg->width, st->last_value, fields, sizeof(fields));
         }
         format_ago(now, st->last_t_ns, ago, sizeof(ago));
+        if (st->writer_known) {
+            ui_format_who(ui, REGDBG_EV_PC | (st->writer_after ? REGDBG_EV_PC_AFTER : 0),
+                          st->writer_pc, false, who, sizeof(who));
+        }
         snprintf(where, sizeof(where), "%u+0x%llx", reg->bar, (unsigned long long)reg->offset);
-        snprintf(line, sizeof(line), "%-18.18s %-10s %-12s %-12s %7llu %7llu %6s  %s", reg->name,
-                 where, rd, wr, (unsigned long long)st->reads, (unsigned long long)st->writes,
-                 ago, fields);
+        snprintf(line, sizeof(line), "%-18.18s %-10s %-12s %-12s %7llu %7llu %6s  %-24.24s  %s",
+                 reg->name, where, rd, wr, (unsigned long long)st->reads,
+                 (unsigned long long)st->writes, ago, who, fields);
         if (i == vs->cursor) {
             screen_fill_line(y, screen_attr(ROLE_CURSOR));
             screen_put(y, 0, line, screen_attr(ROLE_CURSOR));

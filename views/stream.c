@@ -12,6 +12,19 @@
 #include "stream.h"
 #include "ui.h"
 
+void ui_format_who(const struct ui *ui, uint16_t flags, uint64_t pc, bool by_line, char *buf,
+                   size_t len)
+{
+    if (!(flags & REGDBG_EV_PC)) {
+        snprintf(buf, len, "-");
+    } else if (ui->s->symbols) {
+        symbols_format(ui->s->symbols, pc, flags & REGDBG_EV_PC_AFTER, by_line, buf, len);
+    } else {
+        snprintf(buf, len, "%s0x%llx", flags & REGDBG_EV_PC_AFTER ? "<" : "",
+                 (unsigned long long)pc);
+    }
+}
+
 void ui_format_event(const struct ui *ui, const struct stored_event *ev, char *buf, size_t len,
                      int *dir_col)
 {
@@ -43,6 +56,12 @@ void ui_format_event(const struct ui *ui, const struct stored_event *ev, char *b
                  (unsigned long long)(mag / 1000000000u),
                  (unsigned long long)(mag % 1000000000u / 1000u), cpu, p->id,
                  ev->dir ? 'W' : 'R', ev->size, where);
+    if (ui->who != WHO_HIDDEN && n > 0 && (size_t)n < len) {
+        char who[128];
+
+        ui_format_who(ui, ev->flags, ev->guest_pc, ui->who == WHO_LINE, who, sizeof(who));
+        n += snprintf(buf + n, len - (size_t)n, "%-28.28s ", who);
+    }
     if (dir_col) {
         *dir_col = n > 0 ? n : 0;
     }

@@ -85,6 +85,32 @@ void tui_answer_park(struct tui *t, uint32_t verdict, uint64_t value)
     check_parks(t);
 }
 
+/* G at a park: the VM stops after the access; the status line says where and how gdb attaches */
+static void tui_gdb_handoff(struct tui *t)
+{
+    struct session_gdb g;
+    char err[256];
+
+    if (!t->ui.parked) {
+        return;
+    }
+    if (session_gdb_handoff(&t->s, &t->ui.park, NULL, &g, err, sizeof(err)) < 0) {
+        ui_notice(&t->ui, true, "gdb: %s", err);
+    } else if (g.park_pc_known) {
+        ui_notice(&t->ui, false, "VM stopped at 0x%llx, %llu bytes after the access's %s 0x%llx"
+                  "%s; %s", (unsigned long long)g.stop_pc,
+                  (unsigned long long)(g.stop_pc - g.park_pc),
+                  g.park_pc_after ? "next instruction" : "instruction",
+                  (unsigned long long)g.park_pc, g.started ? " (gdbstub started)" : "",
+                  g.command);
+    } else {
+        ui_notice(&t->ui, false, "VM stopped at 0x%llx%s; %s", (unsigned long long)g.stop_pc,
+                  g.started ? " (gdbstub started)" : "", g.command);
+    }
+    t->ui.parked = false;
+    check_parks(t);
+}
+
 static void perform(struct tui *t, enum action a)
 {
     struct session *s = &t->s;
@@ -195,11 +221,21 @@ static void perform(struct tui *t, enum action a)
     case ACT_VIEW_RULES:
         t->ui.view = VIEW_RULES;
         break;
+    case ACT_WHO:
+        t->ui.who = t->ui.who == WHO_HIDDEN ? WHO_FUNC : t->ui.who == WHO_FUNC ? WHO_LINE
+                                                                              : WHO_HIDDEN;
+        if (t->ui.who != WHO_HIDDEN && !s->symbols) {
+            ui_notice(&t->ui, false, "no --symbols given: the column shows guest PCs");
+        }
+        break;
     case ACT_PARK_CONTINUE:
         tui_answer_park(t, REGDBG_VERDICT_CONTINUE, 0);
         break;
     case ACT_PARK_STOP_VM:
         tui_answer_park(t, REGDBG_VERDICT_STOP_VM, 0);
+        break;
+    case ACT_PARK_GDB:
+        tui_gdb_handoff(t);
         break;
     case ACT_PARK_STEP:
         rule_step(&s->proxies[t->ui.park.dev].rr, 1);
@@ -393,17 +429,23 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-/* An empty session with the shipped maps and the --map ones. */
-static int start_session(struct tui *t, const struct tui_options *o)
+/* An empty session with the shipped maps and the --map ones, and the --symbols (cmd: the
+   command that names them in an error). */
+static int start_session(struct tui *t, const struct tui_options *o, const char *cmd)
 {
-    char err[512];
+    char err[1024];
 
     if (session_init(&t->s, o->scrollback, err, sizeof(err)) < 0) {
         fprintf(stderr, "regdbg: %s\n", err);
-        symbols_free(o->symbols);
         return -1;
     }
-    t->s.symbols = o->symbols;
+    for (int i = 0; i < o->n_symbols; i++) {
+        if (session_add_symbols(&t->s, o->symbols[i], err, sizeof(err)) < 0) {
+            fprintf(stderr, "regdbg %s: --symbols: %s\n", cmd, err);
+            session_free(&t->s);
+            return -1;
+        }
+    }
     if (session_load_default_maps(&t->s, o->maps, o->n_maps, err, sizeof(err)) < 0) {
         fprintf(stderr, "regdbg: %s\n", err);
         session_free(&t->s);
@@ -464,7 +506,7 @@ int tui_attach(const struct tui_options *o, const char *qmp_path)
     static struct tui t;
     int status;
 
-    if (start_session(&t, o) < 0) {
+    if (start_session(&t, o, "attach") < 0) {
         return EXIT_FAILURE;
     }
     status = run_attached(&t, o, qmp_path);
@@ -475,16 +517,42 @@ int tui_attach(const struct tui_options *o, const char *qmp_path)
     return status;
 }
 
+/* launch_start() with QEMU's gdbstub on gdb_port (-gdb tcp::PORT) when it is not 0 */
+static int launch_with_gdb(struct launch *l, const char *accel, int gdb_port, int argc,
+                           char **argv, char *err, size_t errlen)
+{
+    char **args;
+    char dev[32];
+    int rc;
+
+    if (!gdb_port) {
+        return launch_start(l, accel, argc, argv, err, errlen);
+    }
+    args = calloc((size_t)argc + 2, sizeof(*args));
+    if (!args) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    memcpy(args, argv, (size_t)argc * sizeof(*args));
+    snprintf(dev, sizeof(dev), "tcp::%d", gdb_port);
+    args[argc] = "-gdb";
+    args[argc + 1] = dev;
+    rc = launch_start(l, accel, argc + 2, args, err, errlen);
+    free(args);
+    return rc;
+}
+
 int tui_launch(const struct tui_options *o, const char *accel, int qemu_argc, char **qemu_argv)
 {
     static struct tui t;
     char err[256];
     int status;
 
-    if (start_session(&t, o) < 0) {
+    if (start_session(&t, o, "launch") < 0) {
         return EXIT_FAILURE;
     }
-    if (launch_start(&t.launch, accel, qemu_argc, qemu_argv, err, sizeof(err)) < 0) {
+    if (launch_with_gdb(&t.launch, accel, o->gdb_port, qemu_argc, qemu_argv, err,
+                        sizeof(err)) < 0) {
         fprintf(stderr, "regdbg launch: %s\n", err);
         session_free(&t.s);
         return EXIT_FAILURE;

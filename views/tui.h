@@ -9,8 +9,6 @@
 #include <stddef.h>
 #include <stdio.h>
 
-struct symbols;
-
 #define TUI_DEFAULT_SCROLLBACK (2u << 20)
 
 struct tui_options {
@@ -18,8 +16,10 @@ struct tui_options {
     int n_maps;
     const char *rules;          /* --rules FILE, or NULL */
     size_t scrollback;          /* events kept for scrolling, filtering and search */
-    struct symbols *symbols;    /* --symbols (debugger/symbols.h), or NULL; the session takes
-                                   it (session.symbols) and frees it */
+    int gdb_port;               /* launch --gdb PORT: QEMU's gdbstub there; 0 = none */
+    const char *const *symbols; /* --symbols FILE[@BIAS] (debugger/symbols.h), loaded into the
+                                   session (session_add_symbols) before anything starts */
+    int n_symbols;
 };
 
 /* Open the debugger on the QEMU whose QMP socket is qmp_path; it goes on when the debugger

@@ -36,6 +36,7 @@ enum action {
     ACT_SEARCH_PREV,
     ACT_CLEAR_FILTER,
     ACT_FOLLOW,             /* toggle pause/follow of the stream */
+    ACT_WHO,                /* the stream's who column: function+offset, file:line, hidden */
     ACT_PROMPT_SUBMIT,      /* the prompt's text is ready */
     ACT_PROMPT_CANCEL,
     ACT_CONFIRM_YES,
@@ -47,6 +48,7 @@ enum action {
     ACT_PARK_SKIP,          /* the write never happens / the read returns a value (asks) */
     ACT_PARK_STEP,          /* go on, and park the next access of the device */
     ACT_PARK_STOP_VM,       /* go on, and stop the whole VM */
+    ACT_PARK_GDB,           /* go on, stop the VM right after, and hand it to gdb */
     ACT_PARK_EDIT_RULE,     /* rewrite the rule that hit (asks) */
     /* movement: requests the current view receives (view_ops.request) */
     ACT_MOVE_UP,            /* one line up */
@@ -115,10 +117,11 @@ struct ui {
     char search[128];
     char filter_text[256];
     char last_command[256]; /* the last line run at the : prompt (Up brings it back) */
-    char notice[256];       /* one line at the bottom, e.g. an error from a command */
+    char notice[512];       /* one line at the bottom, e.g. an error from a command */
     bool notice_is_error;
     uint64_t session_start_ns;
     bool color;
+    enum { WHO_HIDDEN, WHO_FUNC, WHO_LINE } who;  /* the stream's column of who made an access */
 };
 
 struct view_ops {
@@ -134,7 +137,7 @@ extern const struct view_ops stream_view_ops, regs_view_ops, devices_view_ops, r
 
 /* The parked-access panel (views/park.c), drawn over the bottom of the view. */
 void park_panel_draw(struct ui *ui);
-#define PARK_PANEL_ROWS 4
+#define PARK_PANEL_ROWS 5
 
 /* Key dispatch: prompt first, then the command table, then the current view. */
 enum action ui_key(struct ui *ui, int key);
@@ -150,6 +153,10 @@ int screen_getkey(struct ui *ui);
 
 /* Helpers shared by the views. */
 const struct view_ops *ui_view_ops(enum view_id id);
+/* Who made an access (flags: REGDBG_EV_*): func+offset, or file:line when by_line; its PC when
+   no symbols name it; "-" when it carries none. */
+void ui_format_who(const struct ui *ui, uint16_t flags, uint64_t pc, bool by_line, char *buf,
+                   size_t len);
 void ui_format_event(const struct ui *ui, const struct stored_event *ev, char *buf, size_t len,
                      int *dir_col);
 void ui_notice(struct ui *ui, bool error, const char *fmt, ...)

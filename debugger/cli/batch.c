@@ -220,6 +220,40 @@ static void print_park(const struct batch *b)
     json_decref(dev);
 }
 
+/* gdb: the VM stops after the parked access; one JSON object says where and how to attach */
+static int batch_gdb(struct batch *b)
+{
+    struct session_gdb g;
+    char err[256];
+    json_t *o;
+    char *text;
+
+    if (session_gdb_handoff(&b->s, &b->park, NULL, &g, err, sizeof(err)) < 0) {
+        return fail(b, "gdb: %s", err);
+    }
+    b->parked = false;
+    o = json_pack("{s:{s:i,s:b,s:I,s:s}}", "gdb", "port", g.port, "started", g.started,
+                  "stop_pc", (json_int_t)g.stop_pc, "command", g.command);
+    if (o && g.park_pc_known) {
+        json_t *in = json_object_get(o, "gdb");
+
+        json_object_set_new(in, "park_pc", json_integer((json_int_t)g.park_pc));
+        json_object_set_new(in, "park_pc_after", json_boolean(g.park_pc_after));
+        json_object_set_new(in, "bytes_after",
+                            json_integer((json_int_t)(g.stop_pc - g.park_pc)));
+    }
+    text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (!text) {
+        json_decref(o);
+        return fail(b, "gdb: out of memory");
+    }
+    printf("%s\n", text);
+    fflush(stdout);
+    free(text);
+    json_decref(o);
+    return 0;
+}
+
 static void print_rules(struct batch *b)
 {
     for (int d = 0; d < b->s.n_proxies; d++) {
@@ -357,6 +391,11 @@ static int run_line(struct batch *b, const char *line)
         }
         print_park(b);
         return 0;
+    case RCMD_GDB:
+        if (!b->parked) {
+            return fail(b, "gdb: no access is parked (wait first)");
+        }
+        return batch_gdb(b);
     case RCMD_EXPECT:
         if (!b->parked) {
             return fail(b, "expect: no access is parked (wait first)");
@@ -433,7 +472,6 @@ int cmd_batch(int argc, char **argv)
         { 0 },
     };
     const char *sym_specs[CLI_MAX_SYMBOLS];
-    struct symbols *syms;
     int n_syms = 0;
     static struct batch b;
     struct sigaction sa = { .sa_handler = on_stop_signal };
@@ -441,7 +479,7 @@ int cmd_batch(int argc, char **argv)
     const char *sock = NULL, *device = NULL, *record = NULL;
     char *maps[SESSION_MAX_MAPS];
     int n_maps = 0, opt, status = 0;
-    char err[512], *line = NULL;
+    char err[1024], *line = NULL;
     size_t cap = 0;
     FILE *f;
 
@@ -469,8 +507,17 @@ int cmd_batch(int argc, char **argv)
     if (!sock || optind != argc - 1) {
         return cli_usage_error("batch", "give --qmp SOCKET and one SCRIPT");
     }
-    if ((status = cli_load_symbols("batch", sym_specs, n_syms, &syms))) {
-        return status;
+    if (session_init(&b.s, BATCH_SCROLLBACK, err, sizeof(err)) < 0) {
+        fprintf(stderr, "regdbg batch: %s\n", err);
+        return EXIT_RUNTIME;
+    }
+    /* first: a file that is not symbols stops the batch before it touches the VM */
+    for (int i = 0; i < n_syms; i++) {
+        if (session_add_symbols(&b.s, sym_specs[i], err, sizeof(err)) < 0) {
+            fprintf(stderr, "regdbg batch: --symbols: %s\n", err);
+            session_free(&b.s);
+            return EXIT_RUNTIME;
+        }
     }
     b.script = argv[optind];
     b.dev = -1;
@@ -480,7 +527,7 @@ int cmd_batch(int argc, char **argv)
     f = strcmp(b.script, "-") == 0 ? stdin : fopen(b.script, "r");
     if (!f) {
         fprintf(stderr, "regdbg batch: cannot open %s: %s\n", b.script, strerror(errno));
-        symbols_free(syms);
+        session_free(&b.s);
         return EXIT_RUNTIME;
     }
     if (f == stdin) {
@@ -488,13 +535,6 @@ int cmd_batch(int argc, char **argv)
            stdio buffer while the writer keeps the pipe open */
         setvbuf(stdin, NULL, _IONBF, 0);
     }
-    if (session_init(&b.s, BATCH_SCROLLBACK, err, sizeof(err)) < 0) {
-        fprintf(stderr, "regdbg batch: %s\n", err);
-        symbols_free(syms);
-        status = EXIT_RUNTIME;
-        goto out;
-    }
-    b.s.symbols = syms;     /* the session frees it */
     if (session_load_default_maps(&b.s, maps, n_maps, err, sizeof(err)) < 0 ||
         session_attach(&b.s, sock, err, sizeof(err)) < 0) {
         fprintf(stderr, "regdbg batch: %s\n", err);

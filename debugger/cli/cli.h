@@ -26,6 +26,7 @@ struct command {
 
 int cmd_record(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 int cmd_launch(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
@@ -34,6 +35,7 @@ int cmd_qemu_args(int argc, char **argv);
 
 extern const char record_usage[];
 extern const char dump_usage[];
+extern const char diff_usage[];
 extern const char launch_usage[];
 extern const char attach_usage[];
 const char *batch_usage(void);     /* generated from the command table */

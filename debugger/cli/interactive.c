@@ -10,12 +10,11 @@
 
 #include "cli.h"
 #include "session.h"
-#include "symbols.h"
 #include "tui.h"
 
 const char launch_usage[] =
     "usage: regdbg launch [--kvm|--tcg] [--map FILE]... [--rules FILE] [--scrollback N]\n"
-    "                     [--symbols FILE[@BIAS]]... -- QEMU-ARGS...\n"
+    "                     [--gdb PORT] [--symbols FILE[@BIAS]]... -- QEMU-ARGS...\n"
     "\n"
     "Start the QEMU built with regdbg-proxy with a private QMP socket and the given arguments,\n"
     "and attach the debugger to it. QEMU's own output goes to a log file (its path is shown\n"
@@ -28,7 +27,11 @@ const char launch_usage[] =
     "  --map FILE       a register map (JSON, docs/register-maps.md); repeatable. Maps are\n"
     "                   matched to proxies by vendor:device; the shipped ones are always loaded\n"
     "  --scrollback N   events kept for scrolling, filtering and search (default 2097152)\n"
+    "  --gdb PORT       start QEMU's gdbstub on TCP PORT (-gdb tcp::PORT); G at a parked\n"
+    "                   access stops the VM there for gdb (without --gdb, G starts a gdbstub)\n"
     CLI_SYMBOLS_HELP
+    "                   the screen names the PCs with them; the first ELF given without a\n"
+    "                   BIAS is the file of the gdb command line that G prints\n"
     "\n"
     "example:\n"
     "  regdbg launch --tcg -- -machine q35 -m 64 -kernel fw.elf \\\n"
@@ -40,8 +43,8 @@ const char attach_usage[] =
     "\n"
     "Attach the debugger to a QEMU started with -qmp unix:SOCKET,server=on,wait=off and one or\n"
     "more -device regdbg-proxy. Quitting (q) leaves the VM running untouched; attaching again\n"
-    "picks up where the ring is. The options are launch's (regdbg launch --help), but for\n"
-    "--kvm and --tcg:\n"
+    "picks up where the ring is. A gdbstub given on QEMU's command line (-gdb tcp::PORT, -s) is\n"
+    "noticed; G at a parked access stops the VM there for gdb (starting a gdbstub if needed).\n"
     "\n"
     CLI_SYMBOLS_HELP
     "\n"
@@ -54,12 +57,13 @@ static const struct option common_opts[] = {
     { "scrollback", required_argument, NULL, 's' },
     { "kvm", no_argument, NULL, 'k' },
     { "tcg", no_argument, NULL, 't' },
+    { "gdb", required_argument, NULL, 'g' },
     { "symbols", required_argument, NULL, CLI_SYMBOLS },
     { "help", no_argument, NULL, 'h' },
     { 0 },
 };
 
-/* What the options gave besides struct tui_options: the --symbols files, loaded after. */
+/* Where the --symbols arguments are kept (struct tui_options points at them). */
 struct extra_options {
     const char *sym_specs[CLI_MAX_SYMBOLS];
     int n_syms;
@@ -114,6 +118,19 @@ static int parse_common(int argc, char **argv, struct tui_options *o, struct ext
             o->scrollback = (size_t)v;
             break;
         }
+        case 'g': {
+            uint64_t v;
+            if (!accel) {
+                return -cli_usage_error(cmd, "--gdb is for launch (attach notices a gdbstub on "
+                                        "QEMU's command line, and G starts one if needed)");
+            }
+            if (rules_parse_number(optarg, strlen(optarg), &v) != RULES_NUMBER_OK || v < 1 ||
+                v > 65535) {
+                return -cli_usage_error(cmd, "--gdb needs a TCP port, 1 to 65535");
+            }
+            o->gdb_port = (int)v;
+            break;
+        }
         case 'k':
         case 't':
             if (!accel) {
@@ -153,9 +170,8 @@ int cmd_attach(int argc, char **argv)
                                                "QMP SOCKET)", argv[optind + 1])
                              : cli_usage_error("attach", "give the QMP SOCKET");
     }
-    if ((status = cli_load_symbols("attach", x.sym_specs, x.n_syms, &o.symbols))) {
-        return status;
-    }
+    o.symbols = x.sym_specs;
+    o.n_symbols = x.n_syms;
     return tui_attach(&o, argv[optind]);
 }
 
@@ -173,10 +189,10 @@ int cmd_launch(int argc, char **argv)
     if (optind >= argc) {
         return cli_usage_error("launch", "give QEMU's arguments after --");
     }
-    /* before QEMU starts: a file that is not symbols stops nothing running */
-    if ((status = cli_load_symbols("launch", x.sym_specs, x.n_syms, &o.symbols))) {
-        return status;
-    }
+    /* tui_launch loads them before QEMU starts: a file that is not symbols stops nothing
+       running */
+    o.symbols = x.sym_specs;
+    o.n_symbols = x.n_syms;
     if (!accel) {
         accel = access("/dev/kvm", R_OK | W_OK) == 0 ? 'k' : 't';
     }

@@ -24,6 +24,8 @@ static const struct command commands[] = {
     { "record", "record a proxy's register accesses into a trace file", record_usage,
       cmd_record, NULL },
     { "dump", "print a trace file as text or JSON lines", dump_usage, cmd_dump, NULL },
+    { "diff", "compare recorded runs: first divergence, hunks, per-register summary",
+      diff_usage, cmd_diff, NULL },
     { "scan", "list the host's PCI devices: ids, names, BARs, bound driver", scan_usage,
       cmd_scan, NULL },
     { "qemu-args", "print the -device option that clones a host PCI device", qemu_args_usage,
@@ -52,7 +54,8 @@ static void usage(FILE *f)
           "example:\n"
           "  regdbg record --qmp /tmp/qmp.sock -o fw.trace --duration 5 && regdbg dump fw.trace\n"
           "\n"
-          "exit status: 0 success, 1 runtime error, 2 usage error\n", f);
+          "exit status: 0 success, 1 runtime error, 2 usage error; diff as diff(1): 0 the runs\n"
+          "agree, 1 they differ, 2 trouble\n", f);
 }
 
 /* `regdbg help --commands`: the command table (debugger/command_table.c), tab-separated. */

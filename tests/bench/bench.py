@@ -10,7 +10,10 @@ minutes apart measures the machine, not the code.
    file backend. QEMU's `-trace` cannot share a VM with the proxy: those launches alternate.
 2. The ring alone, against a reference loop (memcpy of the same bytes) in alternating runs.
 3. The TUI under load, and the latencies of a breakpoint.
-4. One table at the end: each figure, its target, met or not. A figure this machine cannot
+4. `regdbg diff` of two generated traces of 10 million accesses that differ in a few places
+   (tests/bench/trace_gen.c): wall time and peak memory, against absolute targets (the diff runs on
+   this machine alone, no baseline shares it).
+5. One table at the end: each figure, its target, met or not. A figure this machine cannot
    measure faithfully (KVM here is software virtualisation) is marked so, not compared.
 """
 
@@ -129,6 +132,17 @@ def judge(figure, reads, writes, target, trusted=True, why=""):
 def bench_guest(accel, tmp):
     print("## %s guest: cost of a 32-bit MMIO access, B/A in one VM, median (min-max) of %d "
           "rounds" % (accel.upper(), ROUNDS))
+    if accel == "tcg":
+        # The guest PC of every access (issue 11): its cost, with it on and with it off
+        for pc, target in [("off", 1.15), ("on", 1.25)]:
+            reads, writes, rounds = ab_rounds(tmp, accel, ["edu", PROXY + ",guest-pc=" + pc],
+                                              "1234:11e8", "8086:0f41",
+                                              recorders=[("p0", None)])
+            print_ab("proxy (guest-pc=%s) + regdbg record / edu" % pc, reads, writes, rounds)
+            judge("TCG: proxy/edu, guest-pc=%s" % pc, reads, writes, target)
+        bench_edu_trace(tmp)
+        print()
+        return
     reads, writes, rounds = ab_rounds(tmp, accel, ["edu", PROXY], "1234:11e8", "8086:0f41",
                                       recorders=[("p0", None)])
     print_ab("proxy + regdbg record / edu", reads, writes, rounds)
@@ -139,10 +153,6 @@ def bench_guest(accel, tmp):
         trusted = edu_cycles < 5000
         judge("KVM: proxy/edu", reads, writes, 1.05, trusted,
               "edu costs %d cycles per access here (software virtualisation)" % edu_cycles)
-    else:
-        judge("TCG: proxy/edu", reads, writes, 1.5)
-    if accel == "tcg":
-        bench_edu_trace(tmp)
     print()
 
 
@@ -421,6 +431,52 @@ def bench_hw(tmp):
     print()
 
 
+DIFF_ACCESSES = 10000000
+DIFF_RUNS = 3
+
+
+def timed_run(args):
+    """Run args to completion; returns (exit status, stdout, wall seconds, peak RSS in KiB)."""
+    t0 = time.monotonic()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, out.decode(errors="replace"), time.monotonic() - t0, usage.ru_maxrss
+
+
+def bench_diff(build, tmp):
+    gen = os.path.join(build, "bench", "trace_gen")
+    regdbg = os.path.join(build, "bin", "regdbg")
+    a, b = os.path.join(tmp, "diff-a.trace"), os.path.join(tmp, "diff-b.trace")
+    print("## regdbg diff: two traces of %d accesses and a few more (whole loops), the second "
+          "with 5 planted differences (4 hunks and a longer poll); median (min-max) of %d runs"
+          % (DIFF_ACCESSES, DIFF_RUNS))
+    subprocess.run([gen, a, str(DIFF_ACCESSES)], check=True, capture_output=True)
+    subprocess.run([gen, b, str(DIFF_ACCESSES), "5"], check=True, capture_output=True)
+    for label, other in [("same trace twice", a), ("5 differences", b)]:
+        times, peaks = [], []
+        for _ in range(DIFF_RUNS):
+            status, out, secs, peak = timed_run([regdbg, "diff", a, other])
+            want = 0 if other == a else 1
+            if status != want or (want and "the runs differ" not in out):
+                raise SystemExit("regdbg diff exited %d (expected %d):\n%s"
+                                 % (status, want, out[-2000:]))
+            times.append(secs)
+            peaks.append(peak / 1024)
+        print("%-20s %.2f s (%.2f-%.2f), peak %.0f MiB" % (label, statistics.median(times),
+                                                           min(times), max(times), max(peaks)))
+        if other == b:
+            print("   " + out.strip().splitlines()[-1])
+            ok = statistics.median(times) <= 10 and max(peaks) <= 1024
+            result("diff: 10M vs 10M accesses, 5 differences", "%.2f s, %.0f MiB" % (
+                statistics.median(times), max(peaks)), "<= 10 s, <= 1 GiB",
+                "met" if ok else "NOT met")
+    os.unlink(a)
+    os.unlink(b)
+    print()
+
+
 def print_table():
     print("## targets")
     width = max(len(r[0]) for r in RESULTS)
@@ -432,7 +488,8 @@ def print_table():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
-    ap.add_argument("--only", choices=["guest", "ring", "tui", "rules", "hw"])
+    ap.add_argument("--only", choices=["guest", "guest-tcg", "ring", "tui", "rules", "hw",
+                                       "diff"])
     opts = ap.parse_args()
     os.environ.setdefault("REGDBG_BUILD", os.path.abspath(opts.build))
     tmp = tempfile.mkdtemp(prefix="regdbg-bench-")
@@ -444,6 +501,10 @@ def main():
         bench_rules(tmp)
     if opts.only in (None, "hw"):
         bench_hw(tmp)
+    if opts.only in (None, "diff"):
+        bench_diff(opts.build, tmp)
+    if opts.only == "guest-tcg":
+        bench_guest("tcg", tmp)
     if opts.only in (None, "guest"):
         bench_guest("tcg", tmp)
         if harness.kvm_usable():

@@ -92,7 +92,7 @@ static void parse_one(const char *line, size_t len, const struct rules_ctx *ctx)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct rules_ctx one = { devs, 1 }, three = { devs, 3 };
+    struct rules_ctx one = { devs, 1, NULL }, three = { devs, 3, NULL };
     char *line;
 
     if (!map) {

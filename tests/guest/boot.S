@@ -1,5 +1,6 @@
-/* tests/guest/boot.S: multiboot v1 header, BSP entry, flat GDT, per-CPU stacks and the 32-bit AP entry
- * of the regdbg test guest. */
+/* tests/guest/boot.S: multiboot v1 header, BSP entry, GDT (flat 32-bit code and data, and the 16-
+ * and 64-bit code segments of mode=pcmodes), per-CPU stacks and the 32-bit AP entry of the regdbg
+ * test guest. */
 #include "guest.h"
 
 #define MB_MAGIC  0x1BADB002
@@ -73,6 +74,8 @@ gdt:
         .quad   0                       /* null */
         .quad   0x00CF9A000000FFFF      /* 0x08: code, base 0, limit 4 GiB, 32-bit */
         .quad   0x00CF92000000FFFF      /* 0x10: data, base 0, limit 4 GiB */
+        .quad   0x00009A0FFFF0FFFF      /* 0x18: code, base 0xffff0 (PCM16_BASE), limit 64 KiB, 16-bit */
+        .quad   0x00AF9A000000FFFF      /* 0x20: code, 64-bit (L) */
 gdt_end:
         .align 4
         .word   0

@@ -5,6 +5,10 @@
 
 #define GDT_CODE_SEL   0x08
 #define GDT_DATA_SEL   0x10
+#define GDT_CODE16_SEL 0x18        /* 16-bit code, base PCM16_BASE (mode=pcmodes) */
+#define GDT_CODE64_SEL 0x20        /* 64-bit code (mode=pcmodes) */
+
+#define PCM16_BASE     0xffff0     /* base of the 16-bit code: real-mode CS 0xffff, A20 on */
 
 #define MAX_CPUS       64          /* per-CPU stacks are allocated for APIC ids 0..MAX_CPUS-1 */
 #define STACK_SHIFT    13
@@ -90,6 +94,9 @@ int pci_find_and_setup(uint16_t vendor, uint16_t device, const char *mode);
 /* ---- smp.c ---- */
 void hammer_main(uint32_t cpus, uint32_t count) __attribute__((noreturn));
 void ap_main(uint32_t apic_id) __attribute__((noreturn));
+
+/* ---- pcmodes.c ---- */
+void pcmodes_main(uint32_t bar0);
 
 /* ---- main.c ---- */
 void guest_main(uint32_t magic, uint32_t mbi_addr) __attribute__((noreturn));

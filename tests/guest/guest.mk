@@ -1,19 +1,18 @@
 # tests/guest/guest.mk: make fragment (included by the top-level Makefile, run from the repo top) that
-# builds the bare-metal test guest build/guest/regdbg-guest.elf with $(CC) -m32, freestanding, no libgcc.
+# builds the bare-metal test guest build/guest/regdbg-guest.elf with $(CC) -m32, freestanding, no libgcc,
+# with DWARF line tables (-g) so that a test can map a guest PC to a source line.
 
 GUEST_ELF := build/guest/regdbg-guest.elf
 
 GUEST_SRC_DIR := tests/guest
 GUEST_OBJ_DIR := build/guest/obj
-GUEST_C_SRCS  := main.c lib.c pci.c smp.c
-GUEST_S_SRCS  := boot.S trampoline.S
+GUEST_C_SRCS  := main.c lib.c pci.c smp.c pcmodes.c
+GUEST_S_SRCS  := boot.S trampoline.S pcmodes_asm.S
 GUEST_OBJS    := $(addprefix $(GUEST_OBJ_DIR)/,$(GUEST_S_SRCS:.S=.o) $(GUEST_C_SRCS:.c=.o))
 GUEST_LDS     := $(GUEST_SRC_DIR)/guest.ld
 
-# -g: DWARF line tables for `--symbols` (the tests name the guest's accesses by file:line); it
-# changes no code, and the debug sections are not loaded
-GUEST_CFLAGS  := -m32 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -nostdlib -static -O2 \
-                 -Wall -Wextra -Werror -fno-asynchronous-unwind-tables -fno-builtin -MMD -MP -g
+GUEST_CFLAGS  := -m32 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -nostdlib -static -O2 -g \
+                 -Wall -Wextra -Werror -fno-asynchronous-unwind-tables -fno-builtin -MMD -MP
 GUEST_LDFLAGS := -m32 -ffreestanding -nostdlib -static -no-pie -Wl,-T,$(GUEST_LDS) -Wl,--build-id=none
 
 # Keep whatever default goal the including Makefile has (or will have).

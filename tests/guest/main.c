@@ -1,6 +1,6 @@
-/* tests/guest/main.c: C entry of the regdbg test guest: multiboot command-line parsing, device lookup
- * and the i2c (DesignWare I2C register sequence), bench (rdtsc timing), script (the 32-bit
- * accesses listed in ops=) and ab (two devices timed in alternating rounds) modes. */
+/* tests/guest/main.c: C entry of the regdbg test guest: multiboot command-line parsing, device lookup,
+ * mode dispatch, and the i2c (DesignWare I2C register sequence), bench (rdtsc timing), script (the
+ * 32-bit accesses listed in ops=) and ab (two devices timed in alternating rounds) modes. */
 #include "guest.h"
 
 #define MB_BOOTLOADER_MAGIC 0x2BADB002
@@ -93,7 +93,7 @@ static int parse_arg(const char *w, int n)
         return 1;
     }
     if (key_is(w, eq, "mode")) {
-        static const char *const modes[] = { "i2c", "hammer", "bench", "script", "ab" };
+        static const char *const modes[] = { "i2c", "hammer", "bench", "script", "ab", "pcmodes" };
         for (unsigned i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
             if (key_is(v, vn, modes[i])) {
                 args.mode = modes[i];
@@ -361,9 +361,13 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
     }
     /* offset of the last register the mode touches must lie inside BAR0 */
     uint32_t last = args.mode[0] == 'i' ? 0xfc : args.mode[0] == 'h' ? 0x100 + 4 * (args.cpus - 1) :
-                    args.mode[0] == 's' ? 0 : args.off;
+                    args.mode[0] == 's' ? 0 : args.mode[0] == 'p' ? 0x4c : args.off;
     if (dev_bar0_size != 0 && (dev_bar0_size < 4 || last > dev_bar0_size - 4)) {
         say("error: mode=%s accesses offset 0x%x, beyond BAR0 (size 0x%x)", args.mode, last, dev_bar0_size);
+        guest_exit(EXIT_BAD_ARGS);
+    }
+    if ((args.mode[0] == 'a' || args.mode[0] == 'p') && dev_bar0_is_io) {
+        say("error: mode=%s needs a memory BAR0 on dev=", args.mode);
         guest_exit(EXIT_BAD_ARGS);
     }
     if (args.mode[0] == 'i')
@@ -372,13 +376,10 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
         hammer_main(args.cpus, args.count);   /* does not return */
     else if (args.mode[0] == 's')
         script_main();
-    else if (args.mode[0] == 'a') {
-        if (dev_bar0_is_io) {
-            say("error: ab mode needs a memory BAR0 on dev=");
-            guest_exit(EXIT_BAD_ARGS);
-        }
+    else if (args.mode[0] == 'a')
         ab_main(dev_bar0, bar_b);
-    }
+    else if (args.mode[0] == 'p')
+        pcmodes_main(dev_bar0);
     else
         bench_main(args.iters, args.runs, args.off);
     guest_exit(EXIT_OK);

@@ -17,7 +17,7 @@ tramp_start:
         ljmpl   $GDT_CODE_SEL, $ap_entry32  /* 32-bit offset: straight into the kernel image */
         .align 4
 tramp_gdtr:
-        .word   3 * 8 - 1                /* the three-entry GDT of boot.S */
+        .word   3 * 8 - 1                /* the first three entries of boot.S's GDT */
         .long   gdt
 tramp_end:
         .code32

@@ -642,15 +642,18 @@ def test_tui_registers_and_devices_screens(t):
     lines = term.lines()
     check(lines[1].startswith("i2c0: Synopsys DesignWare I2C"), lines[1])
     check(re.match(r"REGISTER\s+BAR\+OFF\s+LAST READ\s+LAST WRITE\s+READS\s+WRITES\s+AGO\s+"
-                   r"FIELDS", lines[2]), lines[2])
+                   r"LAST WRITER\s+FIELDS", lines[2]), lines[2])
     rows = {}
     for ln in lines[3:-2]:
         m = re.match(r"(\S+)\s+(\d)\+0x([0-9a-f]+)\s+(\S+)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\S+)"
-                     r"(?:  (.*))?$", ln)
+                     r"\s+(\S+)(?:  (.*))?$", ln)
         if m:
             rows[m.group(1)] = m.groups()
     check("IC_DATA_CMD" in rows, "no IC_DATA_CMD row:\n" + "\n".join(lines))
-    _, bar, off, last_read, last_write, reads, writes, ago, fields = rows["IC_DATA_CMD"]
+    _, bar, off, last_read, last_write, reads, writes, ago, writer, fields = rows["IC_DATA_CMD"]
+    fields = fields.strip() if fields else fields     # after the writer column's padding
+    # The guest PC of the last write (no --symbols here: the PC itself)
+    check(re.match(r"0x[0-9a-f]+$", writer), "IC_DATA_CMD's last writer: %r" % writer)
     reads, writes = int(reads), int(writes)
     check(bar == "0" and int(off, 16) == 0x10, "IC_DATA_CMD at %s+0x%s" % (bar, off))
     check(writes > 0 and reads > 0, "IC_DATA_CMD counts: %d reads %d writes" % (reads, writes))
@@ -665,7 +668,7 @@ def test_tui_registers_and_devices_screens(t):
           "IC_CON row: %r" % (con,))
     check(abs(int(rows["IC_ENABLE"][6]) - 2 * int(con[6])) <= 2, "IC_ENABLE writes %s, IC_CON %s"
           % (rows["IC_ENABLE"][6], con[6]))
-    check(rows["IC_SAR"][3:7] == ("-", "-", "0", "0"),
+    check(rows["IC_SAR"][3:7] == ("-", "-", "0", "0") and rows["IC_SAR"][8] == "-",
           "IC_SAR never touched: %r" % (rows["IC_SAR"],))
     # The devices screen.
     dev = _pci_device(lt.qmp, "i2c0")
@@ -1338,10 +1341,19 @@ def bar_word(path, off):
 
 
 def park_panel(lines):
-    """(title, access line, what it says, keys) of the park panel on the screen, or None."""
-    for k, ln in enumerate(lines[:-3]):
+    """(title, access line, what it says, keys) of the park panel on the screen, or None. (The
+    line between the access and what it says names the code: park_code().)"""
+    for k, ln in enumerate(lines[:-4]):
         if ln.startswith(" PARKED by "):
-            return ln.strip(), lines[k + 1].strip(), lines[k + 2].strip(), lines[k + 3].strip()
+            return ln.strip(), lines[k + 1].strip(), lines[k + 3].strip(), lines[k + 4].strip()
+    return None
+
+
+def park_code(lines):
+    """The park panel's line that names the code that made the access."""
+    for k, ln in enumerate(lines[:-4]):
+        if ln.startswith(" PARKED by "):
+            return lines[k + 2].strip()
     return None
 
 
@@ -1457,7 +1469,8 @@ def test_tui_launch_kvm_map_and_rules(t):
     check(qmp_status(qmp) == "prelaunch", "the guest ran before the rules were set")
     qmp.cmd("cont")
     title, access, state, keys = wait_park(term, "PARKED by rule 2: break w w0:W_DATA ")
-    check(re.search(r"\(guest PC 0x[0-9a-f]+\)$", title), "a KVM vCPU's PC: %r" % title)
+    check(re.search(r"\(guest PC 0x[0-9a-f]+ \(after the instruction\) prot32\)$", title),
+          "a KVM vCPU's PC (a write: KVM has completed it): %r" % title)
     check(re.search(r"W4 W_DATA\s+<- 0x00001111$", access), "the parked access: %r" % access)
     term.keys("k")
     wait_park(term, "PARKED by rule 3: break w w0:W_DATA2 ")

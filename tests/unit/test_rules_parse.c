@@ -24,11 +24,11 @@ static struct regmap *map;
 static struct rules_device one_dev[1];
 /* Two devices with the same map, and one without a map whose BAR sizes are unknown. */
 static struct rules_device three_devs[3];
-static struct rules_ctx ctx1 = { one_dev, 1 };
-static struct rules_ctx ctx3 = { three_devs, 3 };
+static struct rules_ctx ctx1 = { one_dev, 1, NULL };
+static struct rules_ctx ctx3 = { three_devs, 3, NULL };
 /* One anonymous device (no id), as a proxy without a qdev id is. */
 static struct rules_device anon_dev[1];
-static struct rules_ctx ctx_anon = { anon_dev, 1 };
+static struct rules_ctx ctx_anon = { anon_dev, 1, NULL };
 
 static struct rules_cmd cmd;   /* large: kept out of the stack */
 
@@ -426,6 +426,57 @@ static void test_code_shape(void)
           regdbg_rule_eval(r, 9, 4, 0, REGDBG_PC_UNKNOWN) == 0, "eval");
 }
 
+/* pc in conditions: an exact PC, a range (end exclusive), and what an unknown PC does */
+static void test_pc_conditions(void)
+{
+    static const struct { const char *line; uint64_t pc; int want; } cases[] = {
+        { "break w IC_CON if pc == 0x1000a4", 0x1000a4, 1 },
+        { "break w IC_CON if pc == 0x1000a4", 0x1000a5, 0 },
+        { "break w IC_CON if pc == 0x1000a4", REGDBG_PC_UNKNOWN, 0 },
+        { "break w IC_CON if pc in 0x100000..0x100400", 0xfffff, 0 },
+        { "break w IC_CON if pc in 0x100000..0x100400", 0x100000, 1 },
+        { "break w IC_CON if pc in 0x100000..0x100400", 0x1003ff, 1 },
+        { "break w IC_CON if pc in 0x100000..0x100400", 0x100400, 0 },
+        { "break w IC_CON if pc in 0x100000..0x100400", REGDBG_PC_UNKNOWN, 0 },
+        { "break w IC_CON if pc in 16..32 && value == 1", 20, 1 },
+        { "break w IC_CON if !(pc in 16..32) || cpu == 1", 20, 0 },
+    };
+    struct rules_error err;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc = rules_parse(cases[i].line, &ctx1, &cmd, &err);
+
+        CHECK(rc == 0, "'%s': %s", cases[i].line, err.message);
+        CHECK(cmd.spec.rule.uses_pc == 1, "'%s': uses_pc", cases[i].line);
+        CHECK(regdbg_rule_eval(&cmd.spec.rule, 1, 4, 0, cases[i].pc) == cases[i].want,
+              "'%s' at pc 0x%llx: want %d", cases[i].line, (unsigned long long)cases[i].pc,
+              cases[i].want);
+    }
+    CHECK(rules_parse("break w IC_CON if value in 1..3", &ctx1, &cmd, &err) == 0 &&
+          cmd.spec.rule.uses_pc == 0 && cmd.spec.rule.uses_value == 1 &&
+          regdbg_rule_eval(&cmd.spec.rule, 2, 4, 0, 0) == 1 &&
+          regdbg_rule_eval(&cmd.spec.rule, 3, 4, 0, 0) == 0, "value in 1..3");
+    CHECK(rules_parse("break w IC_CON if SPEED in 1..3", &ctx1, &cmd, &err) == 0 &&
+          regdbg_rule_eval(&cmd.spec.rule, 0x4, 4, 0, 0) == 1 &&
+          regdbg_rule_eval(&cmd.spec.rule, 0x6, 4, 0, 0) == 0, "a field in a range");
+    CHECK(rules_parse("break w IC_CON if cpu == 1", &ctx1, &cmd, &err) == 0 &&
+          cmd.spec.rule.uses_pc == 0, "no pc, no uses_pc");
+    CHECK(rules_parse("break w IC_CON if 5 in 1..3", &ctx1, &cmd, &err) == -1 &&
+          strstr(err.message, "'in' needs a plain operand"), "%s", err.message);
+    CHECK(rules_parse("break w IC_CON if pc in 3..3", &ctx1, &cmd, &err) == -1 &&
+          strstr(err.message, "is not after the start"), "%s", err.message);
+    CHECK(rules_parse("break w IC_CON if pc in 3", &ctx1, &cmd, &err) == -1 &&
+          strstr(err.message, "expected '..'"), "%s", err.message);
+    /* from FUNC without symbols: says how to give them */
+    CHECK(rules_parse("break w IC_CON from i2c_init", &ctx1, &cmd, &err) == -1 &&
+          err.column == 21 && strstr(err.message, "--symbols FILE"), "%s", err.message);
+    CHECK(rules_parse("expect pc == 0x10", &ctx1, &cmd, &err) == 0 && cmd.kind == RCMD_EXPECT &&
+          cmd.cond.uses_pc == 1 && regdbg_rule_eval(&cmd.cond, 0, 4, 0, 0x10) == 1,
+          "expect pc");
+    CHECK(rules_parse("gdb", &ctx1, &cmd, &err) == 0 && cmd.kind == RCMD_GDB, "gdb");
+    CHECK(rules_parse("gdb 1", &ctx1, &cmd, &err) == -1, "gdb takes no argument");
+}
+
 /* A condition of exactly REGDBG_RULE_MAX_CODE instructions compiles; one more does not. */
 static void test_code_limit(void)
 {
@@ -612,9 +663,9 @@ static const struct invalid invalids[] = {
     { 1, "expect CMD != raed", 15, "unknown value 'raed' for CMD; did you mean read?" },
     { 1, "break w IC_CON if MASTER_MODE == fast", 34, "unknown field 'fast' in IC_CON" },
     { 1, "break w IC_TXFLR if CMD", 21,
-      "unknown name 'CMD' (IC_TXFLR has no fields; use value, size, cpu and numbers)" },
+      "unknown name 'CMD' (IC_TXFLR has no fields; use value, size, cpu, pc and numbers)" },
     { 1, "break w bar0+0x10 if CMD", 22,
-      "unknown name 'CMD' (a BAR range has no fields; use value, size, cpu and numbers)" },
+      "unknown name 'CMD' (a BAR range has no fields; use value, size, cpu, pc and numbers)" },
     { 1, "break w IC_CON if value == 0x10000000000000000", 28,
       "number '0x10000000000000000' is too large for 64 bits" },
     { 1, "break w IC_CON if value == 99999999999999999999", 28,
@@ -671,7 +722,7 @@ static const struct invalid invalids[] = {
     { 1, "expect IC_STATUS.NOPE", 18, "unknown field 'NOPE' in IC_STATUS" },
     { 1, "expect IC_STATUS.", 18, "expected a field name after '.'" },
     { 1, "expect value == 1 junk", 19, "unexpected 'junk'" },
-    { 0, "expect CMD", 8, "unknown name 'CMD' (no register map has fields; use value, size, cpu and numbers)" },
+    { 0, "expect CMD", 8, "unknown name 'CMD' (no register map has fields; use value, size, cpu, pc and numbers)" },
 };
 
 static void test_invalid(void)
@@ -884,6 +935,7 @@ int main(void)
     RUN_TEST(test_valid_expects);
     RUN_TEST(test_code_shape);
     RUN_TEST(test_code_limit);
+    RUN_TEST(test_pc_conditions);
     RUN_TEST(test_long_text);
     RUN_TEST(test_api_edges);
     RUN_TEST(test_invalid);

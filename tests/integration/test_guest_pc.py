@@ -1,0 +1,140 @@
+"""The guest PC and CPU mode the proxy records with every access (include/regdbg/abi.h: guest_pc,
+cpu_mode), checked against the test guest's own ELF: mode=pcmodes (tests/guest/README.md) makes
+each access from an instruction at a global label, in 32-bit protected, 16-bit protected (CS base
+not zero), real (CS 0xffff) and 64-bit long mode, plus one store from a C function that the DWARF
+line table must map to its source line. Under TCG the PC is the access instruction's own address;
+under KVM a write's is the next instruction's (flag pc-after), a read's its own."""
+
+import re
+import subprocess
+
+from harness import GUEST, HeldRing, check, require_kvm, ring_event
+
+DEFAULT_READ = 0x5A5AA5A5
+PROXY = ("regdbg-proxy,id=p0,vendor-id=0x8086,device-id=0x0f41,bar0-size=4096,default-read=%#x"
+         % DEFAULT_READ)
+EXIT_DEV = "isa-debug-exit,iobase=0xf4,iosize=0x04"
+C_FUNC, C_MARK = "pcmodes_c_write_con", "pcmodes: the C access"
+
+# The accesses of mode=pcmodes in order: (label of the access instruction, or None for the store
+# in C_FUNC; dir; offset; value written, or None for a read; CPU mode).
+EXPECTED = [
+    ("pc_prot32_write", "w", 0x10, 0x32, "prot32"),
+    ("pc_prot32_read", "r", 0x40, None, "prot32"),
+    (None, "w", 0x00, 0xC0, "prot32"),
+    ("pc_prot16_write", "w", 0x14, 0x16, "prot16"),
+    ("pc_prot16_read", "r", 0x44, None, "prot16"),
+    ("pc_real_write", "w", 0x1C, 0x11, "real"),
+    ("pc_real_read", "r", 0x4C, None, "real"),
+    ("pc_long64_write", "w", 0x18, 0x64, "long64"),
+    ("pc_long64_read", "r", 0x48, None, "long64"),
+]
+
+# How objdump must decode the code of each mode to get its instruction lengths right.
+OBJDUMP_MACHINE = {"prot32": "i386", "prot16": "i8086", "real": "i8086",
+                   "long64": "i386:x86-64"}
+
+
+def tool(*args):
+    r = subprocess.run(list(args), capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0, "%s failed: %s" % (" ".join(args), r.stderr))
+    return r.stdout
+
+
+def symbols():
+    """{name: (address, size)} of the guest's symbols, from nm."""
+    syms = {}
+    for line in tool("nm", "-S", GUEST).splitlines():
+        f = line.split()
+        if len(f) == 4:
+            syms[f[3]] = (int(f[0], 16), int(f[1], 16))
+        elif len(f) == 3:
+            syms[f[2]] = (int(f[0], 16), 0)
+    return syms
+
+
+def instructions(start, stop, mode):
+    """[(address, length)] of the instructions in [start, stop), decoded as code of that mode."""
+    out = tool("objdump", "-d", "--insn-width=16", "-m", OBJDUMP_MACHINE[mode],
+               "--start-address=%#x" % start, "--stop-address=%#x" % stop, GUEST)
+    return [(int(m.group(1), 16), len(m.group(2).split()))
+            for m in re.finditer(r"^ *([0-9a-f]+):\t((?:[0-9a-f]{2} )+)", out, re.M)]
+
+
+def source_line(addr):
+    """The source line that the guest's DWARF line table gives for addr."""
+    where = tool("addr2line", "-e", GUEST, "%#x" % addr).strip()
+    path, _, line = where.rpartition(":")
+    check(line.isdigit(), "addr2line knows no line of %#x: %r" % (addr, where))
+    with open(path) as f:
+        return f.read().splitlines()[int(line) - 1]
+
+
+def run_pcmodes(t, accel):
+    """Boots mode=pcmodes paused, holds its ring, and returns (serial output, the ring's events)."""
+    serial = t.tmp("serial.log")
+    q = t.qemu([PROXY], qtest=False, accel=accel, paused=True,
+               extra=["-kernel", GUEST, "-append", "mode=pcmodes", "-device", EXIT_DEV,
+                      "-serial", "file:" + serial])
+    ring = HeldRing(q.shm_path("/machine/peripheral/p0"))   # the events outlive QEMU
+    t.owned.append(type("Close", (), {"kill": lambda self: ring.close()})())
+    q.qmp.cmd("cont")
+    status = q.wait(60)
+    with open(serial) as f:
+        out = f.read()
+    check(status == 1 and "regdbg-guest: pcmodes done" in out,
+          "guest exit status %d (expected 1 = success):\n%s\nQEMU:\n%s" % (status, out, q.output()))
+    events = []
+    while len(events) <= len(EXPECTED):
+        e = ring_event(ring, len(events))
+        if not e:
+            break
+        events.append(e)
+    return out, events
+
+
+def check_pc_modes(t, accel):
+    syms = symbols()
+    out, events = run_pcmodes(t, accel)
+    m = re.search(r"pcmodes real code at 0x([0-9a-f]+) \(cs=0x([0-9a-f]+) ip=0x([0-9a-f]+)\)", out)
+    check(m, "no real-mode address in the serial output:\n" + out)
+    real, cs, ip = (int(x, 16) for x in m.groups())
+    check(real == syms["pc_real_write"][0] == (cs << 4) + ip and ip < real,
+          "real-mode code at %#x = %#x:%#x, linked at %#x"
+          % (real, cs, ip, syms["pc_real_write"][0]))
+    check(len(events) == len(EXPECTED), "the ring has %d accesses, expected %d: %r"
+          % (len(events), len(EXPECTED), events))
+    for n, (e, (label, d, off, value, mode)) in enumerate(zip(events, EXPECTED)):
+        what = "access %d (%s, %s)" % (n, label or "the store in " + C_FUNC, accel)
+        check((e["dir"], e["off"], e["size"], e["bar"], e["cpu"]) == (d, off, 4, 0, 0),
+              "%s: %r" % (what, e))
+        check(e["value"] == (DEFAULT_READ if value is None else value), "%s: value %#x"
+              % (what, e["value"]))
+        check(e["mode"] == mode, "%s: mode %r, expected %r" % (what, e["mode"], mode))
+        after = accel == "kvm" and d == "w"
+        check("pc" in e["flags"] and ("pc-after" in e["flags"]) == after,
+              "%s: flags %r" % (what, e["flags"]))
+        if label:
+            insn, length = instructions(syms[label][0], syms[label][0] + 16, mode)[0]
+            expect = insn + length if after else insn
+            check(e["pc"] == expect, "%s: pc %#x, expected %#x (label %#x, %d-byte instruction)"
+                  % (what, e["pc"], expect, insn, length))
+        else:
+            # the instruction of C_FUNC that starts at the pc (ends there, with pc-after)
+            fn, size = syms[C_FUNC]
+            at = [a for a, length in instructions(fn, fn + size, mode)
+                  if (a + length if after else a) == e["pc"]]
+            check(len(at) == 1, "%s: pc %#x is no instruction boundary of %s (%#x..%#x)"
+                  % (what, e["pc"], C_FUNC, fn, fn + size))
+            line = source_line(at[0])
+            check(C_MARK in line, "%s: pc %#x is at source line %r, not the one marked %r"
+                  % (what, e["pc"], line, C_MARK))
+
+
+def test_guest_pc_modes(t):
+    check_pc_modes(t, "tcg")
+
+
+def test_guest_pc_modes_kvm(t):
+    require_kvm()       # skipped, and counted as such, where /dev/kvm is unusable
+    check_pc_modes(t, "kvm")
