@@ -14,6 +14,7 @@ import time
 
 from harness import (GUEST, REGDBG, SAN_ENV, check, regdbg, require_kvm, rule_table,
                      wait_for)
+from tui import Term
 
 PROXY = "regdbg-proxy,id=i2c0,vendor-id=0x8086,device-id=0x0f41,bar0-size=4096"
 EXIT_DEV = "isa-debug-exit,iobase=0xf4,iosize=0x04"
@@ -304,3 +305,23 @@ def test_symbols_files_are_checked_first(t):
 
 
 test_symbols_files_are_checked_first.timeout = 120
+
+
+def test_launch_hands_the_symbols_to_the_screen(t):
+    """launch --symbols loads them into the session the screen reads: its who column (w) names
+    the guest's accesses by function."""
+    test_qmp = t.tmp("tui-test-qmp.sock")
+    term = Term(t, "symbols", [REGDBG, "launch", "--tcg", "--symbols", GUEST, "--", "-machine",
+                               "q35", "-nodefaults", "-display", "none", "-m", "64", "-device",
+                               PROXY, "-kernel", GUEST, "-append", "mode=i2c loops=0 delay=50",
+                               "-qmp", "unix:%s,server=on,wait=off" % test_qmp], 150, 30)
+    term.wait_text("IC_", 20)
+    term.keys("w")
+    term.wait_text("guest_main+0x", 10)
+    term.keys("q")
+    term.wait_text("[y/N]", 5)
+    term.keys("y")
+    term.check_clean_exit(20)
+
+
+test_launch_hands_the_symbols_to_the_screen.timeout = 90
