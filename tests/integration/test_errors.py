@@ -233,12 +233,12 @@ HELPS = {
               {"device", "map", "record", "keep"},
               ("debugger/cli/batch.c", "int cmd_batch(", set())),
     "launch": ("usage: regdbg launch [--kvm|--tcg] [--map FILE]... [--rules FILE] "
-               "[--scrollback N]", {"kvm", "tcg", "map", "rules", "scrollback"},
-               {"kvm", "tcg", "map", "rules", "scrollback"},
+               "[--scrollback N]", {"kvm", "tcg", "map", "rules", "scrollback", "gdb"},
+               {"kvm", "tcg", "map", "rules", "scrollback", "gdb"},
                ("debugger/cli/interactive.c", "common_opts[]", set())),
     "attach": ("usage: regdbg attach SOCKET [--map FILE]... [--rules FILE] [--scrollback N]",
                {"map", "rules", "scrollback"}, set(),
-               ("debugger/cli/interactive.c", "common_opts[]", {"kvm", "tcg"})),
+               ("debugger/cli/interactive.c", "common_opts[]", {"kvm", "tcg", "gdb"})),
     "qemu-args": ("usage: regdbg qemu-args DEVICE [--sysfs DIR | --dump FILE] "
                   "[--readconfig FILE] [--id ID]", {"sysfs", "dump", "readconfig", "id"},
                   {"sysfs", "dump", "readconfig", "id"},
