@@ -138,3 +138,19 @@ def test_guest_pc_modes(t):
 def test_guest_pc_modes_kvm(t):
     require_kvm()       # skipped, and counted as such, where /dev/kvm is unusable
     check_pc_modes(t, "kvm")
+
+
+def test_qtest_accesses_carry_no_pc(t):
+    """An access no vCPU made (qtest writes and reads from QEMU's main loop) carries no PC:
+    no pc flag, mode unknown, guest_pc 0, cpu -1; never a PC of 0 passed off as known."""
+    q = t.qemu([PROXY])
+    shm = HeldRing(q.shm_path("/machine/peripheral/p0"))
+    bdf = q.qtest.find_device(0x8086, 0x0F41)[0]
+    q.qtest.map_bar(bdf, 0, 0xE0000000)
+    q.qtest.write(0xE0000010, 4, 0x1234)
+    q.qtest.read(0xE0000040, 4)
+    for pos in (0, 1):
+        ev = ring_event(shm, pos)
+        check(ev and ev["cpu"] == -1 and ev["pc"] is None and ev["mode"] == "unknown" and
+              "pc" not in ev["flags"], "a qtest access: %r" % ev)
+    shm.close()

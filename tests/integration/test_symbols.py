@@ -9,6 +9,7 @@ does anything."""
 import json
 import os
 import re
+import socket
 import subprocess
 import time
 
@@ -425,3 +426,47 @@ def test_park_panel_names_the_code_and_its_source_line(t):
 
 
 test_park_panel_names_the_code_and_its_source_line.timeout = 90
+
+
+def test_launch_gdb_and_the_g_key_hand_the_park_to_gdb(t):
+    """launch --gdb PORT starts QEMU's gdbstub; G at a park lets the access go on, stops the VM
+    right after it and says where and how to attach; real gdb sees that PC."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    test_qmp = t.tmp("tui-test-qmp.sock")
+    term = Term(t, "gdb", [REGDBG, "launch", "--tcg", "--gdb", str(port), "--symbols", GUEST,
+                           "--", "-machine", "q35", "-nodefaults", "-display", "none", "-m", "64",
+                           "-device", PROXY, "-S", "-kernel", GUEST, "-append",
+                           "dev=8086:0f41 mode=pcmodes", "-device", EXIT_DEV,
+                           "-qmp", "unix:%s,server=on,wait=off" % test_qmp], 200, 30)
+    term.wait(lambda ls: "VM: prelaunch" in ls[0], 20, "the VM started with -S")
+    term.wait_text("QEMU's gdbstub listens on :%d" % port, 5)
+    term.keys(":")
+    term.wait(lambda ls: ls[-2] == ":", 5, "the : prompt")
+    term.type("break w bar0+0 from pcmodes_c_write_con")
+    term.keys("Enter")
+    term.keys("s")
+    term.wait(lambda ls: any(ln.startswith(" PARKED by ") for ln in ls), 20, "the park")
+    term.keys("G")
+    text = term.wait(lambda ls: next((ln for ln in ls if "VM stopped at" in ln), None), 20,
+                     "the hand-off's message")
+    m = re.search(r"VM stopped at (0x[0-9a-f]+), (\d+) bytes after the access's instruction "
+                  r"(0x[0-9a-f]+); gdb -ex 'target remote :(\d+)' (\S+)", text)
+    check(m and int(m.group(4)) == port and m.group(5) == GUEST, "the message: %r" % text)
+    stop, park = int(m.group(1), 16), int(m.group(3), 16)
+    lo = nm_address(GUEST, "pcmodes_c_write_con")
+    check(lo <= park < lo + 0x40 and stop == park + int(m.group(2)), "park %#x stop %#x" %
+          (park, stop))
+    r = subprocess.run(["gdb", "-nx", "-batch", "-ex", "target remote :%d" % port,
+                        "-ex", "info registers rip", "-ex", "detach"],
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    g = re.search(r"^rip\s+(0x[0-9a-f]+)", r.stdout, re.M)
+    check(g and int(g.group(1), 16) == stop, "gdb: %s %s" % (r.stdout, r.stderr))
+    # gdb's detach let the VM go on: the guest ends and its QEMU exits
+    term.wait(lambda ls: "VM: gone" in ls[0], 30, "the guest to end")
+    term.keys("q")
+    term.check_clean_exit(20)
+
+
+test_launch_gdb_and_the_g_key_hand_the_park_to_gdb.timeout = 120
