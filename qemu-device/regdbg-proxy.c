@@ -85,7 +85,7 @@ static void regdbg_proxy_wait_end(void *opaque, int reserved)
     }
 }
 
-static void regdbg_proxy_publish(RegdbgProxyState *s, const RegdbgAccess *a)
+void regdbg_proxy_publish(RegdbgProxyState *s, const RegdbgAccess *a)
 {
     struct regdbg_event *ev;
     uint64_t pos;
@@ -117,6 +117,7 @@ static void regdbg_proxy_publish(RegdbgProxyState *s, const RegdbgAccess *a)
     ev->size = a->size;
     ev->dir = a->dir;
     ev->cpu_mode = a->cpu_mode;
+    ev->irq_source = a->irq_source;
     regdbg_ring_publish(ev, pos);
 }
 
@@ -129,7 +130,8 @@ static void regdbg_proxy_access_init(RegdbgAccess *a, RegdbgProxyBar *bar,
     a->value = a->orig = value;
     a->guest_pc = 0;
     a->cpu_mode = REGDBG_MODE_UNKNOWN;
-    a->post_read = a->inject = 0;
+    a->post_read = a->inject = a->irq = 0;
+    a->irq_source = REGDBG_IRQ_SRC_NONE;
     a->cpu = current_cpu ? current_cpu->cpu_index : REGDBG_CPU_NONE;
     a->flags = 0;
     a->pc_tried = false;
@@ -177,6 +179,9 @@ static uint64_t regdbg_proxy_bar_read(void *opaque, hwaddr addr, unsigned size)
     }
     trace_regdbg_proxy_read(bar->index, addr, size, a.value);
     regdbg_proxy_publish(s, &a);
+    if (unlikely(a.irq)) {
+        regdbg_rules_fire_irq(s, &a);
+    }
     return a.value;
 }
 
@@ -207,6 +212,9 @@ static void regdbg_proxy_bar_write(void *opaque, hwaddr addr, uint64_t val,
         s->backend->write(s, bar, addr, a.value, size);
     }
     regdbg_proxy_publish(s, &a);
+    if (unlikely(a.irq)) {
+        regdbg_rules_fire_irq(s, &a);
+    }
 }
 
 /*
@@ -528,8 +536,9 @@ static void regdbg_proxy_register_bars(RegdbgProxyState *s)
                               bar, name, bar->size);
         /*
          * A parked or waiting access drops the BQL; another vCPU may then
-         * access this device. The device never does DMA, so the re-entrancy
-         * the guard protects against cannot happen.
+         * access this device. The device's only DMA is its MSI, which the
+         * guest may aim at a BAR of the device: regdbg-irq.c sends no MSI
+         * while it is sending one, so that cannot recurse.
          */
         bar->mr.disable_reentrancy_guard = true;
         if (bar->type == REGDBG_BAR_IO) {
@@ -590,6 +599,11 @@ static void regdbg_proxy_realize(PCIDevice *pdev, Error **errp)
         return;
     }
     regdbg_proxy_set_identity(s);
+    if (!regdbg_proxy_irq_realize(s, errp)) {
+        regdbg_proxy_destroy_shm(s);
+        s->backend->unrealize(s);
+        return;
+    }
     regdbg_proxy_register_bars(s);
     s->exit_notifier.notify = regdbg_proxy_exit_notify;
     qemu_add_exit_notifier(&s->exit_notifier);
@@ -600,6 +614,7 @@ static void regdbg_proxy_exit(PCIDevice *pdev)
     RegdbgProxyState *s = REGDBG_PROXY(pdev);
 
     qemu_remove_exit_notifier(&s->exit_notifier);
+    regdbg_proxy_irq_exit(s);
     regdbg_proxy_destroy_shm(s);
     g_free(s->shm_fd_path);
     s->shm_fd_path = NULL;
@@ -721,6 +736,12 @@ static const Property regdbg_proxy_properties[] = {
     DEFINE_PROP_UINT32("park-timeout", RegdbgProxyState, park_timeout_ms,
                        REGDBG_DEFAULT_PARK_TIMEOUT_MS),
     DEFINE_PROP_BOOL("guest-pc", RegdbgProxyState, guest_pc, true),
+    /*
+     * Off by default: a capability changes config space (the status
+     * register's capability bit, the capability pointer), and the proxy shows
+     * the guest the real device's config space unless asked.
+     */
+    DEFINE_PROP_BOOL("msi", RegdbgProxyState, msi, false),
 };
 
 static const VMStateDescription vmstate_regdbg_proxy = {
@@ -739,6 +760,11 @@ static void regdbg_proxy_instance_init(Object *obj)
     }
 }
 
+static void regdbg_proxy_reset(DeviceState *dev)
+{
+    regdbg_proxy_irq_reset(REGDBG_PROXY(dev));
+}
+
 static void regdbg_proxy_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
@@ -746,6 +772,7 @@ static void regdbg_proxy_class_init(ObjectClass *klass, void *data)
 
     k->realize = regdbg_proxy_realize;
     k->exit = regdbg_proxy_exit;
+    k->config_write = regdbg_proxy_config_write;
     k->vendor_id = PCI_VENDOR_ID_REDHAT;
     k->device_id = 0x00ff;
     k->class_id = PCI_CLASS_OTHERS;
@@ -753,6 +780,8 @@ static void regdbg_proxy_class_init(ObjectClass *klass, void *data)
                "every BAR access";
     dc->vmsd = &vmstate_regdbg_proxy;
     device_class_set_props(dc, regdbg_proxy_properties);
+    device_class_set_legacy_reset(dc, regdbg_proxy_reset);
+    regdbg_proxy_irq_class_init(klass);
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 }
 
