@@ -24,6 +24,14 @@
 /* The one MSI vector */
 #define REGDBG_MSI_VECTOR 0
 
+/*
+ * regdbg_proxy_irq() runs on this thread (of any proxy): an MSI it sends that
+ * comes back into a proxy's BAR, whose rule asks for an interrupt, would
+ * recurse. Per thread, not per device: the ring's wait may drop the BQL in
+ * the middle, and another thread's request is no recursion.
+ */
+static __thread bool regdbg_irq_running;
+
 static const char *const regdbg_irq_action_names[] = {
     [REGDBG_IRQ_ASSERT] = "assert",
     [REGDBG_IRQ_DEASSERT] = "deassert",
@@ -87,6 +95,7 @@ void regdbg_proxy_irq(RegdbgProxyState *s, unsigned action, unsigned source,
     uint8_t owner = source == REGDBG_IRQ_SRC_HOST ? REGDBG_IRQ_OWNER_HOST
                                                   : REGDBG_IRQ_OWNER_INJECT;
     uint16_t command = pci_get_word(pdev->config + PCI_COMMAND);
+    unsigned what[2], n = 0;
     uint16_t flags;
     bool pin, now;
 
@@ -94,7 +103,7 @@ void regdbg_proxy_irq(RegdbgProxyState *s, unsigned action, unsigned source,
     if (action < REGDBG_IRQ_ASSERT || action > REGDBG_IRQ_ACTION_MAX) {
         return;                         /* a malformed rule only fails */
     }
-    if (s->irq_busy) {
+    if (regdbg_irq_running) {
         /*
          * The MSI this device sent came back into it (the guest gave it one
          * of the device's own BAR addresses as MSI address): a rule there
@@ -107,46 +116,47 @@ void regdbg_proxy_irq(RegdbgProxyState *s, unsigned action, unsigned source,
                       regdbg_proxy_id(s));
         return;
     }
-    s->irq_busy = true;
+    regdbg_irq_running = true;
+    /*
+     * The line first, the events after: publishing may drop the BQL (a full
+     * lossless ring), and the line must not change under a half-done request.
+     */
     if (msi_enabled(pdev)) {
         /* MSI has no level: the guest enabled it, INTx is off (see below) */
         s->irq_level &= ~owner;
         flags = REGDBG_EV_IRQ_MSI |
                 (command & PCI_COMMAND_MASTER ? 0 : REGDBG_EV_IRQ_BLOCKED);
         if (action == REGDBG_IRQ_DEASSERT) {
-            regdbg_irq_publish(s, REGDBG_IRQ_UNCHANGED, action, source, rule,
-                               by, flags);
+            what[n++] = REGDBG_IRQ_UNCHANGED;
         } else {
             msi_notify(pdev, REGDBG_MSI_VECTOR);
-            regdbg_irq_publish(s, REGDBG_IRQ_MSI, action, source, rule, by,
-                               flags);
+            what[n++] = REGDBG_IRQ_MSI;
         }
-        s->irq_busy = false;
-        return;
-    }
-    flags = command & PCI_COMMAND_INTX_DISABLE ? REGDBG_EV_IRQ_BLOCKED : 0;
-    pin = regdbg_irq_pin_high(pdev);
-    if (action == REGDBG_IRQ_ASSERT) {
-        s->irq_level |= owner;
     } else {
-        s->irq_level &= ~owner;
+        flags = command & PCI_COMMAND_INTX_DISABLE ? REGDBG_EV_IRQ_BLOCKED : 0;
+        pin = regdbg_irq_pin_high(pdev);
+        if (action == REGDBG_IRQ_ASSERT) {
+            s->irq_level |= owner;
+        } else {
+            s->irq_level &= ~owner;
+        }
+        now = s->irq_level != 0;
+        if (action == REGDBG_IRQ_PULSE && !pin) {
+            pci_set_irq(pdev, 1);
+            what[n++] = REGDBG_IRQ_RAISED;
+            pin = true;
+        } else if (now == pin) {
+            what[n++] = REGDBG_IRQ_UNCHANGED;
+        }
+        if (now != pin) {
+            pci_set_irq(pdev, now);
+            what[n++] = now ? REGDBG_IRQ_RAISED : REGDBG_IRQ_LOWERED;
+        }
     }
-    now = s->irq_level != 0;
-    if (action == REGDBG_IRQ_PULSE && !pin) {
-        pci_set_irq(pdev, 1);
-        regdbg_irq_publish(s, REGDBG_IRQ_RAISED, action, source, rule, by,
-                           flags);
-        pin = true;
-    } else if (now == pin) {
-        regdbg_irq_publish(s, REGDBG_IRQ_UNCHANGED, action, source, rule, by,
-                           flags);
+    for (unsigned i = 0; i < n; i++) {
+        regdbg_irq_publish(s, what[i], action, source, rule, by, flags);
     }
-    if (now != pin) {
-        pci_set_irq(pdev, now);
-        regdbg_irq_publish(s, now ? REGDBG_IRQ_RAISED : REGDBG_IRQ_LOWERED,
-                           action, source, rule, by, flags);
-    }
-    s->irq_busy = false;
+    regdbg_irq_running = false;
 }
 
 /*
@@ -183,7 +193,6 @@ bool regdbg_proxy_irq_realize(RegdbgProxyState *s, Error **errp)
     Error *err = NULL;
 
     s->irq_level = 0;
-    s->irq_busy = false;
     if (!s->msi) {
         return true;
     }

@@ -538,7 +538,7 @@ static void regdbg_proxy_register_bars(RegdbgProxyState *s)
          * A parked or waiting access drops the BQL; another vCPU may then
          * access this device. The device's only DMA is its MSI, which the
          * guest may aim at a BAR of the device: regdbg-irq.c sends no MSI
-         * while it is sending one, so that cannot recurse.
+         * while its thread is sending one, so that cannot recurse.
          */
         bar->mr.disable_reentrancy_guard = true;
         if (bar->type == REGDBG_BAR_IO) {

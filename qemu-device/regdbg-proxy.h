@@ -164,13 +164,8 @@ struct RegdbgProxyState {
     uint8_t n_eq[2];
     uint64_t park_timeout_ns;
     Notifier exit_notifier;
-    /*
-     * The interrupt (regdbg-irq.c), under the BQL: irq_busy while
-     * regdbg_proxy_irq() runs, so that an MSI that comes back into the device
-     * is not sent again.
-     */
+    /* The interrupt (regdbg-irq.c), under the BQL */
     uint8_t irq_level;          /* REGDBG_IRQ_OWNER_* that hold INTx high */
-    bool irq_busy;
 };
 
 /* An access on its way through the rules (regdbg-rules.c) */
