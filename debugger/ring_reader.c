@@ -215,17 +215,57 @@ bool ring_reader_qemu_alive(const struct ring_reader *rr)
     return pid_alive(rr->info.qemu_pid);
 }
 
-int ring_reader_check_event(const struct ring_reader *rr, const struct regdbg_event *ev,
-                            uint64_t now_ns, char *why, size_t whylen)
+/* The parts of an interrupt event (regdbg/abi.h, REGDBG_DIR_IRQ) that an access lacks. */
+static int check_irq_event(const struct regdbg_event *ev, char *why, size_t whylen)
+{
+    bool msi = ev->flags & REGDBG_EV_IRQ_MSI;
+
+    if (ev->size != 0 || ev->bar != 0) {
+        snprintf(why, whylen, "interrupt event with size %u and bar %u (both are 0)", ev->size,
+                 ev->bar);
+        return -1;
+    }
+    if (ev->value == 0 || ev->value > REGDBG_IRQ_WHAT_MAX) {
+        snprintf(why, whylen, "interrupt event %llu is not 1-%u",
+                 (unsigned long long)ev->value, REGDBG_IRQ_WHAT_MAX);
+        return -1;
+    }
+    if (ev->orig_value > REGDBG_IRQ_ACTION_MAX) {
+        snprintf(why, whylen, "interrupt request %llu is not 0-%u",
+                 (unsigned long long)ev->orig_value, REGDBG_IRQ_ACTION_MAX);
+        return -1;
+    }
+    if (ev->irq_source == REGDBG_IRQ_SRC_NONE || ev->irq_source > REGDBG_IRQ_SRC_MAX) {
+        snprintf(why, whylen, "interrupt source %u is not 1-%u", ev->irq_source,
+                 REGDBG_IRQ_SRC_MAX);
+        return -1;
+    }
+    if (msi ? ev->offset >= 32 : ev->offset < 1 || ev->offset > 4) {
+        snprintf(why, whylen, "%s %llu is not %s", msi ? "MSI vector" : "INTx pin",
+                 (unsigned long long)ev->offset, msi ? "0-31" : "1-4 (INTA-INTD)");
+        return -1;
+    }
+    if (ev->flags & ~(uint16_t)REGDBG_EV_IRQ_FLAGS) {
+        snprintf(why, whylen, "flags 0x%04x has bits an interrupt event does not have",
+                 ev->flags);
+        return -1;
+    }
+    if ((ev->irq_source == REGDBG_IRQ_SRC_RULE) != (ev->rule != REGDBG_RULE_NONE)) {
+        snprintf(why, whylen, "interrupt from %s with rule %u",
+                 ev->irq_source == REGDBG_IRQ_SRC_RULE ? "a rule" : "no rule", ev->rule);
+        return -1;
+    }
+    return 0;
+}
+
+/* The parts of an access that an interrupt event lacks. */
+static int check_access_event(const struct ring_reader *rr, const struct regdbg_event *ev,
+                              char *why, size_t whylen)
 {
     const struct regdbg_bar_info *bar;
 
     if (ev->size != 1 && ev->size != 2 && ev->size != 4 && ev->size != 8) {
         snprintf(why, whylen, "size %u is not 1, 2, 4 or 8", ev->size);
-        return -1;
-    }
-    if (ev->dir > REGDBG_DIR_WRITE) {
-        snprintf(why, whylen, "dir %u is neither 0 (read) nor 1 (write)", ev->dir);
         return -1;
     }
     if (ev->bar >= REGDBG_NUM_BARS) {
@@ -248,8 +288,27 @@ int ring_reader_check_event(const struct ring_reader *rr, const struct regdbg_ev
                  ev->size, ev->bar);
         return -1;
     }
-    if (ev->flags & ~(uint16_t)REGDBG_EV_ALL_FLAGS) {
-        snprintf(why, whylen, "flags 0x%04x has unknown bits", ev->flags);
+    if (ev->flags & ~(uint16_t)REGDBG_EV_ACCESS_FLAGS) {
+        snprintf(why, whylen, "flags 0x%04x has %s bits", ev->flags,
+                 ev->flags & ~(uint16_t)REGDBG_EV_ALL_FLAGS ? "unknown" : "interrupt-event");
+        return -1;
+    }
+    if (ev->irq_source != REGDBG_IRQ_SRC_NONE) {
+        snprintf(why, whylen, "an access with interrupt source %u", ev->irq_source);
+        return -1;
+    }
+    return 0;
+}
+
+int ring_reader_check_event(const struct ring_reader *rr, const struct regdbg_event *ev,
+                            uint64_t now_ns, char *why, size_t whylen)
+{
+    if (ev->dir > REGDBG_DIR_IRQ) {
+        snprintf(why, whylen, "dir %u is not 0 (read), 1 (write) or 2 (interrupt)", ev->dir);
+        return -1;
+    }
+    if ((ev->dir == REGDBG_DIR_IRQ ? check_irq_event(ev, why, whylen)
+                                   : check_access_event(rr, ev, why, whylen)) < 0) {
         return -1;
     }
     if ((ev->flags & REGDBG_EV_PC_AFTER) && !(ev->flags & REGDBG_EV_PC)) {

@@ -139,9 +139,44 @@ static const char *pc_problem(uint16_t flags, uint8_t cpu_mode)
     return NULL;
 }
 
+/*
+ * What a reader refuses in an interrupt event (regdbg/abi.h, REGDBG_DIR_IRQ), or NULL: the same
+ * checks as the ring's reader makes.
+ */
+static const char *irq_problem(const struct regdbg_trace_record *rec)
+{
+    bool msi = rec->flags & REGDBG_EV_IRQ_MSI;
+
+    if (rec->size != 0 || rec->bar != 0) {
+        return "an interrupt event with a size or a BAR";
+    }
+    if (rec->value == 0 || rec->value > REGDBG_IRQ_WHAT_MAX) {
+        return "unknown interrupt event";
+    }
+    if (rec->orig_value > REGDBG_IRQ_ACTION_MAX) {
+        return "unknown interrupt request";
+    }
+    if (rec->irq_source == REGDBG_IRQ_SRC_NONE || rec->irq_source > REGDBG_IRQ_SRC_MAX) {
+        return "unknown interrupt source";
+    }
+    if (msi ? rec->offset >= 32 : rec->offset < 1 || rec->offset > 4) {
+        return msi ? "MSI vector out of range" : "INTx pin out of range";
+    }
+    if (rec->flags & ~(uint16_t)REGDBG_EV_IRQ_FLAGS) {
+        return "flags has bits an interrupt event does not have";
+    }
+    if ((rec->irq_source == REGDBG_IRQ_SRC_RULE) != (rec->rule != REGDBG_RULE_NONE)) {
+        return "interrupt rule and source disagree";
+    }
+    return pc_problem(rec->flags, rec->cpu_mode);
+}
+
 /* What a reader would refuse in an access record, or NULL: the writer never writes it. */
 static const char *access_problem(const struct regdbg_trace_record *rec)
 {
+    if (rec->dir == REGDBG_DIR_IRQ) {
+        return irq_problem(rec);
+    }
     if (rec->size != 1 && rec->size != 2 && rec->size != 4 && rec->size != 8) {
         return "access size is not 1, 2, 4 or 8";
     }
@@ -150,6 +185,12 @@ static const char *access_problem(const struct regdbg_trace_record *rec)
     }
     if (rec->bar >= REGDBG_NUM_BARS) {
         return "BAR number is out of range";
+    }
+    if (rec->flags & ~(uint16_t)REGDBG_EV_ACCESS_FLAGS) {
+        return "flags has unknown bits";        /* for an access */
+    }
+    if (rec->irq_source) {
+        return "an access with an interrupt source";
     }
     return pc_problem(rec->flags, rec->cpu_mode);
 }
@@ -200,6 +241,7 @@ int trace_writer_add(struct trace_writer *w, const struct regdbg_trace_record *r
             .cpu = rec->cpu, .seq = rec->seq, .t_ns = rec->t_ns, .offset = rec->offset,
             .value = rec->value, .orig_value = rec->orig_value, .guest_pc = rec->guest_pc,
             .flags = rec->flags, .rule = rec->rule, .cpu_mode = rec->cpu_mode,
+            .irq_source = rec->irq_source,
         };
         memcpy(dst, &d, sizeof(d));
         w->used += sizeof(d);
@@ -269,6 +311,7 @@ void trace_record_from_event(struct regdbg_trace_record *rec, const struct regdb
     rec->dir = ev->dir;
     rec->kind = REGDBG_REC_ACCESS;
     rec->cpu_mode = ev->cpu_mode;
+    rec->irq_source = ev->irq_source;
     memset(rec->pad, 0, sizeof(rec->pad));
 }
 
@@ -367,6 +410,7 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
 {
     static const uint8_t zero[8];
     const char *problem;
+    bool irq = false;
 
     memset(rec, 0, sizeof(*rec));
     rec->rule = REGDBG_RULE_NONE;
@@ -430,14 +474,15 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
         struct regdbg_disk_full d;
 
         memcpy(&d, p, sizeof(d));
-        if (d.size != 1 && d.size != 2 && d.size != 4 && d.size != 8) {
+        if (d.dir == REGDBG_DIR_IRQ && r->version >= REGDBG_TRACE_VERSION_IRQ) {
+            irq = true;
+        } else if (d.dir > REGDBG_DIR_WRITE) {
+            return "direction is neither read nor write";
+        } else if (d.size != 1 && d.size != 2 && d.size != 4 && d.size != 8) {
             return "access size is not 1, 2, 4 or 8";
         }
-        if (d.dir > REGDBG_DIR_WRITE) {
-            return "direction is neither read nor write";
-        }
         if (memcmp(d.reserved, zero, sizeof(d.reserved)) != 0 ||
-            (r->version < 2 && d.cpu_mode)) {
+            (r->version < 2 && d.cpu_mode) || (!irq && d.irq_source)) {
             return "reserved bits are set";
         }
         if (r->have_seq && d.seq <= r->last_seq) {
@@ -457,6 +502,10 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
         rec->flags = d.flags;
         rec->rule = d.rule;
         rec->cpu_mode = d.cpu_mode;
+        rec->irq_source = d.irq_source;
+        if (irq) {
+            return irq_problem(rec);
+        }
         break;
     }
     case REGDBG_DISK_DROP:
@@ -482,6 +531,9 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
     }
     if (rec->bar >= REGDBG_NUM_BARS) {
         return "BAR number is out of range";
+    }
+    if (rec->flags & ~(uint16_t)REGDBG_EV_ACCESS_FLAGS) {
+        return "flags has unknown bits";        /* for an access */
     }
     if ((problem = pc_problem(rec->flags, rec->cpu_mode))) {
         return problem;
@@ -550,7 +602,7 @@ void trace_reader_close(struct trace_reader *r)
 /* The names of the REGDBG_EV_* flags, by bit; dump and the views print these. */
 const char *const trace_flag_names[TRACE_N_FLAGS] = {
     "edited", "injected", "dropped", "parked", "timed-out", "not-parked-no-vcpu",
-    "not-parked-no-debugger", "pc", "pc-after",
+    "not-parked-no-debugger", "pc", "pc-after", "msi", "blocked",
 };
 _Static_assert(REGDBG_EV_ALL_FLAGS == (1u << TRACE_N_FLAGS) - 1, "a name for every event flag");
 
@@ -559,8 +611,8 @@ void trace_flags_str(uint16_t flags, char *buf, size_t len)
     size_t used = 0;
 
     buf[0] = '\0';
-    /* REGDBG_EV_PC is not news: the PC has its own column */
-    flags &= ~(REGDBG_EV_PC | REGDBG_EV_PC_AFTER);
+    /* REGDBG_EV_PC is not news: the PC has its own column, and an interrupt its line */
+    flags &= ~(REGDBG_EV_PC | REGDBG_EV_PC_AFTER | REGDBG_EV_IRQ_MSI);
     for (unsigned i = 0; i < TRACE_N_FLAGS; i++) {
         if (flags & (1u << i)) {
             int n = snprintf(buf + used, len - used, "%s%s", used ? "," : "",
@@ -581,4 +633,33 @@ const char *trace_cpu_mode_name(uint8_t mode)
     _Static_assert(sizeof(names) / sizeof(names[0]) == REGDBG_MODE_MAX + 1, "a name per mode");
 
     return mode <= REGDBG_MODE_MAX ? names[mode] : "unknown";
+}
+
+const char *trace_irq_what_name(uint8_t what)
+{
+    static const char *const names[] = {
+        "unknown", "raised", "lowered", "msi", "unchanged", "host-masked", "host-unmasked",
+    };
+    _Static_assert(sizeof(names) / sizeof(names[0]) == REGDBG_IRQ_WHAT_MAX + 1,
+                   "a name per interrupt event");
+
+    return what <= REGDBG_IRQ_WHAT_MAX ? names[what] : "unknown";
+}
+
+const char *trace_irq_action_name(uint8_t action)
+{
+    static const char *const names[] = { "", "assert", "deassert", "pulse" };
+    _Static_assert(sizeof(names) / sizeof(names[0]) == REGDBG_IRQ_ACTION_MAX + 1,
+                   "a name per interrupt action");
+
+    return action <= REGDBG_IRQ_ACTION_MAX ? names[action] : "";
+}
+
+const char *trace_irq_source_name(uint8_t source)
+{
+    static const char *const names[] = { "unknown", "debugger", "rule", "host", "device" };
+    _Static_assert(sizeof(names) / sizeof(names[0]) == REGDBG_IRQ_SRC_MAX + 1,
+                   "a name per interrupt source");
+
+    return source <= REGDBG_IRQ_SRC_MAX ? names[source] : "unknown";
 }

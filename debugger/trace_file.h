@@ -1,10 +1,11 @@
 /*
- * regdbg trace files (format version 2, documented in docs/trace-format.md): a fixed header that
+ * regdbg trace files (format version 3, documented in docs/trace-format.md): a fixed header that
  * describes the device, then little-endian records of 32 bytes (an ordinary access, with or
- * without its guest PC, drop and end markers) or 64 bytes (an access a rule touched, or one that
- * does not fit a short form), each starting with its kind byte. Writer (version 2) and reader
- * (versions 1 and 2); the reader treats the file as untrusted and reports the first damage with
- * its byte offset. In memory, every record is a struct regdbg_trace_record.
+ * without its guest PC, drop and end markers) or 64 bytes (an access a rule touched, one that
+ * does not fit a short form, or an interrupt event), each starting with its kind byte. Writer
+ * (version 3) and reader (versions 1 to 3); the reader treats the file as untrusted and reports
+ * the first damage with its byte offset. In memory, every record is a struct
+ * regdbg_trace_record.
  */
 #ifndef REGDBG_TRACE_FILE_H
 #define REGDBG_TRACE_FILE_H
@@ -16,13 +17,14 @@
 #include "regdbg/abi.h"
 
 #define REGDBG_TRACE_MAGIC   "RDBGTRCE"
-#define REGDBG_TRACE_VERSION 2u
+#define REGDBG_TRACE_VERSION 3u
 #define REGDBG_TRACE_VERSION_MIN 1u     /* the oldest version the reader reads */
+#define REGDBG_TRACE_VERSION_IRQ 3u     /* the first with interrupt events (full records, dir 2) */
 #define REGDBG_TRACE_HEADER_SIZE 256u
 
 /* In-memory record kinds (struct regdbg_trace_record.kind) */
 enum regdbg_record_kind {
-    REGDBG_REC_ACCESS = 1,  /* one register access */
+    REGDBG_REC_ACCESS = 1,  /* one register access, or (dir REGDBG_DIR_IRQ) an interrupt event */
     REGDBG_REC_DROP   = 2,  /* value = events the ring dropped here; seq = seq of the next access */
     REGDBG_REC_END    = 3,  /* the recording finished cleanly: value = accesses, orig_value = drops */
 };
@@ -30,7 +32,7 @@ enum regdbg_record_kind {
 /* On-disk kind bytes (the first byte of every record) */
 enum regdbg_disk_kind {
     REGDBG_DISK_SHORT = 0x01,   /* 32 bytes: an access with seq = previous + 1, untouched by rules */
-    REGDBG_DISK_FULL  = 0x02,   /* 64 bytes: any access */
+    REGDBG_DISK_FULL  = 0x02,   /* 64 bytes: any access; version 3: an interrupt event */
     REGDBG_DISK_DROP  = 0x03,   /* 32 bytes */
     REGDBG_DISK_END   = 0x04,   /* 32 bytes */
     REGDBG_DISK_SHORT_PC = 0x05, /* 32 bytes, version 2: a short access that carries its PC */
@@ -79,7 +81,8 @@ struct regdbg_trace_record {
     uint8_t dir;
     uint8_t kind;                       /* enum regdbg_record_kind */
     uint8_t cpu_mode;                   /* enum regdbg_cpu_mode, with REGDBG_EV_PC */
-    uint8_t pad[3];
+    uint8_t irq_source;                 /* dir REGDBG_DIR_IRQ: enum regdbg_irq_source; else 0 */
+    uint8_t pad[2];
 };
 
 /* On disk, 32 bytes: the common case. */
@@ -131,9 +134,12 @@ struct regdbg_disk_full {
     uint16_t flags;
     uint16_t rule;
     uint8_t cpu_mode;                   /* version 2: enum regdbg_cpu_mode; zero in version 1 */
-    uint8_t reserved[3];                /* zero */
+    uint8_t irq_source;                 /* version 3, dir REGDBG_DIR_IRQ: enum regdbg_irq_source;
+                                           zero otherwise */
+    uint8_t reserved[2];                /* zero */
 };
 _Static_assert(sizeof(struct regdbg_disk_full) == 64, "full record layout");
+_Static_assert(offsetof(struct regdbg_disk_full, irq_source) == 61, "full record layout");
 _Static_assert(offsetof(struct regdbg_disk_full, guest_pc) == 48, "full record layout");
 _Static_assert(offsetof(struct regdbg_disk_full, flags) == 56, "full record layout");
 _Static_assert(offsetof(struct regdbg_disk_full, cpu_mode) == 60, "full record layout");
@@ -181,12 +187,23 @@ enum trace_read_status trace_reader_next(struct trace_reader *r, struct regdbg_t
 void trace_reader_close(struct trace_reader *r);
 
 /* "edited,injected" etc.; buf gets "" when no flag is set. */
-#define TRACE_N_FLAGS 9
+#define TRACE_N_FLAGS 11
 extern const char *const trace_flag_names[TRACE_N_FLAGS];
 
 void trace_flags_str(uint16_t flags, char *buf, size_t len);
 
 /* "real", "prot32", "long64"... (enum regdbg_cpu_mode); "unknown" for any other value. */
 const char *trace_cpu_mode_name(uint8_t mode);
+
+/*
+ * The words of interrupt events (regdbg/abi.h), as dump, the stream, its filter and the rules
+ * language write them. What happened (enum regdbg_irq_what): "raised", "lowered", "msi",
+ * "unchanged", "host-masked", "host-unmasked", else "unknown"; what was asked (enum
+ * regdbg_irq_action): "assert", "deassert", "pulse", else "" (nobody asked); who asked (enum
+ * regdbg_irq_source): "debugger", "rule", "host", "device", else "unknown".
+ */
+const char *trace_irq_what_name(uint8_t what);
+const char *trace_irq_action_name(uint8_t action);
+const char *trace_irq_source_name(uint8_t source);
 
 #endif /* REGDBG_TRACE_FILE_H */

@@ -22,18 +22,23 @@
 const char dump_usage[] =
     "usage: regdbg dump FILE [--format text|json] [--follow] [--symbols FILE[@BIAS]]...\n"
     "\n"
-    "Print the accesses of a trace file written by `regdbg record`.\n"
+    "Print the accesses and interrupt events of a trace file written by `regdbg record`.\n"
     "text: one line per access: direction (R/W), width in bytes, seconds since the recording\n"
     "      began, CPU, device, BAR+offset, value, then flags and the original value when a\n"
     "      rule changed it, and the guest PC when it is known: pc=0x10117b, pc=0x10117d(after)\n"
     "      when it is the address after the instruction, mode=prot32 when the vCPU's mode\n"
     "      is new, and with --symbols the function+offset and (file:line). Lines starting\n"
     "      with # are markers (dropped events, end). Bytes of the device id and of names other\n"
-    "      than printable ASCII show as \\xNN.\n"
+    "      than printable ASCII show as \\xNN. An interrupt event is a line\n"
+    "      I - TIME CPU DEV LINE WHAT by=SOURCE[:RULE][(ACTION)] [blocked] [pc=...]: LINE INTA-\n"
+    "      INTD or MSI0, WHAT raised, lowered, msi, unchanged, host-masked or host-unmasked,\n"
+    "      SOURCE debugger, rule, host or device, ACTION assert, deassert or pulse.\n"
     "json: one object per line with the keys seq, t_ns, cpu, dev, bar, off, size, dir (\"r\" or\n"
     "      \"w\"), value, flags (and orig, rule when a rule touched the access; pc, mode, and\n"
     "      pc_after: true, when the PC is known; with --symbols also sym \"func+0xoff\" and\n"
-    "      src \"file:line\", null when unknown).\n"
+    "      src \"file:line\", null when unknown). An interrupt event has dir \"irq\" and the\n"
+    "      keys irq (what happened), line (\"intx\" with pin, or \"msi\" with vector), source,\n"
+    "      action and rule when there are, flags ([\"blocked\"] or []) and the PC keys.\n"
     "A damaged file is reported after the events that precede the damage.\n"
     "\n"
     "  --format F   text (default) or json\n"
@@ -94,6 +99,64 @@ static bool mode_is_new(struct dump_ctx *d, const struct regdbg_trace_record *r)
     return changed;
 }
 
+/* The guest PC of a record and its names, as " pc=0x... mode=... func+0x4 (file:line)" */
+static void print_pc_text(struct dump_ctx *d, const struct regdbg_trace_record *r)
+{
+    char sym[CLI_NAME_LEN], src[CLI_NAME_LEN], text[4 * CLI_NAME_LEN];
+
+    printf(" pc=0x%" PRIx64 "%s", r->guest_pc, r->flags & REGDBG_EV_PC_AFTER ? "(after)" : "");
+    if (mode_is_new(d, r)) {
+        printf(" mode=%s", trace_cpu_mode_name(r->cpu_mode));
+    }
+    cli_pc_names(d->syms, r->guest_pc, r->flags & REGDBG_EV_PC_AFTER, sym, src);
+    if (sym[0]) {
+        cli_escape_name(sym, text, sizeof(text));
+        printf(" %s", text);
+    }
+    if (src[0]) {
+        cli_escape_name(src, text, sizeof(text));
+        printf(" (%s)", text);
+    }
+}
+
+/* "INTA" for INTx pin 1, "MSI0" for MSI vector 0: where an interrupt event happened. */
+static void irq_line_text(const struct regdbg_trace_record *r, char *buf, size_t len)
+{
+    if (r->flags & REGDBG_EV_IRQ_MSI) {
+        snprintf(buf, len, "MSI%" PRIu64, r->offset);
+    } else {
+        snprintf(buf, len, "INT%c", (char)('A' + (r->offset - 1) % 4));
+    }
+}
+
+/*
+ * An interrupt event: "I - TIME CPU DEV INTA raised by=rule:3(pulse)", the same columns as an
+ * access's, with the pin or vector where the BAR+offset goes and what happened as the value.
+ */
+static void print_irq_text(struct dump_ctx *d, const struct regdbg_trace_record *r,
+                           bool negative, uint64_t mag, const char *cpu, const char *dev)
+{
+    char line[16];
+
+    irq_line_text(r, line, sizeof(line));
+    printf("I - %s%" PRIu64 ".%09" PRIu64 " %s %s %s %s by=%s", negative ? "-" : "",
+           mag / 1000000000u, mag % 1000000000u, cpu, dev[0] ? dev : "-", line,
+           trace_irq_what_name((uint8_t)r->value), trace_irq_source_name(r->irq_source));
+    if (r->rule != REGDBG_RULE_NONE) {
+        printf(":%u", r->rule);
+    }
+    if (r->orig_value) {
+        printf("(%s)", trace_irq_action_name((uint8_t)r->orig_value));
+    }
+    if (r->flags & REGDBG_EV_IRQ_BLOCKED) {
+        printf(" blocked");
+    }
+    if (r->flags & REGDBG_EV_PC) {
+        print_pc_text(d, r);
+    }
+    putchar('\n');
+}
+
 static void print_text(struct dump_ctx *d, const struct regdbg_trace_record *r,
                        const struct regdbg_trace_header *h, const char *dev)
 {
@@ -117,6 +180,10 @@ static void print_text(struct dump_ctx *d, const struct regdbg_trace_record *r,
     } else {
         snprintf(cpu, sizeof(cpu), "cpu%d", r->cpu);
     }
+    if (r->dir == REGDBG_DIR_IRQ) {
+        print_irq_text(d, r, negative, mag, cpu, dev);
+        return;
+    }
     printf("%c %u %s%" PRIu64 ".%09" PRIu64 " %s %s bar%u+0x%04" PRIx64 " 0x%0*" PRIx64,
            r->dir == REGDBG_DIR_WRITE ? 'W' : 'R', r->size, negative ? "-" : "",
            mag / 1000000000u, mag % 1000000000u, cpu, dev[0] ? dev : "-", r->bar,
@@ -132,23 +199,53 @@ static void print_text(struct dump_ctx *d, const struct regdbg_trace_record *r,
         printf(" rule=%u", r->rule);
     }
     if (r->flags & REGDBG_EV_PC) {
-        char sym[CLI_NAME_LEN], src[CLI_NAME_LEN], text[4 * CLI_NAME_LEN];
-
-        printf(" pc=0x%" PRIx64 "%s", r->guest_pc, r->flags & REGDBG_EV_PC_AFTER ? "(after)" : "");
-        if (mode_is_new(d, r)) {
-            printf(" mode=%s", trace_cpu_mode_name(r->cpu_mode));
-        }
-        cli_pc_names(d->syms, r->guest_pc, r->flags & REGDBG_EV_PC_AFTER, sym, src);
-        if (sym[0]) {
-            cli_escape_name(sym, text, sizeof(text));
-            printf(" %s", text);
-        }
-        if (src[0]) {
-            cli_escape_name(src, text, sizeof(text));
-            printf(" (%s)", text);
-        }
+        print_pc_text(d, r);
     }
     putchar('\n');
+}
+
+/* The PC keys of a JSON record: pc, mode, pc_after, and with symbols sym and src */
+static void print_pc_json(const struct dump_ctx *d, const struct regdbg_trace_record *r)
+{
+    printf(",\"pc\":%" PRIu64 ",\"mode\":\"%s\"%s", r->guest_pc, trace_cpu_mode_name(r->cpu_mode),
+           r->flags & REGDBG_EV_PC_AFTER ? ",\"pc_after\":true" : "");
+    if (symbols_count(d->syms)) {
+        char sym[CLI_NAME_LEN], src[CLI_NAME_LEN];
+
+        cli_pc_names(d->syms, r->guest_pc, r->flags & REGDBG_EV_PC_AFTER, sym, src);
+        fputs(",\"sym\":", stdout);
+        cli_print_json_string(sym);
+        fputs(",\"src\":", stdout);
+        cli_print_json_string(src);
+    }
+}
+
+/*
+ * An interrupt event: seq, t_ns, cpu, dev, dir "irq", irq (what happened), line ("intx" with its
+ * pin, "msi" with its vector), source, action (when one was asked), rule (when one fired it),
+ * flags (["blocked"] or []), and the PC keys of the access that fired it.
+ */
+static void print_irq_json(const struct dump_ctx *d, const struct regdbg_trace_record *r,
+                           const char *dev_json)
+{
+    bool msi = r->flags & REGDBG_EV_IRQ_MSI;
+
+    printf("{\"seq\":%" PRIu64 ",\"t_ns\":%" PRIu64 ",\"cpu\":%d,\"dev\":%s,\"dir\":\"irq\","
+           "\"irq\":\"%s\",\"line\":\"%s\",\"%s\":%" PRIu64 ",\"source\":\"%s\"", r->seq,
+           r->t_ns, r->cpu, dev_json, trace_irq_what_name((uint8_t)r->value),
+           msi ? "msi" : "intx", msi ? "vector" : "pin", r->offset,
+           trace_irq_source_name(r->irq_source));
+    if (r->orig_value) {
+        printf(",\"action\":\"%s\"", trace_irq_action_name((uint8_t)r->orig_value));
+    }
+    if (r->rule != REGDBG_RULE_NONE) {
+        printf(",\"rule\":%u", r->rule);
+    }
+    printf(",\"flags\":[%s]", r->flags & REGDBG_EV_IRQ_BLOCKED ? "\"blocked\"" : "");
+    if (r->flags & REGDBG_EV_PC) {
+        print_pc_json(d, r);
+    }
+    puts("}");
 }
 
 static void print_json(const struct dump_ctx *d, const struct regdbg_trace_record *r,
@@ -157,6 +254,10 @@ static void print_json(const struct dump_ctx *d, const struct regdbg_trace_recor
     bool first = true;
 
     if (r->kind != REGDBG_REC_ACCESS) {
+        return;
+    }
+    if (r->dir == REGDBG_DIR_IRQ) {
+        print_irq_json(d, r, dev_json);
         return;
     }
     printf("{\"seq\":%" PRIu64 ",\"t_ns\":%" PRIu64 ",\"cpu\":%d,\"dev\":%s,\"bar\":%u,"
@@ -178,18 +279,7 @@ static void print_json(const struct dump_ctx *d, const struct regdbg_trace_recor
         printf(",\"rule\":%u", r->rule);
     }
     if (r->flags & REGDBG_EV_PC) {
-        printf(",\"pc\":%" PRIu64 ",\"mode\":\"%s\"%s", r->guest_pc,
-               trace_cpu_mode_name(r->cpu_mode),
-               r->flags & REGDBG_EV_PC_AFTER ? ",\"pc_after\":true" : "");
-        if (symbols_count(d->syms)) {
-            char sym[CLI_NAME_LEN], src[CLI_NAME_LEN];
-
-            cli_pc_names(d->syms, r->guest_pc, r->flags & REGDBG_EV_PC_AFTER, sym, src);
-            fputs(",\"sym\":", stdout);
-            cli_print_json_string(sym);
-            fputs(",\"src\":", stdout);
-            cli_print_json_string(src);
-        }
+        print_pc_json(d, r);
     }
     puts("}");
 }
