@@ -53,9 +53,10 @@ const struct command_def command_table[CMD_COUNT] = {
     [CMD_EXPECT] = { CMD_EXPECT, "expect", "expect COND",
                      "fail with a message when COND (over value, its fields, size, cpu, pc) is "
                      "false for the parked access", B, true },
-    [CMD_FILTER] = { CMD_FILTER, "filter", "filter [dev=ID bar=N reg=NAME dir=r|w value=V[/MASK]]",
-                     "filter the stream and its history; no argument clears the filter", P,
-                     false },
+    [CMD_FILTER] = { CMD_FILTER, "filter",
+                     "filter [dev=ID bar=N reg=NAME dir=r|w|irq value=V[/MASK] irq=WHAT]",
+                     "filter the stream and its history (irq=raised, lowered, msi, unchanged, "
+                     "...: interrupt events); no argument clears the filter", P, false },
     [CMD_SEARCH] = { CMD_SEARCH, "search", "search TEXT",
                      "find a register name (part of it) or a value (0x55)", P, false },
     [CMD_RECORD] = { CMD_RECORD, "record", "record FILE [DEVICE] | record stop",

@@ -106,8 +106,10 @@ enum rules_number rules_parse_number(const char *s, size_t n, uint64_t *out);
 int rules_parse_value(const char *text, uint64_t *out, struct rules_error *err);
 
 /*
- * The stream's filter: space-separated KEY=VALUE words, dev=ID bar=N reg=NAME dir=r|w
- * value=V[/MASK] (docs/rules.md). Devices and register names resolve against ctx (may be NULL);
+ * The stream's filter: space-separated KEY=VALUE words, dev=ID bar=N reg=NAME dir=r|w|irq
+ * value=V[/MASK] irq=WHAT (docs/rules.md; WHAT as trace_irq_what_name() writes it: raised,
+ * lowered, msi, unchanged, host-masked, host-unmasked). Devices and register names resolve
+ * against ctx (may be NULL);
  * reg= with dev= becomes a register index, without it a name matched on any device. 0 with *f
  * filled, or -1 with err filled (column 1-based into text; err may be NULL).
  */
