@@ -495,6 +495,13 @@ static void regdbg_proxy_exit_notify(Notifier *n, void *data)
 
     /* Leave the mapping to consumers still draining; remove only the name. */
     regdbg_proxy_unlink_shm(s);
+    /*
+     * QEMU does not unrealize its devices when it exits: put the host device
+     * back here (the BARs stay mapped for a vCPU still running).
+     */
+    if (s->backend->release) {
+        s->backend->release(s);
+    }
 }
 
 static void regdbg_proxy_set_identity(RegdbgProxyState *s)

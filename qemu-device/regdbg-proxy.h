@@ -68,6 +68,11 @@ typedef struct RegdbgBackendOps {
     uint8_t kind;               /* enum regdbg_backend_kind */
     bool (*realize)(RegdbgProxyState *s, Error **errp);
     void (*unrealize)(RegdbgProxyState *s);
+    /*
+     * QEMU is exiting (or the device goes away): put back what realize
+     * changed outside QEMU. Idempotent; the BARs stay mapped. May be NULL.
+     */
+    void (*release)(RegdbgProxyState *s);
     uint64_t (*read)(RegdbgProxyState *s, RegdbgProxyBar *bar, hwaddr addr,
                      unsigned size);
     void (*write)(RegdbgProxyState *s, RegdbgProxyBar *bar, hwaddr addr,
@@ -132,6 +137,15 @@ struct RegdbgProxyState {
     int host_access;            /* enum regdbg_host_access */
     char *devmem_path;
     bool force;
+    /*
+     * backend=hw, the host device as the backend found and changed it
+     * (regdbg-backend.c), so that release puts back exactly that: sysfs
+     * "enable" written 1 by us, and the command register's I/O and memory
+     * decoding and bus master bits as found.
+     */
+    char *host_dir;             /* sysfs folder; NULL: nothing to put back */
+    bool host_enabled;          /* we wrote 1 to enable */
+    uint16_t host_cmd_found;    /* the command register before we came */
     bool guest_pc;              /* record the PC of every access */
     uint64_t default_read;
 
