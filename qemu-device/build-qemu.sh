@@ -2,7 +2,8 @@
 # Builds QEMU with regdbg-proxy compiled in.
 #
 #   build-qemu.sh pinned OUT_BIN    the pinned QEMU 10.0.2 (Debian's source package) in a cache outside
-#                                   the repository; OUT_BIN becomes a link to the binary
+#                                   the repository; OUT_BIN becomes a copy of the binary, replaced only
+#                                   when it changed (make rebuilds what is made of it only then)
 #   build-qemu.sh tree QEMU_SRC     the user's own QEMU tree: install the device, add the two-line hook
 #                                   (hw/misc/meson.build, hw/misc/Kconfig) and build it in QEMU_SRC/build
 #   build-qemu.sh hook QEMU_SRC     only install the device and the hook (idempotent), no build
@@ -95,7 +96,7 @@ pinned)
     install_device "$src"
     configure_and_build "$src" "$bld"
     mkdir -p "$(dirname "$out")"
-    cp "$bld/qemu-system-x86_64" "$out.tmp" && mv "$out.tmp" "$out"
+    sync_file "$bld/qemu-system-x86_64" "$out"
     ;;
 unpack)
     fetch_pinned "$2"
