@@ -241,8 +241,9 @@ def test_hw_device_enabled_by_others_stays_enabled(t):
 
 def test_hw_leaves_a_driver_bound_device_and_refused_ones_alone(t):
     """A device a driver holds (force=on) is the driver's: enable and the command register are
-    left as they are, during and after. A refused start (a layout that differs) changes nothing.
-    A device folder without enable is refused, naming the file."""
+    left as they are, during and after. A refused start changes nothing: a layout that differs
+    is refused first, a BAR that cannot be mapped after enabling, which is put back. A device
+    folder without enable is refused, naming the file."""
     root = t.tmp("sys")
     bound = make_device(root, "0000:03:00.0", 0x10EC, 0x8168, [(0xE000, 0x100, IO)],
                         driver="r8169", command=0x0405)
@@ -257,6 +258,15 @@ def test_hw_leaves_a_driver_bound_device_and_refused_ones_alone(t):
                                      "bar0-size=8192,backend=hw,host=00:18.1,sysfs-path=" + root])
     check(status == 1 and "bar0-size=0x2000 but BAR 0" in out, out)
     check(host_state(free) == ("0\n", 0x0000), "after a refusal: %r" % (host_state(free),))
+    # refused after it enabled the device (resource0 is not a file it can map): put back
+    res0 = os.path.join(free, "resource0")
+    os.unlink(res0)
+    os.mkfifo(res0)
+    status, out = qemu_fails(t.tmp, ["regdbg-proxy,vendor-id=0x8086,device-id=0x0f41,"
+                                     "bar0-size=4096,backend=hw,host=00:18.1,sysfs-path=" + root])
+    check(status == 1 and "resource0: not a regular file" in out, out)
+    check(host_state(free) == ("0\n", 0x0000), "after a refusal at the mapping: %r"
+          % (host_state(free),))
     os.unlink(os.path.join(free, "enable"))
     status, out = qemu_fails(t.tmp, ["regdbg-proxy,vendor-id=0x8086,device-id=0x0f41,"
                                      "bar0-size=4096,backend=hw,host=00:18.1,sysfs-path=" + root])
