@@ -206,7 +206,7 @@ static inline void regdbg_guard_thread_init(void)
 typedef struct RegdbgWhere {
     uint64_t pc;                /* linear: CS base + rIP */
     uint8_t mode;               /* enum regdbg_cpu_mode */
-    bool after;                 /* pc is the next instruction's (REGDBG_EV_PC_AFTER) */
+    bool after;                 /* pc is the next instruction's (PC_AFTER) */
 } RegdbgWhere;
 
 /*
