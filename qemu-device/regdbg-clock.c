@@ -68,8 +68,10 @@ uint64_t regdbg_clock_resync(RegdbgClock *c)
     }
     c->base_ns = ns;
     c->base_tsc = tsc;
-    c->resync_ticks = c->mult ? ((uint64_t)REGDBG_CLOCK_RESYNC_NS << 32) / c->mult
-                              : 0;
+    c->resync_ticks = 0;
+    if (c->mult) {
+        c->resync_ticks = ((uint64_t)REGDBG_CLOCK_RESYNC_NS << 32) / c->mult;
+    }
     if (ns < c->last_ns) {
         ns = c->last_ns;        /* an extrapolation ran ahead: never go back */
     }

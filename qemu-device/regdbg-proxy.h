@@ -42,12 +42,12 @@ static inline uint64_t regdbg_clock_ns(void)
  * the TSC between resyncs, one state for every device, under the BQL.
  */
 typedef struct RegdbgClock {
-    uint64_t base_tsc, base_ns;         /* the last point read on both clocks */
-    uint64_t resync_ticks;              /* ticks until the next resync; 0 = now */
-    uint64_t mult;                      /* ns per tick, 32.32; 0 = not measured */
-    uint64_t cal_tsc, cal_ns;           /* where the scale's measurement began */
-    uint64_t last_ns;                   /* the last stamp given: never go back */
-    bool usable;                        /* the kernel keeps its clock on the TSC */
+    uint64_t base_tsc, base_ns; /* the last point read on both clocks */
+    uint64_t resync_ticks;      /* ticks until the next resync; 0 = now */
+    uint64_t mult;              /* ns per tick, 32.32; 0 = not measured yet */
+    uint64_t cal_tsc, cal_ns;   /* where the scale's measurement began */
+    uint64_t last_ns;           /* the last stamp given: never go back */
+    bool usable;                /* the kernel keeps its clock on the TSC */
     bool checked;
 } RegdbgClock;
 
