@@ -252,6 +252,16 @@ int ring_reader_check_event(const struct ring_reader *rr, const struct regdbg_ev
         snprintf(why, whylen, "flags 0x%04x has unknown bits", ev->flags);
         return -1;
     }
+    if ((ev->flags & REGDBG_EV_PC_AFTER) && !(ev->flags & REGDBG_EV_PC)) {
+        snprintf(why, whylen, "flags 0x%04x has pc-after (0x%x) without pc (0x%x)", ev->flags,
+                 REGDBG_EV_PC_AFTER, REGDBG_EV_PC);
+        return -1;
+    }
+    if (ev->cpu_mode > REGDBG_MODE_MAX) {
+        snprintf(why, whylen, "cpu_mode %u is not a CPU mode 0-%u", ev->cpu_mode,
+                 REGDBG_MODE_MAX);
+        return -1;
+    }
     if (ev->cpu != REGDBG_CPU_NONE && (ev->cpu < 0 || ev->cpu > RING_MAX_CPU)) {
         snprintf(why, whylen, "cpu %d is neither -1 (none) nor a vCPU index 0-%d", ev->cpu,
                  RING_MAX_CPU);

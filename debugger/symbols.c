@@ -4,8 +4,9 @@
  * also answers file:line from its line tables. Also the cache of source files' text.
  *
  * Everything a lookup needs is prepared by symbols_add(): the line tables of every compilation
- * unit are loaded and every source file they name is resolved and checked once, so that a lookup
- * allocates nothing and changes nothing (symbols.h promises read-only lookups).
+ * unit and libdwfl's address index are built, and every source file they name is resolved and
+ * checked once, so that a lookup allocates nothing and finds libdwfl's lazy tables already made
+ * (symbols.h promises read-only lookups).
  */
 #include "symbols.h"
 
@@ -389,23 +390,23 @@ static int nm_rank(char t)
     return t == 'T' ? 3 : t == 'W' ? 2 : t == 't' ? 1 : 0;
 }
 
-/* Parse an nm list (text, NUL-terminated, owned by src from now on). */
-static int load_nm(struct source *src, char *text, char *err, size_t errlen)
+/* Parse an nm list (size bytes of text, then a NUL; owned by src from now on). */
+static int load_nm(struct source *src, char *text, size_t size, char *err, size_t errlen)
 {
     struct entry *e = NULL;
     size_t n = 0, cap = 0, n_code = 0, nonzero = 0;
-    char *line = text;
+    char *line = text, *limit = text + size;
     int line_no = 0;
 
     src->text = text;
-    while (*line) {
-        char *end = strchr(line, '\n');
+    while (line < limit) {
+        /* by length, not by NUL: a NUL inside a line is a binary file, not the end */
+        char *end = memchr(line, '\n', (size_t)(limit - line));
         char *p = line, *addr, *type, *name, *module, *extra;
-        size_t len = end ? (size_t)(end - line) : strlen(line);
-        uint64_t a;
-
-        bool nul;
+        size_t len = end ? (size_t)(end - line) : (size_t)(limit - line);
         char orig[48];
+        uint64_t a;
+        bool nul;
 
         line_no++;
         if (end) {
@@ -414,7 +415,7 @@ static int load_nm(struct source *src, char *text, char *err, size_t errlen)
         if (len && line[len - 1] == '\r') {
             line[--len] = '\0';
         }
-        nul = strlen(line) != len;      /* a binary file */
+        nul = memchr(line, '\0', len) != NULL;
         /* what the error quotes, before the words are cut apart */
         memcpy(orig, line, len < sizeof(orig) ? len : sizeof(orig));
         addr = next_word(&p);
@@ -612,11 +613,15 @@ static int elf_symbols(struct source *src, char *err, size_t errlen)
         Elf *elf = NULL;
         Dwarf_Addr b = 0;
         const char *name = dwfl_module_getsym_info(src->mod, i, &sym, &addr, &shndx, &elf, &b);
-        int type = GELF_ST_TYPE(sym.st_info);
+        int type;
         bool code;
 
         if (!name || !name[0] || !elf || shndx == SHN_UNDEF || shndx == SHN_ABS ||
-            shndx == SHN_COMMON || type == STT_SECTION || type == STT_FILE || type == STT_TLS) {
+            shndx == SHN_COMMON) {
+            continue;
+        }
+        type = GELF_ST_TYPE(sym.st_info);
+        if (type == STT_SECTION || type == STT_FILE || type == STT_TLS) {
             continue;
         }
         sh = gelf_getshdr(elf_getscn(elf, shndx), &shbuf);
@@ -797,7 +802,7 @@ int symbols_add(struct symbols *s, const char *spec, char *err, size_t errlen)
                      errno ? strerror(errno) : "larger than 1 GiB");
             goto fail;
         }
-        if (load_nm(&src, text, err, errlen) < 0) {
+        if (load_nm(&src, text, len, err, errlen) < 0) {
             goto fail;
         }
     }

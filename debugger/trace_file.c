@@ -31,6 +31,7 @@ struct trace_reader {
     uint64_t records;                /* records read so far */
     uint64_t last_seq;
     bool have_seq;
+    uint32_t version;                /* the file's format version */
     unsigned char *buf;
     size_t buf_len;                  /* bytes in buf */
     size_t buf_pos;
@@ -98,13 +99,44 @@ static unsigned log2_size(uint8_t size)
     return size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
 }
 
+/* What both short forms need: the next seq, no rule, a 32-bit offset, a cpu that fits. */
+static bool fits_short_common(const struct trace_writer *w, const struct regdbg_trace_record *rec)
+{
+    return w->have_seq && rec->seq == w->next_seq && rec->rule == REGDBG_RULE_NONE &&
+           rec->orig_value == rec->value && rec->offset <= UINT32_MAX &&
+           rec->cpu >= REGDBG_CPU_NONE && rec->cpu < 0xffff && rec->bar < REGDBG_NUM_BARS &&
+           rec->dir <= REGDBG_DIR_WRITE;
+}
+
 static bool fits_short(const struct trace_writer *w, const struct regdbg_trace_record *rec)
 {
-    return w->have_seq && rec->seq == w->next_seq && rec->flags == 0 &&
-           rec->rule == REGDBG_RULE_NONE && rec->orig_value == rec->value && rec->guest_pc == 0 &&
-           rec->offset <= UINT32_MAX && rec->cpu >= REGDBG_CPU_NONE && rec->cpu < 0xffff &&
-           rec->bar < REGDBG_NUM_BARS && rec->dir <= REGDBG_DIR_WRITE &&
+    return fits_short_common(w, rec) && rec->flags == 0 && rec->guest_pc == 0 &&
+           rec->cpu_mode == REGDBG_MODE_UNKNOWN &&
            (rec->size == 1 || rec->size == 2 || rec->size == 4 || rec->size == 8);
+}
+
+/* The common case since ABI 4: an untouched access that carries its PC (not PC_AFTER, which
+   goes in a full record: rarer, and kept simple). */
+static bool fits_short_pc(const struct trace_writer *w, const struct regdbg_trace_record *rec)
+{
+    return fits_short_common(w, rec) && rec->flags == REGDBG_EV_PC &&
+           rec->value <= UINT32_MAX && rec->cpu_mode <= REGDBG_MODE_MAX &&
+           (rec->size == 1 || rec->size == 2 || rec->size == 4);
+}
+
+/* What the reader refuses in an access's flags and mode, or NULL. */
+static const char *pc_problem(uint16_t flags, uint8_t cpu_mode)
+{
+    if (flags & ~(uint16_t)REGDBG_EV_ALL_FLAGS) {
+        return "flags has unknown bits";
+    }
+    if ((flags & REGDBG_EV_PC_AFTER) && !(flags & REGDBG_EV_PC)) {
+        return "flag pc-after without flag pc";
+    }
+    if (cpu_mode > REGDBG_MODE_MAX) {
+        return "CPU mode is out of range";
+    }
+    return NULL;
 }
 
 /* What a reader would refuse in an access record, or NULL: the writer never writes it. */
@@ -119,7 +151,7 @@ static const char *access_problem(const struct regdbg_trace_record *rec)
     if (rec->bar >= REGDBG_NUM_BARS) {
         return "BAR number is out of range";
     }
-    return NULL;
+    return pc_problem(rec->flags, rec->cpu_mode);
 }
 
 int trace_writer_add(struct trace_writer *w, const struct regdbg_trace_record *rec,
@@ -133,8 +165,8 @@ int trace_writer_add(struct trace_writer *w, const struct regdbg_trace_record *r
         if (problem) {
             /* A file that its own reader refuses from here on would hide everything after. */
             snprintf(err, errlen, "refusing to write access seq %llu into %s: %s (size %u, dir "
-                     "%u, BAR %u)", (unsigned long long)rec->seq, w->path, problem, rec->size,
-                     rec->dir, rec->bar);
+                     "%u, BAR %u, flags 0x%x, mode %u)", (unsigned long long)rec->seq, w->path,
+                     problem, rec->size, rec->dir, rec->bar, rec->flags, rec->cpu_mode);
             return -1;
         }
     }
@@ -152,12 +184,22 @@ int trace_writer_add(struct trace_writer *w, const struct regdbg_trace_record *r
         memcpy(dst, &d, sizeof(d));
         w->used += sizeof(d);
         w->next_seq++;
+    } else if (rec->kind == REGDBG_REC_ACCESS && fits_short_pc(w, rec)) {
+        struct regdbg_disk_short_pc d = {
+            .kind = REGDBG_DISK_SHORT_PC,
+            .bar_size_dir = (uint8_t)(rec->bar | log2_size(rec->size) << 3 | rec->dir << 5),
+            .cpu = (uint16_t)rec->cpu, .offset = (uint32_t)rec->offset, .t_ns = rec->t_ns,
+            .value = (uint32_t)rec->value, .cpu_mode = rec->cpu_mode, .guest_pc = rec->guest_pc,
+        };
+        memcpy(dst, &d, sizeof(d));
+        w->used += sizeof(d);
+        w->next_seq++;
     } else if (rec->kind == REGDBG_REC_ACCESS) {
         struct regdbg_disk_full d = {
             .kind = REGDBG_DISK_FULL, .bar = rec->bar, .size = rec->size, .dir = rec->dir,
             .cpu = rec->cpu, .seq = rec->seq, .t_ns = rec->t_ns, .offset = rec->offset,
             .value = rec->value, .orig_value = rec->orig_value, .guest_pc = rec->guest_pc,
-            .flags = rec->flags, .rule = rec->rule,
+            .flags = rec->flags, .rule = rec->rule, .cpu_mode = rec->cpu_mode,
         };
         memcpy(dst, &d, sizeof(d));
         w->used += sizeof(d);
@@ -208,6 +250,7 @@ void trace_header_from_shm(struct regdbg_trace_header *th, const struct regdbg_s
     th->revision = sh->revision;
     th->backend = sh->backend;
     memcpy(th->bars, sh->bars, sizeof(th->bars));
+    th->guest_pc = sh->guest_pc;
 }
 
 void trace_record_from_event(struct regdbg_trace_record *rec, const struct regdbg_event *ev)
@@ -225,6 +268,7 @@ void trace_record_from_event(struct regdbg_trace_record *rec, const struct regdb
     rec->size = ev->size;
     rec->dir = ev->dir;
     rec->kind = REGDBG_REC_ACCESS;
+    rec->cpu_mode = ev->cpu_mode;
     memset(rec->pad, 0, sizeof(rec->pad));
 }
 
@@ -282,11 +326,12 @@ struct trace_reader *trace_reader_open(const char *path, char *err, size_t errle
                  REGDBG_TRACE_HEADER_SIZE);
         goto fail_fd;
     }
-    if (h->version != REGDBG_TRACE_VERSION) {
-        snprintf(err, errlen, "%s is trace format version %u; this regdbg reads version %u",
-                 path, h->version, REGDBG_TRACE_VERSION);
+    if (h->version < REGDBG_TRACE_VERSION_MIN || h->version > REGDBG_TRACE_VERSION) {
+        snprintf(err, errlen, "%s is trace format version %u; this regdbg reads versions %u to "
+                 "%u", path, h->version, REGDBG_TRACE_VERSION_MIN, REGDBG_TRACE_VERSION);
         goto fail_fd;
     }
+    r->version = h->version;
     if (h->header_size != REGDBG_TRACE_HEADER_SIZE || h->record_unit != 32) {
         snprintf(err, errlen, "%s is corrupt: header size %u and record unit %u, expected %u "
                  "and 32", path, h->header_size, h->record_unit, REGDBG_TRACE_HEADER_SIZE);
@@ -321,6 +366,7 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
                           struct regdbg_trace_record *rec)
 {
     static const uint8_t zero[8];
+    const char *problem;
 
     memset(rec, 0, sizeof(*rec));
     rec->rule = REGDBG_RULE_NONE;
@@ -350,6 +396,36 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
         rec->value = rec->orig_value = d.value;
         break;
     }
+    case REGDBG_DISK_SHORT_PC: {
+        struct regdbg_disk_short_pc d;
+
+        if (r->version < 2) {
+            return "unknown record kind";       /* version 2 brought it */
+        }
+        memcpy(&d, p, sizeof(d));
+        if (!r->have_seq) {
+            return "a short record without a full record before it";
+        }
+        if ((d.bar_size_dir & 0xc0) || memcmp(d.reserved, zero, sizeof(d.reserved)) != 0) {
+            return "reserved bits are set";
+        }
+        if (((d.bar_size_dir >> 3) & 3) == 3) {
+            return "access size is not 1, 2 or 4 (a short record with PC holds 32 bits)";
+        }
+        rec->kind = REGDBG_REC_ACCESS;
+        rec->seq = r->last_seq + 1;
+        rec->bar = d.bar_size_dir & 7;
+        rec->size = (uint8_t)(1u << ((d.bar_size_dir >> 3) & 3));
+        rec->dir = (d.bar_size_dir >> 5) & 1;
+        rec->cpu = d.cpu == 0xffff ? REGDBG_CPU_NONE : d.cpu;
+        rec->offset = d.offset;
+        rec->t_ns = d.t_ns;
+        rec->value = rec->orig_value = d.value;
+        rec->flags = REGDBG_EV_PC;
+        rec->cpu_mode = d.cpu_mode;
+        rec->guest_pc = d.guest_pc;
+        break;
+    }
     case REGDBG_DISK_FULL: {
         struct regdbg_disk_full d;
 
@@ -360,7 +436,8 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
         if (d.dir > REGDBG_DIR_WRITE) {
             return "direction is neither read nor write";
         }
-        if (d.reserved) {
+        if (memcmp(d.reserved, zero, sizeof(d.reserved)) != 0 ||
+            (r->version < 2 && d.cpu_mode)) {
             return "reserved bits are set";
         }
         if (r->have_seq && d.seq <= r->last_seq) {
@@ -379,6 +456,7 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
         rec->guest_pc = d.guest_pc;
         rec->flags = d.flags;
         rec->rule = d.rule;
+        rec->cpu_mode = d.cpu_mode;
         break;
     }
     case REGDBG_DISK_DROP:
@@ -404,6 +482,9 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
     }
     if (rec->bar >= REGDBG_NUM_BARS) {
         return "BAR number is out of range";
+    }
+    if ((problem = pc_problem(rec->flags, rec->cpu_mode))) {
+        return problem;
     }
     return NULL;
 }
@@ -490,4 +571,14 @@ void trace_flags_str(uint16_t flags, char *buf, size_t len)
             used += (size_t)n;
         }
     }
+}
+
+const char *trace_cpu_mode_name(uint8_t mode)
+{
+    static const char *const names[] = {
+        "unknown", "real", "vm86", "prot16", "prot32", "compat16", "compat32", "long64",
+    };
+    _Static_assert(sizeof(names) / sizeof(names[0]) == REGDBG_MODE_MAX + 1, "a name per mode");
+
+    return mode <= REGDBG_MODE_MAX ? names[mode] : "unknown";
 }

@@ -1,10 +1,10 @@
 /*
- * regdbg trace files (format version 1, documented in docs/trace-format.md): a fixed header that
- * describes the device, then little-endian records of 32 bytes (an ordinary access, drop and end
- * markers) or 64 bytes (an access a rule touched, or one that does not fit the short form), each
- * starting with its kind byte. Writer and reader; the reader treats the file as untrusted and
- * reports the first damage with its byte offset. In memory, every record is a
- * struct regdbg_trace_record.
+ * regdbg trace files (format version 2, documented in docs/trace-format.md): a fixed header that
+ * describes the device, then little-endian records of 32 bytes (an ordinary access, with or
+ * without its guest PC, drop and end markers) or 64 bytes (an access a rule touched, or one that
+ * does not fit a short form), each starting with its kind byte. Writer (version 2) and reader
+ * (versions 1 and 2); the reader treats the file as untrusted and reports the first damage with
+ * its byte offset. In memory, every record is a struct regdbg_trace_record.
  */
 #ifndef REGDBG_TRACE_FILE_H
 #define REGDBG_TRACE_FILE_H
@@ -16,7 +16,8 @@
 #include "regdbg/abi.h"
 
 #define REGDBG_TRACE_MAGIC   "RDBGTRCE"
-#define REGDBG_TRACE_VERSION 1u
+#define REGDBG_TRACE_VERSION 2u
+#define REGDBG_TRACE_VERSION_MIN 1u     /* the oldest version the reader reads */
 #define REGDBG_TRACE_HEADER_SIZE 256u
 
 /* In-memory record kinds (struct regdbg_trace_record.kind) */
@@ -32,6 +33,7 @@ enum regdbg_disk_kind {
     REGDBG_DISK_FULL  = 0x02,   /* 64 bytes: any access */
     REGDBG_DISK_DROP  = 0x03,   /* 32 bytes */
     REGDBG_DISK_END   = 0x04,   /* 32 bytes */
+    REGDBG_DISK_SHORT_PC = 0x05, /* 32 bytes, version 2: a short access that carries its PC */
 };
 
 struct regdbg_trace_header {
@@ -52,10 +54,13 @@ struct regdbg_trace_header {
     uint8_t backend;
     uint8_t pad0[2];
     struct regdbg_bar_info bars[REGDBG_NUM_BARS];
-    uint8_t reserved[256 - 216];
+    uint8_t guest_pc;                   /* version 2: the ring's header.guest_pc (1: every
+                                           access a vCPU made carries its PC); 0 in version 1 */
+    uint8_t reserved[256 - 217];
 };
 _Static_assert(offsetof(struct regdbg_trace_header, dev_id) == 40, "trace header layout");
 _Static_assert(offsetof(struct regdbg_trace_header, bars) == 120, "trace header layout");
+_Static_assert(offsetof(struct regdbg_trace_header, guest_pc) == 216, "trace header layout");
 _Static_assert(sizeof(struct regdbg_trace_header) == REGDBG_TRACE_HEADER_SIZE, "trace header");
 
 /* A record as the reader returns it and the writer takes it (not the on-disk form). */
@@ -73,7 +78,8 @@ struct regdbg_trace_record {
     uint8_t size;
     uint8_t dir;
     uint8_t kind;                       /* enum regdbg_record_kind */
-    uint8_t pad[4];
+    uint8_t cpu_mode;                   /* enum regdbg_cpu_mode, with REGDBG_EV_PC */
+    uint8_t pad[3];
 };
 
 /* On disk, 32 bytes: the common case. */
@@ -88,6 +94,26 @@ struct regdbg_disk_short {
     uint32_t reserved;                  /* zero */
 };
 _Static_assert(sizeof(struct regdbg_disk_short) == 32, "short record layout");
+
+/* On disk, 32 bytes (version 2): a short access whose flags are exactly REGDBG_EV_PC, with a
+   value of at most 32 bits. Its seq is implied, without a check: there is no room for one. */
+struct regdbg_disk_short_pc {
+    uint8_t kind;                       /* REGDBG_DISK_SHORT_PC */
+    uint8_t bar_size_dir;               /* as in the short record; the width is 1, 2 or 4 */
+    uint16_t cpu;                       /* 0xffff = REGDBG_CPU_NONE */
+    uint32_t offset;
+    uint64_t t_ns;
+    uint32_t value;
+    uint8_t cpu_mode;                   /* enum regdbg_cpu_mode */
+    uint8_t reserved[3];                /* zero */
+    uint64_t guest_pc;
+};
+_Static_assert(sizeof(struct regdbg_disk_short_pc) == 32, "short record with PC layout");
+_Static_assert(offsetof(struct regdbg_disk_short_pc, value) == 16, "short record with PC layout");
+_Static_assert(offsetof(struct regdbg_disk_short_pc, cpu_mode) == 20,
+               "short record with PC layout");
+_Static_assert(offsetof(struct regdbg_disk_short_pc, guest_pc) == 24,
+               "short record with PC layout");
 
 /* On disk, 64 bytes. */
 struct regdbg_disk_full {
@@ -104,10 +130,13 @@ struct regdbg_disk_full {
     uint64_t guest_pc;
     uint16_t flags;
     uint16_t rule;
-    uint32_t reserved;                  /* zero */
+    uint8_t cpu_mode;                   /* version 2: enum regdbg_cpu_mode; zero in version 1 */
+    uint8_t reserved[3];                /* zero */
 };
 _Static_assert(sizeof(struct regdbg_disk_full) == 64, "full record layout");
 _Static_assert(offsetof(struct regdbg_disk_full, guest_pc) == 48, "full record layout");
+_Static_assert(offsetof(struct regdbg_disk_full, flags) == 56, "full record layout");
+_Static_assert(offsetof(struct regdbg_disk_full, cpu_mode) == 60, "full record layout");
 
 /* On disk, 32 bytes: drop and end markers. */
 struct regdbg_disk_marker {
@@ -156,5 +185,8 @@ void trace_reader_close(struct trace_reader *r);
 extern const char *const trace_flag_names[TRACE_N_FLAGS];
 
 void trace_flags_str(uint16_t flags, char *buf, size_t len);
+
+/* "real", "prot32", "long64"... (enum regdbg_cpu_mode); "unknown" for any other value. */
+const char *trace_cpu_mode_name(uint8_t mode);
 
 #endif /* REGDBG_TRACE_FILE_H */

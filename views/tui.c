@@ -429,14 +429,22 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-/* An empty session with the shipped maps and the --map ones. */
-static int start_session(struct tui *t, const struct tui_options *o)
+/* An empty session with the shipped maps and the --map ones, and the --symbols (cmd: the
+   command that names them in an error). */
+static int start_session(struct tui *t, const struct tui_options *o, const char *cmd)
 {
-    char err[512];
+    char err[1024];
 
     if (session_init(&t->s, o->scrollback, err, sizeof(err)) < 0) {
         fprintf(stderr, "regdbg: %s\n", err);
         return -1;
+    }
+    for (int i = 0; i < o->n_symbols; i++) {
+        if (session_add_symbols(&t->s, o->symbols[i], err, sizeof(err)) < 0) {
+            fprintf(stderr, "regdbg %s: --symbols: %s\n", cmd, err);
+            session_free(&t->s);
+            return -1;
+        }
     }
     if (session_load_default_maps(&t->s, o->maps, o->n_maps, err, sizeof(err)) < 0) {
         fprintf(stderr, "regdbg: %s\n", err);
@@ -498,7 +506,7 @@ int tui_attach(const struct tui_options *o, const char *qmp_path)
     static struct tui t;
     int status;
 
-    if (start_session(&t, o) < 0) {
+    if (start_session(&t, o, "attach") < 0) {
         return EXIT_FAILURE;
     }
     status = run_attached(&t, o, qmp_path);
@@ -540,7 +548,7 @@ int tui_launch(const struct tui_options *o, const char *accel, int qemu_argc, ch
     char err[256];
     int status;
 
-    if (start_session(&t, o) < 0) {
+    if (start_session(&t, o, "launch") < 0) {
         return EXIT_FAILURE;
     }
     if (launch_with_gdb(&t.launch, accel, o->gdb_port, qemu_argc, qemu_argv, err,

@@ -17,6 +17,9 @@ struct tui_options {
     const char *rules;          /* --rules FILE, or NULL */
     size_t scrollback;          /* events kept for scrolling, filtering and search */
     int gdb_port;               /* launch --gdb PORT: QEMU's gdbstub there; 0 = none */
+    const char *const *symbols; /* --symbols FILE[@BIAS] (debugger/symbols.h), loaded into the
+                                   session (session_add_symbols) before anything starts */
+    int n_symbols;
 };
 
 /* Open the debugger on the QEMU whose QMP socket is qmp_path; it goes on when the debugger

@@ -70,7 +70,7 @@ const char *batch_usage(void)
     }
     usage_add(b, &len, "%s",
               "usage: regdbg batch --qmp SOCKET [--device ID] [--map FILE]... [--record F] [--keep]\n"
-              "                    SCRIPT\n"
+              "                    [--symbols FILE[@BIAS]]... SCRIPT\n"
               "\n");
     snprintf(intro, sizeof(intro), "Run a script of regdbg commands against a running QEMU, "
              "without a screen: the rules commands of the TUI's : prompt (%s; docs/rules.md) and",
@@ -94,6 +94,8 @@ const char *batch_usage(void)
     "  --map FILE    a register map for names (the shipped ones are always loaded)\n"
     "  --record F    record the (first) device's accesses meanwhile into trace file F\n"
     "  --keep        leave the rules the script added in the device when the batch ends\n"
+    CLI_SYMBOLS_HELP
+    "                   print names the parked access's PC (sym, src)\n"
     "\n"
     "example (ci.rgb):\n"
     "  break w IC_DATA_CMD if CMD == write\n"
@@ -198,8 +200,21 @@ static void print_park(const struct batch *b)
     } else {
         printf("%d", SESSION_RULE_ID(b->park.dev, p->rule));
     }
-    printf(",\"pc\":%" PRIu64 ",\"before_read\":%s}\n", p->guest_pc,
-           p->before_read ? "true" : "false");
+    /* as regdbg dump --format json: pc and mode only when known, sym and src with --symbols */
+    if (p->pc_known) {
+        printf(",\"pc\":%" PRIu64 ",\"mode\":\"%s\"%s", p->guest_pc,
+               trace_cpu_mode_name(p->cpu_mode), p->pc_after ? ",\"pc_after\":true" : "");
+        if (symbols_count(b->s.symbols)) {
+            char sym[CLI_NAME_LEN], src[CLI_NAME_LEN];
+
+            cli_pc_names(b->s.symbols, p->guest_pc, p->pc_after, sym, src);
+            fputs(",\"sym\":", stdout);
+            cli_print_json_string(sym);
+            fputs(",\"src\":", stdout);
+            cli_print_json_string(src);
+        }
+    }
+    printf(",\"before_read\":%s}\n", p->before_read ? "true" : "false");
     fflush(stdout);
     free(dev_json);
     json_decref(dev);
@@ -452,16 +467,19 @@ int cmd_batch(int argc, char **argv)
         { "map", required_argument, NULL, 'm' },
         { "record", required_argument, NULL, 'r' },
         { "keep", no_argument, NULL, 'k' },
+        { "symbols", required_argument, NULL, CLI_SYMBOLS },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
+    const char *sym_specs[CLI_MAX_SYMBOLS];
+    int n_syms = 0;
     static struct batch b;
     struct sigaction sa = { .sa_handler = on_stop_signal };
     struct stat st;
     const char *sock = NULL, *device = NULL, *record = NULL;
     char *maps[SESSION_MAX_MAPS];
     int n_maps = 0, opt, status = 0;
-    char err[512], *line = NULL;
+    char err[1024], *line = NULL;
     size_t cap = 0;
     FILE *f;
 
@@ -478,11 +496,28 @@ int cmd_batch(int argc, char **argv)
             break;
         case 'k': b.keep = true; break;
         case 'h': fputs(batch_usage(), stdout); return 0;
+        case CLI_SYMBOLS:
+            if (cli_symbols_option("batch", sym_specs, &n_syms, optarg)) {
+                return EXIT_USAGE;
+            }
+            break;
         default: return cli_bad_option("batch", argc, argv, opts, "+h");
         }
     }
     if (!sock || optind != argc - 1) {
         return cli_usage_error("batch", "give --qmp SOCKET and one SCRIPT");
+    }
+    if (session_init(&b.s, BATCH_SCROLLBACK, err, sizeof(err)) < 0) {
+        fprintf(stderr, "regdbg batch: %s\n", err);
+        return EXIT_RUNTIME;
+    }
+    /* first: a file that is not symbols stops the batch before it touches the VM */
+    for (int i = 0; i < n_syms; i++) {
+        if (session_add_symbols(&b.s, sym_specs[i], err, sizeof(err)) < 0) {
+            fprintf(stderr, "regdbg batch: --symbols: %s\n", err);
+            session_free(&b.s);
+            return EXIT_RUNTIME;
+        }
     }
     b.script = argv[optind];
     b.dev = -1;
@@ -492,6 +527,7 @@ int cmd_batch(int argc, char **argv)
     f = strcmp(b.script, "-") == 0 ? stdin : fopen(b.script, "r");
     if (!f) {
         fprintf(stderr, "regdbg batch: cannot open %s: %s\n", b.script, strerror(errno));
+        session_free(&b.s);
         return EXIT_RUNTIME;
     }
     if (f == stdin) {
@@ -499,8 +535,7 @@ int cmd_batch(int argc, char **argv)
            stdio buffer while the writer keeps the pipe open */
         setvbuf(stdin, NULL, _IONBF, 0);
     }
-    if (session_init(&b.s, BATCH_SCROLLBACK, err, sizeof(err)) < 0 ||
-        session_load_default_maps(&b.s, maps, n_maps, err, sizeof(err)) < 0 ||
+    if (session_load_default_maps(&b.s, maps, n_maps, err, sizeof(err)) < 0 ||
         session_attach(&b.s, sock, err, sizeof(err)) < 0) {
         fprintf(stderr, "regdbg batch: %s\n", err);
         status = EXIT_RUNTIME;

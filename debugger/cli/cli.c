@@ -1,13 +1,19 @@
 /*
- * Usage errors of the command programs: one line each, naming what was wrong (see cli.h).
+ * Usage errors of the command programs: one line each, naming what was wrong (see cli.h); the
+ * --symbols option they share.
  */
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli.h"
+#include "symbols.h"
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -113,4 +119,100 @@ int cli_bad_option(const char *cmd, int argc, char **argv, const struct option *
     default:
         return cli_usage_error(cmd, "unknown option '%s'", arg);
     }
+}
+
+int cli_symbols_option(const char *cmd, const char **specs, int *n, const char *spec)
+{
+    if (*n == CLI_MAX_SYMBOLS) {
+        return cli_usage_error(cmd, "at most %d --symbols", CLI_MAX_SYMBOLS);
+    }
+    specs[(*n)++] = spec;
+    return 0;
+}
+
+int cli_load_symbols(const char *cmd, const char *const *specs, int n, struct symbols **out)
+{
+    char err[1024];
+
+    *out = NULL;
+    if (n == 0) {
+        return 0;
+    }
+    if (!(*out = symbols_new())) {
+        fprintf(stderr, "regdbg %s: out of memory\n", cmd);
+        return EXIT_RUNTIME;
+    }
+    for (int i = 0; i < n; i++) {
+        if (symbols_add(*out, specs[i], err, sizeof(err)) < 0) {
+            fprintf(stderr, "regdbg %s: --symbols: %s\n", cmd, err);
+            symbols_free(*out);
+            *out = NULL;
+            return EXIT_RUNTIME;
+        }
+    }
+    return 0;
+}
+
+void cli_pc_names(const struct symbols *syms, uint64_t pc, bool after, char sym[CLI_NAME_LEN],
+                  char src[CLI_NAME_LEN])
+{
+    struct symbol_where w;
+
+    sym[0] = src[0] = '\0';
+    if (!symbols_lookup(syms, pc, after, &w)) {
+        return;
+    }
+    if (w.func) {
+        snprintf(sym, CLI_NAME_LEN, "%s+0x%" PRIx64, w.func, w.func_offset);
+    }
+    if (w.line) {
+        snprintf(src, CLI_NAME_LEN, "%s:%d", w.file, w.line);
+    }
+}
+
+void cli_escape_name(const char *name, char *out, size_t len)
+{
+    size_t o = 0;
+
+    for (; *name && o + 5 < len; name++) {
+        unsigned char c = (unsigned char)*name;
+
+        if (c > 0x20 && c < 0x7f && c != '\\') {
+            out[o++] = (char)c;
+        } else {
+            o += (size_t)snprintf(out + o, len - o, "\\x%02x", c);
+        }
+    }
+    out[o] = '\0';
+}
+
+void cli_print_json_string(const char *text)
+{
+    const char *p = text;
+    json_t *str;
+    char *dumped;
+
+    if (!text[0]) {
+        fputs("null", stdout);
+        return;
+    }
+    /* the common case, printable ASCII, as it is: a dump prints one per access */
+    while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\') {
+        p++;
+    }
+    if (!*p) {
+        printf("\"%s\"", text);
+        return;
+    }
+    str = json_string(text);
+    if (!str) {
+        char escaped[4 * CLI_NAME_LEN];
+
+        cli_escape_name(text, escaped, sizeof(escaped));
+        str = json_string(escaped);
+    }
+    dumped = str ? json_dumps(str, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
+    fputs(dumped ? dumped : "null", stdout);
+    free(dumped);
+    json_decref(str);
 }

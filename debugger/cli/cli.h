@@ -6,8 +6,15 @@
 #ifndef REGDBG_CLI_H
 #define REGDBG_CLI_H
 
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
+
+struct symbols;
 
 struct command {
     const char *name;
@@ -56,5 +63,36 @@ int cli_bad_arg(int argc, char **argv, const struct option *opts, const char *op
 /* The one-line usage error for it ("unknown option '--bogus'", "option --qmp needs a value"). */
 int cli_bad_option(const char *cmd, int argc, char **argv, const struct option *opts,
                    const char *optstring);
+
+/*
+ * --symbols FILE[@BIAS], which launch, attach, record, dump and batch take (repeatable, their
+ * getopt tables give it the value CLI_SYMBOLS): the help text they all show, and its loading
+ * into one set (debugger/symbols.h).
+ */
+#define CLI_MAX_SYMBOLS 32
+#define CLI_SYMBOLS 'Y'
+#define CLI_SYMBOLS_HELP \
+    "  --symbols FILE[@BIAS]\n" \
+    "                   names for the guest's PCs: the ELF of the code it runs (its functions,\n" \
+    "                   and file:line when it has DWARF) or a list of its symbols in nm form\n" \
+    "                   (nm ELF > FILE, System.map, /proc/kallsyms); BIAS (0x hex or decimal,\n" \
+    "                   '-' for negative) is added to its addresses; repeatable\n"
+/* Remember one --symbols argument. 0, or EXIT_USAGE after the message. */
+int cli_symbols_option(const char *cmd, const char **specs, int *n, const char *spec);
+/* Load them into a new set (*out: NULL when none was given). 0, or EXIT_RUNTIME after the message
+   ("regdbg CMD: " and what symbols_add() said). */
+int cli_load_symbols(const char *cmd, const char *const *specs, int n, struct symbols **out);
+
+/* A guest PC's names as dump and batch print them: "func+0x4b" and "file:line" (the file as the
+   line table names it), each "" when unknown. after: REGDBG_EV_PC_AFTER. */
+#define CLI_NAME_LEN (PATH_MAX + 32)
+void cli_pc_names(const struct symbols *syms, uint64_t pc, bool after, char sym[CLI_NAME_LEN],
+                  char src[CLI_NAME_LEN]);
+/* A name for text output: printable ASCII but for space and backslash, the rest as \xNN (a
+   symbols file is not to be trusted with the terminal); cut to fit out. */
+void cli_escape_name(const char *name, char *out, size_t len);
+/* A JSON string on stdout, null for "": jansson escapes what is not printable ASCII, and a text
+   that is not UTF-8 goes as its cli_escape_name() form. */
+void cli_print_json_string(const char *text);
 
 #endif /* REGDBG_CLI_H */

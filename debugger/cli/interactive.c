@@ -14,7 +14,7 @@
 
 const char launch_usage[] =
     "usage: regdbg launch [--kvm|--tcg] [--map FILE]... [--rules FILE] [--scrollback N]\n"
-    "                     [--gdb PORT] -- QEMU-ARGS...\n"
+    "                     [--gdb PORT] [--symbols FILE[@BIAS]]... -- QEMU-ARGS...\n"
     "\n"
     "Start the QEMU built with regdbg-proxy with a private QMP socket and the given arguments,\n"
     "and attach the debugger to it. QEMU's own output goes to a log file (its path is shown\n"
@@ -29,6 +29,9 @@ const char launch_usage[] =
     "  --scrollback N   events kept for scrolling, filtering and search (default 2097152)\n"
     "  --gdb PORT       start QEMU's gdbstub on TCP PORT (-gdb tcp::PORT); G at a parked\n"
     "                   access stops the VM there for gdb (without --gdb, G starts a gdbstub)\n"
+    CLI_SYMBOLS_HELP
+    "                   the screen names the PCs with them; the first ELF given without a\n"
+    "                   BIAS is the file of the gdb command line that G prints\n"
     "\n"
     "example:\n"
     "  regdbg launch --tcg -- -machine q35 -m 64 -kernel fw.elf \\\n"
@@ -36,11 +39,14 @@ const char launch_usage[] =
 
 const char attach_usage[] =
     "usage: regdbg attach SOCKET [--map FILE]... [--rules FILE] [--scrollback N]\n"
+    "                     [--symbols FILE[@BIAS]]...\n"
     "\n"
     "Attach the debugger to a QEMU started with -qmp unix:SOCKET,server=on,wait=off and one or\n"
     "more -device regdbg-proxy. Quitting (q) leaves the VM running untouched; attaching again\n"
     "picks up where the ring is. A gdbstub given on QEMU's command line (-gdb tcp::PORT, -s) is\n"
     "noticed; G at a parked access stops the VM there for gdb (starting a gdbstub if needed).\n"
+    "\n"
+    CLI_SYMBOLS_HELP
     "\n"
     "example:\n"
     "  regdbg attach /tmp/qmp.sock --map my-device.json\n";
@@ -52,8 +58,15 @@ static const struct option common_opts[] = {
     { "kvm", no_argument, NULL, 'k' },
     { "tcg", no_argument, NULL, 't' },
     { "gdb", required_argument, NULL, 'g' },
+    { "symbols", required_argument, NULL, CLI_SYMBOLS },
     { "help", no_argument, NULL, 'h' },
     { 0 },
+};
+
+/* Where the --symbols arguments are kept (struct tui_options points at them). */
+struct extra_options {
+    const char *sym_specs[CLI_MAX_SYMBOLS];
+    int n_syms;
 };
 
 /* An option regdbg launch does not know is most likely QEMU's, given before "--". */
@@ -78,8 +91,8 @@ static int launch_bad_option(int argc, char **argv)
     return EXIT_USAGE;
 }
 
-static int parse_common(int argc, char **argv, struct tui_options *o, int *accel,
-                        const char *usage, const char *cmd)
+static int parse_common(int argc, char **argv, struct tui_options *o, struct extra_options *x,
+                        int *accel, const char *usage, const char *cmd)
 {
     const struct option *opts = common_opts;
     int opt;
@@ -125,6 +138,11 @@ static int parse_common(int argc, char **argv, struct tui_options *o, int *accel
             }
             *accel = opt;
             break;
+        case CLI_SYMBOLS:
+            if (cli_symbols_option(cmd, x->sym_specs, &x->n_syms, optarg)) {
+                return -EXIT_USAGE;
+            }
+            break;
         case 'h':
             fputs(usage, stdout);
             return 1;
@@ -140,9 +158,10 @@ int cmd_attach(int argc, char **argv)
 {
     static char *maps[SESSION_MAX_MAPS];
     struct tui_options o = { .maps = maps, .scrollback = TUI_DEFAULT_SCROLLBACK };
+    struct extra_options x = { .n_syms = 0 };
     int status;
 
-    status = parse_common(argc, argv, &o, NULL, attach_usage, "attach");
+    status = parse_common(argc, argv, &o, &x, NULL, attach_usage, "attach");
     if (status) {
         return status > 0 ? 0 : -status;
     }
@@ -151,6 +170,8 @@ int cmd_attach(int argc, char **argv)
                                                "QMP SOCKET)", argv[optind + 1])
                              : cli_usage_error("attach", "give the QMP SOCKET");
     }
+    o.symbols = x.sym_specs;
+    o.n_symbols = x.n_syms;
     return tui_attach(&o, argv[optind]);
 }
 
@@ -158,15 +179,20 @@ int cmd_launch(int argc, char **argv)
 {
     static char *maps[SESSION_MAX_MAPS];
     struct tui_options o = { .maps = maps, .scrollback = TUI_DEFAULT_SCROLLBACK };
+    struct extra_options x = { .n_syms = 0 };
     int accel = 0, status;
 
-    status = parse_common(argc, argv, &o, &accel, launch_usage, "launch");
+    status = parse_common(argc, argv, &o, &x, &accel, launch_usage, "launch");
     if (status) {
         return status > 0 ? 0 : -status;
     }
     if (optind >= argc) {
         return cli_usage_error("launch", "give QEMU's arguments after --");
     }
+    /* tui_launch loads them before QEMU starts: a file that is not symbols stops nothing
+       running */
+    o.symbols = x.sym_specs;
+    o.n_symbols = x.n_syms;
     if (!accel) {
         accel = access("/dev/kvm", R_OK | W_OK) == 0 ? 'k' : 't';
     }

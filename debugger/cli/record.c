@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "recorder.h"
+#include "symbols.h"
 #include "rule_file.h"
 #include "session.h"
 #include "discover.h"
@@ -29,7 +30,7 @@
 
 const char record_usage[] =
     "usage: regdbg record (--qmp SOCKET [--device ID] [--start] | --shm PATH) -o FILE\n"
-    "                     [--count N] [--duration SEC] [--rules FILE]\n"
+    "                     [--count N] [--duration SEC] [--rules FILE] [--symbols FILE[@BIAS]]...\n"
     "\n"
     "Record every register access of a regdbg-proxy device into a trace file.\n"
     "The device is found over QMP (the only one, or the one with --device ID); --shm attaches\n"
@@ -55,6 +56,9 @@ const char record_usage[] =
     "  --count N        stop after N events\n"
     "  --duration SEC   stop after SEC seconds (decimals allowed)\n"
     "  --rules FILE     edit, inject and drop rules to set first (docs/rules.md)\n"
+    CLI_SYMBOLS_HELP
+    "                   record only checks them (before it starts): the trace keeps PCs, and\n"
+    "                   `regdbg dump --symbols` names them when it reads it\n"
     "\n"
     "examples:\n"
     "  regdbg record --qmp /tmp/qmp.sock -o i2c.trace --duration 10\n"
@@ -199,8 +203,12 @@ int cmd_record(int argc, char **argv)
         { "rules", required_argument, NULL, 'r' },
         { "start", no_argument, NULL, 'S' },
         { "help", no_argument, NULL, 'h' },
+        { "symbols", required_argument, NULL, CLI_SYMBOLS },
         { 0 },
     };
+    const char *sym_specs[CLI_MAX_SYMBOLS];
+    struct symbols *syms = NULL;
+    int n_syms = 0;
     const char *sock = NULL, *device = NULL, *shm = NULL, *out = NULL, *rules = NULL;
     uint64_t count = 0;
     double duration = 0;
@@ -236,6 +244,11 @@ int cmd_record(int argc, char **argv)
             break;
         }
         case 'h': fputs(record_usage, stdout); return 0;
+        case CLI_SYMBOLS:
+            if (cli_symbols_option("record", sym_specs, &n_syms, optarg)) {
+                return EXIT_USAGE;
+            }
+            break;
         default: return cli_bad_option("record", argc, argv, opts, "+o:h");
         }
     }
@@ -254,6 +267,13 @@ int cmd_record(int argc, char **argv)
     if (start && !sock) {
         return usage_error("--start needs --qmp (it resumes the VM with the QMP command cont)");
     }
+    /* Names are given at read time (dump --symbols); a file that would fail then is better
+       told now, before anything is recorded. */
+    if ((status = cli_load_symbols("record", sym_specs, n_syms, &syms))) {
+        return status;
+    }
+    symbols_free(syms);
+    status = EXIT_RUNTIME;
 
     if (sock ? attach_via_qmp(&rec, sock, device, err, sizeof(err)) < 0
              : ring_reader_attach(&rec.rr, shm, err, sizeof(err)) < 0) {

@@ -7,22 +7,24 @@ import struct
 
 from harness import check, regdbg
 
-# docs/trace-format.md: header (256 bytes) and the full access record (64 bytes)
-HEADER = struct.Struct("<8sIIIIQQ64sHHHHIBB2x96s40x")
-FULL = struct.Struct("<BBBBiQQQQQQHHI")
+# docs/trace-format.md (version 2): header (256 bytes, guest_pc at 216), the full access record
+# (64 bytes, cpu_mode at 60), the short access with PC (32 bytes) and the end marker
+HEADER = struct.Struct("<8sIIIIQQ64sHHHHIBB2x96sB39x")
+FULL = struct.Struct("<BBBBiQQQQQQHHB3x")
+SHORT_PC = struct.Struct("<BBHIQIB3xQ")
 END = struct.Struct("<B7xQQQ")
-assert HEADER.size == 256 and FULL.size == 64 and END.size == 32
+assert HEADER.size == 256 and FULL.size == 64 and SHORT_PC.size == 32 and END.size == 32
 
 
 def bars(size0=4096):
     return struct.pack("<QBB6x", size0, 1, 0) + bytes(16 * 5)
 
 
-def craft(path, start_ns, records, dev_id=b"i2c0"):
+def craft(path, start_ns, records, dev_id=b"i2c0", version=2):
     """A trace whose header starts at start_ns, with full access records (seq, t_ns, value) and
     an end record."""
-    data = HEADER.pack(b"RDBGTRCE", 1, 256, 32, 0, 0, start_ns, dev_id, 0x8086, 0x0F41, 0, 0,
-                       0x0C8000, 0, 0, bars())
+    data = HEADER.pack(b"RDBGTRCE", version, 256, 32, 0, 0, start_ns, dev_id, 0x8086, 0x0F41, 0,
+                       0, 0x0C8000, 0, 0, bars(), 0)
     for seq, t_ns, value in records:
         data += FULL.pack(2, 0, 4, 0, 0, seq, t_ns, 0x10, value, value, 0, 0, 0xFFFF, 0)
     data += END.pack(4, len(records), 0, 0)
@@ -142,3 +144,100 @@ def test_trace_cut_at_a_record_boundary_keeps_its_last_record(t):
                "R 4 0.000000006 cpu0 i2c0 bar0+0x0010 0x00000002"]) and
           r.stderr == "regdbg dump: note: %s has no end record; the recording was interrupted or "
           "is still running\n" % trace, "%d %r %r" % (r.returncode, r.stdout, r.stderr))
+
+
+def test_version_1_trace_is_read(t):
+    """A trace written before guest PCs (format version 1: no record kind 0x05, the full
+    record's byte 60 and the header's byte 216 reserved) is still read; a record of the kind
+    version 2 added is damage in it."""
+    v1, v2 = t.tmp("v1.trace"), t.tmp("v2.trace")
+    records = [(0, 5, 0x10), (1, 6, 0x11), (5, 9, 0x12)]
+    craft(v1, 0, records, version=1)
+    craft(v2, 0, records, version=2)
+    for fmt in ("text", "json"):
+        r1, r2 = regdbg("dump", v1, "--format", fmt), regdbg("dump", v2, "--format", fmt)
+        check(r1.returncode == 0 and r1.stderr == "" and r1.stdout == r2.stdout and
+              len(r1.stdout.splitlines()) == (4 if fmt == "text" else 3),
+              "%s: version 1: %d %r %r; version 2: %r" % (fmt, r1.returncode, r1.stdout,
+                                                          r1.stderr, r2.stdout))
+    with open(v1, "rb") as f:
+        data = bytearray(f.read())
+    short_pc = SHORT_PC.pack(5, 2 << 3, 0, 0x10, 7, 0x13, 4, 0x10117B)
+    data[256 + 64:256 + 64] = short_pc
+    with open(v1, "wb") as f:
+        f.write(data)
+    r = regdbg("dump", v1)
+    check((r.returncode, len(r.stdout.splitlines()), r.stderr) ==
+          (1, 1, "regdbg dump: %s is corrupt at byte 320 (record 1): unknown record kind\n" % v1),
+          "kind 0x05 in a version 1 file: %d %r %r" % (r.returncode, r.stdout, r.stderr))
+    data[256 + 64:256 + 64 + 32] = b""
+    data[8:12] = (3).to_bytes(4, "little")
+    with open(v1, "wb") as f:
+        f.write(data)
+    r = regdbg("dump", v1)
+    check((r.returncode, r.stdout, r.stderr) ==
+          (1, "", "regdbg dump: %s is trace format version 3; this regdbg reads versions 1 to "
+           "2\n" % v1), "version 3: %d %r %r" % (r.returncode, r.stdout, r.stderr))
+
+
+def test_pcs_modes_and_names_of_a_crafted_trace(t):
+    """The PC columns on crafted records: a vCPU's mode shown when it is new to it, pc-after,
+    no PC at all; names from an nm list whose names would move the terminal are escaped in text
+    and are valid JSON (a name that is not UTF-8 goes as its escaped text)."""
+    trace = t.tmp("pcs.trace")
+    pc_flag, after = 1 << 7, 1 << 8
+    real, prot32, long64 = 1, 4, 7
+    data = HEADER.pack(b"RDBGTRCE", 2, 256, 32, 0, 0, 0, b"i2c0", 0x8086, 0x0F41, 0, 0,
+                       0x0C8000, 0, 0, bars(), 1)
+    full = [  # seq, cpu, pc, flags, mode
+        (0, 0, 0x7C00, pc_flag, real),
+        (2, 1, 0x7C10, pc_flag, real),
+        (3, 0, 0x100010, pc_flag, prot32),
+        (4, 0, 0, 0, 0),
+        (5, 0, 0x100022, pc_flag | after, long64),
+        (6, 1, 0x100024, pc_flag | after, long64),
+    ]
+    for seq, cpu, pc, flags, mode in full:
+        data += FULL.pack(2, 0, 4, 1, cpu, seq, seq + 10, 0x10, seq, seq, pc, flags, 0xFFFF,
+                          mode)
+        if seq == 0:
+            # seq 1, cpu 0, in the short form with PC: bar 0, width 4, a read
+            data += SHORT_PC.pack(5, 2 << 3, 0, 0x14, 11, 0x99, real, 0x7C02)
+    data += END.pack(4, 7, 0, 99)
+    with open(trace, "wb") as f:
+        f.write(data)
+    names = t.tmp("names.map")
+    with open(names, "wb") as f:
+        f.write(b"00007c00 t \x1b[2Jwipe\n00007c10 T \xff\xfename\n00100000 T main\n"
+                b"00100021 T next\n00200000 D end\n")
+    r = regdbg("dump", trace, "--symbols", names)
+    check(r.returncode == 0 and r.stderr == "", r.stderr)
+    want = [
+        "W 4 0.000000010 cpu0 i2c0 bar0+0x0010 0x00000000 pc=0x7c00 mode=real \\x1b[2Jwipe+0x0",
+        "R 4 0.000000011 cpu0 i2c0 bar0+0x0014 0x00000099 pc=0x7c02 \\x1b[2Jwipe+0x2",
+        "W 4 0.000000012 cpu1 i2c0 bar0+0x0010 0x00000002 pc=0x7c10 mode=real "
+        "\\xff\\xfename+0x0",
+        "W 4 0.000000013 cpu0 i2c0 bar0+0x0010 0x00000003 pc=0x100010 mode=prot32 main+0x10",
+        "W 4 0.000000014 cpu0 i2c0 bar0+0x0010 0x00000004",
+        "W 4 0.000000015 cpu0 i2c0 bar0+0x0010 0x00000005 pc=0x100022(after) mode=long64 "
+        "next+0x1",
+        "W 4 0.000000016 cpu1 i2c0 bar0+0x0010 0x00000006 pc=0x100024(after) mode=long64 "
+        "next+0x3",
+        "# end of recording: 7 events, 0 dropped",
+    ]
+    check(r.stdout.splitlines() == want, "text:\n%s" % r.stdout)
+    r = regdbg("dump", trace, "--symbols", names, "--format", "json")
+    check(r.returncode == 0 and all(0x20 <= ord(c) < 0x80 for c in r.stdout.replace("\n", "")),
+          "JSON output %r" % r.stdout)
+    got = [json.loads(line) for line in r.stdout.splitlines()]
+    keys = ("pc", "mode", "pc_after", "sym", "src")
+    check([tuple(e.get(k) for k in keys) for e in got] == [
+        (0x7C00, "real", None, "\x1b[2Jwipe+0x0", None),
+        (0x7C02, "real", None, "\x1b[2Jwipe+0x2", None),
+        (0x7C10, "real", None, "\\xff\\xfename+0x0", None),
+        (0x100010, "prot32", None, "main+0x10", None),
+        (None, None, None, None, None),
+        (0x100022, "long64", True, "next+0x1", None),
+        (0x100024, "long64", True, "next+0x3", None),
+    ] and all(e["flags"] == [] for e in got) and "pc" not in got[4] and "sym" not in got[4],
+        "JSON: %r" % got)

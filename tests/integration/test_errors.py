@@ -225,20 +225,29 @@ def _getopt_names(path, after):
     return set(re.findall(r'\{ "([a-z-]+)",', m.group(1)))
 
 
-# command: (first line of --help, options on its usage lines, options described one a line, the
-# getopt table they must cover: file, text it follows, options of the table the command refuses)
+# command: (first line of --help, options on its usage lines, options described one a line (but
+# for those with a short form, -o, --output), the getopt table they must cover: file, text it
+# follows, options of the table the command refuses or its usage lines give in short: -o FILE)
 HELPS = {
     "batch": ("usage: regdbg batch --qmp SOCKET [--device ID] [--map FILE]... [--record F] "
-              "[--keep]", {"qmp", "device", "map", "record", "keep"},
-              {"device", "map", "record", "keep"},
+              "[--keep]", {"qmp", "device", "map", "record", "keep", "symbols"},
+              {"device", "map", "record", "keep", "symbols"},
               ("debugger/cli/batch.c", "int cmd_batch(", set())),
     "launch": ("usage: regdbg launch [--kvm|--tcg] [--map FILE]... [--rules FILE] "
-               "[--scrollback N]", {"kvm", "tcg", "map", "rules", "scrollback", "gdb"},
-               {"kvm", "tcg", "map", "rules", "scrollback", "gdb"},
+               "[--scrollback N]", {"kvm", "tcg", "map", "rules", "scrollback", "gdb",
+                                    "symbols"},
+               {"kvm", "tcg", "map", "rules", "scrollback", "gdb", "symbols"},
                ("debugger/cli/interactive.c", "common_opts[]", set())),
     "attach": ("usage: regdbg attach SOCKET [--map FILE]... [--rules FILE] [--scrollback N]",
-               {"map", "rules", "scrollback"}, set(),
+               {"map", "rules", "scrollback", "symbols"}, {"symbols"},
                ("debugger/cli/interactive.c", "common_opts[]", {"kvm", "tcg", "gdb"})),
+    "record": ("usage: regdbg record (--qmp SOCKET [--device ID] [--start] | --shm PATH) -o FILE",
+               {"qmp", "device", "start", "shm", "count", "duration", "rules", "symbols"},
+               {"qmp", "device", "start", "shm", "count", "duration", "rules", "symbols"},
+               ("debugger/cli/record.c", "int cmd_record(", {"output"})),
+    "dump": ("usage: regdbg dump FILE [--format text|json] [--follow] [--symbols FILE[@BIAS]]...",
+             {"format", "follow", "symbols"}, {"format", "symbols"},
+             ("debugger/cli/dump.c", "int cmd_dump(", set())),
     "qemu-args": ("usage: regdbg qemu-args DEVICE [--sysfs DIR | --dump FILE] "
                   "[--readconfig FILE] [--id ID]", {"sysfs", "dump", "readconfig", "id"},
                   {"sysfs", "dump", "readconfig", "id"},

@@ -2,8 +2,9 @@
 verbatim with bash -e in a fresh temp dir (standing for the top of the source tree: `build` there
 is the build under test) with build/bin on PATH, and its output is compared with the block marked
 `<!-- test: NAME-output -->`: line for line, where only times, the recording's duration and rate,
-the count of skipped earlier accesses and the varying fields of JSON lines may differ, and "..."
-stands for any lines."""
+the count of skipped earlier accesses, guest PCs with their offsets and lines (they follow the
+test guest's code) and the varying fields of JSON lines may differ, and "..." stands for any
+lines."""
 
 import json
 import os
@@ -15,7 +16,7 @@ from harness import BUILD, QEMU, TOP, TempDir, check, parse_record_summary
 
 README = os.path.join(TOP, "README.md")
 MARK = re.compile(r"^<!-- test: ([\w-]+) -->\n```\n(.*?)^```$", re.M | re.S)
-JSON_VARYING = {"seq", "t_ns", "off", "value"}
+JSON_VARYING = {"seq", "t_ns", "off", "value", "pc", "sym", "src"}
 
 
 def readme_blocks():
@@ -30,6 +31,8 @@ def normalize(line):
         return json.dumps({k: ("<%s>" % type(v).__name__ if k in JSON_VARYING else v)
                            for k, v in obj.items()}, sort_keys=True)
     line = re.sub(r"\b\d+\.\d{9}\b", "<T>", line)
+    line = re.sub(r" pc=0x[0-9a-f]+", " pc=<PC>", line)
+    line = re.sub(r"\+0x[0-9a-f]+ \((.*):\d+\)$", r"+<OFF> (\1:<LINE>)", line)
     line = re.sub(r"\b\d+\.\d{3} s(, \d+ events/s)?", "<S>", line)
     line = re.sub(r"(; )?\d+ earlier accesses skipped", "", line)
     return re.sub(r" \(\)$", "", line)
@@ -96,9 +99,18 @@ def run_block(t, name):
 def test_record_example(t):
     tmp, got = run_block(t, "record-example")
     accesses = [line for line in got[1:] if not line.startswith("#")]
+    # every access made by the test guest's MMIO helpers (the lines that define them in
+    # tests/guest/guest.h), inlined into guest_main
+    with open(os.path.join(TOP, "tests", "guest", "guest.h")) as f:
+        helpers = [str(n) for n, text in enumerate(f, 1)
+                   if re.match(r"static inline \w+ mmio_(read|write)32\(", text)]
+    check(len(helpers) == 2, "guest.h defines mmio_read32 and mmio_write32: lines %r" % helpers)
     check(len(accesses) == 2400 and all(
-        re.fullmatch(r"[RW] 4 \d+\.\d{9} cpu0 i2c0 bar0\+0x[0-9a-f]{4} 0x[0-9a-f]{8}", line)
-        for line in accesses), "dump printed %d access lines, or odd ones" % len(accesses))
+        re.fullmatch(r"[RW] 4 \d+\.\d{9} cpu0 i2c0 bar0\+0x[0-9a-f]{4} 0x[0-9a-f]{8} "
+                     r"pc=0x[0-9a-f]+( mode=prot32)? guest_main\+0x[0-9a-f]+ "
+                     r"\(tests/guest/guest\.h:(%s)\)" % "|".join(helpers), line)
+        for line in accesses) and sum("mode=" in line for line in accesses) == 1,
+        "dump printed %d access lines, or odd ones" % len(accesses))
 
 
 test_record_example.timeout = 180

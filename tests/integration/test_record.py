@@ -21,8 +21,8 @@ BAR_ADDR = 0xE0000000
 I2C = "regdbg-proxy,id=i2c0,vendor-id=0x8086,device-id=0x0f41,class-code=0x0c8000,bar0-size=4096"
 
 # struct regdbg_event: seq, t_ns, offset, value, orig_value, guest_pc, cpu, flags, rule, bar,
-# size, dir, pad[5]
-EVENT = struct.Struct("<QQQQQQiHHBBB5x")
+# size, dir, cpu_mode, pad[4]
+EVENT = struct.Struct("<QQQQQQiHHBBBB4x")
 assert EVENT.size == 64
 HEAD_OFFSET, DROPPED_OFFSET = 256, 264
 TRACE_HEADER, FULL, SHORT, MARKER = 256, 64, 32, 32
@@ -41,12 +41,12 @@ class Ring:
         (seq last) and move head past it, as a producer would."""
         ev = dict(t_ns=time.clock_gettime_ns(time.CLOCK_MONOTONIC), offset=0x10, value=0x55,
                   orig_value=0x55, guest_pc=0, cpu=-1, flags=0, rule=0xFFFF, bar=0, size=4,
-                  dir=1)
+                  dir=1, cpu_mode=0)
         ev.update(fields)
         off = self.hdr.events_offset + (pos % self.hdr.ring_entries) * EVENT.size
         body = EVENT.pack(0, ev["t_ns"], ev["offset"], ev["value"], ev["orig_value"],
                           ev["guest_pc"], ev["cpu"], ev["flags"], ev["rule"], ev["bar"],
-                          ev["size"], ev["dir"])
+                          ev["size"], ev["dir"], ev["cpu_mode"])
         self.mm[off + 8:off + 64] = body[8:]
         struct.pack_into("<Q", self.mm, off, pos)
         self.set_head(pos + 1)
@@ -113,6 +113,8 @@ BAD_EVENTS = [
     (dict(offset=2**64 - 2), "offset 0xfffffffffffffffe + size 4 runs past the end of BAR 0 "
                              "(0x1000 bytes)"),
     (dict(flags=0x200), "flags 0x0200 has unknown bits"),
+    (dict(flags=0x100, guest_pc=0x1000), "flags 0x0100 has pc-after (0x100) without pc (0x80)"),
+    (dict(flags=0x80, guest_pc=0x1000, cpu_mode=8), "cpu_mode 8 is not a CPU mode 0-7"),
     (dict(cpu=-2), "cpu -2 is neither -1 (none) nor a vCPU index 0-4095"),
     (dict(cpu=100000), "cpu 100000 is neither -1 (none) nor a vCPU index 0-4095"),
     (dict(rule=64), "rule 64 is neither 0xffff (none) nor a rule 0-63"),

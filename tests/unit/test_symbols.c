@@ -477,6 +477,12 @@ static void test_errors(void)
     CHECK(symbols_add(s, path, err, sizeof(err)) < 0 && strstr(err, "neither an ELF nor an nm "
           "symbol list: line 1 is not ADDRESS TYPE NAME") && strstr(err, "\\x0b"), "%s", err);
 
+    /* a NUL inside a line is a binary file, not the end of the list */
+    path_in_dir(path, sizeof(path), "nul.map");
+    CHECK(write_file(path, "0000000000401000 T alpha\n00000000\0 garbage\n", 43) == 0, "write");
+    CHECK(symbols_add(s, path, err, sizeof(err)) < 0 && strstr(err, "line 2 is not ADDRESS") &&
+          strstr(err, "\\x00"), "%s", err);
+
     path_in_dir(path, sizeof(path), "empty.map");
     CHECK(write_file(path, "", 0) == 0, "write");
     CHECK(symbols_add(s, path, err, sizeof(err)) < 0 && strstr(err, "no function symbols"),

@@ -355,10 +355,21 @@ static void test_rich_records_round_trip(void)
 /* The writer never writes an access its own reader would refuse: what follows stays readable. */
 static void test_writer_refuses_impossible_access(void)
 {
-    static const struct { uint8_t size, dir, bar; const char *why; } bad[] = {
-        { 0, 0, 0, "access size is not 1, 2, 4 or 8 (size 0, dir 0, BAR 0)" },
-        { 4, 2, 0, "direction is neither read nor write (size 4, dir 2, BAR 0)" },
-        { 4, 1, 6, "BAR number is out of range (size 4, dir 1, BAR 6)" },
+    static const struct {
+        uint8_t size, dir, bar;
+        uint16_t flags;
+        uint8_t mode;
+        const char *why;
+    } bad[] = {
+        { 0, 0, 0, 0, 0, "access size is not 1, 2, 4 or 8 (size 0, dir 0, BAR 0, flags 0x0, "
+          "mode 0)" },
+        { 4, 2, 0, 0, 0, "direction is neither read nor write (size 4, dir 2, BAR 0" },
+        { 4, 1, 6, 0, 0, "BAR number is out of range (size 4, dir 1, BAR 6" },
+        { 4, 1, 0, 0x200, 0, "flags has unknown bits (size 4, dir 1, BAR 0, flags 0x200, "
+          "mode 0)" },
+        { 4, 1, 0, REGDBG_EV_PC_AFTER, 0, "flag pc-after without flag pc" },
+        { 4, 1, 0, REGDBG_EV_PC, REGDBG_MODE_MAX + 1, "CPU mode is out of range (size 4, dir 1, "
+          "BAR 0, flags 0x80, mode 8)" },
     };
     char path[256], err[256];
     struct regdbg_trace_header h;
@@ -381,6 +392,8 @@ static void test_writer_refuses_impossible_access(void)
         r.size = bad[i].size;
         r.dir = bad[i].dir;
         r.bar = bad[i].bar;
+        r.flags = bad[i].flags;
+        r.cpu_mode = bad[i].mode;
         CHECK(trace_writer_add(w, &r, err, sizeof(err)) < 0 && strstr(err, "refusing to write "
               "access seq 2 into ") && strstr(err, bad[i].why), "case %zu: %s", i, err);
     }
@@ -391,6 +404,160 @@ static void test_writer_refuses_impossible_access(void)
     CHECK(trace_writer_close(w, err, sizeof(err)) == 0, "close: %s", err);
     CHECK(read_all(path, &st, err, sizeof(err)) == 3 && st == TRACE_EOF, "status %d: %s", st,
           err);
+}
+
+/* Accesses with their guest PC: the untouched ones in the 32-byte form with PC, the others in
+   full records; everything comes back as written, the ring's guest_pc setting too. */
+static void test_pc_records_round_trip(void)
+{
+    static const uint8_t want_kinds[] = { REGDBG_DISK_FULL, REGDBG_DISK_SHORT_PC,
+                                          REGDBG_DISK_FULL, REGDBG_DISK_FULL,
+                                          REGDBG_DISK_SHORT_PC, REGDBG_DISK_SHORT,
+                                          REGDBG_DISK_FULL, REGDBG_DISK_FULL,
+                                          REGDBG_DISK_SHORT_PC };
+    enum { N = sizeof(want_kinds) };
+    char path[256], err[256];
+    struct regdbg_trace_header h;
+    struct regdbg_shm_header sh;
+    struct regdbg_trace_record in[N], out;
+    struct trace_writer *w;
+    struct trace_reader *r;
+    unsigned char buf[N * 64];
+    size_t at = 0, len;
+    unsigned n = 0;
+    FILE *f;
+
+    for (unsigned i = 0; i < N; i++) {
+        in[i] = sample_record(i);
+        if (i != 0 && i != 5) {
+            in[i].flags = REGDBG_EV_PC;
+            in[i].cpu_mode = REGDBG_MODE_PROT32;
+            in[i].guest_pc = 0x10117b + i;
+        }
+    }
+    in[2].flags |= REGDBG_EV_PC_AFTER;          /* full: the short form has no room for it */
+    in[2].cpu_mode = REGDBG_MODE_LONG64;
+    in[2].guest_pc = 0xffffffff81000000ull;
+    in[3].size = 8;                             /* full: a 64-bit value */
+    in[3].value = in[3].orig_value = 0x1122334455667788ull;
+    in[4].size = 1;
+    in[4].cpu = REGDBG_CPU_NONE;
+    in[4].cpu_mode = REGDBG_MODE_REAL;
+    in[4].value = in[4].orig_value = 0xab;
+    in[6].offset = 0x100000000ull;              /* full: a 64-bit offset */
+    in[7].rule = 5;                             /* full: a rule touched it */
+    in[7].flags |= REGDBG_EV_EDITED;
+    in[7].orig_value = 1;
+    in[8].cpu_mode = REGDBG_MODE_COMPAT16;
+    path_in_dir(path, sizeof(path), "pc.trace");
+    memset(&sh, 0, sizeof(sh));
+    sh.guest_pc = 1;
+    trace_header_from_shm(&h, &sh);
+    w = trace_writer_open(path, &h, err, sizeof(err));
+    for (unsigned i = 0; w && i < N; i++) {
+        CHECK(trace_writer_add(w, &in[i], err, sizeof(err)) == 0, "add %u: %s", i, err);
+    }
+    CHECK(w && trace_writer_close(w, err, sizeof(err)) == 0, "close");
+    r = trace_reader_open(path, err, sizeof(err));
+    CHECK(r && trace_reader_header(r)->guest_pc == 1 && trace_reader_header(r)->version == 2,
+          "header: %s", err);
+    while (r && trace_reader_next(r, &out, err, sizeof(err)) == TRACE_RECORD && n < N) {
+        CHECK(memcmp(&out, &in[n], sizeof(out)) == 0, "record %u differs: flags 0x%x mode %u "
+              "pc 0x%llx", n, out.flags, out.cpu_mode, (unsigned long long)out.guest_pc);
+        n++;
+    }
+    CHECK(n == N, "read %u records: %s", n, err);
+    trace_reader_close(r);
+    f = fopen(path, "rb");
+    len = f && fseek(f, REGDBG_TRACE_HEADER_SIZE, SEEK_SET) == 0 ? fread(buf, 1, sizeof(buf), f)
+                                                                : 0;
+    if (f) {
+        fclose(f);
+    }
+    for (unsigned i = 0; i < N; i++) {
+        CHECK(at < len && buf[at] == want_kinds[i], "record %u is kind 0x%02x, wanted 0x%02x", i,
+              at < len ? buf[at] : 0, want_kinds[i]);
+        at += at < len && buf[at] == REGDBG_DISK_FULL ? 64 : 32;
+    }
+    CHECK(at == len, "%zu bytes of records, %zu read", at, len);
+}
+
+/* Damage in what version 2 added: the mode, the PC flags, the short record with PC. */
+static void test_pc_records_damage(void)
+{
+    static const struct {
+        unsigned at;            /* from the first record */
+        uint8_t byte;
+        const char *why;
+    } damage[] = {
+        { 60, 8, "record 0): CPU mode is out of range" },
+        { 57, 0x02, "record 0): flags has unknown bits" },          /* bit 9 */
+        { 56, 0x00, "record 0): flag pc-after without flag pc" },   /* PC cleared, AFTER kept */
+        { 61, 1, "record 0): reserved bits are set" },
+        { 64 + 20, 9, "record 1): CPU mode is out of range" },
+        { 64 + 1, 3 << 3, "record 1): access size is not 1, 2 or 4" },
+        { 64 + 22, 1, "record 1): reserved bits are set" },
+    };
+    char path[256], err[256];
+    struct regdbg_trace_header h;
+    struct regdbg_trace_record rec[2] = { sample_record(0), sample_record(1) };
+    enum trace_read_status st = TRACE_EOF;
+    struct trace_writer *w;
+
+    rec[0].flags = REGDBG_EV_PC | REGDBG_EV_PC_AFTER;
+    rec[1].flags = REGDBG_EV_PC;
+    path_in_dir(path, sizeof(path), "pc-damage.trace");
+    for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
+        struct trace_reader *r;
+        struct regdbg_trace_record out;
+
+        sample_header(&h);
+        w = trace_writer_open(path, &h, err, sizeof(err));
+        CHECK(w && trace_writer_add(w, &rec[0], err, sizeof(err)) == 0 &&
+              trace_writer_add(w, &rec[1], err, sizeof(err)) == 0 &&
+              trace_writer_close(w, err, sizeof(err)) == 0, "write: %s", err);
+        patch(path, REGDBG_TRACE_HEADER_SIZE + damage[i].at, &damage[i].byte, 1);
+        r = trace_reader_open(path, err, sizeof(err));
+        while (r && (st = trace_reader_next(r, &out, err, sizeof(err))) == TRACE_RECORD) {
+        }
+        trace_reader_close(r);
+        CHECK(st == TRACE_CORRUPT && strstr(err, damage[i].why), "case %zu: status %d: %s", i,
+              st, err);
+    }
+}
+
+/* A file of version 1 (before PCs) is still read; what version 2 added is damage in it. */
+static void test_version_1_is_read(void)
+{
+    char path[256], err[256];
+    enum trace_read_status st;
+    uint32_t v1 = 1;
+    uint8_t kind = REGDBG_DISK_SHORT_PC, mode = REGDBG_MODE_PROT32;
+    struct trace_reader *r;
+
+    path_in_dir(path, sizeof(path), "v1.trace");
+    CHECK(write_sample(path, 10) == 0, "write");
+    patch(path, 8, &v1, sizeof(v1));
+    CHECK(read_all(path, &st, err, sizeof(err)) == 10 && st == TRACE_EOF, "status %d: %s", st,
+          err);
+    r = trace_reader_open(path, err, sizeof(err));
+    CHECK(r && trace_reader_header(r)->version == 1 && trace_reader_header(r)->guest_pc == 0,
+          "header");
+    trace_reader_close(r);
+    /* the byte of the mode was reserved in version 1 */
+    patch(path, REGDBG_TRACE_HEADER_SIZE + 60, &mode, 1);
+    CHECK(read_all(path, &st, err, sizeof(err)) == 0 && st == TRACE_CORRUPT &&
+          strstr(err, "reserved bits are set"), "status %d: %s", st, err);
+    /* and the short record with PC did not exist */
+    CHECK(write_sample(path, 10) == 0, "write");
+    patch(path, 8, &v1, sizeof(v1));
+    patch(path, REGDBG_TRACE_HEADER_SIZE + 64 + 32, &kind, 1);
+    CHECK(read_all(path, &st, err, sizeof(err)) == 2 && st == TRACE_CORRUPT &&
+          strstr(err, "unknown record kind"), "status %d: %s", st, err);
+    v1 = 0;
+    patch(path, 8, &v1, sizeof(v1));
+    CHECK(trace_reader_open(path, err, sizeof(err)) == NULL &&
+          strstr(err, "version 0; this regdbg reads versions 1 to 2"), "%s", err);
 }
 
 static void test_flags_str(void)
@@ -422,6 +589,9 @@ int main(void)
     RUN_TEST(test_growing_file);
     RUN_TEST(test_rich_records_round_trip);
     RUN_TEST(test_writer_refuses_impossible_access);
+    RUN_TEST(test_pc_records_round_trip);
+    RUN_TEST(test_pc_records_damage);
+    RUN_TEST(test_version_1_is_read);
     RUN_TEST(test_flags_str);
     status = TEST_SUMMARY();
     {
