@@ -161,7 +161,10 @@ def test_hwbed_record_traces_what_the_firmware_did(t):
           "record said %r (status %s)" % (record, bed.fact("record_status")))
     got = []
     for line in bed.block("dump"):
-        m = re.fullmatch(r"([RW]) 4 \S+ cpu0 edu0 bar0\+0x([0-9a-f]{4}) 0x([0-9a-f]{8})", line)
+        # direction, width, time, vCPU, device, BAR+offset, value, then the PC (and the CPU
+        # mode, where it changed)
+        m = re.fullmatch(r"([RW]) 4 \S+ cpu0 edu0 bar0\+0x([0-9a-f]{4}) 0x([0-9a-f]{8})"
+                         r"(?: pc=0x[0-9a-f]+(?: mode=prot32)?)?", line)
         if m:
             got.append((m.group(1), int(m.group(2), 16), int(m.group(3), 16)))
         else:
