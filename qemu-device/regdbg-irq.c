@@ -56,7 +56,7 @@ static void regdbg_irq_publish(RegdbgProxyState *s, unsigned what,
 {
     PCIDevice *pdev = PCI_DEVICE(s);
     RegdbgAccess a = {
-        .t_ns = regdbg_clock_ns(),
+        .t_ns = regdbg_access_clock_ns(),  /* as accesses: in order with them */
         .addr = flags & REGDBG_EV_IRQ_MSI ? REGDBG_MSI_VECTOR
                                           : pci_intx(pdev) + 1,
         .value = what,
