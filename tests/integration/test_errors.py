@@ -245,8 +245,8 @@ HELPS = {
                {"qmp", "device", "start", "shm", "count", "duration", "rules", "symbols"},
                {"qmp", "device", "start", "shm", "count", "duration", "rules", "symbols"},
                ("debugger/cli/record.c", "int cmd_record(", {"output"})),
-    "dump": ("usage: regdbg dump FILE [--format text|json] [--follow] [--symbols FILE[@BIAS]]...",
-             {"format", "follow", "symbols"}, {"format", "symbols"},
+    "dump": ("usage: regdbg dump FILE [--format text|json|csv] [--follow] [--map FILE]...",
+             {"format", "follow", "map", "symbols"}, {"format", "map", "symbols"},
              ("debugger/cli/dump.c", "int cmd_dump(", set())),
     "qemu-args": ("usage: regdbg qemu-args DEVICE [--sysfs DIR | --dump FILE] "
                   "[--readconfig FILE] [--id ID]", {"sysfs", "dump", "readconfig", "id"},
@@ -297,7 +297,7 @@ def test_usage_errors_and_help(t):
         (["record", "-o", "x", "--shm", "y", "--duration", "soon"], "--duration needs"),
         (["record", "--bogus"], "unknown option"),
         (["dump"], "give exactly one trace FILE"),
-        (["dump", "a", "--format", "xml"], "--format xml: expected text or json"),
+        (["dump", "a", "--format", "xml"], "--format xml: expected text, json or csv"),
     ]:
         r = regdbg(*args)
         check(r.returncode == 2 and needle in r.stderr, "%r -> %d %r" % (args, r.returncode,
