@@ -206,7 +206,8 @@ def test_dead_producer_gap_then_accesses_is_still_one_marker(t):
     check((summary["events"], summary["dropped"]) == (5, 5), out)
     text = regdbg("dump", trace).stdout.splitlines()
     check(text[3] == "# dropped 5 events here (ring full or producer gone)" and
-          [ln.split()[6] for ln in text[4:6]] == ["0x00000088", "0x00000099"] and
+          [re.findall(r" (0x[0-9a-f]+)", ln)[0] for ln in text[4:6]] ==
+          ["0x00000088", "0x00000099"] and
           text[6:] == ["# end of recording: 5 events, 5 dropped"], "%r" % text)
     ring.close()
 
