@@ -361,3 +361,41 @@ def test_help_and_usage(t):
               r.stderr.endswith("; try 'regdbg diff --help'\n"), "%r: %d %r" % (
                   args, r.returncode, r.stderr))
     check(os.path.exists(a), "diff leaves its inputs alone")
+
+
+def test_demo_diff_recipe(t):
+    """`make demo-diff` without its screen: scripts/demo-diff.sh records the demo firmware as it
+    is and its three variants (another speed in IC_CON, another IC_TAR, a longer poll) with the
+    project's QEMU, and diff's text report of them names what each variant changed: IC_CON's
+    SPEED, IC_TAR, and the longer poll as a note, not a hunk."""
+    from harness import BUILD, REGDBG, SAN_ENV
+    import subprocess
+    out = t.tmp("demo-diff")
+    r = subprocess.run([os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "scripts", "demo-diff.sh"), BUILD, "text"],
+        capture_output=True, text=True, timeout=240,
+        env=dict(os.environ, DEMO_DIFF_DIR=out, REGDBG=REGDBG, **SAN_ENV))
+    check(r.returncode == 0 and r.stderr == "", "demo-diff.sh: exit %d\n%s%s"
+          % (r.returncode, r.stdout, r.stderr))
+    lines = r.stdout.splitlines()
+    names = ["fw-as-is", "fw-fast", "fw-other-target", "fw-slow-poll"]
+    check([ln.split(": ")[1] for ln in lines[:4]] == [os.path.join(out, n + ".trace")
+                                                      for n in names], r.stdout)
+    check("first divergence: access 4 (run 1) / 4 (run 2): IC_CON written 0x00000063 in run 1, "
+          "0x00000065 in run 2; SPEED: std vs fast" in lines, r.stdout)
+    hunks = [ln for ln in lines if ln.startswith("@@")]
+    changed = [ln for ln in hunk_lines(r.stdout) if ln[0] in "-+"]
+    # each loop of the firmware: IC_CON in run 2, IC_TAR in run 3; run 4 agrees with run 1
+    check(len(hunks) == 4 and all(h.endswith("this in run %d; as run 1: run 4; otherwise: run %d"
+                                             % ((2, 3) if "run 2)" in h else (3, 2)))
+                                  for h in hunks), "hunks:\n" + "\n".join(hunks))
+    check(sorted(set(ln.split()[3] for ln in changed)) == ["IC_CON", "IC_TAR"] and
+          any("SPEED=fast" in ln for ln in changed) and any("IC_TAR=0x1a" in ln for ln in changed),
+          "changed lines:\n" + "\n".join(changed))
+    check([ln for ln in lines if ln.startswith("note:")] ==
+          ["note: run 4: IC_STATUS polled 1 vs 8 times at access 12 (run 1) / 12 (run 4); 1 more "
+           "polls of IC_STATUS differ only in length"], r.stdout)
+    check(lines[-1] == "the runs differ: 4 hunks", lines[-1])
+
+
+test_demo_diff_recipe.timeout = 300
