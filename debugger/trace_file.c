@@ -159,6 +159,13 @@ int trace_writer_add(struct trace_writer *w, const struct regdbg_trace_record *r
 {
     unsigned char *dst;
 
+    if (rec->kind == REGDBG_REC_BAR &&
+        (rec->bar >= REGDBG_NUM_BARS || (rec->offset != REGDBG_PCI_UNKNOWN &&
+                                          rec->offset > 0xffff))) {
+        snprintf(err, errlen, "refusing to write a BAR record into %s: BAR %u, PCI address "
+                 "0x%llx", w->path, rec->bar, (unsigned long long)rec->offset);
+        return -1;
+    }
     if (rec->kind == REGDBG_REC_ACCESS) {
         const char *problem = access_problem(rec);
 
@@ -205,6 +212,16 @@ int trace_writer_add(struct trace_writer *w, const struct regdbg_trace_record *r
         w->used += sizeof(d);
         w->next_seq = rec->seq + 1;
         w->have_seq = true;
+    } else if (rec->kind == REGDBG_REC_BAR) {
+        bool pci_known = rec->offset != REGDBG_PCI_UNKNOWN;
+        struct regdbg_disk_bar d = {
+            .kind = REGDBG_DISK_BAR, .bar = rec->bar, .pci_known = pci_known,
+            .pci_bus = pci_known ? (uint8_t)(rec->offset >> 8) : 0,
+            .pci_devfn = pci_known ? (uint8_t)rec->offset : 0,
+            .address = rec->value, .t_ns = rec->t_ns,
+        };
+        memcpy(dst, &d, sizeof(d));
+        w->used += sizeof(d);
     } else {
         struct regdbg_disk_marker d = {
             .kind = rec->kind == REGDBG_REC_DROP ? REGDBG_DISK_DROP : REGDBG_DISK_END,
@@ -458,6 +475,27 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
         rec->rule = d.rule;
         rec->cpu_mode = d.cpu_mode;
         break;
+    }
+    case REGDBG_DISK_BAR: {
+        struct regdbg_disk_bar d;
+
+        if (r->version < 3) {
+            return "unknown record kind";       /* version 3 brought it */
+        }
+        memcpy(&d, p, sizeof(d));
+        if (memcmp(d.reserved, zero, sizeof(d.reserved)) != 0 || d.reserved2 || d.pci_known > 1 ||
+            (!d.pci_known && (d.pci_bus || d.pci_devfn))) {
+            return "reserved bits are set";
+        }
+        if (d.bar >= REGDBG_NUM_BARS || r->hdr.bars[d.bar].size == 0) {
+            return "a BAR record for a BAR the header does not describe";
+        }
+        rec->kind = REGDBG_REC_BAR;
+        rec->bar = d.bar;
+        rec->value = d.address;
+        rec->offset = d.pci_known ? (uint64_t)d.pci_bus << 8 | d.pci_devfn : REGDBG_PCI_UNKNOWN;
+        rec->t_ns = d.t_ns;
+        return NULL;
     }
     case REGDBG_DISK_DROP:
     case REGDBG_DISK_END: {

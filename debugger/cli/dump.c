@@ -131,6 +131,20 @@ static void print_text(struct dump_ctx *d, const struct regdbg_trace_record *r,
                r->orig_value);
         return;
     }
+    if (r->kind == REGDBG_REC_BAR) {
+        printf("# bar%u ", r->bar);
+        if (r->value == REGDBG_BAR_UNMAPPED) {
+            printf("unmapped");
+        } else {
+            printf("at 0x%" PRIx64, r->value);
+        }
+        if (r->offset != REGDBG_PCI_UNKNOWN) {
+            printf(" (PCI %02" PRIx64 ":%02" PRIx64 ".%" PRIu64 ")", r->offset >> 8,
+                   (r->offset >> 3) & 0x1f, r->offset & 7);
+        }
+        putchar('\n');
+        return;
+    }
     if (r->cpu == REGDBG_CPU_NONE) {
         snprintf(cpu, sizeof(cpu), "-");
     } else {

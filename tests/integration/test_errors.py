@@ -326,10 +326,12 @@ def test_dump_damaged_files(t):
     with open(trace, "rb") as f:
         data = f.read()
     cut = t.tmp("cut.trace")
+    check(data[256] == 0x06, "the recording begins with where BAR0 is: kind 0x%02x" % data[256])
     with open(cut, "wb") as f:
-        f.write(data[:256 + 64 + 2 * 32 + 10])  # a full record, two short ones, a piece
+        # the BAR's place, a full record, two short ones, a piece
+        f.write(data[:256 + 32 + 64 + 2 * 32 + 10])
     r = regdbg("dump", cut)
-    check(r.returncode == 1 and len(r.stdout.splitlines()) == 3 and "truncated" in r.stderr,
+    check(r.returncode == 1 and len(r.stdout.splitlines()) == 4 and "truncated" in r.stderr,
           "truncated: %d %r %r" % (r.returncode, r.stdout, r.stderr))
     r = regdbg("dump", cut, "--format", "json")
     check(r.returncode == 1 and len(r.stdout.splitlines()) == 3, r.stderr)
@@ -340,9 +342,9 @@ def test_dump_damaged_files(t):
     # A recording that was killed has no end record: still readable, with a note.
     unfinished = t.tmp("unfinished.trace")
     with open(unfinished, "wb") as f:
-        f.write(data[:256 + 64 + 4 * 32])
+        f.write(data[:256 + 32 + 64 + 4 * 32])
     r = regdbg("dump", unfinished)
-    check(r.returncode == 0 and len(r.stdout.splitlines()) == 5 and "no end record"
+    check(r.returncode == 0 and len(r.stdout.splitlines()) == 6 and "no end record"
           in r.stderr, r.stderr)
 
 

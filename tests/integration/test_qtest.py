@@ -299,7 +299,11 @@ def test_record_stops_on_sigint_and_sigterm(t):
         check(accesses(events) == [("w", 0, 4 * (i % 8), 4, v) for i, v in enumerate(values)],
               "%s: the trace holds %r" % (name, accesses(events)))
         text = regdbg("dump", trace)
+        # the BAR placement (trace format 3) first: BAR0 as the test mapped it
         lines = text.stdout.splitlines()
+        check(lines[0].startswith("# bar0 at 0x%x (PCI 00:" % BAR_ADDR), "%s: %r"
+              % (name, lines[:1]))
+        lines = lines[1:]
         check(text.returncode == 0 and text.stderr == "" and len(lines) == 26 and
               lines[-1] == "# end of recording: 25 events, 0 dropped",
               "%s: dump: %r %r" % (name, lines[-1:], text.stderr))
