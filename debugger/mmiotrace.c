@@ -487,19 +487,19 @@ static int rw_line(struct import_state *s, const struct line *l)
     if (!s->w) {
         st->accesses++;
     }
-    m = find_map(s, (int)id);
-    if (!s->w && (!m || !m->open || phys < m->phys || phys - m->phys >= m->len)) {
-        /* placed by the PCIDEV lines all the same: the physical address is the tracer's */
-        if (!st->map_mismatches++) {
-            st->first_mismatch_line = s->line_no;
-        }
-    }
     if (!place(st, phys, (unsigned)width, &dev, &bar)) {
         if (!s->w && !st->outside++) {
             st->first_outside_line = s->line_no;
             st->first_outside_phys = phys;
         }
         return 0;
+    }
+    m = find_map(s, (int)id);
+    if (!s->w && (!m || !m->open || phys < m->phys || phys - m->phys >= m->len)) {
+        /* placed by the PCIDEV lines all the same: the physical address is the tracer's */
+        if (!st->map_mismatches++) {
+            st->first_mismatch_line = s->line_no;
+        }
     }
     if (!s->w) {
         st->devices[dev].accesses++;

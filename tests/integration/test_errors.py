@@ -248,6 +248,11 @@ HELPS = {
     "dump": ("usage: regdbg dump FILE [--format text|json|csv] [--follow] [--map FILE]...",
              {"format", "follow", "map", "symbols"}, {"format", "map", "symbols"},
              ("debugger/cli/dump.c", "int cmd_dump(", set())),
+    "export": ("usage: regdbg export TRACE --format mmiotrace [-o FILE] [--bar N=ADDRESS]...",
+               {"format", "bar"}, {"format", "bar"},
+               ("debugger/cli/export.c", "int cmd_export(", {"output"})),
+    "import": ("usage: regdbg import mmiotrace FILE -o TRACE [--device VVVV:DDDD|BB:DD.F]",
+               {"device"}, {"device"}, ("debugger/cli/import.c", "int cmd_import(", {"output"})),
     "qemu-args": ("usage: regdbg qemu-args DEVICE [--sysfs DIR | --dump FILE] "
                   "[--readconfig FILE] [--id ID]", {"sysfs", "dump", "readconfig", "id"},
                   {"sysfs", "dump", "readconfig", "id"},
