@@ -34,6 +34,7 @@ int cmd_scan(int argc, char **argv);
 int cmd_qemu_args(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_map(int argc, char **argv);
 
 extern const char record_usage[];
 extern const char dump_usage[];
@@ -45,6 +46,7 @@ extern const char scan_usage[];
 extern const char qemu_args_usage[];
 extern const char export_usage[];
 extern const char import_usage[];
+extern const char map_usage[];
 
 /* A usage error, as one line on stderr: "regdbg CMD: MESSAGE; try 'regdbg CMD --help'".
    Returns EXIT_USAGE. */

@@ -29,6 +29,8 @@ static const struct command commands[] = {
     { "export", "write a trace file as Linux mmiotrace text", export_usage, cmd_export, NULL },
     { "import", "read Linux mmiotrace text into a trace file", import_usage, cmd_import,
       NULL },
+    { "map", "make a register map from a C header's #defines (map import)", map_usage, cmd_map,
+      NULL },
     { "scan", "list the host's PCI devices: ids, names, BARs, bound driver", scan_usage,
       cmd_scan, NULL },
     { "qemu-args", "print the -device option that clones a host PCI device", qemu_args_usage,

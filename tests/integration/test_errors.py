@@ -253,6 +253,9 @@ HELPS = {
                ("debugger/cli/export.c", "int cmd_export(", {"output"})),
     "import": ("usage: regdbg import mmiotrace FILE -o TRACE [--device VVVV:DDDD|BB:DD.F]",
                {"device"}, {"device"}, ("debugger/cli/import.c", "int cmd_import(", {"output"})),
+    "map": ("usage: regdbg map import HEADER.h [--prefix TEXT] [--strip TEXT] [--id VVVV:DDDD]...",
+            {"prefix", "strip", "id", "name"}, {"prefix", "strip", "id", "name"},
+            ("debugger/cli/map.c", "int cmd_map(", {"output"})),
     "qemu-args": ("usage: regdbg qemu-args DEVICE [--sysfs DIR | --dump FILE] "
                   "[--readconfig FILE] [--id ID]", {"sysfs", "dump", "readconfig", "id"},
                   {"sysfs", "dump", "readconfig", "id"},
