@@ -18,6 +18,7 @@
 #include "session.h"
 #include "trace_diff.h"
 #include "trace_file.h"
+#include "tui.h"
 
 #define DIFF_SAME 0
 #define DIFF_DIFFERENT 1
@@ -46,6 +47,10 @@ const char diff_usage[] =
     "  --dev ID            the device the traces must be of (a trace holds one device)\n"
     "  --map FILE          a register map to add to the shipped ones (a file or a folder)\n"
     "  --format F          text (default) or json (one object; schema in docs/diff.md)\n"
+    "  --tui               the runs side by side in the debugger's look instead of a report:\n"
+    "                      run 1 and another (Tab: the next), register names and fields, n and\n"
+    "                      N (or ] and [) to the next and previous divergence, ? help, q quits\n"
+    "                      (exit status 0; 2 as ever for trouble)\n"
     "  --max-edits N       give up aligning a run that needs more than N inserted and deleted\n"
     "                      items (default 10000), and report where it parts from the first\n"
     "\n"
@@ -64,7 +69,7 @@ struct diff_args {
     char **maps;
     int n_maps;
     const char *dev;
-    bool writes_only, json;
+    bool writes_only, json, tui;
     uint32_t context;
     uint64_t max_edits;
 };
@@ -104,6 +109,7 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
         { "map", required_argument, NULL, 'm' },
         { "format", required_argument, NULL, 'F' },
         { "max-edits", required_argument, NULL, 'E' },
+        { "tui", no_argument, NULL, 'T' },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
@@ -135,6 +141,7 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
         case 'i': a->ignore_specs[a->n_ignore++] = optarg; break;
         case 'M': a->mask_specs[a->n_masks++] = optarg; break;
         case 'w': a->writes_only = true; break;
+        case 'T': a->tui = true; break;
         case 'd': a->dev = optarg; break;
         case 'm': a->maps[a->n_maps++] = optarg; break;
         case 'F':
@@ -164,6 +171,9 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
     if (a->n_files < 2) {
         return usage_error("%s", a->n_files ? "give at least two trace files to compare"
                                             : "give the trace files to compare (two or more)");
+    }
+    if (a->tui && a->json) {
+        return usage_error("%s", "--tui and --format json: one or the other");
     }
     return 0;
 }
@@ -1147,6 +1157,10 @@ int cmd_diff(int argc, char **argv)
         goto out;
     }
     n_order = report_order(&d, order);
+    if (a.tui) {
+        status = tui_diff(&d, a.files) ? DIFF_TROUBLE : DIFF_SAME;
+        goto out;
+    }
     if (a.json) {
         if (print_json(&d, info, &a, order, n_order) < 0) {
             fprintf(stderr, "regdbg diff: cannot write the report: %s\n", strerror(errno));

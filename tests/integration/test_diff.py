@@ -7,6 +7,7 @@ will: polls that see several values, other devices, runs too different to align.
 
 import json
 import os
+import re
 import struct
 
 from harness import GUEST, check, regdbg
@@ -399,3 +400,58 @@ def test_demo_diff_recipe(t):
 
 
 test_demo_diff_recipe.timeout = 300
+
+
+def test_tui_side_by_side_and_divergence_keys(t):
+    """`regdbg diff --tui` in tmux: run 1 and run 2 side by side with register names and fields,
+    the cursor on the first divergence with what differs below ("SPEED: std vs fast"); n goes to
+    the next one (an access only run 2 makes), N back, Tab to run 3 (a poll that ran longer:
+    '~', no divergence); ? shows the diff screen's keys from the key table; q quits with 0."""
+    from tui import Term
+    from harness import REGDBG
+    base = [("r", 0xFC, 6), ("w", 0x6C, 0), ("w", 0x00, 0x63), ("w", 0x04, 0x50),
+            ("w", 0x6C, 1), ("r", 0x70, 6), ("w", 0x10, 0x15), ("w", 0x6C, 0)]
+    a = write_trace(t.tmp("std.trace"), base)
+    b = write_trace(t.tmp("fast.trace"), base[:2] + [("w", 0x00, 0x65)] + base[3:6] +
+                    [("w", 0x10, 0x33)] + base[6:])
+    c = write_trace(t.tmp("slow.trace"), base[:5] + [("r", 0x70, 6)] * 5 + base[6:])
+    term = Term(t, "difftui", [REGDBG, "diff", "--tui", a, b, c], cols=140, rows=24)
+    term.wait_text("at the cursor: differs")
+    lines = term.lines()
+    check(lines[0].startswith(" regdbg diff  |  run 1 vs run 2 of 3 (Tab: next)  |  2 "
+                              "divergences (at 1)") and
+          lines[1].startswith(" run 1: " + a) and "| run 2: " + b in lines[1],
+          "top lines:\n" + "\n".join(lines[:2]))
+    row = [ln for ln in lines[2:] if " | " in ln and "IC_CON" in ln]
+    # (each side cut to half the width: SPEED=st and SPEED=fas at 140 columns)
+    check(len(row) == 1 and re.match(r"^ +3 W4 IC_CON +<- 0x00000063  MASTER_MODE=1 SPEED=st",
+                                      row[0]) and
+          re.search(r" \| +3 W4 IC_CON +<- 0x00000065  MASTER_MODE=1 SPEED=fa", row[0]),
+          "the IC_CON row:\n" + "\n".join(lines))
+    check(" SPEED: std vs fast" in lines and
+          any(ln.startswith(" run 2      3 W4 IC_CON") for ln in lines), "\n".join(lines))
+    term.keys("n")
+    term.wait_text("only the run on the right makes this access")
+    lines = term.lines()
+    check(any(re.search(r"^ +> +7 W4 IC_DATA_CMD +<- 0x00000033", ln) for ln in lines) and
+          "(at 2)" in lines[0], "the second divergence:\n" + "\n".join(lines))
+    term.keys("n")
+    term.wait_text("no divergence after this one")
+    term.keys("N")
+    term.wait_text("at the cursor: differs")
+    term.keys("Tab")
+    term.wait_text("run 1 vs run 3 of 3")
+    lines = term.lines()
+    check("0 divergences" in lines[0] and "1 poll of other lengths" in lines[0] and
+          any(re.search(r"IC_STATUS +-> 0x00000006 .* ~ +6 R4 IC_STATUS x5 ", ln) for ln in lines),
+          "run 3:\n" + "\n".join(lines))
+    term.keys("?")
+    term.wait_text("Keys of the diff screen")
+    text = term.text()
+    check("the next divergence" in text and "the previous divergence" in text and
+          "Commands (type : first)" not in text, text)
+    term.keys("Escape", "q")
+    term.check_clean_exit()
+
+
+test_tui_side_by_side_and_divergence_keys.timeout = 60
