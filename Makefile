@@ -4,7 +4,8 @@
 #   make demo     QEMU + proxy + demo guest, its register accesses streamed live
 #   make demo-diff   the demo firmware recorded as it is and in three variants, compared side by
 #                 side (regdbg diff --tui)
-#   make test     every test; ends with "N passed, N failed, N skipped"
+#   make test     every test; ends with "N passed, N failed, N skipped" (builds the hardware
+#                 test bed's guest first: tests/hwbed/hwbed.mk)
 #   make bench    performance ratios, measured in one run
 #   make mutants [MUTANTS=PATTERN]   mutation testing of the tests (tests/mutants); not in make test
 #   make qemu QEMU_SRC=DIR   put regdbg-proxy into your own QEMU tree and build it there
@@ -121,6 +122,7 @@ $(eval $(call variant,$(FUZZ_OBJ),$(LIBREGDBG_FUZZ),$$(FUZZ_CC),$$(FUZZ_CFLAGS))
             $(call objs,$(FUZZ_OBJ),$(FUZZ_SRCS))
 
 include tests/guest/guest.mk
+include tests/hwbed/hwbed.mk
 
 .PHONY: all deps qemu demo demo-diff test bench mutants clean unit-tests install uninstall FORCE
 
@@ -129,13 +131,18 @@ all: deps $(REGDBG) qemu $(GUEST_ELF)
 deps:
 	@scripts/deps.sh
 
-# The QEMU build lives in a cache (~/.cache/regdbg); ninja decides what is out of date.
-qemu: deps
+# The QEMU build lives in a cache (~/.cache/regdbg); ninja decides what is out of date, and
+# build-qemu.sh replaces $(QEMU_BIN) only when the binary changed, so that what is made of it (the
+# test bed's initramfs) is rebuilt only then.
 ifdef QEMU_SRC
+qemu: deps
 	qemu-device/build-qemu.sh tree "$(QEMU_SRC)"
 else
-	@qemu-device/build-qemu.sh pinned $(QEMU_BIN)
+qemu: $(QEMU_BIN)
 endif
+
+$(QEMU_BIN): FORCE | deps
+	@qemu-device/build-qemu.sh pinned $@
 
 # --- programs -----------------------------------------------------------------------------------
 
@@ -171,7 +178,7 @@ $(BUILD)/bench/trace_gen: $(OPT_OBJ)/tests/bench/trace_gen.o $(LIBREGDBG)
 
 unit-tests: $(UNIT_TESTS) $(UNIT_TESTS_ASAN) $(FUZZERS)
 
-test: all $(REGDBG_ASAN) unit-tests
+test: all $(REGDBG_ASAN) unit-tests $(HWBED_INITRAMFS)
 	@$(PYTHON) tests/run.py --build $(BUILD)
 
 bench: all $(BUILD)/bench/ring_bench $(BUILD)/bench/trace_gen

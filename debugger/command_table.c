@@ -44,8 +44,8 @@ const struct command_def command_table[CMD_COUNT] = {
                   "command that takes over there (a gdbstub is started if QEMU has none)", B,
                   true },
     [CMD_EXPECT] = { CMD_EXPECT, "expect", "expect COND",
-                     "fail with a message when COND (over value, its fields, size, cpu) is false "
-                     "for the parked access", B, true },
+                     "fail with a message when COND (over value, its fields, size, cpu, pc) is "
+                     "false for the parked access", B, true },
     [CMD_FILTER] = { CMD_FILTER, "filter", "filter [dev=ID bar=N reg=NAME dir=r|w value=V[/MASK]]",
                      "filter the stream and its history; no argument clears the filter", P,
                      false },

@@ -2,7 +2,8 @@
 # Builds QEMU with regdbg-proxy compiled in.
 #
 #   build-qemu.sh pinned OUT_BIN    the pinned QEMU 10.0.2 (Debian's source package) in a cache outside
-#                                   the repository; OUT_BIN becomes a link to the binary
+#                                   the repository; OUT_BIN becomes a copy of the binary, replaced only
+#                                   when it changed (make rebuilds what is made of it only then)
 #   build-qemu.sh tree QEMU_SRC     the user's own QEMU tree: install the device, add the two-line hook
 #                                   (hw/misc/meson.build, hw/misc/Kconfig) and build it in QEMU_SRC/build
 #   build-qemu.sh hook QEMU_SRC     only install the device and the hook (idempotent), no build
@@ -19,7 +20,7 @@ QEMU_VERSION=10.0.2
 DEB_VERSION="1:10.0.2+ds-2+deb13u1~bpo12+1"
 TARBALL="qemu_10.0.2+ds.orig.tar.xz"
 CACHE=${REGDBG_CACHE:-${XDG_CACHE_HOME:-${HOME:-/var/tmp}/.cache}/regdbg}
-DEVICE_FILES="regdbg-proxy.c regdbg-proxy.h regdbg-backend.c regdbg-rules.c regdbg-guard.c regdbg-cpu.c meson.build
+DEVICE_FILES="regdbg-proxy.c regdbg-proxy.h regdbg-backend.c regdbg-rules.c regdbg-guard.c regdbg-cpu.c regdbg-clock.c meson.build
  Kconfig trace-events"
 CONFIGURE_ARGS="--python=/usr/bin/python3 --target-list=x86_64-softmmu --without-default-features
  --disable-docs --disable-werror --enable-slirp --enable-kvm --enable-tcg --disable-download
@@ -95,7 +96,7 @@ pinned)
     install_device "$src"
     configure_and_build "$src" "$bld"
     mkdir -p "$(dirname "$out")"
-    cp "$bld/qemu-system-x86_64" "$out.tmp" && mv "$out.tmp" "$out"
+    sync_file "$bld/qemu-system-x86_64" "$out"
     ;;
 unpack)
     fetch_pinned "$2"

@@ -7,7 +7,12 @@
  *         of its sysfs resourceN files (a sysfs resource file is exactly such
  *         a file, so file and hw share regdbg_backend_map() and the
  *         exact-width accessors), or of /dev/mem with host-access=devmem; its
- *         I/O BARs go through the resourceN files with pread/pwrite
+ *         I/O BARs go through the resourceN files with pread/pwrite. It
+ *         handles the device as its owner would: enables it (sysfs enable)
+ *         and turns on the decoding its BARs need, keeps the host's bus
+ *         master off, and puts both back as found when QEMU exits. The
+ *         guest's command register is the proxy's own (emulated) one and
+ *         never reaches the host, as with vfio-pci.
  *
  * Copyright (c) 2026 The regdbg authors
  *
@@ -19,7 +24,9 @@
 #include "qapi/error.h"
 #include "qemu/bswap.h"
 #include "qemu/cutils.h"
+#include "qemu/error-report.h"
 #include "qemu/log.h"
+#include "hw/pci/pci_regs.h"
 #include "hw/misc/regdbg/trace-hw_misc_regdbg.h"
 #include "regdbg-proxy.h"
 
@@ -344,6 +351,175 @@ static char *regdbg_hw_read_line(const char *dir, const char *name)
     return g_steal_pointer(&text);
 }
 
+/*
+ * The host device's command register, as the backend owns it. The bits it
+ * manages: I/O and memory decoding (on, as the BARs need them) and bus
+ * master (off: the guest's DMA addresses mean nothing on the host). INTx
+ * disable and the rest stay as they are.
+ */
+#define REGDBG_HW_CMD_MANAGED \
+    (PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER)
+
+/* Reads or writes the 16-bit command register through dir/config */
+static bool regdbg_hw_command(const char *dir, uint16_t *val, bool write,
+                              Error **errp)
+{
+    g_autofree char *path = g_build_filename(dir, "config", NULL);
+    uint8_t le[2];
+    struct stat st;
+    ssize_t n;
+    int fd = open(path, (write ? O_WRONLY : O_RDONLY) | O_NONBLOCK |
+                  O_CLOEXEC);
+
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "%s: cannot %s the host device's "
+                         "command register", path, write ? "write" : "read");
+        return false;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        error_setg(errp, "%s: not a regular file", path);
+        close(fd);
+        return false;
+    }
+    if (write) {
+        stw_le_p(le, *val);
+        n = pwrite(fd, le, 2, PCI_COMMAND);
+    } else {
+        n = pread(fd, le, 2, PCI_COMMAND);
+    }
+    if (n != 2) {
+        error_setg_errno(errp, n < 0 ? errno : EIO, "%s: cannot %s the host "
+                         "device's command register", path,
+                         write ? "write" : "read");
+        close(fd);
+        return false;
+    }
+    close(fd);
+    if (!write) {
+        *val = lduw_le_p(le);
+    }
+    return true;
+}
+
+/* Writes text to the sysfs attribute dir/name, as `echo text > name` does */
+static bool regdbg_hw_write_attr(const char *dir, const char *name,
+                                 const char *text, Error **errp)
+{
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    size_t len = strlen(text);
+    struct stat st;
+    int fd = open(path, O_WRONLY | O_TRUNC | O_NONBLOCK | O_CLOEXEC);
+
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "%s", path);
+        return false;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        error_setg(errp, "%s: not a regular file", path);
+        close(fd);
+        return false;
+    }
+    if (write(fd, text, len) != (ssize_t)len) {
+        error_setg_errno(errp, errno, "%s", path);
+        close(fd);
+        return false;
+    }
+    close(fd);
+    return true;
+}
+
+/*
+ * Take the host device as its owner would: enable it (sysfs enable counts
+ * the device's users; 0: nobody enabled it), turn on the decoding that its
+ * BARs need and turn off bus master. What was found is kept in s for
+ * regdbg_backend_hw_release(). A device that a driver holds (force=on) is
+ * the driver's: left as it is.
+ */
+static bool regdbg_hw_take(RegdbgProxyState *s, const char *dir,
+                           const char *dev, Error **errp)
+{
+    g_autofree char *enable = regdbg_hw_read_line(dir, "enable");
+    uint16_t need = 0, found, cmd, want;
+    unsigned long users;
+
+    if (!enable || qemu_strtoul(enable, NULL, 10, &users) < 0) {
+        error_setg(errp, "host=%s: %s/enable: cannot tell whether the host "
+                   "device is enabled (%s)", s->host, dir,
+                   enable ? "not a number" : errno == EINVAL ?
+                   "not a regular file" : g_strerror(errno));
+        return false;
+    }
+    for (unsigned i = 0; i < REGDBG_NUM_BARS; i++) {
+        if (s->bars[i].type == REGDBG_BAR_IO) {
+            need |= PCI_COMMAND_IO;
+        } else if (s->bars[i].type != REGDBG_BAR_ABSENT) {
+            need |= PCI_COMMAND_MEMORY;
+        }
+    }
+    if (!regdbg_hw_command(dir, &found, false, errp)) {
+        return false;
+    }
+    if (users == 0) {
+        if (!regdbg_hw_write_attr(dir, "enable", "1\n", errp)) {
+            error_prepend(errp, "host=%s: cannot enable the host device %s: ",
+                          s->host, dev);
+            return false;
+        }
+        s->host_enabled = true;
+    }
+    s->host_dir = g_strdup(dir);
+    s->host_cmd_found = found;
+    /* enabling may have turned decoding on: decide on what is there now */
+    if (!regdbg_hw_command(dir, &cmd, false, errp)) {
+        return false;
+    }
+    want = (cmd | need) & ~PCI_COMMAND_MASTER;
+    if (want != cmd && !regdbg_hw_command(dir, &want, true, errp)) {
+        return false;
+    }
+    trace_regdbg_backend_hw_take(dev, users, found, want);
+    return true;
+}
+
+/*
+ * Put the host device back as regdbg_hw_take() found it: sysfs enable back
+ * to 0 if we set it (the kernel then turns bus master off), then the
+ * managed bits of the command register as found. Errors cannot stop
+ * anything any more: they are logged.
+ */
+static void regdbg_backend_hw_release(RegdbgProxyState *s)
+{
+    Error *err = NULL;
+    uint16_t cmd, want;
+
+    if (!s->host_dir) {
+        return;
+    }
+    if (s->host_enabled &&
+        !regdbg_hw_write_attr(s->host_dir, "enable", "0\n", &err)) {
+        error_prepend(&err, "regdbg-proxy: host=%s: cannot disable the host "
+                      "device again: ", s->host);
+        error_report_err(err);
+        err = NULL;
+    }
+    if (regdbg_hw_command(s->host_dir, &cmd, false, &err)) {
+        want = (cmd & ~REGDBG_HW_CMD_MANAGED) |
+               (s->host_cmd_found & REGDBG_HW_CMD_MANAGED);
+        if (want != cmd) {
+            regdbg_hw_command(s->host_dir, &want, true, &err);
+        }
+        trace_regdbg_backend_hw_release(s->host_dir, s->host_enabled, want);
+    }
+    if (err) {
+        error_prepend(&err, "regdbg-proxy: host=%s: cannot put the host "
+                      "device's command register back: ", s->host);
+        error_report_err(err);
+    }
+    s->host_enabled = false;
+    g_free(s->host_dir);
+    s->host_dir = NULL;
+}
+
 /* The device folder for host=, or NULL with an error naming the choices */
 static char *regdbg_hw_find(RegdbgProxyState *s, const char *sysfs,
                             Error **errp)
@@ -520,6 +696,12 @@ static bool regdbg_hw_check_layout(RegdbgProxyState *s, const char *dev,
     return true;
 }
 
+static void regdbg_backend_hw_unrealize(RegdbgProxyState *s)
+{
+    regdbg_backend_hw_release(s);
+    regdbg_backend_file_unrealize(s);
+}
+
 static bool regdbg_backend_hw_realize(RegdbgProxyState *s, Error **errp)
 {
     const char *sysfs = s->sysfs_path ? s->sysfs_path : "/sys/bus/pci";
@@ -562,6 +744,10 @@ static bool regdbg_backend_hw_realize(RegdbgProxyState *s, Error **errp)
         !regdbg_hw_check_layout(s, dev, hb, errp)) {
         return false;
     }
+    if (!driver && !regdbg_hw_take(s, dir, dev, errp)) {
+        regdbg_backend_hw_release(s);
+        return false;
+    }
     for (unsigned i = 0; i < REGDBG_NUM_BARS; i++) {
         RegdbgProxyBar *bar = &s->bars[i];
         g_autofree char *res = NULL;
@@ -577,19 +763,19 @@ static bool regdbg_backend_hw_realize(RegdbgProxyState *s, Error **errp)
             if (devmem) {
                 error_setg(errp, "host-access=devmem cannot reach I/O BAR %u; "
                            "use host-access=sysfs", i);
-                regdbg_backend_file_unrealize(s);
+                regdbg_backend_hw_unrealize(s);
                 return false;
             }
             bar->io_fd = open(res, O_RDWR | O_NONBLOCK | O_CLOEXEC);
             if (bar->io_fd < 0) {
                 error_setg_errno(errp, errno, "host=%s: %s", s->host, res);
-                regdbg_backend_file_unrealize(s);
+                regdbg_backend_hw_unrealize(s);
                 return false;
             }
             if (fstat(bar->io_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
                 error_setg(errp, "host=%s: %s: not a regular file", s->host,
                            res);
-                regdbg_backend_file_unrealize(s);
+                regdbg_backend_hw_unrealize(s);
                 return false;
             }
             continue;
@@ -606,7 +792,7 @@ static bool regdbg_backend_hw_realize(RegdbgProxyState *s, Error **errp)
             ok = regdbg_backend_map(bar, res, 0, false, false, what, errp);
         }
         if (!ok) {
-            regdbg_backend_file_unrealize(s);
+            regdbg_backend_hw_unrealize(s);
             return false;
         }
     }
@@ -670,7 +856,8 @@ static const RegdbgBackendOps regdbg_backends[] = {
         .name = "hw",
         .kind = REGDBG_BACKEND_HW,
         .realize = regdbg_backend_hw_realize,
-        .unrealize = regdbg_backend_file_unrealize,
+        .unrealize = regdbg_backend_hw_unrealize,
+        .release = regdbg_backend_hw_release,
         .read = regdbg_backend_hw_read,
         .write = regdbg_backend_hw_write,
     },

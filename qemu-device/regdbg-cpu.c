@@ -9,8 +9,8 @@
  * recovered from the host return address that the softmmu slow path keeps
  * for the access (cs->mem_io_pc), through the translation block's unwind
  * data: the instruction's own address, not a stale EIP. I/O port accesses
- * (IN/OUT) do not go through that path and leave no return address: their PC
- * is not known under TCG.
+ * (IN/OUT) go through a helper that keeps no return address; the helper's
+ * own return address into the block, on this thread's stack, serves instead.
  *
  * KVM: the kernel stores the registers into the vCPU's kvm_run page on every
  * exit once kvm_valid_regs asks for them (KVM_CAP_SYNC_REGS): reading them
@@ -37,6 +37,7 @@
 #include "exec/translation-block.h"
 #include "qemu/main-loop.h"
 #include "tcg/insn-start-words.h"
+#include "tcg/tcg.h"
 #endif
 #ifdef CONFIG_KVM
 #include <linux/kvm.h>
@@ -106,6 +107,32 @@ static bool regdbg_cpu_unwind(CPUState *cs, uintptr_t ra, uint64_t *insn)
     return true;
 }
 
+/*
+ * An I/O port access (IN/OUT) reaches the device through a helper called
+ * from the translated code (helper_inb() and its kin), which passes no
+ * return address on. The helper's own return address into the block is on
+ * this thread's stack, a few frames up, and it is the first word above this
+ * frame that lies in translated code and unwinds: the frames in between are
+ * the memory API's, which hold no pointer into translated code. The scan is
+ * bounded, and runs for port accesses only.
+ */
+#define REGDBG_STACK_SCAN_WORDS 512
+
+static bool regdbg_cpu_unwind_helper(CPUState *cs, uint64_t *insn)
+{
+    uintptr_t *sp = __builtin_frame_address(0);
+
+    for (unsigned i = 0; i < REGDBG_STACK_SCAN_WORDS; i++) {
+        uintptr_t word = sp[i];
+
+        if (in_code_gen_buffer((const void *)(word - tcg_splitwx_diff)) &&
+            regdbg_cpu_unwind(cs, word, insn)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool regdbg_cpu_where_tcg(CPUState *cs, bool pio, RegdbgWhere *w)
 {
     CPUX86State *env = cpu_env(cs);
@@ -119,7 +146,8 @@ static bool regdbg_cpu_where_tcg(CPUState *cs, bool pio, RegdbgWhere *w)
      * find this access's return address and claim its instruction.
      */
     cs->mem_io_pc = 0;
-    if (pio || !ra || !regdbg_cpu_unwind(cs, ra, &insn)) {
+    if (pio ? !regdbg_cpu_unwind_helper(cs, &insn)
+            : !ra || !regdbg_cpu_unwind(cs, ra, &insn)) {
         return false;
     }
     /* As x86_restore_state_to_opc() reads the unwind data */

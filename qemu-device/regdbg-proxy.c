@@ -124,7 +124,7 @@ static void regdbg_proxy_access_init(RegdbgAccess *a, RegdbgProxyBar *bar,
                                      hwaddr addr, unsigned size, uint8_t dir,
                                      uint64_t value)
 {
-    a->t_ns = regdbg_clock_ns();
+    a->t_ns = regdbg_access_clock_ns();
     a->addr = addr;
     a->value = a->orig = value;
     a->guest_pc = 0;
@@ -495,6 +495,13 @@ static void regdbg_proxy_exit_notify(Notifier *n, void *data)
 
     /* Leave the mapping to consumers still draining; remove only the name. */
     regdbg_proxy_unlink_shm(s);
+    /*
+     * QEMU does not unrealize its devices when it exits: put the host device
+     * back here (the BARs stay mapped for a vCPU still running).
+     */
+    if (s->backend->release) {
+        s->backend->release(s);
+    }
 }
 
 static void regdbg_proxy_set_identity(RegdbgProxyState *s)
@@ -582,6 +589,7 @@ static void regdbg_proxy_realize(PCIDevice *pdev, Error **errp)
     if (!regdbg_proxy_parse_bars(s, errp)) {
         return;
     }
+    regdbg_clock_init();
     if (!s->backend->realize(s, errp)) {
         return;
     }

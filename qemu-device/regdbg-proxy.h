@@ -13,6 +13,8 @@
 
 #include "hw/core/cpu.h"
 #include "hw/pci/pci_device.h"
+#include "qemu/main-loop.h"
+#include "qemu/timer.h"
 #include "qom/object.h"
 
 #include "regdbg/ring.h"
@@ -35,6 +37,41 @@ static inline uint64_t regdbg_clock_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
+/*
+ * The time stamp of an access (regdbg-clock.c): CLOCK_MONOTONIC scaled from
+ * the TSC between resyncs, one state for every device, under the BQL.
+ */
+typedef struct RegdbgClock {
+    uint64_t base_tsc, base_ns; /* the last point read on both clocks */
+    uint64_t resync_ticks;      /* ticks until the next resync; 0 = now */
+    uint64_t mult;              /* ns per tick, 32.32; 0 = not measured yet */
+    uint64_t cal_tsc, cal_ns;   /* where the scale's measurement began */
+    uint64_t last_ns;           /* the last stamp given: never go back */
+    bool usable;                /* the kernel keeps its clock on the TSC */
+    bool checked;
+} RegdbgClock;
+
+extern RegdbgClock regdbg_clock;
+void regdbg_clock_init(void);
+uint64_t regdbg_clock_resync(RegdbgClock *c);
+
+static inline uint64_t regdbg_access_clock_ns(void)
+{
+    RegdbgClock *c = &regdbg_clock;
+    uint64_t ticks = cpu_get_host_ticks() - c->base_tsc;
+
+    /* ticks < resync_ticks (a millisecond) and mult < 2^33: no overflow */
+    if (likely(ticks < c->resync_ticks) && bql_locked()) {
+        uint64_t t = c->base_ns + ((ticks * c->mult) >> 32);
+
+        if (t > c->last_ns) {
+            c->last_ns = t;
+        }
+        return c->last_ns;
+    }
+    return regdbg_clock_resync(c);
+}
+
 OBJECT_DECLARE_SIMPLE_TYPE(RegdbgProxyState, REGDBG_PROXY)
 
 /*
@@ -68,6 +105,11 @@ typedef struct RegdbgBackendOps {
     uint8_t kind;               /* enum regdbg_backend_kind */
     bool (*realize)(RegdbgProxyState *s, Error **errp);
     void (*unrealize)(RegdbgProxyState *s);
+    /*
+     * QEMU is exiting (or the device goes away): put back what realize
+     * changed outside QEMU. Idempotent; the BARs stay mapped. May be NULL.
+     */
+    void (*release)(RegdbgProxyState *s);
     uint64_t (*read)(RegdbgProxyState *s, RegdbgProxyBar *bar, hwaddr addr,
                      unsigned size);
     void (*write)(RegdbgProxyState *s, RegdbgProxyBar *bar, hwaddr addr,
@@ -132,6 +174,15 @@ struct RegdbgProxyState {
     int host_access;            /* enum regdbg_host_access */
     char *devmem_path;
     bool force;
+    /*
+     * backend=hw, the host device as the backend found and changed it
+     * (regdbg-backend.c), so that release puts back exactly that: sysfs
+     * "enable" written 1 by us, and the command register's I/O and memory
+     * decoding and bus master bits as found.
+     */
+    char *host_dir;             /* sysfs folder; NULL: nothing to put back */
+    bool host_enabled;          /* we wrote 1 to enable */
+    uint16_t host_cmd_found;    /* the command register before we came */
     bool guest_pc;              /* record the PC of every access */
     uint64_t default_read;
 
@@ -206,7 +257,7 @@ static inline void regdbg_guard_thread_init(void)
 typedef struct RegdbgWhere {
     uint64_t pc;                /* linear: CS base + rIP */
     uint8_t mode;               /* enum regdbg_cpu_mode */
-    bool after;                 /* pc is the next instruction's (REGDBG_EV_PC_AFTER) */
+    bool after;                 /* pc is the next instruction's (PC_AFTER) */
 } RegdbgWhere;
 
 /*

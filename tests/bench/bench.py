@@ -412,6 +412,10 @@ def bench_hw(tmp):
         f.write("0x8086\n")
     with open(os.path.join(dev, "device"), "w") as f:
         f.write("0x0f41\n")
+    with open(os.path.join(dev, "enable"), "w") as f:
+        f.write("0\n")
+    with open(os.path.join(dev, "config"), "wb") as f:
+        f.write(bytes.fromhex("8680410f") + bytes(252))
     with open(os.path.join(dev, "resource"), "w") as f:
         f.write("0x0000000091a1f000 0x0000000091a1ffff 0x0000000000040200\n" +
                 "0x0000000000000000 0x0000000000000000 0x0000000000000000\n" * 12)

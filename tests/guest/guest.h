@@ -1,5 +1,5 @@
 /* tests/guest/guest.h: shared constants and declarations of the bare-metal regdbg test guest
- * (port I/O, serial output, device access helpers, PCI, SMP); also included by the .S files. */
+ * (port I/O, serial output, device access helpers, PCI, SMP, edu); also included by the .S files. */
 #ifndef REGDBG_GUEST_H
 #define REGDBG_GUEST_H
 
@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 /* Exit codes written to isa-debug-exit (QEMU's exit status becomes (code << 1) | 1). */
-enum { EXIT_OK = 0, EXIT_NO_DEVICE = 2, EXIT_BAD_ARGS = 3, EXIT_AP_TIMEOUT = 4 };
+enum { EXIT_OK = 0, EXIT_NO_DEVICE = 2, EXIT_BAD_ARGS = 3, EXIT_AP_TIMEOUT = 4, EXIT_CHECK_FAILED = 5 };
 
 /* ---- port I/O and CPU helpers ---- */
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
@@ -89,7 +89,15 @@ void *memmove(void *dst, const void *src, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 
 /* ---- pci.c ---- */
+#define PCI_CMD_MEMORY       0x0002
+#define PCI_CMD_MASTER       0x0004
+#define PCI_CMD_INTX_DISABLE 0x0400
 int pci_find_and_setup(uint16_t vendor, uint16_t device, const char *mode);
+uint16_t dev_command(void);             /* the device's command register */
+void dev_set_command(uint16_t cmd);
+
+/* ---- edu.c ---- */
+void edu_main(uint32_t hold_ms);
 
 /* ---- smp.c ---- */
 void hammer_main(uint32_t cpus, uint32_t count) __attribute__((noreturn));
@@ -99,6 +107,7 @@ void ap_main(uint32_t apic_id) __attribute__((noreturn));
 void pcmodes_main(uint32_t bar0);
 
 /* ---- main.c ---- */
+void delay_ms(uint32_t ms);             /* PIT channel 2: QEMU's virtual clock */
 void guest_main(uint32_t magic, uint32_t mbi_addr) __attribute__((noreturn));
 
 #endif /* !__ASSEMBLER__ */

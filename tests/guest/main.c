@@ -96,7 +96,8 @@ static int parse_arg(const char *w, int n)
         return 1;
     }
     if (key_is(w, eq, "mode")) {
-        static const char *const modes[] = { "i2c", "hammer", "bench", "script", "ab", "pcmodes" };
+        static const char *const modes[] = { "i2c", "hammer", "bench", "script", "ab", "pcmodes",
+                                             "edu" };
         for (unsigned i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
             if (key_is(v, vn, modes[i])) {
                 args.mode = modes[i];
@@ -183,7 +184,7 @@ static int parse_cmdline(void)
 
 /* Waits about ms milliseconds on PIT channel 2 (mode 0, gated through port 0x61), which QEMU
  * runs on its virtual clock: the same pace under TCG and KVM, whatever the TSC does. */
-static void delay_ms(uint32_t ms)
+void delay_ms(uint32_t ms)
 {
     while (ms) {
         uint32_t chunk = ms > 50 ? 50 : ms;
@@ -385,12 +386,13 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
     }
     /* offset of the last register the mode touches must lie inside BAR0 */
     uint32_t last = args.mode[0] == 'i' ? 0xfc : args.mode[0] == 'h' ? 0x100 + 4 * (args.cpus - 1) :
-                    args.mode[0] == 's' ? 0 : args.mode[0] == 'p' ? 0x4c : args.off;
+                    args.mode[0] == 's' ? 0 : args.mode[0] == 'p' ? 0x4c :
+                    args.mode[0] == 'e' ? 0x20 : args.off;
     if (dev_bar0_size != 0 && (dev_bar0_size < 4 || last > dev_bar0_size - 4)) {
         say("error: mode=%s accesses offset 0x%x, beyond BAR0 (size 0x%x)", args.mode, last, dev_bar0_size);
         guest_exit(EXIT_BAD_ARGS);
     }
-    if ((args.mode[0] == 'a' || args.mode[0] == 'p') && dev_bar0_is_io) {
+    if ((args.mode[0] == 'a' || args.mode[0] == 'p' || args.mode[0] == 'e') && dev_bar0_is_io) {
         say("error: mode=%s needs a memory BAR0 on dev=", args.mode);
         guest_exit(EXIT_BAD_ARGS);
     }
@@ -404,6 +406,8 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
         ab_main(dev_bar0, bar_b);
     else if (args.mode[0] == 'p')
         pcmodes_main(dev_bar0);
+    else if (args.mode[0] == 'e')
+        edu_main(args.delay);
     else
         bench_main(args.iters, args.runs, args.off);
     guest_exit(EXIT_OK);

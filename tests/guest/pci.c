@@ -1,5 +1,6 @@
 /* tests/guest/pci.c: PCI config mechanism #1 scan for the device under test and its BAR0 setup
- * (sizing it, assigning it if unassigned, enabling decode); owns dev_bar0, dev_bar0_size, dev_bar0_is_io. */
+ * (sizing it, assigning it if unassigned, enabling decode), its command register; owns dev_bar0,
+ * dev_bar0_size, dev_bar0_is_io. */
 #include "guest.h"
 
 #define PCI_ADDR     0xcf8
@@ -10,6 +11,7 @@
 uint32_t dev_bar0;
 uint32_t dev_bar0_size;
 int dev_bar0_is_io;
+static uint32_t dev_b, dev_d, dev_f;    /* where the device is */
 
 static uint32_t cfg_addr(uint32_t bus, uint32_t dev, uint32_t fn, uint32_t reg)
 {
@@ -90,6 +92,9 @@ int pci_find_and_setup(uint16_t vendor, uint16_t device, const char *mode)
                 uint32_t id = f ? cfg_read(b, d, f, 0) : id0;
                 if (id != want)
                     continue;
+                dev_b = b;
+                dev_d = d;
+                dev_f = f;
                 setup_bar0(b, d, f);
                 say("found %04x:%04x at %02x:%02x.%x bar0=0x%08x mode=%s", vendor, device, b, d, f,
                     dev_bar0, mode);
@@ -98,4 +103,15 @@ int pci_find_and_setup(uint16_t vendor, uint16_t device, const char *mode)
         }
     }
     return -1;
+}
+
+uint16_t dev_command(void)
+{
+    return (uint16_t)cfg_read(dev_b, dev_d, dev_f, 0x04);
+}
+
+/* The status half of the dword is write-1-to-clear: written as 0 */
+void dev_set_command(uint16_t cmd)
+{
+    cfg_write(dev_b, dev_d, dev_f, 0x04, cmd);
 }

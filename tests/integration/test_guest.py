@@ -258,3 +258,45 @@ def test_lossless_ring_with_a_stopped_consumer(t):
 
 
 test_lossless_ring_with_a_stopped_consumer.timeout = 120
+
+
+def test_access_times_follow_the_host_clock(t):
+    """The device stamps accesses from the TSC, scaled to CLOCK_MONOTONIC (qemu-device/
+    regdbg-clock.c): over 3 s of i2c iterations 100 ms apart (the guest waits on its PIT), every
+    stamp lies between the host's clock before and after the run, stamps never go back, and each
+    iteration starts 100 ms after the last by the stamps, as by the guest's timer."""
+    import time
+    from harness import ring_event
+    serial = t.tmp("serial.log")
+    q = t.qemu([PROXY], qtest=False, accel="tcg", paused=True,
+               extra=["-kernel", GUEST, "-append", "mode=i2c loops=30 delay=100",
+                      "-device", EXIT_DEV, "-serial", "file:" + serial])
+    ring = HeldRing(q.shm_path("/machine/peripheral/i2c0"))
+    t.owned.append(type("Close", (), {"kill": lambda self: ring.close()})())
+    before = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    q.qmp.cmd("cont")
+    status = q.wait(60)
+    after = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    check(status == 1, "the guest failed:\n" + open(serial).read())
+    events, pos = [], 0
+    while True:
+        e = ring_event(ring, pos)
+        if not e:
+            break
+        events.append(e)
+        pos += 1
+    check(len(events) > 30 * 10, "%d events" % len(events))
+    stamps = [e["t_ns"] for e in events]
+    check(before <= stamps[0] and stamps[-1] <= after,
+          "stamps %d..%d outside the run %d..%d" % (stamps[0], stamps[-1], before, after))
+    back = [(i, stamps[i - 1], stamps[i]) for i in range(1, len(stamps))
+            if stamps[i] < stamps[i - 1]]
+    check(not back, "stamps go back: %r" % back[:5])
+    starts = [e["t_ns"] for e in events if e["dir"] == "r" and e["off"] == 0xFC]
+    gaps = sorted(b - a for a, b in zip(starts, starts[1:]))
+    median = gaps[len(gaps) // 2]
+    check(95e6 <= median <= 130e6, "iterations %.1f ms apart by the stamps, 100 ms by the guest"
+          % (median / 1e6))
+
+
+test_access_times_follow_the_host_clock.timeout = 90

@@ -138,3 +138,58 @@ def test_guest_pc_modes(t):
 def test_guest_pc_modes_kvm(t):
     require_kvm()       # skipped, and counted as such, where /dev/kvm is unusable
     check_pc_modes(t, "kvm")
+
+
+def test_qtest_accesses_carry_no_pc(t):
+    """An access no vCPU made (qtest writes and reads from QEMU's main loop) carries no PC:
+    no pc flag, mode unknown, guest_pc 0, cpu -1; never a PC of 0 passed off as known."""
+    q = t.qemu([PROXY])
+    shm = HeldRing(q.shm_path("/machine/peripheral/p0"))
+    bdf = q.qtest.find_device(0x8086, 0x0F41)[0]
+    q.qtest.map_bar(bdf, 0, 0xE0000000)
+    q.qtest.write(0xE0000010, 4, 0x1234)
+    q.qtest.read(0xE0000040, 4)
+    for pos in (0, 1):
+        ev = ring_event(shm, pos)
+        check(ev and ev["cpu"] == -1 and ev["pc"] is None and ev["mode"] == "unknown" and
+              "pc" not in ev["flags"], "a qtest access: %r" % ev)
+    shm.close()
+
+
+def check_port_pcs(t, accel):
+    """An I/O BAR (script mode: outl/inl): each access's PC is its in/out instruction (under TCG
+    found through the port helper's return address; under KVM a write's is the next one)."""
+    ops = [("w", 0x10, 0x5), ("r", 0x40, None), ("w", 0x14, 0x7)]
+    serial = t.tmp("serial.log")
+    q = t.qemu([PROXY + ",bar0-type=io,bar0-size=256"], qtest=False, accel=accel, paused=True,
+               extra=["-kernel", GUEST, "-append", "mode=script ops=w10=0x5,r40,w14=0x7",
+                      "-device", EXIT_DEV, "-serial", "file:" + serial])
+    ring = HeldRing(q.shm_path("/machine/peripheral/p0"))
+    t.owned.append(type("Close", (), {"kill": lambda self: ring.close()})())
+    q.qmp.cmd("cont")
+    check(q.wait(60) == 1, "the guest failed:\n" + open(serial).read())
+    insns = {}
+    for m in re.finditer(r"^ *([0-9a-f]+):\t((?:[0-9a-f]{2} )+)\s*(\S+)\s*(\S*)",
+                         tool("objdump", "-d", "--insn-width=16", GUEST), re.M):
+        insns[int(m.group(1), 16)] = (len(m.group(2).split()), m.group(3), m.group(4))
+    after = {a + n: a for a, (n, _, _) in insns.items()}
+    for pos, (d, off, value) in enumerate(ops):
+        e = ring_event(ring, pos)
+        check(e and (e["dir"], e["off"]) == (d, off) and "pc" in e["flags"],
+              "port access %d: %r" % (pos, e))
+        pc = e["pc"]
+        if "pc-after" in e["flags"]:
+            check(accel == "kvm" and d == "w" and pc in after, "pc-after %r" % e)
+            pc = after[pc]
+        check(pc in insns and insns[pc][1] == ("out" if d == "w" else "in"),
+              "port access %d (%s): pc %#x is %r, not an %s" % (pos, accel, e["pc"],
+                                                              insns.get(pc), d))
+
+
+def test_port_access_pcs_tcg(t):
+    check_port_pcs(t, "tcg")
+
+
+def test_port_access_pcs_kvm(t):
+    require_kvm()
+    check_port_pcs(t, "kvm")

@@ -119,9 +119,11 @@ def test_hw_resource_file_truncated_under_qemu(t):
     root = t.tmp("sys")
     dev = os.path.join(root, "devices", "0000:00:18.1")
     os.makedirs(dev)
-    for name, value in [("vendor", "0x8086"), ("device", "0x0f41")]:
+    for name, value in [("vendor", "0x8086"), ("device", "0x0f41"), ("enable", "0")]:
         with open(os.path.join(dev, name), "w") as f:
             f.write(value + "\n")
+    with open(os.path.join(dev, "config"), "wb") as f:
+        f.write(bytes.fromhex("8680410f") + bytes(252))
     with open(os.path.join(dev, "resource"), "w") as f:
         f.write("0x0000000091a1c000 0x0000000091a1ffff 0x0000000000040200\n" +
                 "0x0000000000000000 0x0000000000000000 0x0000000000000000\n" * 12)
@@ -161,9 +163,11 @@ def test_bar_file_space_is_reserved_at_start(t):
 def sysfs_device(root, resource_lines):
     dev = os.path.join(root, "devices", "0000:00:18.1")
     os.makedirs(dev)
-    for name, value in [("vendor", "0x8086"), ("device", "0x0f41")]:
+    for name, value in [("vendor", "0x8086"), ("device", "0x0f41"), ("enable", "0")]:
         with open(os.path.join(dev, name), "w") as f:
             f.write(value + "\n")
+    with open(os.path.join(dev, "config"), "wb") as f:
+        f.write(bytes.fromhex("8680410f") + bytes(252))
     if resource_lines is not None:
         with open(os.path.join(dev, "resource"), "w") as f:
             f.write("".join(line + "\n" for line in resource_lines))

@@ -1,22 +1,34 @@
 """The hw backend on sysfs-like trees of regular files (never a device of this machine): accesses
 reach resourceN with the guest's exact width and offset, I/O BARs go through their resource file,
 host-access=devmem maps the BAR's address in a /dev/mem stand-in, a device with a driver bound is
-refused unless force=on, and a BAR layout that differs is reported."""
+refused unless force=on, and a BAR layout that differs is reported. The backend handles the
+device like its owner: it writes 1 to `enable` if nobody had enabled it, turns on the decoding
+its BARs need and turns bus master off in the host's command register (`config`), keeps the
+guest's command register apart, and puts back what it found when QEMU exits. (Regular files do
+not act like sysfs: writing `enable` changes nothing else here; tests/integration/test_hwbed.py
+does the same on a real device.)"""
 
 import os
+import struct
 
 from harness import check, qemu_fails
 
 BAR = 0xE0000000
 
 
-def make_device(root, addr, vendor, device, bars, driver=None):
-    """A device folder like /sys/bus/pci/devices/ADDR: bars is a list of (start, size, flags)."""
+def make_device(root, addr, vendor, device, bars, driver=None, command=0x0002, enable=None):
+    """A device folder like /sys/bus/pci/devices/ADDR: bars is a list of (start, size, flags);
+    config holds the ids and the command register, enable says 1 when a driver is bound."""
     d = os.path.join(root, "devices", addr)
     os.makedirs(d)
-    for name, value in [("vendor", "0x%04x" % vendor), ("device", "0x%04x" % device)]:
+    if enable is None:
+        enable = 1 if driver else 0
+    for name, value in [("vendor", "0x%04x" % vendor), ("device", "0x%04x" % device),
+                        ("enable", "%d" % enable)]:
         with open(os.path.join(d, name), "w") as f:
             f.write(value + "\n")
+    with open(os.path.join(d, "config"), "wb") as f:
+        f.write(struct.pack("<HHH", vendor, device, command) + bytes(250))
     lines = []
     for i in range(13):
         start, size, flags = bars[i] if i < len(bars) and bars[i] else (0, 0, 0)
@@ -172,3 +184,91 @@ def test_qemu_args_output_drives_the_hw_backend(t):
     q.qtest.write(0xE0200000 + 0x20, 4, 0x600DF00D)
     check(read_bytes(os.path.join(root, "devices", "0000:02:00.0", "resource2"), 0x20, 4) ==
           0x600DF00D, "the write did not reach resource2")
+
+
+def host_state(d):
+    """(enable as written there, the command register in config) of a device folder"""
+    with open(os.path.join(d, "enable")) as f:
+        enable = f.read()
+    return enable, read_bytes(os.path.join(d, "config"), 4, 2)
+
+
+def quit_qemu(q):
+    """QEMU exits as it does when the guest or the user ends it (not killed): QMP quit"""
+    q.qmp.cmd("quit")
+    check(q.wait(20) == 0, "QEMU exit status %r: %s" % (q.proc.returncode, q.output()))
+
+
+def test_hw_enables_the_device_and_puts_it_back(t):
+    """Found disabled, with decoding off and bus master and INTx disable on: the backend writes 1
+    to enable, turns memory decoding on and bus master off and leaves INTx disable alone; the
+    guest's own command register never reaches the host; at exit enable is 0 again and the
+    command register is as found."""
+    root = t.tmp("sys")
+    d = make_device(root, "0000:00:18.1", 0x8086, 0x0F41, [(0x91A1F000, 0x1000, MEM)],
+                    command=0x0404)
+    q = t.qemu(["regdbg-proxy,id=i2c0,vendor-id=0x8086,device-id=0x0f41,bar0-size=4096,"
+                "backend=hw,host=00:18.1,sysfs-path=" + root])
+    check(host_state(d) == ("1\n", 0x0402), "while QEMU runs: %r" % (host_state(d),))
+    bdf = q.qtest.find_device(0x8086, 0x0F41)[0]
+    q.qtest.map_bar(bdf, 0, BAR)
+    check(q.qtest.cfg_read(bdf, 0x04, 2) & 0x3 == 0x3, "the guest's decoding")
+    for guest_cmd in (0x0404, 0x0000, 0x0007):      # the guest's bus master, INTx disable, off
+        q.qtest.cfg_write(bdf, 0x04, 2, guest_cmd)
+        check(q.qtest.cfg_read(bdf, 0x04, 2) == guest_cmd, "the guest's own command register")
+        check(host_state(d) == ("1\n", 0x0402), "the guest wrote 0x%04x to its command register "
+              "and the host's changed: %r" % (guest_cmd, host_state(d)))
+    check(q.qtest.read(BAR + 0x10, 4) == read_bytes(os.path.join(d, "resource0"), 0x10, 4),
+          "a read through the BAR")
+    quit_qemu(q)
+    check(host_state(d) == ("0\n", 0x0404), "after QEMU: %r" % (host_state(d),))
+
+
+def test_hw_device_enabled_by_others_stays_enabled(t):
+    """Found enabled (enable 1) with its I/O decoding off: the backend turns on the I/O and memory
+    decoding its BARs need, and at exit puts back the command register but leaves enable at 1."""
+    root = t.tmp("sys")
+    d = make_device(root, "0000:02:00.0", 0x10EC, 0x8168,
+                    [(0xE000, 0x100, IO), None, (0xF7D00000, 0x1000, 0x00140204)],
+                    command=0x0000, enable=1)
+    q = t.qemu(["regdbg-proxy,id=nic,vendor-id=0x10ec,device-id=0x8168,bar0-size=256,"
+                "bar0-type=io,bar2-size=4096,bar2-type=mem64,backend=hw,host=10ec:8168,"
+                "sysfs-path=" + root])
+    check(host_state(d) == ("1\n", 0x0003), "while QEMU runs: %r" % (host_state(d),))
+    quit_qemu(q)
+    check(host_state(d) == ("1\n", 0x0000), "after QEMU: %r" % (host_state(d),))
+
+
+def test_hw_leaves_a_driver_bound_device_and_refused_ones_alone(t):
+    """A device a driver holds (force=on) is the driver's: enable and the command register are
+    left as they are, during and after. A refused start changes nothing: a layout that differs
+    is refused first, a BAR that cannot be mapped after enabling, which is put back. A device
+    folder without enable is refused, naming the file."""
+    root = t.tmp("sys")
+    bound = make_device(root, "0000:03:00.0", 0x10EC, 0x8168, [(0xE000, 0x100, IO)],
+                        driver="r8169", command=0x0405)
+    free = make_device(root, "0000:00:18.1", 0x8086, 0x0F41, [(0x91A1F000, 0x1000, MEM)],
+                       command=0x0000)
+    q = t.qemu(["regdbg-proxy,id=nic,vendor-id=0x10ec,device-id=0x8168,bar0-size=256,"
+                "bar0-type=io,backend=hw,host=0000:03:00.0,force=on,sysfs-path=" + root])
+    check(host_state(bound) == ("1\n", 0x0405), "force=on: %r" % (host_state(bound),))
+    quit_qemu(q)
+    check(host_state(bound) == ("1\n", 0x0405), "force=on, after: %r" % (host_state(bound),))
+    status, out = qemu_fails(t.tmp, ["regdbg-proxy,vendor-id=0x8086,device-id=0x0f41,"
+                                     "bar0-size=8192,backend=hw,host=00:18.1,sysfs-path=" + root])
+    check(status == 1 and "bar0-size=0x2000 but BAR 0" in out, out)
+    check(host_state(free) == ("0\n", 0x0000), "after a refusal: %r" % (host_state(free),))
+    # refused after it enabled the device (resource0 is not a file it can map): put back
+    res0 = os.path.join(free, "resource0")
+    os.unlink(res0)
+    os.mkfifo(res0)
+    status, out = qemu_fails(t.tmp, ["regdbg-proxy,vendor-id=0x8086,device-id=0x0f41,"
+                                     "bar0-size=4096,backend=hw,host=00:18.1,sysfs-path=" + root])
+    check(status == 1 and "resource0: not a regular file" in out, out)
+    check(host_state(free) == ("0\n", 0x0000), "after a refusal at the mapping: %r"
+          % (host_state(free),))
+    os.unlink(os.path.join(free, "enable"))
+    status, out = qemu_fails(t.tmp, ["regdbg-proxy,vendor-id=0x8086,device-id=0x0f41,"
+                                     "bar0-size=4096,backend=hw,host=00:18.1,sysfs-path=" + root])
+    check(status == 1 and "host=00:18.1: %s/enable: cannot tell whether the host device is "
+          "enabled (No such file or directory)" % free in out, out)

@@ -9,6 +9,7 @@ does anything."""
 import json
 import os
 import re
+import socket
 import subprocess
 import time
 
@@ -342,3 +343,147 @@ def test_launch_hands_the_symbols_to_the_screen(t):
 
 
 test_launch_hands_the_symbols_to_the_screen.timeout = 90
+
+
+def nm_address(elf, name):
+    out = subprocess.run(["nm", elf], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2] == name:
+            return int(parts[0], 16)
+    raise AssertionError("%s has no symbol %s" % (elf, name))
+
+
+def pcmodes_batch(t, rules, props=""):
+    """mode=pcmodes (tests/guest/README.md: writes 0x10 0x00 0x14 0x1c 0x18 from four CPU modes
+    and a C function) under a batch that sets rules, then answers every park with print and
+    continue; returns the printed parks."""
+    serial = t.tmp("serial.log")
+    q = t.qemu([PROXY + props], qtest=False, accel="tcg", paused=True,
+               extra=["-kernel", GUEST, "-append", "dev=8086:0f41 mode=pcmodes",
+                      "-device", EXIT_DEV, "-serial", "file:" + serial])
+    script = t.tmp("pcmodes.rgb")
+    with open(script, "w") as f:
+        f.write("".join(r + "\n" for r in rules))
+        # two parks at most; a wait that times out ends the script (exit 1), so wait only as
+        # long as the guest takes, then print what parked
+        f.write("wait 20\nprint\ncontinue\n")
+    batch = subprocess.Popen([REGDBG, "batch", "--qmp", q.qmp_path, "--symbols", GUEST, script],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=dict(os.environ, **SAN_ENV))
+    t.owned.append(type("K", (), {"kill": lambda self: batch.kill()})())
+    shm = q.shm_path("/machine/peripheral/i2c0")
+    wait_for(lambda: rule_table(shm), 20, "the batch's rules")
+    q.qmp.cmd("cont")
+    out, err = batch.communicate(timeout=60)
+    check(batch.returncode == 0 and "Sanitizer" not in err, "batch: %d %s" % (batch.returncode,
+                                                                            err))
+    status = q.wait(30)
+    with open(serial) as f:
+        text = f.read()
+    check(status == 1 and "pcmodes done" in text, "the guest: %d\n%s" % (status, text))
+    return [json.loads(ln) for ln in out.splitlines() if ln.startswith("{")]
+
+
+def test_from_func_breaks_only_in_that_function(t):
+    """break w on every register, from pcmodes_c_write_con: of the guest's five writes, in four
+    CPU modes and from C, only the C function's parks, with its PC and names."""
+    for props in ("", ",guest-pc=off"):
+        parks = pcmodes_batch(t, ["break w bar0+0..0x100 from pcmodes_c_write_con"], props)
+        check(len(parks) == 1 and parks[0]["off"] == 0 and parks[0]["value"] == 0xC0,
+              "guest-pc%s: parks %r" % (props or "=on", parks))
+        lo = nm_address(GUEST, "pcmodes_c_write_con")
+        check(parks[0]["sym"].startswith("pcmodes_c_write_con+0x") and
+              lo <= parks[0]["pc"] < lo + 0x40 and parks[0]["src"].endswith("pcmodes.c:25"),
+              "the park: %r" % parks[0])
+
+
+test_from_func_breaks_only_in_that_function.timeout = 150
+
+
+def test_pc_condition_in_the_device(t):
+    """A rule on an exact PC (the 16-bit protected-mode store: CS base + IP) parks that access and
+    no other; an injection limited to a PC range changes only the reads made there."""
+    pc16 = nm_address(GUEST, "pc_prot16_write")
+    parks = pcmodes_batch(t, ["break w bar0+0..0x100 if pc == %#x" % pc16])
+    check(len(parks) == 1 and parks[0]["off"] == 0x14 and parks[0]["pc"] == pc16 and
+          parks[0]["mode"] == "prot16", "parks %r" % parks)
+
+
+test_pc_condition_in_the_device.timeout = 90
+
+
+def test_park_panel_names_the_code_and_its_source_line(t):
+    """At a park, the panel shows the function, file:line and that line of the source."""
+    serial = t.tmp("serial.log")
+    q = t.qemu([PROXY], qtest=False, accel="tcg", paused=True,
+               extra=["-kernel", GUEST, "-append", "dev=8086:0f41 mode=pcmodes",
+                      "-device", EXIT_DEV, "-serial", "file:" + serial])
+    term = Term(t, "panel", [REGDBG, "attach", q.qmp_path, "--symbols", GUEST], 150, 30)
+    shm = q.shm_path("/machine/peripheral/i2c0")
+    term.keys(":")
+    term.wait(lambda ls: ls[-2] == ":", 5, "the : prompt")
+    term.type("break w bar0+0 from pcmodes_c_write_con")
+    term.keys("Enter")
+    wait_for(lambda: rule_table(shm), 10, "the breakpoint in the device")
+    q.qmp.cmd("cont")
+    term.wait(lambda ls: any(ln.startswith(" PARKED by ") for ln in ls), 20, "the park")
+    lines = term.lines()
+    k = [i for i, ln in enumerate(lines) if ln.startswith(" PARKED by ")][0]
+    check(re.search(r"\(guest PC 0x[0-9a-f]+ prot32\)$", lines[k].rstrip()), lines[k])
+    code = lines[k + 2].strip()
+    check(re.match(r"in pcmodes_c_write_con\+0x[0-9a-f]+ at pcmodes\.c:25:   "
+                   r"\*\(volatile uint32_t \*\)\(uintptr_t\)bar0 = 0xc0;", code),
+          "the panel's code line: %r" % code)
+    term.keys("c")
+    term.wait(lambda ls: not any(ln.startswith(" PARKED by ") for ln in ls), 10, "the answer")
+    q.wait(30)
+    term.keys("q")
+    term.check_clean_exit(20)
+
+
+test_park_panel_names_the_code_and_its_source_line.timeout = 90
+
+
+def test_launch_gdb_and_the_g_key_hand_the_park_to_gdb(t):
+    """launch --gdb PORT starts QEMU's gdbstub; G at a park lets the access go on, stops the VM
+    right after it and says where and how to attach; real gdb sees that PC."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    test_qmp = t.tmp("tui-test-qmp.sock")
+    term = Term(t, "gdb", [REGDBG, "launch", "--tcg", "--gdb", str(port), "--symbols", GUEST,
+                           "--", "-machine", "q35", "-nodefaults", "-display", "none", "-m", "64",
+                           "-device", PROXY, "-S", "-kernel", GUEST, "-append",
+                           "dev=8086:0f41 mode=pcmodes", "-device", EXIT_DEV,
+                           "-qmp", "unix:%s,server=on,wait=off" % test_qmp], 200, 30)
+    term.wait(lambda ls: "VM: prelaunch" in ls[0], 20, "the VM started with -S")
+    term.wait_text("QEMU's gdbstub listens on :%d" % port, 5)
+    term.keys(":")
+    term.wait(lambda ls: ls[-2] == ":", 5, "the : prompt")
+    term.type("break w bar0+0 from pcmodes_c_write_con")
+    term.keys("Enter")
+    term.keys("s")
+    term.wait(lambda ls: any(ln.startswith(" PARKED by ") for ln in ls), 20, "the park")
+    term.keys("G")
+    text = term.wait(lambda ls: next((ln for ln in ls if "VM stopped at" in ln), None), 20,
+                     "the hand-off's message")
+    m = re.search(r"VM stopped at (0x[0-9a-f]+), (\d+) bytes after the access's instruction "
+                  r"(0x[0-9a-f]+); gdb -ex 'target remote :(\d+)' (\S+)", text)
+    check(m and int(m.group(4)) == port and m.group(5) == GUEST, "the message: %r" % text)
+    stop, park = int(m.group(1), 16), int(m.group(3), 16)
+    lo = nm_address(GUEST, "pcmodes_c_write_con")
+    check(lo <= park < lo + 0x40 and stop == park + int(m.group(2)), "park %#x stop %#x" %
+          (park, stop))
+    r = subprocess.run(["gdb", "-nx", "-batch", "-ex", "target remote :%d" % port,
+                        "-ex", "info registers rip", "-ex", "detach"],
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    g = re.search(r"^rip\s+(0x[0-9a-f]+)", r.stdout, re.M)
+    check(g and int(g.group(1), 16) == stop, "gdb: %s %s" % (r.stdout, r.stderr))
+    # gdb's detach let the VM go on: the guest ends and its QEMU exits
+    term.wait(lambda ls: "VM: gone" in ls[0], 30, "the guest to end")
+    term.keys("q")
+    term.check_clean_exit(20)
+
+
+test_launch_gdb_and_the_g_key_hand_the_park_to_gdb.timeout = 120

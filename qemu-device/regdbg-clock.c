@@ -1,0 +1,80 @@
+/*
+ * regdbg-proxy: the time stamp of each access, in CLOCK_MONOTONIC
+ * nanoseconds, without a clock call per access.
+ *
+ * clock_gettime() through the vDSO costs about twice a TSC read here, and
+ * it was the largest single cost of an access in the handler. When the
+ * kernel itself keeps CLOCK_MONOTONIC on the TSC (its clocksource is "tsc":
+ * invariant, and synchronised across CPUs), an access reads the TSC and
+ * scales it from the last point where both clocks were read together. That
+ * point is taken again at least every millisecond, and the scale is measured
+ * over about a second, so the stamp stays within a small fraction of a
+ * microsecond of CLOCK_MONOTONIC; it never goes backwards. Otherwise, and
+ * outside the BQL that serialises the device's accesses, every stamp is a
+ * clock_gettime().
+ *
+ * Copyright (c) 2026 The regdbg authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/main-loop.h"
+#include "qemu/timer.h"
+#include "regdbg-proxy.h"
+
+#define REGDBG_CLOCK_RESYNC_NS   (1000 * 1000)           /* 1 ms */
+#define REGDBG_CLOCK_CALIBRATE_NS (1000 * 1000 * 1000)   /* 1 s */
+
+RegdbgClock regdbg_clock;
+
+static bool regdbg_clock_tsc_is_the_kernels(void)
+{
+    g_autofree char *src = NULL;
+
+    if (!g_file_get_contents("/sys/devices/system/clocksource/clocksource0/"
+                             "current_clocksource", &src, NULL, NULL)) {
+        return false;
+    }
+    return g_str_equal(g_strstrip(src), "tsc");
+}
+
+void regdbg_clock_init(void)
+{
+    RegdbgClock *c = &regdbg_clock;
+
+    if (c->checked) {
+        return;
+    }
+    c->checked = true;
+    c->usable = regdbg_clock_tsc_is_the_kernels();
+    c->cal_ns = c->base_ns = regdbg_clock_ns();
+    c->cal_tsc = c->base_tsc = cpu_get_host_ticks();
+}
+
+uint64_t regdbg_clock_resync(RegdbgClock *c)
+{
+    uint64_t ns = regdbg_clock_ns();
+    uint64_t tsc = cpu_get_host_ticks();
+
+    if (!c->usable || !bql_locked()) {
+        return ns;
+    }
+    if (ns - c->cal_ns >= REGDBG_CLOCK_CALIBRATE_NS && tsc > c->cal_tsc) {
+        /* ns per tick, 32.32 fixed point, over the last second or more */
+        c->mult = ((ns - c->cal_ns) << 32) / (tsc - c->cal_tsc);
+        c->cal_ns = ns;
+        c->cal_tsc = tsc;
+    }
+    c->base_ns = ns;
+    c->base_tsc = tsc;
+    c->resync_ticks = 0;
+    if (c->mult) {
+        c->resync_ticks = ((uint64_t)REGDBG_CLOCK_RESYNC_NS << 32) / c->mult;
+    }
+    if (ns < c->last_ns) {
+        ns = c->last_ns;        /* an extrapolation ran ahead: never go back */
+    }
+    c->last_ns = ns;
+    return ns;
+}

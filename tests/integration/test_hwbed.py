@@ -1,0 +1,257 @@
+"""The hw backend on a real PCI device: the hardware test bed (tests/hwbed). A Linux guest (Debian's
+kernel, busybox) runs under TCG in this project's QEMU with QEMU's edu device (1234:11e8), a real
+device to that kernel; its /init (tests/hwbed/init) runs regdbg and this project's QEMU inside it,
+with edu behind regdbg-proxy,backend=hw, and prints what happened on the serial console. One boot
+serves every test here (about 10 s); each test checks one part of its output. Never a device of
+this machine: the outer VM's edu is the only device the backend maps."""
+
+import os
+import re
+import subprocess
+import time
+
+from harness import BUILD, QEMU, TestFailure, check
+
+HWBED = os.path.join(BUILD, "hwbed")
+VMLINUZ = os.path.join(HWBED, "fetched", "vmlinuz")
+INITRAMFS = os.path.join(HWBED, "initramfs.cpio.gz")
+BOOT_TIMEOUT = 180          # about 10 s here; TCG on a loaded machine is slower
+EDU_ID = 0x010000ED
+
+
+class Bed:
+    """What /init printed: facts ("hwbed: KEY=VALUE") and blocks ("hwbed-begin NAME" ..
+    "hwbed-end NAME"), with the whole console text for failure messages."""
+
+    def __init__(self, text, seconds):
+        self.text = text
+        self.seconds = seconds
+        self.facts = {}
+        self.blocks = {}
+        name = None
+        for line in text.splitlines():
+            line = line.rstrip("\r")
+            if name is not None:
+                if line == "hwbed-end " + name:
+                    name = None
+                else:
+                    self.blocks[name].append(line)
+                continue
+            m = re.match(r"hwbed-begin (\S+)$", line)
+            if m:
+                name = m.group(1)
+                self.blocks[name] = []
+                continue
+            m = re.match(r"hwbed: ([a-z0-9_]+)=(.*)$", line)
+            if m:
+                self.facts[m.group(1)] = m.group(2)
+
+    def fact(self, key):
+        check(key in self.facts, "/init said no %s:\n%s" % (key, self.text[-6000:]))
+        return self.facts[key]
+
+    def num(self, key):
+        return int(self.fact(key), 0)
+
+    def block(self, name):
+        check(name in self.blocks, "/init printed no block %s:\n%s" % (name, self.text[-6000:]))
+        return self.blocks[name]
+
+
+def boot(tmp):
+    for path, what in ((VMLINUZ, "the kernel"), (INITRAMFS, "the initramfs")):
+        check(os.path.isfile(path), "%s of the test bed, %s, is missing: make test builds it "
+              "(alone: make %s)" % (what, path, os.path.relpath(INITRAMFS, os.getcwd())))
+    log = tmp("hwbed-console.txt")
+    args = [QEMU, "-machine", "pc", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "160",
+            "-nodefaults", "-display", "none", "-no-reboot", "-serial", "file:" + log,
+            "-device", "edu", "-kernel", VMLINUZ, "-initrd", INITRAMFS,
+            "-append", "console=ttyS0 loglevel=1 panic=-1 rdinit=/init"]
+    t0 = time.monotonic()
+    with open(tmp("hwbed-qemu.txt"), "wb") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+        try:
+            status = proc.wait(BOOT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            status = "killed after %d s" % BOOT_TIMEOUT
+    seconds = time.monotonic() - t0
+    text = open(log, errors="replace").read() if os.path.exists(log) else ""
+    qemu_out = open(tmp("hwbed-qemu.txt"), errors="replace").read()
+    bed = Bed(text, seconds)
+    check(status == 0 and bed.facts.get("end") == "ok",
+          "the bed's VM ended with %s after %.1f s, /init said end=%r; QEMU: %s\nconsole:\n%s"
+          % (status, seconds, bed.facts.get("end"), qemu_out, text[-8000:]))
+    return bed
+
+
+_bed = []
+
+
+def the_bed(t):
+    """The one boot, made by whichever test comes first; a failed boot fails each test."""
+    if not _bed:
+        try:
+            _bed.append(boot(t.tmp))
+        except TestFailure as e:
+            _bed.append(e)
+    if isinstance(_bed[0], TestFailure):
+        raise _bed[0]
+    return _bed[0]
+
+
+def device_block(lines, addr):
+    """The lines of `regdbg scan`'s block for addr"""
+    text = "\n".join(lines)
+    for b in text.split("\n\n"):
+        if b.startswith(addr + " "):
+            return b.splitlines()
+    raise TestFailure("scan shows no %s:\n%s" % (addr, text))
+
+
+def test_hwbed_scan_and_qemu_args_find_edu_in_real_sysfs(t):
+    bed = the_bed(t)
+    addr = bed.fact("addr")
+    check(bed.fact("scan_status") == "0" and bed.fact("qemu_args_status") == "0",
+          "scan %s, qemu-args %s" % (bed.fact("scan_status"), bed.fact("qemu_args_status")))
+    block = device_block(bed.block("scan"), addr)
+    check(block[0].startswith(addr + " 1234:11e8 "), "scan: %r" % block)
+    bar0 = [line for line in block if line.startswith("  BAR")]
+    check(len(bar0) == 1 and re.fullmatch(r"  BAR0: mem32 at 0x[0-9a-f]+, size 0x100000 \(1 MiB\)",
+                                          bar0[0]), "scan's BARs: %r" % bar0)
+    check(block[-1] == "  no driver", "scan: %r" % block)
+    sub = re.search(r"subsystem: ([0-9a-f]{4}):([0-9a-f]{4})", "\n".join(block))
+    cls = re.search(r"class: (0x[0-9a-f]{6})", "\n".join(block))
+    rev = re.search(r"revision: (0x[0-9a-f]{2})", "\n".join(block))
+    want = ("-device regdbg-proxy,id=edu0,vendor-id=0x1234,device-id=0x11e8,"
+            "subsystem-vendor-id=0x%s,subsystem-id=0x%s,class-code=%s,revision=%s,"
+            "bar0-size=0x100000,backend=hw,host=%s" % (sub.group(1), sub.group(2), cls.group(1),
+                                                       rev.group(1), addr))
+    check(bed.block("qemu-args") == [want], "qemu-args printed %r, expected %r"
+          % (bed.block("qemu-args"), want))
+    check(bed.block("qemu-args-err") == [], "qemu-args said %r" % bed.block("qemu-args-err"))
+
+
+def test_hwbed_firmware_checks_edu_through_the_proxy(t):
+    """The inner firmware (mode=edu) reads edu's identity, its liveness register returns the
+    complement of what it wrote, its factorial register computes 5!, 10! and 12!."""
+    bed = the_bed(t)
+    serial = [line.replace("regdbg-guest: ", "", 1) for line in bed.block("serial")]
+    want = ["edu identity 0x010000ed ok", "edu liveness 0xedcba987 ok",
+            "edu liveness 0xffffffff ok", "edu liveness 0x5a5a5a5a ok",
+            "edu factorial 5 0x00000078 ok", "edu factorial 10 0x00375f00 ok",
+            "edu factorial 12 0x1c8cfc00 ok", "edu identity again 0x010000ed ok",
+            "edu done failures=0"]
+    check([line for line in serial if line.startswith("edu ") and "decoding" not in line] == want,
+          "the firmware said:\n%s\nQEMU said:\n%s" % ("\n".join(serial),
+                                                      "\n".join(bed.block("qemu-log"))))
+    # isa-debug-exit: the firmware's code 0 is QEMU's status 1
+    check(bed.fact("qemu_status") == "1", "inner QEMU exit status %s" % bed.fact("qemu_status"))
+
+
+def test_hwbed_record_traces_what_the_firmware_did(t):
+    """`regdbg record` inside the bed recorded every access the firmware made through the proxy,
+    in order, and nothing while the firmware had its decoding off."""
+    bed = the_bed(t)
+    record = bed.block("record")
+    check(bed.fact("record_status") == "0" and len(record) == 1 and
+          re.match(r"regdbg record: \d+ events, 0 dropped, .* \(QEMU exited\)$", record[0]),
+          "record said %r (status %s)" % (record, bed.fact("record_status")))
+    got = []
+    for line in bed.block("dump"):
+        # direction, width, time, vCPU, device, BAR+offset, value, then the PC (and the CPU
+        # mode, where it changed)
+        m = re.fullmatch(r"([RW]) 4 \S+ cpu0 edu0 bar0\+0x([0-9a-f]{4}) 0x([0-9a-f]{8})"
+                         r"(?: pc=0x[0-9a-f]+(?: mode=prot32)?)?", line)
+        if m:
+            got.append((m.group(1), int(m.group(2), 16), int(m.group(3), 16)))
+        else:
+            check(line.startswith("# end of recording: %d events, 0 dropped" % len(got)),
+                  "dump line %r" % line)
+    # What mode=edu does (tests/guest/edu.c); a poll of the status register may read busy first
+    want = [("R", 0x00, EDU_ID)]
+    for v in (0x12345678, 0x00000000, 0xA5A5A5A5):
+        want += [("W", 0x04, v), ("R", 0x04, ~v & 0xFFFFFFFF)]
+    for n, fact in ((5, 120), (10, 3628800), (12, 479001600)):
+        want += [("W", 0x08, n), ("R", 0x20, 0), ("R", 0x08, fact)]
+    want += [("R", 0x00, EDU_ID)]
+    polls = [a for a in got if a[:2] == ("R", 0x20) and a[2] & 1]
+    got_collapsed = [a for a in got if not (a[:2] == ("R", 0x20) and a[2] & 1)]
+    check(got_collapsed == want, "the trace:\n%s\nexpected (busy polls aside):\n%s"
+          % ("\n".join("%s 0x%02x 0x%08x" % a for a in got),
+             "\n".join("%s 0x%02x 0x%08x" % a for a in want)))
+    summary = re.match(r"regdbg record: (\d+) events", record[0])
+    check(int(summary.group(1)) == len(want) + len(polls), "record counted %s events, the dump "
+          "has %d" % (summary.group(1), len(got)))
+
+
+def test_hwbed_backend_enables_the_device_and_puts_it_back(t):
+    """Found disabled with memory decoding off: while the inner QEMU runs, enable is 1, memory
+    decoding is on and bus master off, even while the firmware has its own decoding off and its
+    bus master and INTx disable on; afterwards both are as found. Found enabled by somebody else:
+    decoding on for the run (the firmware reads edu's identity), enable left at 1."""
+    bed = the_bed(t)
+    check(bed.fact("enable_found") == "0", "the bed's edu starts enabled: %s"
+          % bed.fact("enable_found"))
+    before = bed.num("cmd_before")
+    check(before & 0x6 == 0, "/init did not turn the host's decoding off: 0x%04x" % before)
+    check("window" not in bed.facts, "/init read the host's state after the firmware had turned "
+          "its decoding on again: the firmware's delay= is too short for this machine")
+    guest = [line for line in bed.block("serial") if "edu decoding off: command" in line]
+    check(guest and int(guest[0].split()[-1], 16) & 0x0406 == 0x0404,
+          "the firmware's command register while its decoding is off: %r" % guest)
+    during = bed.num("cmd_during")
+    check(bed.fact("enable_during") == "1" and during == (before | 0x2) & ~0x4,
+          "while the inner QEMU ran: enable %s, command 0x%04x (found 0x%04x: expected memory "
+          "decoding on, bus master off, the rest as found)" % (bed.fact("enable_during"), during,
+                                                               before))
+    check(bed.fact("enable_after") == "0" and bed.num("cmd_after") == before,
+          "after: enable %s, command 0x%04x; found 0, 0x%04x" % (
+              bed.fact("enable_after"), bed.num("cmd_after"), before))
+    # found enabled (by /init) with decoding off
+    before2 = bed.num("cmd_before2")
+    check(bed.fact("enable_before2") == "1" and before2 & 0x2 == 0,
+          "second run found enable %s, command 0x%04x" % (bed.fact("enable_before2"), before2))
+    check("regdbg-guest: script r 0x0 = 0x%08x" % EDU_ID in bed.block("serial2") and
+          bed.fact("qemu2_status") == "1", "second run: %r %r, status %s" % (
+              bed.block("serial2"), bed.block("qemu2-log"), bed.fact("qemu2_status")))
+    check(bed.fact("enable_after2") == "1" and bed.num("cmd_after2") == before2,
+          "after the second run: enable %s, command 0x%04x; found 1, 0x%04x" % (
+              bed.fact("enable_after2"), bed.num("cmd_after2"), before2))
+
+
+def test_hwbed_refuses_a_layout_that_differs(t):
+    bed = the_bed(t)
+    addr = bed.fact("addr")
+    out = bed.block("layout")
+    check(bed.fact("layout_status") == "1" and len(out) == 1 and out[0].endswith(
+        ": bar0-size=0x1000 but BAR 0 of the host device %s is 0x100000 bytes" % addr),
+        "status %s: %r" % (bed.fact("layout_status"), out))
+    check(bed.fact("enable_after_layout") == "0" and
+          bed.num("cmd_after_layout") == bed.num("cmd_after"),
+          "a refused start changed the device: enable %s, command %s"
+          % (bed.fact("enable_after_layout"), bed.fact("cmd_after_layout")))
+
+
+def test_hwbed_refuses_a_device_bound_to_a_driver(t):
+    """edu bound to uio_pci_generic (new_id): scan names the driver, QEMU refuses the device and
+    says how to unbind it; done as it says, the device is free (the second run used it)."""
+    bed = the_bed(t)
+    addr = bed.fact("addr")
+    check(bed.fact("driver") == "uio_pci_generic", "driver %r" % bed.fact("driver"))
+    check(device_block(bed.block("scan-bound"), addr)[-1] == "  driver: uio_pci_generic",
+          "scan: %r" % device_block(bed.block("scan-bound"), addr))
+    out = bed.block("bound")
+    check(bed.fact("bound_status") == "1" and len(out) == 1 and out[0].endswith(
+        ": host=%s: the host device %s is bound to the driver uio_pci_generic; unbind it first "
+        "(echo %s > /sys/bus/pci/drivers/uio_pci_generic/unbind) or set force=on"
+        % (addr, addr, addr)), "status %s: %r" % (bed.fact("bound_status"), out))
+    check(bed.fact("driver_after_unbind") == "", "still bound after %r: %r" % (
+        bed.fact("unbind"), bed.fact("driver_after_unbind")))
+
+
+for _name, _fn in list(globals().items()):
+    if _name.startswith("test_"):
+        _fn.timeout = BOOT_TIMEOUT + 60
