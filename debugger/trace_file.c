@@ -379,6 +379,19 @@ static size_t disk_size(uint8_t kind)
 }
 
 /* Decode the record at p into rec; NULL, or what is wrong with it. */
+
+/* The fields the two short access forms share */
+static void short_access(struct regdbg_trace_record *rec, uint8_t bar_size_dir, uint16_t cpu,
+                         uint32_t offset, uint64_t t_ns, uint64_t value)
+{
+    rec->bar = bar_size_dir & 7;
+    rec->size = (uint8_t)(1u << ((bar_size_dir >> 3) & 3));
+    rec->dir = (bar_size_dir >> 5) & 1;
+    rec->cpu = cpu == 0xffff ? REGDBG_CPU_NONE : cpu;
+    rec->offset = offset;
+    rec->t_ns = t_ns;
+    rec->value = rec->orig_value = value;
+}
 static const char *decode(struct trace_reader *r, const unsigned char *p,
                           struct regdbg_trace_record *rec)
 {
@@ -404,13 +417,7 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
         if ((uint32_t)rec->seq != d.seq_lo) {
             return "sequence check fails (records lost or reordered)";
         }
-        rec->bar = d.bar_size_dir & 7;
-        rec->size = (uint8_t)(1u << ((d.bar_size_dir >> 3) & 3));
-        rec->dir = (d.bar_size_dir >> 5) & 1;
-        rec->cpu = d.cpu == 0xffff ? REGDBG_CPU_NONE : d.cpu;
-        rec->offset = d.offset;
-        rec->t_ns = d.t_ns;
-        rec->value = rec->orig_value = d.value;
+        short_access(rec, d.bar_size_dir, d.cpu, d.offset, d.t_ns, d.value);
         break;
     }
     case REGDBG_DISK_SHORT_PC: {
@@ -431,13 +438,7 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
         }
         rec->kind = REGDBG_REC_ACCESS;
         rec->seq = r->last_seq + 1;
-        rec->bar = d.bar_size_dir & 7;
-        rec->size = (uint8_t)(1u << ((d.bar_size_dir >> 3) & 3));
-        rec->dir = (d.bar_size_dir >> 5) & 1;
-        rec->cpu = d.cpu == 0xffff ? REGDBG_CPU_NONE : d.cpu;
-        rec->offset = d.offset;
-        rec->t_ns = d.t_ns;
-        rec->value = rec->orig_value = d.value;
+        short_access(rec, d.bar_size_dir, d.cpu, d.offset, d.t_ns, d.value);
         rec->flags = REGDBG_EV_PC;
         rec->cpu_mode = d.cpu_mode;
         rec->guest_pc = d.guest_pc;

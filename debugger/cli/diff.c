@@ -281,24 +281,6 @@ static int parse_mask(const char *spec, const struct regmap *map,
 
 /* ---- reading ------------------------------------------------------------------------------ */
 
-/* The device id as text: printable ASCII but for backslash, anything else as \xNN, so that a
-   hostile file cannot move the terminal. out holds 4 * REGDBG_DEV_ID_LEN + 1 bytes. */
-static void printable_id(const char *id, char *out)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < REGDBG_DEV_ID_LEN && id[i]; i++) {
-        unsigned char c = (unsigned char)id[i];
-
-        if (c > 0x20 && c < 0x7f && c != '\\') {
-            out[o++] = (char)c;
-        } else {
-            o += (size_t)sprintf(out + o, "\\x%02x", c);
-        }
-    }
-    out[o] = '\0';
-}
-
 static int open_traces(const struct diff_args *a, struct trace_reader **readers,
                        struct run_info *info)
 {
@@ -317,8 +299,8 @@ static int open_traces(const struct diff_args *a, struct trace_reader **readers,
         const struct regdbg_trace_header *h = &info[i].hdr, *h0 = &info[0].hdr;
         char id[4 * REGDBG_DEV_ID_LEN + 1], id0[4 * REGDBG_DEV_ID_LEN + 1];
 
-        printable_id(h->dev_id, id);
-        printable_id(h0->dev_id, id0);
+        cli_escape_name(h->dev_id, id, sizeof(id));
+        cli_escape_name(h0->dev_id, id0, sizeof(id0));
         if (a->dev && strcmp(h->dev_id, a->dev) != 0) {
             fprintf(stderr, "regdbg diff: %s records device \"%s\", not \"%s\" (--dev); a trace "
                     "holds one device: give the traces of %s\n", info[i].path, id, a->dev,
@@ -748,7 +730,7 @@ static void print_header(const struct trace_diff *d, const struct run_info *info
         const struct diff_run *r = &d->runs[run];
         char id[4 * REGDBG_DEV_ID_LEN + 1];
 
-        printable_id(info[run].hdr.dev_id, id);
+        cli_escape_name(info[run].hdr.dev_id, id, sizeof(id));
         printf("run %zu: %s: %s %04x:%04x, %" PRIu64 " accesses", run + 1, info[run].path,
                id[0] ? id : "-", info[run].hdr.vendor_id, info[run].hdr.device_id, r->in_file);
         if (r->n != r->in_file) {
@@ -863,7 +845,7 @@ static json_t *json_id(const char *id)
         return s;
     }
     /* not UTF-8: its escaped text form keeps the output valid JSON */
-    printable_id(id, text);
+    cli_escape_name(id, text, sizeof(text));
     return json_string(text);
 }
 

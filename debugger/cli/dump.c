@@ -81,27 +81,6 @@ static void on_interrupt(int sig)
     interrupted = 1;
 }
 
-/*
- * The device id as text output shows it: printable ASCII but for backslash, everything else as
- * \xNN, so that a damaged or hostile file cannot send escape sequences to the terminal or break
- * the line into more columns. out holds at least 4 * REGDBG_DEV_ID_LEN + 1 bytes.
- */
-static void escape_dev_id(const char *id, char *out)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < REGDBG_DEV_ID_LEN && id[i]; i++) {
-        unsigned char c = (unsigned char)id[i];
-
-        if (c > 0x20 && c < 0x7f && c != '\\') {
-            out[o++] = (char)c;
-        } else {
-            o += (size_t)sprintf(out + o, "\\x%02x", c);
-        }
-    }
-    out[o] = '\0';
-}
-
 /* Has the access's vCPU changed mode since its last access with a PC (or is this its first)? */
 static bool mode_is_new(struct dump_ctx *d, const struct regdbg_trace_record *r)
 {
@@ -494,7 +473,7 @@ int cmd_dump(int argc, char **argv)
     }
     d.map = session_map_for(&maps, trace_reader_header(r)->vendor_id,
                             trace_reader_header(r)->device_id);
-    escape_dev_id(trace_reader_header(r)->dev_id, dev_text);
+    cli_escape_name(trace_reader_header(r)->dev_id, dev_text, sizeof(dev_text));
     {
         /* JSON escapes control characters itself; an id that is not UTF-8 goes as its text
            form, so that the output stays valid JSON. */
