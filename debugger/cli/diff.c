@@ -17,6 +17,7 @@
 #include "rules_parse.h"
 #include "session.h"
 #include "trace_diff.h"
+#include "symbols.h"
 #include "trace_file.h"
 #include "tui.h"
 
@@ -53,6 +54,9 @@ const char diff_usage[] =
     "                      (exit status 0; 2 as ever for trouble)\n"
     "  --max-edits N       give up aligning a run that needs more than N inserted and deleted\n"
     "                      items (default 10000), and report where it parts from the first\n"
+    CLI_SYMBOLS_HELP
+    "                      (the report's accesses name the code that made them; PCs are never\n"
+    "                      compared)\n"
     "\n"
     "exit status: 0 the runs agree (polls of other lengths aside), 1 they differ, 2 trouble\n"
     "(an unreadable or damaged trace, traces of different devices, a usage error)\n"
@@ -72,6 +76,8 @@ struct diff_args {
     bool writes_only, json, tui;
     uint32_t context;
     uint64_t max_edits;
+    const char *sym_specs[CLI_MAX_SYMBOLS];
+    int n_syms;
 };
 
 /* What the report says of each run besides its accesses. */
@@ -80,7 +86,17 @@ struct run_info {
     struct regdbg_trace_header hdr;
     uint64_t dropped_events;        /* from drop markers */
     bool ended;                     /* it has an end record */
+    /* with --symbols: the PC of each access, by its number in the file less one */
+    uint64_t *pc;
+    uint16_t *pc_flags;             /* REGDBG_EV_PC and REGDBG_EV_PC_AFTER, 0 for none */
+    size_t n_pcs, pcs_cap;
 };
+
+/* With --symbols, the report's accesses name their code: the set and the runs' PCs. */
+static struct {
+    const struct symbols *syms;
+    const struct run_info *info;
+} code_names;
 
 /* ---- arguments ---------------------------------------------------------------------------- */
 
@@ -110,6 +126,7 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
         { "format", required_argument, NULL, 'F' },
         { "max-edits", required_argument, NULL, 'E' },
         { "tui", no_argument, NULL, 'T' },
+        { "symbols", required_argument, NULL, CLI_SYMBOLS },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
@@ -156,6 +173,11 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
                 return usage_error("--max-edits %s: expected a number, 0 to 100000000", optarg);
             }
             a->max_edits = n;
+            break;
+        case CLI_SYMBOLS:
+            if (cli_symbols_option("diff", a->sym_specs, &a->n_syms, optarg)) {
+                return DIFF_TROUBLE;
+            }
             break;
         case 'h':
             fputs(diff_usage, stdout);
@@ -320,6 +342,50 @@ static int open_traces(const struct diff_args *a, struct trace_reader **readers,
 
 /* Every access of run's file into the comparison. 0, or -1 after saying which file and where
    the damage is. */
+/* Keep an access's PC, by its number in the file (the report names accesses by it) */
+static int keep_pc(struct run_info *info, const struct regdbg_trace_record *rec)
+{
+    if (info->n_pcs == info->pcs_cap) {
+        size_t cap = info->pcs_cap ? 2 * info->pcs_cap : 4096;
+        uint64_t *pc = realloc(info->pc, cap * sizeof(*pc));
+        uint16_t *flags;
+
+        if (!pc) {
+            return -1;
+        }
+        info->pc = pc;
+        flags = realloc(info->pc_flags, cap * sizeof(*flags));
+        if (!flags) {
+            return -1;
+        }
+        info->pc_flags = flags;
+        info->pcs_cap = cap;
+    }
+    info->pc[info->n_pcs] = rec->guest_pc;
+    info->pc_flags[info->n_pcs++] = rec->flags & (REGDBG_EV_PC | REGDBG_EV_PC_AFTER);
+    return 0;
+}
+
+/* "guest_main+0x4b" for access number `access` of run, or "" (no --symbols, no PC) */
+static void code_text(size_t run, uint64_t access, char *buf, size_t len)
+{
+    const struct run_info *info = code_names.info ? &code_names.info[run] : NULL;
+    uint16_t flags;
+
+    buf[0] = '\0';
+    if (!code_names.syms || !info || access == 0 || access > info->n_pcs) {
+        return;
+    }
+    flags = info->pc_flags[access - 1];
+    if (flags & REGDBG_EV_PC) {
+        char name[256];
+
+        symbols_format(code_names.syms, info->pc[access - 1], flags & REGDBG_EV_PC_AFTER, false,
+                       name, sizeof(name));
+        cli_escape_name(name, buf, len);
+    }
+}
+
 static int read_run(struct trace_diff *d, size_t run, struct trace_reader *r,
                     struct run_info *info)
 {
@@ -344,6 +410,10 @@ static int read_run(struct trace_diff *d, size_t run, struct trace_reader *r,
             return -1;
         }
         if (rec.kind == REGDBG_REC_ACCESS) {
+            if (code_names.syms && keep_pc(info, &rec) < 0) {
+                fprintf(stderr, "regdbg diff: out of memory for the PCs of %s\n", info->path);
+                return -1;
+            }
             if (trace_diff_add(d, run, rec.bar, rec.offset, rec.size, rec.dir, rec.value, err,
                                sizeof(err)) < 0) {
                 fprintf(stderr, "regdbg diff: %s: %s\n", info->path, err);
@@ -422,7 +492,7 @@ static const char *dir_name(const struct diff_location *l)
 static void print_item(const struct trace_diff *d, char op, size_t run, uint32_t item)
 {
     struct item_view v = view_item(d, run, item);
-    char where[96], fields[512];
+    char where[96], fields[512], code[1024];
     int digits = v.loc->size * 2;
 
     where_text(v.loc, where, sizeof(where));
@@ -442,6 +512,10 @@ static void print_item(const struct trace_diff *d, char op, size_t run, uint32_t
     }
     if (fields[0]) {
         printf("  %s", fields);
+    }
+    code_text(run, v.access, code, sizeof(code));
+    if (code[0]) {
+        printf("  [%s]", code);
     }
     putchar('\n');
 }
@@ -865,17 +939,23 @@ static json_t *json_u64(uint64_t v)
 static json_t *json_item(const struct trace_diff *d, const char *op, size_t run, uint32_t item)
 {
     struct item_view v = view_item(d, run, item);
-    char fields[512];
+    char fields[512], code[1024];
+    json_t *o;
 
     fields_text(v.loc, v.value, fields, sizeof(fields));
-    return json_pack("{s:s, s:I, s:I, s:s, s:I, s:I, s:o, s:o, s:I, s:o, s:o, s:s}",
-                     "op", op, "run", (json_int_t)run + 1, "access", (json_int_t)v.access,
-                     "dir", v.loc->dir == REGDBG_DIR_WRITE ? "w" : "r",
-                     "size", (json_int_t)v.loc->size, "bar", (json_int_t)v.loc->bar,
-                     "off", json_u64(v.loc->offset),
-                     "reg", v.loc->reg ? json_string(v.loc->reg->name) : json_null(),
-                     "count", (json_int_t)v.count, "value", json_u64(v.value),
-                     "first_value", json_u64(v.first_value), "fields", fields);
+    o = json_pack("{s:s, s:I, s:I, s:s, s:I, s:I, s:o, s:o, s:I, s:o, s:o, s:s}",
+                  "op", op, "run", (json_int_t)run + 1, "access", (json_int_t)v.access,
+                  "dir", v.loc->dir == REGDBG_DIR_WRITE ? "w" : "r",
+                  "size", (json_int_t)v.loc->size, "bar", (json_int_t)v.loc->bar,
+                  "off", json_u64(v.loc->offset),
+                  "reg", v.loc->reg ? json_string(v.loc->reg->name) : json_null(),
+                  "count", (json_int_t)v.count, "value", json_u64(v.value),
+                  "first_value", json_u64(v.first_value), "fields", fields);
+    if (o && code_names.syms) {
+        code_text(run, v.access, code, sizeof(code));
+        json_object_set_new(o, "sym", code[0] ? json_string(code) : json_null());
+    }
+    return o;
 }
 
 static json_t *json_runs_with(const uint8_t *relation, size_t n_runs, enum diff_relation want)
@@ -1072,6 +1152,7 @@ int cmd_diff(int argc, char **argv)
     struct trace_diff d = { 0 };
     struct diff_options opt = { 0 };
     struct report_entry *order = NULL;
+    struct symbols *syms = NULL;
     size_t n_order;
     char err[512];
     int status = DIFF_TROUBLE;
@@ -1092,6 +1173,11 @@ int cmd_diff(int argc, char **argv)
     if (open_traces(&a, readers, info) < 0) {
         goto out;
     }
+    if (cli_load_symbols("diff", a.sym_specs, a.n_syms, &syms)) {
+        goto out;
+    }
+    code_names.syms = syms;
+    code_names.info = info;
     /* The maps as the debugger picks them: the shipped ones, then --map, by vendor:device. */
     if (session_init(&maps, 1024, err, sizeof(err)) < 0) {
         fprintf(stderr, "regdbg diff: %s\n", err);
@@ -1164,6 +1250,13 @@ out:
     if (maps_ready) {
         session_free(&maps);
     }
+    for (size_t i = 0; info && i < a.n_files; i++) {
+        free(info[i].pc);
+        free(info[i].pc_flags);
+    }
+    code_names.syms = NULL;
+    code_names.info = NULL;
+    symbols_free(syms);
     free(readers);
     free(info);
     free(ignores);

@@ -455,3 +455,23 @@ def test_tui_side_by_side_and_divergence_keys(t):
 
 
 test_tui_side_by_side_and_divergence_keys.timeout = 60
+
+
+def test_symbols_name_the_code_of_each_access(t):
+    """--symbols (issue 11): each access of the report names the code that made it, by the PC its
+    trace carries (the guest's script loop in guest_main); PCs are never compared."""
+    a = record(t, "a", BASE)
+    b = record(t, "b", replaced(BASE, 3, "w0=0x65"))
+    r = diff(a, b, "--symbols", GUEST)
+    check(r.returncode == 1, "exit %d: %s" % (r.returncode, r.stderr))
+    lines = hunk_lines(r.stdout)
+    check(lines and all(re.search(r"  \[guest_main\+0x[0-9a-f]+\]$", ln) for ln in lines),
+          "hunk lines without their code:\n" + "\n".join(lines))
+    j = json.loads(diff(a, b, "--symbols", GUEST, "--format", "json").stdout)
+    syms = [ln.get("sym") for h in j["hunks"] for ln in h["lines"]]
+    check(syms and all(s and s.startswith("guest_main+0x") for s in syms), "json: %r" % syms)
+    # without --symbols: no code in the report, no sym key
+    check(not re.search(r"\[guest_main", diff(a, b).stdout), "code named without --symbols")
+    r = diff(a, b, "--symbols", t.tmp("missing.elf"))
+    check(r.returncode == 2 and "missing.elf" in r.stderr, "a missing symbols file: %d %s"
+          % (r.returncode, r.stderr))
