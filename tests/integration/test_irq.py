@@ -8,6 +8,8 @@ the device; a reset lowers the line; and every interrupt is an event of its own 
 recorded traces (regdbg dump, text and JSON), in the TUI's stream and its filter, and left out of
 regdbg diff with a count."""
 
+import csv
+import io
 import json
 import os
 import re
@@ -119,6 +121,13 @@ def test_batch_irq_commands_reach_the_ioapic(t):
     for ln, (what, action) in zip(text, want):
         check(re.fullmatch(r"I - \d+\.\d{9} - dev0 INTA %s by=debugger\(%s\)" % (what, action),
                            ln), "dump line %r" % ln)
+    # CSV: the JSON keys' columns; an interrupt's other keys where the fields go
+    r = regdbg("dump", trace, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    check(r.returncode == 0 and [(x["dir"], x["off"], x["value"], x["fields"], x["bar"])
+                                 for x in rows] ==
+          [("irq", "1", what, "line=intx source=debugger action=" + action, "")
+           for what, action in want], "dump csv: %r" % rows)
 
 
 test_batch_irq_commands_reach_the_ioapic.timeout = 60
@@ -248,10 +257,19 @@ def test_rules_fire_irq_after_the_access(t):
     check(all(e["source"] == "rule" and e["cpu"] == -1 for e in evs if e["dir"] == "irq"),
           "qtest makes the accesses: no vCPU, no PC")
     check(evs[13]["flags"] == ["dropped"], "the dropped write: %r" % evs[13])
-    text = regdbg("dump", trace).stdout.splitlines()
+    text = [ln for ln in regdbg("dump", trace).stdout.splitlines() if not ln.startswith("#")]
     check(re.fullmatch(r"I - \d+\.\d{9} - dev0 INTA raised by=rule:0\(pulse\)", text[2]) and
           re.fullmatch(r"I - \d+\.\d{9} - dev0 INTA lowered by=rule:2\(deassert\)", text[11]),
           "dump text: %r" % text[:12])
+    # mmiotrace has no line for an interrupt: a mark, after the access that fired it
+    r = regdbg("export", trace, "--format", "mmiotrace")
+    lines = [ln for ln in r.stdout.splitlines() if ln.split()[0] in ("W", "R", "MARK")]
+    check(r.returncode == 0 and len(lines) == 17 and lines[1].startswith("W 4 ") and
+          re.fullmatch(r"MARK \d+\.\d{6} regdbg interrupt: INTA raised by rule 0 \(pulse\)",
+                       lines[2]) and lines[10].startswith("R 4 ") and
+          re.fullmatch(r"MARK \d+\.\d{6} regdbg interrupt: INTA lowered by rule 2 "
+                       r"\(deassert\)", lines[11]), "export: %d %r %s" % (r.returncode, lines,
+                                                                       r.stderr))
 
 
 test_rules_fire_irq_after_the_access.timeout = 60
