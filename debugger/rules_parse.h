@@ -1,9 +1,9 @@
 /*
  * The debugger's command language (docs/rules.md): one line is one command. Rule commands (break,
- * edit, inject, drop, on) are resolved against the devices and register maps of a context and compiled
- * into a struct regdbg_rule (regdbg/rules.h), conditions into its postfix bytecode; the other
- * commands (info rules, enable, disable, delete, irq, step, wait, continue, skip, print, expect,
- * gdb) are parsed into their arguments. The commands are the entries of the command table
+ * edit, inject, drop, on) are resolved against the devices and register maps of a context and
+ * compiled into a struct regdbg_rule (regdbg/rules.h), conditions into its postfix bytecode; the
+ * other commands (info rules, enable, disable, delete, irq, step, wait, continue, skip, print,
+ * expect, gdb) are parsed into their arguments. The commands are the entries of the command table
  * (command_table.h) marked rules_language; the parser dispatches by it. Errors carry the 1-based
  * column of the offending token and say what was expected.
  *

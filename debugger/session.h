@@ -194,9 +194,9 @@ bool session_park_alive(struct session *s, const struct session_park *p);
 
 /*
  * Run a rules command line (break, edit, inject, drop, on, enable, disable, delete, irq, step,
- * info rules): cur_dev is the device `step` applies to, and `irq` when it names none. *cmd gets what was parsed (the caller shows
- * `info rules`). Returns the new rule's slot for a rule (break, edit, inject, drop), 0 for the
- * others, or -1 with the message (with its column) in err.
+ * info rules): cur_dev is the device `step` applies to, and `irq` when it names none. *cmd gets
+ * what was parsed (the caller shows `info rules`). Returns the new rule's slot for a rule (break,
+ * edit, inject, drop, on), 0 for the others, or -1 with the message (with its column) in err.
  */
 int session_rule_command(struct session *s, const char *line, int cur_dev, struct rules_cmd *cmd,
                          char *err, size_t errlen);

@@ -1,7 +1,7 @@
 /*
  * The stream view: the accesses and interrupt events of every proxy, newest at the bottom while
- * following, accesses decoded by register name and fields. Paused, a cursor stays on the event it was on while new events arrive;
- * scrolling, jumping and search work on the (filtered) history.
+ * following, accesses decoded by register name and fields. Paused, a cursor stays on the event it
+ * was on while new events arrive; scrolling, jumping and search work on the (filtered) history.
  */
 #include <ctype.h>
 #include <stdio.h>
