@@ -12,7 +12,10 @@
  *         and turns on the decoding its BARs need, keeps the host's bus
  *         master off, and puts both back as found when QEMU exits. The
  *         guest's command register is the proxy's own (emulated) one and
- *         never reaches the host, as with vfio-pci.
+ *         never reaches the host, as with vfio-pci. A device bound to a
+ *         driver is refused (force=on: used as the driver's); with
+ *         host-irq=uio it must be bound to uio_pci_generic, the backend's
+ *         own way to its interrupt (regdbg-hostirq.c).
  *
  * Copyright (c) 2026 The regdbg authors
  *
@@ -433,7 +436,8 @@ static bool regdbg_hw_write_attr(const char *dir, const char *name,
  * the device's users; 0: nobody enabled it), turn on the decoding that its
  * BARs need and turn off bus master. What was found is kept in s for
  * regdbg_backend_hw_release(). A device that a driver holds (force=on) is
- * the driver's: left as it is.
+ * the driver's: left as it is; uio_pci_generic for host-irq=uio is not such
+ * a driver.
  */
 static bool regdbg_hw_take(RegdbgProxyState *s, const char *dir,
                            const char *dev, Error **errp)
@@ -696,6 +700,49 @@ static bool regdbg_hw_check_layout(RegdbgProxyState *s, const char *dev,
     return true;
 }
 
+/*
+ * A device that a host driver holds is refused (force=on takes it anyway, as
+ * the driver's). With host-irq=uio, uio_pci_generic is not a foreign driver
+ * but the backend's own way to the device's interrupt: the device must be
+ * bound to it, and to nothing else.
+ */
+static bool regdbg_hw_check_driver(RegdbgProxyState *s, const char *dev,
+                                   const char *driver, Error **errp)
+{
+    g_autofree char *drv = driver ? g_path_get_basename(driver) : NULL;
+    const char *uio = "uio_pci_generic";
+
+    if (s->host_irq == REGDBG_HOST_IRQ_UIO) {
+        if (drv && !strcmp(drv, uio)) {
+            return true;
+        }
+        if (drv) {
+            error_setg(errp, "host=%s: host-irq=uio needs the host device %s "
+                       "bound to %s, but the driver %s holds it; unbind it "
+                       "(echo %s > /sys/bus/pci/drivers/%s/unbind), then bind "
+                       "it: modprobe %s; echo %s > /sys/bus/pci/devices/%s/"
+                       "driver_override; echo %s > /sys/bus/pci/drivers_probe",
+                       s->host, dev, uio, drv, dev, drv, uio, uio, dev, dev);
+        } else {
+            error_setg(errp, "host=%s: host-irq=uio needs the host device %s "
+                       "bound to %s, and no driver holds it; bind it: "
+                       "modprobe %s; echo %s > /sys/bus/pci/devices/%s/"
+                       "driver_override; echo %s > /sys/bus/pci/drivers_probe",
+                       s->host, dev, uio, uio, uio, dev, dev);
+        }
+        return false;
+    }
+    if (drv && !s->force) {
+        error_setg(errp, "host=%s: the host device %s is bound to the driver "
+                   "%s; unbind it first (echo %s > /sys/bus/pci/drivers/%s/"
+                   "unbind) or set force=on%s", s->host, dev, drv, dev, drv,
+                   strcmp(drv, uio) ? "" :
+                   "; or give its interrupt to the guest with host-irq=uio");
+        return false;
+    }
+    return true;
+}
+
 static void regdbg_backend_hw_unrealize(RegdbgProxyState *s)
 {
     regdbg_backend_hw_release(s);
@@ -732,19 +779,16 @@ static bool regdbg_backend_hw_realize(RegdbgProxyState *s, Error **errp)
     dev = strrchr(dir, '/') + 1;
     link = g_build_filename(dir, "driver", NULL);
     driver = g_file_read_link(link, NULL);
-    if (driver && !s->force) {
-        g_autofree char *drv = g_path_get_basename(driver);
-
-        error_setg(errp, "host=%s: the host device %s is bound to the driver "
-                   "%s; unbind it first (echo %s > /sys/bus/pci/drivers/%s/"
-                   "unbind) or set force=on", s->host, dev, drv, dev, drv);
+    if (!regdbg_hw_check_driver(s, dev, driver, errp)) {
         return false;
     }
     if (!regdbg_hw_host_bars(dir, hb, errp) ||
         !regdbg_hw_check_layout(s, dev, hb, errp)) {
         return false;
     }
-    if (!driver && !regdbg_hw_take(s, dir, dev, errp)) {
+    /* bound to uio_pci_generic for host-irq=uio: the device is ours */
+    if ((!driver || s->host_irq == REGDBG_HOST_IRQ_UIO) &&
+        !regdbg_hw_take(s, dir, dev, errp)) {
         regdbg_backend_hw_release(s);
         return false;
     }

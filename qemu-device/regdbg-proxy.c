@@ -182,6 +182,7 @@ static uint64_t regdbg_proxy_bar_read(void *opaque, hwaddr addr, unsigned size)
     if (unlikely(a.irq)) {
         regdbg_rules_fire_irq(s, &a);
     }
+    regdbg_hostirq_access(s);
     return a.value;
 }
 
@@ -215,6 +216,7 @@ static void regdbg_proxy_bar_write(void *opaque, hwaddr addr, uint64_t val,
     if (unlikely(a.irq)) {
         regdbg_rules_fire_irq(s, &a);
     }
+    regdbg_hostirq_access(s);
 }
 
 /*
@@ -505,8 +507,10 @@ static void regdbg_proxy_exit_notify(Notifier *n, void *data)
     regdbg_proxy_unlink_shm(s);
     /*
      * QEMU does not unrealize its devices when it exits: put the host device
-     * back here (the BARs stay mapped for a vCPU still running).
+     * back here (the BARs stay mapped for a vCPU still running), its
+     * interrupt's thread first.
      */
+    regdbg_hostirq_stop(s);
     if (s->backend->release) {
         s->backend->release(s);
     }
@@ -595,6 +599,12 @@ static void regdbg_proxy_realize(PCIDevice *pdev, Error **errp)
                     "is only known at breakpoints");
         s->guest_pc = false;
     }
+    if (s->host_irq != REGDBG_HOST_IRQ_OFF &&
+        s->backend_kind != REGDBG_BACKEND_HW) {
+        error_setg(errp, "host-irq=uio: only backend=hw has a host device "
+                   "whose interrupt could reach the guest");
+        return;
+    }
     if (!regdbg_proxy_parse_bars(s, errp)) {
         return;
     }
@@ -612,6 +622,13 @@ static void regdbg_proxy_realize(PCIDevice *pdev, Error **errp)
         s->backend->unrealize(s);
         return;
     }
+    /* the host's interrupt: its thread publishes into the ring */
+    if (!regdbg_hostirq_start(s, errp)) {
+        regdbg_proxy_irq_exit(s);
+        regdbg_proxy_destroy_shm(s);
+        s->backend->unrealize(s);
+        return;
+    }
     regdbg_proxy_register_bars(s);
     s->exit_notifier.notify = regdbg_proxy_exit_notify;
     qemu_add_exit_notifier(&s->exit_notifier);
@@ -622,6 +639,7 @@ static void regdbg_proxy_exit(PCIDevice *pdev)
     RegdbgProxyState *s = REGDBG_PROXY(pdev);
 
     qemu_remove_exit_notifier(&s->exit_notifier);
+    regdbg_hostirq_stop(s);
     regdbg_proxy_irq_exit(s);
     regdbg_proxy_destroy_shm(s);
     g_free(s->shm_fd_path);
@@ -651,6 +669,11 @@ static const QEnumLookup regdbg_ring_mode_lookup = {
 static const QEnumLookup regdbg_host_access_lookup = {
     .array = (const char *const[]) { "sysfs", "devmem" },
     .size = 2,                  /* enum regdbg_host_access */
+};
+
+static const QEnumLookup regdbg_host_irq_lookup = {
+    .array = (const char *const[]) { "off", "uio" },
+    .size = 2,                  /* enum regdbg_host_irq */
 };
 
 static const PropertyInfo regdbg_prop_backend = {
@@ -686,6 +709,16 @@ static const PropertyInfo regdbg_prop_host_access = {
     .description = "backend=hw: BARs through sysfs or /dev/mem "
                    "(sysfs/devmem)",
     .enum_table = &regdbg_host_access_lookup,
+    .get = qdev_propinfo_get_enum,
+    .set = qdev_propinfo_set_enum,
+    .set_default_value = qdev_propinfo_set_default_value_enum,
+};
+
+static const PropertyInfo regdbg_prop_host_irq = {
+    .type = "RegdbgHostIrq",
+    .description = "backend=hw: the host device's interrupt to the guest, "
+                   "through uio_pci_generic (off/uio)",
+    .enum_table = &regdbg_host_irq_lookup,
     .get = qdev_propinfo_get_enum,
     .set = qdev_propinfo_set_enum,
     .set_default_value = qdev_propinfo_set_default_value_enum,
@@ -733,6 +766,8 @@ static const Property regdbg_proxy_properties[] = {
                        REGDBG_HOST_ACCESS_SYSFS, regdbg_prop_host_access, int),
     DEFINE_PROP_STRING("devmem-path", RegdbgProxyState, devmem_path),
     DEFINE_PROP_BOOL("force", RegdbgProxyState, force, false),
+    DEFINE_PROP_SIGNED("host-irq", RegdbgProxyState, host_irq,
+                       REGDBG_HOST_IRQ_OFF, regdbg_prop_host_irq, int),
     DEFINE_PROP_UINT64("default-read", RegdbgProxyState, default_read, 0),
     DEFINE_PROP_STRING("shm", RegdbgProxyState, shm_path),
     DEFINE_PROP_UINT32("ring-entries", RegdbgProxyState, ring_entries,
@@ -771,6 +806,7 @@ static void regdbg_proxy_instance_init(Object *obj)
 static void regdbg_proxy_reset(DeviceState *dev)
 {
     regdbg_proxy_irq_reset(REGDBG_PROXY(dev));
+    regdbg_hostirq_reset(REGDBG_PROXY(dev));
 }
 
 static void regdbg_proxy_class_init(ObjectClass *klass, void *data)

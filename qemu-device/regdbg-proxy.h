@@ -2,7 +2,8 @@
  * regdbg-proxy: device state and the interfaces shared by regdbg-proxy.c
  * (the PCI device, its MMIO/PIO handlers and the event ring),
  * regdbg-backend.c (where accesses go after the rules), regdbg-rules.c (the
- * rules and parking) and regdbg-irq.c (the device's interrupt).
+ * rules and parking), regdbg-irq.c (the device's interrupt) and
+ * regdbg-hostirq.c (the host device's interrupt, host-irq=uio).
  *
  * Copyright (c) 2026 The regdbg authors
  *
@@ -26,6 +27,15 @@ enum regdbg_host_access {
     REGDBG_HOST_ACCESS_SYSFS = 0,       /* BARs through sysfs resourceN */
     REGDBG_HOST_ACCESS_DEVMEM = 1,      /* memory BARs through /dev/mem */
 };
+
+/* backend=hw: where the host device's interrupt comes from (host-irq=) */
+enum regdbg_host_irq {
+    REGDBG_HOST_IRQ_OFF = 0,            /* nowhere: the guest gets none */
+    REGDBG_HOST_IRQ_UIO = 1,            /* /dev/uioN of uio_pci_generic */
+};
+
+/* The host device's interrupt, host-irq=uio (regdbg-hostirq.c) */
+typedef struct RegdbgHostIrq RegdbgHostIrq;
 
 /*
  * The one clock of the device: CLOCK_MONOTONIC, the clock the debugger stamps
@@ -175,6 +185,7 @@ struct RegdbgProxyState {
     int host_access;            /* enum regdbg_host_access */
     char *devmem_path;
     bool force;
+    int host_irq;               /* enum regdbg_host_irq */
     /*
      * backend=hw, the host device as the backend found and changed it
      * (regdbg-backend.c), so that release puts back exactly that: sysfs
@@ -217,6 +228,13 @@ struct RegdbgProxyState {
     Notifier exit_notifier;
     /* The interrupt (regdbg-irq.c), under the BQL */
     uint8_t irq_level;          /* REGDBG_IRQ_OWNER_* that hold INTx high */
+    /*
+     * host-irq=uio (regdbg-hostirq.c): the host's interrupt is masked and
+     * the guest told, until the guest's next access; set and cleared under
+     * the BQL, read without it by regdbg_hostirq_access().
+     */
+    bool host_irq_pending;
+    RegdbgHostIrq *hostirq;     /* NULL: host-irq=off, or stopped */
 };
 
 /* An access on its way through the rules (regdbg-rules.c) */
@@ -293,6 +311,25 @@ void regdbg_proxy_irq_reset(RegdbgProxyState *s);
 void regdbg_proxy_config_write(PCIDevice *pdev, uint32_t addr, uint32_t val,
                                int len);
 void regdbg_proxy_irq_class_init(ObjectClass *klass);
+
+/*
+ * host-irq=uio (regdbg-hostirq.c). start: once the ring exists and the
+ * backend took the host device (its thread publishes and raises the line);
+ * stop: idempotent, at exit and unrealize; reset: after
+ * regdbg_proxy_irq_reset(). End of interrupt by access: after each access,
+ * regdbg_hostirq_access(); one load while no host interrupt is pending.
+ */
+bool regdbg_hostirq_start(RegdbgProxyState *s, Error **errp);
+void regdbg_hostirq_stop(RegdbgProxyState *s);
+void regdbg_hostirq_reset(RegdbgProxyState *s);
+void regdbg_hostirq_eoi(RegdbgProxyState *s);
+
+static inline void regdbg_hostirq_access(RegdbgProxyState *s)
+{
+    if (unlikely(qatomic_read(&s->host_irq_pending))) {
+        regdbg_hostirq_eoi(s);
+    }
+}
 
 bool regdbg_guard_map(RegdbgGuard *g, int fd, uint64_t offset, size_t len,
                       Error **errp);

@@ -33,6 +33,7 @@ def test_hook_into_a_qemu_tree_is_two_lines_and_idempotent(t):
     for name in ["regdbg-proxy.c", "regdbg-backend.c", "regdbg-rules.c", "regdbg-irq.c",
                  "regdbg-guard.c",
                  "regdbg-proxy.h",
+                 "regdbg-hostirq.c",
                  "meson.build", "Kconfig", "trace-events", "include/regdbg/abi.h",
                  "include/regdbg/ring.h", "include/regdbg/rules.h"]:
         check(os.path.isfile(os.path.join(misc, "regdbg", name)), "missing " + name)
