@@ -17,7 +17,8 @@
 #include "pci_scan.h"
 
 #define FILL_FLAGS (PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CLASS_EXT | PCI_FILL_BASES | \
-                    PCI_FILL_SIZES | PCI_FILL_IO_FLAGS | PCI_FILL_SUBSYS | PCI_FILL_DRIVER)
+                    PCI_FILL_SIZES | PCI_FILL_IO_FLAGS | PCI_FILL_SUBSYS | PCI_FILL_DRIVER | \
+                    PCI_FILL_CAPS)
 
 /*
  * libpci reports a fatal problem (an unreadable file, a malformed dump) by calling acc->error,
@@ -238,6 +239,8 @@ static void describe(struct pci_dev_desc *out, struct pci_dev *d, struct pci_acc
     for (int i = 0; i < PCI_SCAN_NUM_BARS; i++) {
         describe_bar(&out->bar[i], d, i, sysfs);
     }
+    /* read from config space: as much of it as the reader may see (root: all of it) */
+    out->msi = pci_find_cap(d, PCI_CAP_ID_MSI, PCI_CAP_NORMAL) != NULL;
     describe_names(out, acc);
 }
 

@@ -32,6 +32,7 @@ struct pci_dev_desc {
     char class_name[128];
     char driver[64];            /* the driver bound to it; "" for none or unknown */
     bool driver_known;          /* false for a dump, which cannot tell */
+    bool msi;                   /* it has an MSI capability (in the config space it shows) */
     struct pci_bar_desc bar[PCI_SCAN_NUM_BARS];
 };
 

@@ -48,12 +48,17 @@ const char qemu_args_usage[] =
     "  --readconfig FILE  write a [device] section for QEMU's -readconfig FILE instead\n"
     "  --id ID            the proxy's id (default: none; regdbg0 in a --readconfig file)\n"
     "\n"
+    "A device bound to uio_pci_generic gets host-irq=uio: its interrupt reaches the guest\n"
+    "(README: the host device's interrupt). A device with an MSI capability gets msi=on: the\n"
+    "proxy offers the guest MSI too (root sees the capabilities; others see 64 bytes).\n"
+    "\n"
     "examples:\n"
     "  qemu-system-x86_64 -M q35 ... $(regdbg qemu-args 8086:0f41)\n"
     "  regdbg qemu-args 00:18.1 --readconfig i2c.cfg\n"
     "  qemu-system-x86_64 -M q35 -readconfig i2c.cfg ...\n";
 
 #define DEFAULT_CONFIG_ID "regdbg0"
+#define UIO_DRIVER "uio_pci_generic"    /* the proxy's host-irq=uio takes a device bound to it */
 #define MAX_OPTS 32
 #define MAX_CONFIG_VALUE 1000           /* QEMU reads config lines of up to 1023 bytes */
 
@@ -231,6 +236,14 @@ static void clone_options(struct proxy_opts *o, const struct pci_dev_desc *d,
     }
     add_opt(o, "backend", "hw");
     add_opt(o, "host", "%s", d->addr);
+    /* bound to uio_pci_generic: the device's interrupt reaches the guest through it */
+    if (d->driver_known && !strcmp(d->driver, UIO_DRIVER)) {
+        add_opt(o, "host-irq", "uio");
+    }
+    /* the guest's driver may want MSI as the device offers it (the host's INTx drives it) */
+    if (d->msi) {
+        add_opt(o, "msi", "on");
+    }
     if (sysfs_path) {
         add_opt(o, "sysfs-path", "%s", "");
         o->kv[o->n - 1].long_val = sysfs_path;
@@ -414,10 +427,13 @@ int cmd_qemu_args(int argc, char **argv)
     } else {
         status = print_device_option(&popts, id);
     }
-    if (status == 0 && d->driver[0]) {
+    if (status == 0 && d->driver[0] && strcmp(d->driver, UIO_DRIVER)) {
         fprintf(stderr, "regdbg qemu-args: note: %s is bound to %s; backend=hw needs it unbound "
                 "(echo %s > /sys/bus/pci/drivers/%s/unbind)\n", d->addr, d->driver, d->addr,
                 d->driver);
+    } else if (status == 0 && d->driver[0]) {
+        fprintf(stderr, "regdbg qemu-args: note: %s is bound to %s: host-irq=uio gives its "
+                "interrupt to the guest\n", d->addr, d->driver);
     }
     free(devs);
     return status;
