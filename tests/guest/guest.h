@@ -95,9 +95,15 @@ int memcmp(const void *a, const void *b, size_t n);
 int pci_find_and_setup(uint16_t vendor, uint16_t device, const char *mode);
 uint16_t dev_command(void);             /* the device's command register */
 void dev_set_command(uint16_t cmd);
+uint32_t dev_config_read(uint32_t reg);         /* a dword of its config space */
+void dev_config_write(uint32_t reg, uint32_t v);
+void dev_config_write16(uint32_t reg, uint16_t v);
 
 /* ---- edu.c ---- */
 void edu_main(uint32_t hold_ms);
+
+/* ---- irq.c ---- */
+void eduirq_main(int msi, int bench, uint32_t runs);
 
 /* ---- smp.c ---- */
 void hammer_main(uint32_t cpus, uint32_t count) __attribute__((noreturn));
@@ -108,6 +114,7 @@ void pcmodes_main(uint32_t bar0);
 
 /* ---- main.c ---- */
 void delay_ms(uint32_t ms);             /* PIT channel 2: QEMU's virtual clock */
+uint32_t median(uint32_t *v, uint32_t n);   /* sorts v */
 void guest_main(uint32_t magic, uint32_t mbi_addr) __attribute__((noreturn));
 
 #endif /* !__ASSEMBLER__ */

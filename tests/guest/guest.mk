@@ -6,8 +6,8 @@ GUEST_ELF := build/guest/regdbg-guest.elf
 
 GUEST_SRC_DIR := tests/guest
 GUEST_OBJ_DIR := build/guest/obj
-GUEST_C_SRCS  := main.c lib.c pci.c smp.c pcmodes.c edu.c
-GUEST_S_SRCS  := boot.S trampoline.S pcmodes_asm.S
+GUEST_C_SRCS  := main.c lib.c pci.c smp.c pcmodes.c edu.c irq.c
+GUEST_S_SRCS  := boot.S trampoline.S pcmodes_asm.S irq_asm.S
 GUEST_OBJS    := $(addprefix $(GUEST_OBJ_DIR)/,$(GUEST_S_SRCS:.S=.o) $(GUEST_C_SRCS:.c=.o))
 GUEST_LDS     := $(GUEST_SRC_DIR)/guest.ld
 

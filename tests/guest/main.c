@@ -18,7 +18,10 @@ static struct {
     uint32_t speed;     /* i2c: IC_CON's SPEED field, 1 std, 2 fast, 3 high */
     uint32_t tar;       /* i2c: the target address written to IC_TAR */
     uint32_t polls;     /* i2c: reads of IC_STATUS at least, per transfer */
-} args = { 0x8086, 0x0f41, "i2c", 0, 2, 1000, 10000, 7, 0x4, 0, "", 0, 0, 0, 0x4, 1, 0x50, 1 };
+    uint32_t irq_msi;   /* eduirq: 0 INTx, 1 MSI (irq=) */
+    uint32_t irq_bench; /* eduirq: timed interrupts instead of the checks (bench=) */
+} args = { 0x8086, 0x0f41, "i2c", 0, 2, 1000, 10000, 7, 0x4, 0, "", 0, 0, 0, 0x4, 1, 0x50, 1,
+           0, 0 };
 
 static char cmdline[1024];
 
@@ -97,7 +100,7 @@ static int parse_arg(const char *w, int n)
     }
     if (key_is(w, eq, "mode")) {
         static const char *const modes[] = { "i2c", "hammer", "bench", "script", "ab", "pcmodes",
-                                             "edu" };
+                                             "edu", "eduirq" };
         for (unsigned i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
             if (key_is(v, vn, modes[i])) {
                 args.mode = modes[i];
@@ -115,6 +118,13 @@ static int parse_arg(const char *w, int n)
             }
         return 0;
     }
+    if (key_is(w, eq, "irq")) {
+        if (key_is(v, vn, "intx") || key_is(v, vn, "msi")) {
+            args.irq_msi = v[0] == 'm';
+            return 1;
+        }
+        return 0;
+    }
     if (key_is(w, eq, "ops")) {
         args.ops = v;
         args.ops_len = vn;
@@ -125,11 +135,20 @@ static int parse_arg(const char *w, int n)
         { "iters", &args.iters, 10 }, { "runs", &args.runs, 10 },   { "off", &args.off, 16 },
         { "delay", &args.delay, 10 }, { "off2", &args.off2, 16 },
         { "tar", &args.tar, 16 },     { "polls", &args.polls, 10 },
+        { "bench", &args.irq_bench, 10 },
     };
     for (unsigned i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
         if (key_is(w, eq, nums[i].name))
             return parse_num(v, vn, nums[i].base, nums[i].dst);
     return 0;
+}
+
+static int mode_is(const char *name)
+{
+    int i = 0;
+    while (args.mode[i] && args.mode[i] == name[i])
+        i++;
+    return args.mode[i] == name[i];
 }
 
 /* QEMU's multiboot loader passes "KERNEL-PATH ARGS": a first word that is not a valid argument is
@@ -241,7 +260,7 @@ static uint32_t per_access(uint64_t cycles, uint32_t n)
     return q > 0xffffffffu ? 0xffffffffu : (uint32_t)q;
 }
 
-static uint32_t median(uint32_t *v, uint32_t n)
+uint32_t median(uint32_t *v, uint32_t n)
 {
     for (uint32_t i = 1; i < n; i++)   /* insertion sort */
         for (uint32_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
@@ -387,7 +406,7 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
     /* offset of the last register the mode touches must lie inside BAR0 */
     uint32_t last = args.mode[0] == 'i' ? 0xfc : args.mode[0] == 'h' ? 0x100 + 4 * (args.cpus - 1) :
                     args.mode[0] == 's' ? 0 : args.mode[0] == 'p' ? 0x4c :
-                    args.mode[0] == 'e' ? 0x20 : args.off;
+                    mode_is("eduirq") ? 0x64 : args.mode[0] == 'e' ? 0x20 : args.off;
     if (dev_bar0_size != 0 && (dev_bar0_size < 4 || last > dev_bar0_size - 4)) {
         say("error: mode=%s accesses offset 0x%x, beyond BAR0 (size 0x%x)", args.mode, last, dev_bar0_size);
         guest_exit(EXIT_BAD_ARGS);
@@ -406,6 +425,8 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
         ab_main(dev_bar0, bar_b);
     else if (args.mode[0] == 'p')
         pcmodes_main(dev_bar0);
+    else if (mode_is("eduirq"))
+        eduirq_main(args.irq_msi, args.irq_bench != 0, args.irq_bench);
     else if (args.mode[0] == 'e')
         edu_main(args.delay);
     else

@@ -1,6 +1,6 @@
 /* tests/guest/pci.c: PCI config mechanism #1 scan for the device under test and its BAR0 setup
- * (sizing it, assigning it if unassigned, enabling decode), its command register; owns dev_bar0,
- * dev_bar0_size, dev_bar0_is_io. */
+ * (sizing it, assigning it if unassigned, enabling decode), its command register and config
+ * space; owns dev_bar0, dev_bar0_size, dev_bar0_is_io. */
 #include "guest.h"
 
 #define PCI_ADDR     0xcf8
@@ -114,4 +114,21 @@ uint16_t dev_command(void)
 void dev_set_command(uint16_t cmd)
 {
     cfg_write(dev_b, dev_d, dev_f, 0x04, cmd);
+}
+
+uint32_t dev_config_read(uint32_t reg)
+{
+    return cfg_read(dev_b, dev_d, dev_f, reg);
+}
+
+void dev_config_write(uint32_t reg, uint32_t v)
+{
+    cfg_write(dev_b, dev_d, dev_f, reg, v);
+}
+
+/* 16 bits at reg (2-aligned): the other half of the dword is not written */
+void dev_config_write16(uint32_t reg, uint16_t v)
+{
+    outl(PCI_ADDR, cfg_addr(dev_b, dev_d, dev_f, reg));
+    __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"((uint16_t)(PCI_DATA + (reg & 2))));
 }
