@@ -5,86 +5,12 @@ with edu behind regdbg-proxy,backend=hw, and prints what happened on the serial 
 serves every test here (about 10 s); each test checks one part of its output. Never a device of
 this machine: the outer VM's edu is the only device the backend maps."""
 
-import os
 import re
-import subprocess
-import time
 
-from harness import BUILD, QEMU, TestFailure, check
+from harness import TestFailure, check
+from hwbed import BOOT_TIMEOUT, boot
 
-HWBED = os.path.join(BUILD, "hwbed")
-VMLINUZ = os.path.join(HWBED, "fetched", "vmlinuz")
-INITRAMFS = os.path.join(HWBED, "initramfs.cpio.gz")
-BOOT_TIMEOUT = 180          # about 10 s here; TCG on a loaded machine is slower
 EDU_ID = 0x010000ED
-
-
-class Bed:
-    """What /init printed: facts ("hwbed: KEY=VALUE") and blocks ("hwbed-begin NAME" ..
-    "hwbed-end NAME"), with the whole console text for failure messages."""
-
-    def __init__(self, text, seconds):
-        self.text = text
-        self.seconds = seconds
-        self.facts = {}
-        self.blocks = {}
-        name = None
-        for line in text.splitlines():
-            line = line.rstrip("\r")
-            if name is not None:
-                if line == "hwbed-end " + name:
-                    name = None
-                else:
-                    self.blocks[name].append(line)
-                continue
-            m = re.match(r"hwbed-begin (\S+)$", line)
-            if m:
-                name = m.group(1)
-                self.blocks[name] = []
-                continue
-            m = re.match(r"hwbed: ([a-z0-9_]+)=(.*)$", line)
-            if m:
-                self.facts[m.group(1)] = m.group(2)
-
-    def fact(self, key):
-        check(key in self.facts, "/init said no %s:\n%s" % (key, self.text[-6000:]))
-        return self.facts[key]
-
-    def num(self, key):
-        return int(self.fact(key), 0)
-
-    def block(self, name):
-        check(name in self.blocks, "/init printed no block %s:\n%s" % (name, self.text[-6000:]))
-        return self.blocks[name]
-
-
-def boot(tmp):
-    for path, what in ((VMLINUZ, "the kernel"), (INITRAMFS, "the initramfs")):
-        check(os.path.isfile(path), "%s of the test bed, %s, is missing: make test builds it "
-              "(alone: make %s)" % (what, path, os.path.relpath(INITRAMFS, os.getcwd())))
-    log = tmp("hwbed-console.txt")
-    args = [QEMU, "-machine", "pc", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "160",
-            "-nodefaults", "-display", "none", "-no-reboot", "-serial", "file:" + log,
-            "-device", "edu", "-kernel", VMLINUZ, "-initrd", INITRAMFS,
-            "-append", "console=ttyS0 loglevel=1 panic=-1 rdinit=/init"]
-    t0 = time.monotonic()
-    with open(tmp("hwbed-qemu.txt"), "wb") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
-        try:
-            status = proc.wait(BOOT_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            status = "killed after %d s" % BOOT_TIMEOUT
-    seconds = time.monotonic() - t0
-    text = open(log, errors="replace").read() if os.path.exists(log) else ""
-    qemu_out = open(tmp("hwbed-qemu.txt"), errors="replace").read()
-    bed = Bed(text, seconds)
-    check(status == 0 and bed.facts.get("end") == "ok",
-          "the bed's VM ended with %s after %.1f s, /init said end=%r; QEMU: %s\nconsole:\n%s"
-          % (status, seconds, bed.facts.get("end"), qemu_out, text[-8000:]))
-    return bed
 
 
 _bed = []
@@ -127,8 +53,8 @@ def test_hwbed_scan_and_qemu_args_find_edu_in_real_sysfs(t):
     rev = re.search(r"revision: (0x[0-9a-f]{2})", "\n".join(block))
     want = ("-device regdbg-proxy,id=edu0,vendor-id=0x1234,device-id=0x11e8,"
             "subsystem-vendor-id=0x%s,subsystem-id=0x%s,class-code=%s,revision=%s,"
-            "bar0-size=0x100000,backend=hw,host=%s" % (sub.group(1), sub.group(2), cls.group(1),
-                                                       rev.group(1), addr))
+            "bar0-size=0x100000,backend=hw,host=%s,msi=on" % (sub.group(1), sub.group(2),
+                                                              cls.group(1), rev.group(1), addr))
     check(bed.block("qemu-args") == [want], "qemu-args printed %r, expected %r"
           % (bed.block("qemu-args"), want))
     check(bed.block("qemu-args-err") == [], "qemu-args said %r" % bed.block("qemu-args-err"))
@@ -249,10 +175,183 @@ def test_hwbed_refuses_a_device_bound_to_a_driver(t):
     out = bed.block("bound")
     check(bed.fact("bound_status") == "1" and len(out) == 1 and out[0].endswith(
         ": host=%s: the host device %s is bound to the driver uio_pci_generic; unbind it first "
-        "(echo %s > /sys/bus/pci/drivers/uio_pci_generic/unbind) or set force=on"
-        % (addr, addr, addr)), "status %s: %r" % (bed.fact("bound_status"), out))
+        "(echo %s > /sys/bus/pci/drivers/uio_pci_generic/unbind) or set force=on; or give its "
+        "interrupt to the guest with host-irq=uio" % (addr, addr, addr)),
+        "status %s: %r" % (bed.fact("bound_status"), out))
     check(bed.fact("driver_after_unbind") == "", "still bound after %r: %r" % (
         bed.fact("unbind"), bed.fact("driver_after_unbind")))
+
+
+# --- the host device's interrupt (host-irq=uio, /init's step 4b) ------------------------------
+
+IRQ_WANT = ["eduirq single: handled, status 0x0 ok",
+            "eduirq repeated: 8 of 8 handled, status 0x0 ok",
+            "eduirq pending: both bits handled, one run each, status 0x0 ok",
+            "eduirq quiet: runs, spurious 0x%x ok"]
+
+
+def firmware_lines(bed, block):
+    return [line.replace("regdbg-guest: ", "", 1) for line in bed.block(block)]
+
+
+def test_hwbed_host_irq_needs_uio_pci_generic(t):
+    """host-irq=uio with edu bound to no driver is refused, with the commands that bind it to
+    uio_pci_generic; /init runs them (the modprobe aside: its modules are loaded already) and the
+    device is bound. qemu-args then adds host-irq=uio (and msi=on: edu has an MSI capability)."""
+    bed = the_bed(t)
+    addr = bed.fact("addr")
+    out = bed.block("irq-unbound")
+    check(bed.fact("irq_unbound_status") == "1" and len(out) == 1 and out[0].endswith(
+        ",host-irq=uio: host=%s: host-irq=uio needs the host device %s bound to uio_pci_generic, "
+        "and no driver holds it; bind it: modprobe uio_pci_generic; echo uio_pci_generic > "
+        "/sys/bus/pci/devices/%s/driver_override; echo %s > /sys/bus/pci/drivers_probe"
+        % (addr, addr, addr, addr)), "status %s: %r" % (bed.fact("irq_unbound_status"), out))
+    check(bed.fact("irq_driver") == "uio_pci_generic", "after the refusal's commands, the "
+          "driver is %r" % bed.fact("irq_driver"))
+    args = bed.block("irq-qemu-args")
+    check(bed.fact("irq_qemu_args_status") == "0" and len(args) == 1 and
+          args[0].endswith(",backend=hw,host=%s,host-irq=uio,msi=on" % addr),
+          "qemu-args of the bound device: %r" % args)
+    check(bed.block("irq-qemu-args-err") == ["regdbg qemu-args: note: %s is bound to "
+                                             "uio_pci_generic: host-irq=uio gives its interrupt "
+                                             "to the guest" % addr],
+          "qemu-args said %r" % bed.block("irq-qemu-args-err"))
+    check(bed.fact("driver_after_irq") == "", "unbound again at the end: %r"
+          % bed.fact("driver_after_irq"))
+
+
+def check_irq_run(bed, name, spurious_max):
+    serial = firmware_lines(bed, name + "-serial")
+    got = [line for line in serial if line.startswith("eduirq ") and " ok" in line[-3:]]
+    done = [line for line in serial if line.startswith("eduirq done ")]
+    quiet = [line for line in got if line.startswith("eduirq quiet")]
+    check(len(quiet) == 1 and got[:3] == IRQ_WANT[:3] and len(done) == 1 and
+          done[0].startswith("eduirq done failures=0 runs=11 spurious="),
+          "the firmware said:\n%s\nQEMU said:\n%s" % ("\n".join(serial),
+                                                      "\n".join(bed.block(name + "-log"))))
+    spurious = int(re.search(r"spurious=(\d+)", done[0]).group(1))
+    check(spurious <= spurious_max, "%d spurious interrupts (at most %d): %s"
+          % (spurious, spurious_max, done[0]))
+    check(bed.fact(name + "_status") == "1", "inner QEMU exit status %s"
+          % bed.fact(name + "_status"))
+
+
+def test_hwbed_host_irq_intx_reaches_the_firmware(t):
+    """edu's interrupt, through uio_pci_generic and the proxy (host-irq=uio), as INTx to the
+    inner firmware's PIC: one, eight in a row, and a request of two status bits whose handler
+    acknowledges one per run, so that the interrupt must come again for the second (it is still
+    asserted after the first acknowledgment: not lost); then no more. Each status read that
+    ended an interrupt unmasked the host, and the line was lowered before the firmware could
+    take it twice: no spurious run."""
+    check_irq_run(the_bed(t), "irq_intx", 0)
+
+
+def test_hwbed_host_irq_msi_reaches_the_firmware(t):
+    """The same with msi=on and the firmware enabling the proxy's MSI capability: each host
+    interrupt becomes a message. The host's INTx is a level: when the handler's status read
+    unmasks it before the acknowledgment, the device interrupts again and that is one more
+    message, which the handler finds with nothing pending (at most one per interrupt)."""
+    check_irq_run(the_bed(t), "irq_msi", 11)
+
+
+IRQ_EVENT = re.compile(r"I - (\S+) - edu0 (INTA|MSI0) (\S+) by=(\S+)$")
+ACCESS = re.compile(r"([RW]) 4 (\S+) cpu0 edu0 bar0\+0x([0-9a-f]{4}) 0x([0-9a-f]{8})(?: .*)?$")
+
+
+def trace_events(lines):
+    """The dump's interrupt events and accesses as (time, kind, a, b): ("irq", what, by) and
+    ("R"|"W", offset, value), in time order (the host's events come from the proxy's thread, and
+    an access's own event is published after it reached the device: their ring order may differ
+    from the order in time by a few microseconds)."""
+    events = []
+    for line in lines:
+        m = IRQ_EVENT.match(line)
+        if m:
+            events.append((float(m.group(1)), "irq", m.group(3), m.group(4), m.group(2)))
+            continue
+        m = ACCESS.match(line)
+        if m:
+            events.append((float(m.group(2)), m.group(1), int(m.group(3), 16),
+                           int(m.group(4), 16), None))
+        elif not line.startswith("#"):
+            raise TestFailure("dump line %r" % line)
+    return sorted(events, key=lambda e: e[0])
+
+
+def check_irq_trace(bed, name, line, up, down):
+    dump = bed.block(name + "-dump")
+    check(bed.fact(name + "_record_status") == "0" and bed.fact(name + "_dump_status") == "0",
+          "record %s, dump %s: %r" % (bed.fact(name + "_record_status"),
+                                      bed.fact(name + "_dump_status"), bed.block(name + "-record")))
+    evs = trace_events(dump)
+    irqs = [e for e in evs if e[1] == "irq"]
+    text = "\n".join(dump)
+    check(irqs and all(e[3] in ("host", "host(assert)", "host(deassert)") and e[4] == line
+                       for e in irqs), "interrupt events not of the host or not on %s:\n%s"
+          % (line, text))
+    masked = sum(e[2] == "host-masked" for e in irqs)
+    unmasked = sum(e[2] == "host-unmasked" for e in irqs)
+    check(masked == unmasked and masked >= 11, "host-masked %d times, host-unmasked %d times "
+          "(expected as often, at least once per interrupt):\n%s" % (masked, unmasked, text))
+    # the handler's status reads that found bits: the line was up for the host; the read ended
+    # the interrupt: the line went down and the host was unmasked, before the next access
+    handled = 0
+    for i, e in enumerate(evs):
+        if e[1] != "R" or e[2] != 0x24 or not e[3]:
+            continue
+        handled += 1
+        before = [x for x in evs[:i] if x[1] == "irq" and x[2] in (up, down)]
+        after = []
+        for x in evs[i + 1:]:
+            if x[1] != "irq":
+                break
+            after.append(x[2])
+        check(before and before[-1][2] == up and before[-1][3] == "host(assert)",
+              "status read at %.9f (0x%x): the host's line was not %s before it:\n%s"
+              % (e[0], e[3], up, text))
+        check(after[:2] == [down, "host-unmasked"], "status read at %.9f: then %r, expected "
+              "%s and host-unmasked:\n%s" % (e[0], after, down, text))
+    check(handled == 11, "%d status reads found bits, expected 11:\n%s" % (handled, text))
+    # every raise of the host follows its masking
+    level = 0
+    for e in irqs:
+        if e[2] == "host-masked":
+            level += 1
+        elif e[2] == "host-unmasked":
+            level -= 1
+        elif e[2] == up:
+            check(level == 1, "%s at %.9f while the host was %s:\n%s" % (up, e[0], "unmasked"
+                                                                          if level == 0 else
+                                                                          "masked twice", text))
+    if up == "raised":
+        ups = [e[2] for e in irqs if e[2] in ("raised", "lowered")]
+        check(ups and ups[-1] == "lowered", "the line is left high:\n%s" % text)
+
+
+def test_hwbed_host_irq_events_in_the_trace(t):
+    """The recordings of both runs (regdbg record inside the bed, regdbg dump): every interrupt
+    event is the host's; each masking on the host is undone; each status read that found bits
+    came while the line was up (INTx raised, or an MSI sent) and ended the interrupt at once
+    (lowered, or unchanged for MSI, then host-unmasked); a line is raised only while the host is
+    masked; the line ends low."""
+    bed = the_bed(t)
+    check_irq_trace(bed, "irq_intx", "INTA", "raised", "lowered")
+    check_irq_trace(bed, "irq_msi", "MSI0", "msi", "unchanged")
+
+
+def test_hwbed_host_irq_leaves_the_host_device_as_found(t):
+    """Bound to uio_pci_generic, the device is enabled by its driver; the proxy keeps decoding on
+    and bus master off while it runs, and leaves the command register as it found it: Interrupt
+    Disable clear, whatever the interrupts masked meanwhile."""
+    bed = the_bed(t)
+    before = bed.num("cmd_irq_before")
+    check(bed.fact("enable_irq_before") == "1" and before & 0x400 == 0,
+          "bound to uio_pci_generic: enable %s, command 0x%04x" % (
+              bed.fact("enable_irq_before"), before))
+    for when in ("irq_after_intx", "irq_after"):
+        check(bed.fact("enable_" + when) == "1" and bed.num("cmd_" + when) == before,
+              "%s: enable %s, command 0x%04x (before 0x%04x)" % (
+                  when, bed.fact("enable_" + when), bed.num("cmd_" + when), before))
 
 
 for _name, _fn in list(globals().items()):
