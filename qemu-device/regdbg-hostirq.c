@@ -9,12 +9,15 @@
  * Level-triggered, as QEMU's vfio-pci INTx ("EOI by access", hw/vfio/pci.c):
  *   - the device interrupts; uio_pci_generic's handler masks it on the host
  *     (sets Interrupt Disable) and counts an event; the thread wakes, says
- *     so (host-masked), and raises the guest's line (or sends its MSI) if
- *     the device still asserts it (else it only unmasks the host again);
+ *     so (host-masked), and raises the guest's line (or sends its MSI);
  *   - the guest's next access to the device, read or write, is taken as
  *     its end of interrupt: the proxy lowers the guest's line and unmasks the
  *     host's (host-unmasked). A device that still asserts its interrupt
  *     (the guest acknowledged only part of it) interrupts again at once.
+ * With MSI enabled by the guest, each host interrupt is one message; as the
+ * handler's first access usually comes before its acknowledgment, the
+ * device's level then brings one more message, in which the handler finds
+ * nothing pending.
  * The hot path pays one load for this while no interrupt is outstanding
  * (regdbg_hostirq_access()); the unmask is a system call, made only when an
  * interrupt is.
@@ -126,56 +129,25 @@ static void regdbg_hostirq_unmask(RegdbgHostIrq *h)
     }
 }
 
-/* Whether the host device asserts its INTx now (PCI status, Interrupt Status) */
-static int regdbg_hostirq_asserted(RegdbgHostIrq *h, bool *asserted)
-{
-    uint8_t le[2];
-    ssize_t n = pread(h->config_fd, le, 2, PCI_STATUS);
-
-    if (n != 2) {
-        return n < 0 ? errno : EIO;
-    }
-    *asserted = lduw_le_p(le) & PCI_STATUS_INTERRUPT;
-    return 0;
-}
-
 /*
  * The thread: an interrupt of the host device (count: uio's event count),
- * masked on the host by uio_pci_generic. The line is raised for the guest if
- * the device still asserts its interrupt: by the time the BQL is ours, the
- * guest may have acknowledged it (its handler's access that ended the last
- * one unmasked the host before the acknowledgment), and a line raised for
- * nothing would cost the guest a spurious interrupt. Then the host is only
- * unmasked again. uio_pci_generic decides on the same bit.
+ * masked on the host by uio_pci_generic; raise the guest's line. The device
+ * may have stopped asserting it by the time the BQL is ours (the guest's
+ * handler unmasked it with its first access and acknowledged it with the
+ * next): the guest then finds nothing pending, as with vfio-pci. Asking the
+ * device first (its PCI status) would cost a config read per interrupt.
  */
 static void regdbg_hostirq_interrupt(RegdbgHostIrq *h, uint32_t count)
 {
     RegdbgProxyState *s = h->s;
-    bool asserted = true;
-    int err;
 
+    trace_regdbg_hostirq_interrupt(regdbg_hostirq_id(s), count);
     regdbg_proxy_irq_note(s, REGDBG_IRQ_HOST_MASKED, REGDBG_IRQ_SRC_HOST);
     bql_lock();
-    if (qatomic_read(&h->stopping)) {
-        bql_unlock();
-        return;
-    }
-    err = regdbg_hostirq_asserted(h, &asserted);
-    trace_regdbg_hostirq_interrupt(regdbg_hostirq_id(s), count, asserted);
-    if (err) {
-        g_autofree char *what = g_strdup_printf("%s: reading the host "
-                                                "device's status",
-                                                h->config_path);
-
-        regdbg_hostirq_fail(h, err, what);
-        asserted = true;            /* tell the guest rather than lose it */
-    }
-    if (asserted) {
+    if (!qatomic_read(&h->stopping)) {
         qatomic_set(&s->host_irq_pending, true);
         regdbg_proxy_irq(s, REGDBG_IRQ_ASSERT, REGDBG_IRQ_SRC_HOST,
                          REGDBG_RULE_NONE, NULL);
-    } else {
-        regdbg_hostirq_unmask(h);
     }
     bql_unlock();
 }

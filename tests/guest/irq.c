@@ -185,13 +185,19 @@ static int msi_init(void)
     return 0;
 }
 
-/* Waits until the handler has run `runs` times in all; 0 if it has not within WAIT_MS */
+static uint32_t per_us = 1;     /* TSC ticks per microsecond, measured on the PIT */
+
+/* Waits until the handler has run `runs` times in all; 0 if it has not within WAIT_MS. It spins
+ * on the TSC: a wait on the PIT's ports would make the vCPU take QEMU's big lock over and over,
+ * which the thread that raises the proxy's line needs too. */
 static int wait_runs(uint32_t runs)
 {
-    for (uint32_t ms = 0; h.runs < runs; ms++) {
-        if (ms == WAIT_MS)
+    uint64_t t0 = rdtsc_fenced(), limit = (uint64_t)WAIT_MS * 1000 * per_us;
+
+    while (h.runs < runs) {
+        if (rdtsc_fenced() - t0 > limit)
             return 0;
-        delay_ms(1);
+        cpu_relax();
     }
     return 1;
 }
@@ -235,7 +241,7 @@ static uint32_t tsc_per_us(void)
 void eduirq_main(int msi, int bench, uint32_t runs)
 {
     static uint32_t ns[101];
-    uint32_t per_us, spurious_before;
+    uint32_t spurious_before;
     uint16_t cmd = dev_command();
 
     if (dev_read(EDU_ID) != EDU_ID_VALUE) {
