@@ -13,6 +13,10 @@ minutes apart measures the machine, not the code.
 4. `regdbg diff` of two generated traces of 10 million accesses that differ in a few places
    (tests/bench/trace_gen.c): wall time and peak memory, against absolute targets (the diff runs on
    this machine alone, no baseline shares it).
+4b. The host device's interrupt (host-irq=uio): inside the hardware test bed (tests/hwbed, booted
+   with hwbed=irqbench), the test firmware times edu's interrupt from its raising write to its
+   handler's entry (TSC), on the real edu behind the proxy and on the inner QEMU's own edu,
+   launches alternating, INTx and MSI; the proxy's recordings split it into its parts.
 5. One table at the end: each figure, its target, met or not. A figure this machine cannot
    measure faithfully (KVM here is software virtualisation) is marked so, not compared.
 """
@@ -481,6 +485,93 @@ def bench_diff(build, tmp):
     print()
 
 
+IRQ_BENCH = re.compile(r"regdbg-guest: eduirq bench via=(intx|msi) runs=(\d+) median_ns=(\d+) "
+                       r"min_ns=(\d+) max_ns=(\d+) spurious=(\d+)")
+IRQ_EVENT = re.compile(r"I - (\S+) - edu0 (?:INTA|MSI0) (\S+) by=")
+IRQ_ACCESS = re.compile(r"([RW]) 4 (\S+) cpu0 edu0 bar0\+0x([0-9a-f]{4}) 0x([0-9a-f]{8})")
+
+
+def irq_parts(dump):
+    """From a recording of mode=eduirq bench: for each interrupt, the seconds from the raising
+    write (0x60) to host-masked (the host's kernel took it and uio woke the proxy's thread), from
+    there to the guest's line raised or its MSI sent (the thread took QEMU's big lock), and from
+    there to the handler's first access (0x24). In time order: the thread's events may sit in the
+    ring before the access that caused them."""
+    evs = []
+    for line in dump:
+        m = IRQ_EVENT.match(line)
+        if m:
+            evs.append((float(m.group(1)), m.group(2), 0, 0))
+            continue
+        m = IRQ_ACCESS.match(line)
+        if m:
+            evs.append((float(m.group(2)), m.group(1), int(m.group(3), 16), int(m.group(4), 16)))
+    evs.sort(key=lambda e: e[0])
+    parts = []
+    for i, e in enumerate(evs):
+        if e[1] != "W" or e[2] != 0x60:
+            continue
+        rest = evs[i + 1:]
+        masked = next((x for x in rest if x[1] == "host-masked"), None)
+        raised = next((x for x in rest if x[1] in ("raised", "msi") and masked and
+                       x[0] >= masked[0]), None)
+        read = next((x for x in rest if x[1] == "R" and x[2] == 0x24 and x[3]), None)
+        if masked and raised and read:
+            parts.append((masked[0] - e[0], raised[0] - masked[0], read[0] - raised[0]))
+    return parts
+
+
+def bench_irq(tmp):
+    """The host device's interrupt through the proxy (host-irq=uio) against the inner QEMU's own
+    edu, in the hardware test bed (one boot, launches alternating)."""
+    import hwbed
+    print("## interrupt latency: edu raises (write 0x60) -> the firmware's handler runs, on the "
+          "real edu through uio_pci_generic and the proxy (host-irq=uio, recorded) / on the inner "
+          "QEMU's own edu; TCG in TCG, one outer vCPU, 3 alternating launches of 50 interrupts "
+          "each")
+    try:
+        bed = hwbed.boot(lambda name: os.path.join(tmp, name), "hwbed=irqbench", timeout=600)
+    except harness.TestFailure as e:
+        print("the test bed did not boot: %s\n" % str(e)[:2000])
+        result("interrupt latency: proxy / own edu", "-", "(no target)",
+               "not measured: the bed failed")
+        return
+    for via in ("intx", "msi"):
+        got = {"own": [], "proxy": []}
+        spurious = 0
+        parts = []
+        for i in (1, 2, 3):
+            for where in ("own", "proxy"):
+                for line in bed.blocks.get("irqbench_%s_%s%d-serial" % (where, via, i), []):
+                    m = IRQ_BENCH.match(line)
+                    if m:
+                        got[where].append(int(m.group(3)) / 1000)
+                        if where == "proxy":
+                            spurious += int(m.group(6))
+            parts += irq_parts(bed.blocks.get("irqbench_proxy_%s%d-dump" % (via, i), []))
+        if len(got["own"]) != 3 or len(got["proxy"]) != 3:
+            print("%s: the firmware did not report every launch: %r" % (via, got))
+            result("interrupt latency %s: proxy" % via, "-", "(no target)",
+                   "not measured: launches missing")
+            continue
+        ratios = [p / o for o, p in zip(got["own"], got["proxy"])]
+        print("%-5s own edu %.1f us, through the proxy %.1f us (medians of the launches' "
+              "medians); proxy / own %s; %d spurious handler runs of %d" % (
+                  via, statistics.median(got["own"]), statistics.median(got["proxy"]),
+                  spread(ratios), spurious, 150))
+        if parts:
+            print("      through the proxy, medians of %d: write -> host-masked %.1f us, "
+                  "-> %s %.1f us, -> the handler's first access %.1f us" % (
+                      len(parts), statistics.median(p[0] for p in parts) * 1e6,
+                      "raised" if via == "intx" else "msi sent",
+                      statistics.median(p[1] for p in parts) * 1e6,
+                      statistics.median(p[2] for p in parts) * 1e6))
+        result("interrupt latency %s: proxy (own edu)" % via, "%.0f us (%.1f us)" % (
+            statistics.median(got["proxy"]), statistics.median(got["own"])), "(no target)",
+            "info")
+    print()
+
+
 def print_table():
     print("## targets")
     width = max(len(r[0]) for r in RESULTS)
@@ -493,7 +584,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--only", choices=["guest", "guest-tcg", "ring", "tui", "rules", "hw",
-                                       "diff"])
+                                       "diff", "irq"])
     opts = ap.parse_args()
     os.environ.setdefault("REGDBG_BUILD", os.path.abspath(opts.build))
     tmp = tempfile.mkdtemp(prefix="regdbg-bench-")
@@ -507,6 +598,8 @@ def main():
         bench_hw(tmp)
     if opts.only in (None, "diff"):
         bench_diff(opts.build, tmp)
+    if opts.only in (None, "irq"):
+        bench_irq(tmp)
     if opts.only == "guest-tcg":
         bench_guest("tcg", tmp)
     if opts.only in (None, "guest"):
