@@ -4,8 +4,9 @@
  * decides which one a request drives. Requests come from the debugger (the
  * "irq" property, set over QMP), from rules (REGDBG_RULE_IRQ, applied by
  * regdbg-rules.c after the access went through) and from the host's device
- * (host-irq=uio, regdbg-hostirq.c); each publishes what the guest's interrupt controller saw as
- * interrupt events into the ring (include/regdbg/abi.h, REGDBG_DIR_IRQ).
+ * (host-irq=uio, regdbg-hostirq.c); each publishes what the guest's
+ * interrupt controller saw as interrupt events into the ring
+ * (include/regdbg/abi.h, REGDBG_DIR_IRQ).
  *
  * Copyright (c) 2026 The regdbg authors
  *
