@@ -9,18 +9,18 @@
         .align 16
         .globl irq_stubs
 irq_stubs:
-        .set vec, 0
+        .set .Lvec, 0
         .rept 256
         .align 16
-        .if (vec == 8) || ((vec >= 10) && (vec <= 14)) || (vec == 17) || (vec == 21) || \
-            (vec == 29) || (vec == 30)
+        .if (.Lvec == 8) || ((.Lvec >= 10) && (.Lvec <= 14)) || (.Lvec == 17) || \
+            (.Lvec == 21) || (.Lvec == 29) || (.Lvec == 30)
         /* the CPU pushed an error code */
         .else
         pushl   $0
         .endif
-        pushl   $vec
+        pushl   $.Lvec
         jmp     irq_common
-        .set vec, vec + 1
+        .set .Lvec, .Lvec + 1
         .endr
         .align 16
         .globl irq_stubs_end
