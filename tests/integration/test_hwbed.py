@@ -2,7 +2,7 @@
 kernel, busybox) runs under TCG in this project's QEMU with QEMU's edu device (1234:11e8), a real
 device to that kernel; its /init (tests/hwbed/init) runs regdbg and this project's QEMU inside it,
 with edu behind regdbg-proxy,backend=hw, and prints what happened on the serial console. One boot
-serves every test here (about 10 s); each test checks one part of its output. Never a device of
+serves every test here (about 15 s); each test checks one part of its output. Never a device of
 this machine: the outer VM's edu is the only device the backend maps."""
 
 import re
