@@ -85,7 +85,7 @@ static void regdbg_proxy_wait_end(void *opaque, int reserved)
     }
 }
 
-static void regdbg_proxy_publish(RegdbgProxyState *s, const RegdbgAccess *a)
+void regdbg_proxy_publish(RegdbgProxyState *s, const RegdbgAccess *a)
 {
     struct regdbg_event *ev;
     uint64_t pos;
@@ -117,6 +117,8 @@ static void regdbg_proxy_publish(RegdbgProxyState *s, const RegdbgAccess *a)
     ev->size = a->size;
     ev->dir = a->dir;
     ev->cpu_mode = a->cpu_mode;
+    ev->dma_what = a->dma_what;
+    ev->dma_why = a->dma_why;
     regdbg_ring_publish(ev, pos);
 }
 
@@ -129,6 +131,7 @@ static void regdbg_proxy_access_init(RegdbgAccess *a, RegdbgProxyBar *bar,
     a->value = a->orig = value;
     a->guest_pc = 0;
     a->cpu_mode = REGDBG_MODE_UNKNOWN;
+    a->dma_what = a->dma_why = 0;
     a->post_read = a->inject = 0;
     a->cpu = current_cpu ? current_cpu->cpu_index : REGDBG_CPU_NONE;
     a->flags = 0;
@@ -152,7 +155,7 @@ static uint64_t regdbg_proxy_bar_read(void *opaque, hwaddr addr, unsigned size)
 {
     RegdbgProxyBar *bar = opaque;
     RegdbgProxyState *s = bar->proxy;
-    RegdbgAccess a;
+    RegdbgAccess a, post;
     uint64_t candidates;
 
     if (addr + size > bar->size) {
@@ -169,14 +172,21 @@ static uint64_t regdbg_proxy_bar_read(void *opaque, hwaddr addr, unsigned size)
         atomic_load_explicit(&s->ring.hdr->step_left, memory_order_relaxed)) {
         regdbg_rules_before(s, &a, candidates);
     }
+    post.dma_what = 0;
     if (!a.skip_backend) {
         a.value = a.orig = s->backend->read(s, bar, addr, size);
+        if (unlikely(s->dma)) {
+            regdbg_dma_read(s, bar, &a, &post);
+        }
         if (a.post_read || a.inject || a.forced) {
             regdbg_rules_after_read(s, &a);
         }
     }
     trace_regdbg_proxy_read(bar->index, addr, size, a.value);
     regdbg_proxy_publish(s, &a);
+    if (unlikely(post.dma_what)) {
+        regdbg_proxy_publish(s, &post);
+    }
     return a.value;
 }
 
@@ -185,7 +195,7 @@ static void regdbg_proxy_bar_write(void *opaque, hwaddr addr, uint64_t val,
 {
     RegdbgProxyBar *bar = opaque;
     RegdbgProxyState *s = bar->proxy;
-    RegdbgAccess a;
+    RegdbgAccess a, post;
     uint64_t candidates;
 
     if (addr + size > bar->size) {
@@ -202,11 +212,18 @@ static void regdbg_proxy_bar_write(void *opaque, hwaddr addr, uint64_t val,
         atomic_load_explicit(&s->ring.hdr->step_left, memory_order_relaxed)) {
         regdbg_rules_before(s, &a, candidates);
     }
+    post.dma_what = 0;
+    if (unlikely(s->dma) && !a.skip_backend) {
+        regdbg_dma_write(s, bar, &a, &post);
+    }
     trace_regdbg_proxy_write(bar->index, addr, size, a.value);
     if (!a.skip_backend) {
         s->backend->write(s, bar, addr, a.value, size);
     }
     regdbg_proxy_publish(s, &a);
+    if (unlikely(post.dma_what)) {
+        regdbg_proxy_publish(s, &post);
+    }
 }
 
 /*
@@ -449,6 +466,7 @@ static bool regdbg_proxy_create_shm(RegdbgProxyState *s, Error **errp)
     }
     h->consumer_timeout_ns = (uint64_t)s->consumer_timeout_ms * 1000000ULL;
     h->guest_pc = s->guest_pc;
+    regdbg_dma_fill_header(s, h);
     h->park_timeout_ns = s->park_timeout_ns =
         (uint64_t)s->park_timeout_ms * 1000000ULL;
     /* A new memfd is zeroed: no rule, no index bit, slots FREE */
@@ -535,8 +553,10 @@ static void regdbg_proxy_register_bars(RegdbgProxyState *s)
                               bar, name, bar->size);
         /*
          * A parked or waiting access drops the BQL; another vCPU may then
-         * access this device. The device never does DMA, so the re-entrancy
-         * the guard protects against cannot happen.
+         * access this device. The proxy's own DMA (dma=bounce) copies only
+         * between the guest's RAM and its buffers, never to a device's
+         * registers, so the re-entrancy the guard protects against cannot
+         * happen.
          */
         bar->mr.disable_reentrancy_guard = true;
         if (bar->type == REGDBG_BAR_IO) {
@@ -590,10 +610,16 @@ static void regdbg_proxy_realize(PCIDevice *pdev, Error **errp)
         return;
     }
     regdbg_clock_init();
+    /* the DMA engines and their buffers: before anything on the host */
+    if (!regdbg_dma_realize(s, errp)) {
+        return;
+    }
     if (!s->backend->realize(s, errp)) {
+        regdbg_dma_unrealize(s);
         return;
     }
     if (!regdbg_proxy_create_shm(s, errp)) {
+        regdbg_dma_unrealize(s);
         s->backend->unrealize(s);
         return;
     }
@@ -611,7 +637,44 @@ static void regdbg_proxy_exit(PCIDevice *pdev)
     regdbg_proxy_destroy_shm(s);
     g_free(s->shm_fd_path);
     s->shm_fd_path = NULL;
+    regdbg_dma_unrealize(s);
     s->backend->unrealize(s);
+}
+
+/*
+ * The guest's command register is the proxy's own. With dma=bounce its Bus
+ * Master Enable reaches the host device too (not the hot path: a config
+ * write, and one system call); else the host's bus master stays off.
+ */
+static void regdbg_proxy_config_write(PCIDevice *pdev, uint32_t addr,
+                                      uint32_t val, int len)
+{
+    RegdbgProxyState *s = REGDBG_PROXY(pdev);
+    uint16_t old = pci_get_word(pdev->config + PCI_COMMAND);
+    uint16_t cmd;
+    Error *err = NULL;
+
+    pci_default_write_config(pdev, addr, val, len);
+    cmd = pci_get_word(pdev->config + PCI_COMMAND);
+    if (s->dma_mode != REGDBG_DMA_MODE_BOUNCE ||
+        !((old ^ cmd) & PCI_COMMAND_MASTER)) {
+        return;
+    }
+    if (!regdbg_backend_hw_master(s, cmd & PCI_COMMAND_MASTER, &err) && err) {
+        error_report_err(err);
+    }
+}
+
+static void regdbg_proxy_reset(DeviceState *dev)
+{
+    RegdbgProxyState *s = REGDBG_PROXY(dev);
+    Error *err = NULL;
+
+    regdbg_dma_reset(s);
+    if (s->dma_mode == REGDBG_DMA_MODE_BOUNCE &&
+        !regdbg_backend_hw_master(s, false, &err) && err) {
+        error_report_err(err);
+    }
 }
 
 /*
@@ -631,6 +694,11 @@ static const QEnumLookup regdbg_bar_type_lookup = {
 static const QEnumLookup regdbg_ring_mode_lookup = {
     .array = (const char *const[]) { "lossless", "lossy" },
     .size = 2,                  /* enum regdbg_ring_mode */
+};
+
+static const QEnumLookup regdbg_dma_lookup = {
+    .array = (const char *const[]) { "off", "bounce" },
+    .size = 2,                  /* enum regdbg_dma_mode */
 };
 
 static const QEnumLookup regdbg_host_access_lookup = {
@@ -671,6 +739,17 @@ static const PropertyInfo regdbg_prop_host_access = {
     .description = "backend=hw: BARs through sysfs or /dev/mem "
                    "(sysfs/devmem)",
     .enum_table = &regdbg_host_access_lookup,
+    .get = qdev_propinfo_get_enum,
+    .set = qdev_propinfo_set_enum,
+    .set_default_value = qdev_propinfo_set_default_value_enum,
+};
+
+static const PropertyInfo regdbg_prop_dma = {
+    .type = "RegdbgDma",
+    .description = "backend=hw: DMA of the engines dma-map= describes: the "
+                   "host's bus master stays off, or transfers go through "
+                   "bounce buffers (off/bounce)",
+    .enum_table = &regdbg_dma_lookup,
     .get = qdev_propinfo_get_enum,
     .set = qdev_propinfo_set_enum,
     .set_default_value = qdev_propinfo_set_default_value_enum,
@@ -718,6 +797,9 @@ static const Property regdbg_proxy_properties[] = {
                        REGDBG_HOST_ACCESS_SYSFS, regdbg_prop_host_access, int),
     DEFINE_PROP_STRING("devmem-path", RegdbgProxyState, devmem_path),
     DEFINE_PROP_BOOL("force", RegdbgProxyState, force, false),
+    DEFINE_PROP_SIGNED("dma", RegdbgProxyState, dma_mode, REGDBG_DMA_MODE_OFF,
+                       regdbg_prop_dma, int),
+    DEFINE_PROP_STRING("dma-map", RegdbgProxyState, dma_map),
     DEFINE_PROP_UINT64("default-read", RegdbgProxyState, default_read, 0),
     DEFINE_PROP_STRING("shm", RegdbgProxyState, shm_path),
     DEFINE_PROP_UINT32("ring-entries", RegdbgProxyState, ring_entries,
@@ -754,12 +836,14 @@ static void regdbg_proxy_class_init(ObjectClass *klass, void *data)
 
     k->realize = regdbg_proxy_realize;
     k->exit = regdbg_proxy_exit;
+    k->config_write = regdbg_proxy_config_write;
     k->vendor_id = PCI_VENDOR_ID_REDHAT;
     k->device_id = 0x00ff;
     k->class_id = PCI_CLASS_OTHERS;
     dc->desc = "Register-debugger proxy: traces, and forwards to a backend, "
                "every BAR access";
     dc->vmsd = &vmstate_regdbg_proxy;
+    device_class_set_legacy_reset(dc, regdbg_proxy_reset);
     device_class_set_props(dc, regdbg_proxy_properties);
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 }

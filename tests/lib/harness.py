@@ -403,8 +403,12 @@ def rule_table(path):
 
 
 EVENT_FLAGS = ["edited", "injected", "dropped", "parked", "timed-out", "not-parked-no-vcpu",
-               "not-parked-no-debugger", "pc", "pc-after"]
+               "not-parked-no-debugger", "pc", "pc-after", None, None, "dma-addr",
+               "from-device"]
 CPU_MODES = ["unknown", "real", "vm86", "prot16", "prot32", "compat16", "compat32", "long64"]
+DMA_WHAT = [None, "start", "done", "refused", "blocked"]
+DMA_WHY = [None, "length", "address", "width", "busy", "no-buffer", "dma-off",
+           "guest-master-off"]
 
 
 def ring_event(path, pos):
@@ -418,14 +422,21 @@ def ring_event(path, pos):
         if held is not path:
             held.close()
     (seq, t_ns, off, value, orig, pc, cpu, flags, rule, bar, size,
-     direction, mode) = struct.unpack("<QQQQQQiHHBBBB4x", raw)
+     direction, mode, what, why) = struct.unpack("<QQQQQQiHHBBBBxBBx", raw)
     if seq != pos:
         return None
-    return {"seq": seq, "t_ns": t_ns, "off": off, "value": value, "orig": orig, "cpu": cpu,
-            "flags": [n for i, n in enumerate(EVENT_FLAGS) if flags & (1 << i)], "rule": rule,
-            "bar": bar, "size": size, "dir": "w" if direction else "r",
-            "pc": pc if flags & (1 << 7) else None,
-            "mode": CPU_MODES[mode] if mode < len(CPU_MODES) else mode}
+    ev = {"seq": seq, "t_ns": t_ns, "off": off, "value": value, "orig": orig, "cpu": cpu,
+          "flags": [n for i, n in enumerate(EVENT_FLAGS) if n and flags & (1 << i)],
+          "rule": rule, "bar": bar, "size": size,
+          "dir": {0: "r", 1: "w", 3: "dma"}.get(direction, direction),
+          "pc": pc if flags & (1 << 7) else None,
+          "mode": CPU_MODES[mode] if mode < len(CPU_MODES) else mode}
+    if direction == 3:
+        # a DMA event: offset the guest's address, value the buffer's, orig the length
+        ev.update(what=DMA_WHAT[what] if what < len(DMA_WHAT) else what,
+                  why=DMA_WHY[why] if why < len(DMA_WHY) else why, copy_ns=pc,
+                  engine=size, pc=None)
+    return ev
 
 
 def dump_json(trace):
