@@ -2,6 +2,8 @@
 #
 #   make          regdbg, the pinned QEMU with regdbg-proxy, the test guest
 #   make demo     QEMU + proxy + demo guest, its register accesses streamed live
+#   make demo-diff   the demo firmware recorded as it is and in three variants, compared side by
+#                 side (regdbg diff --tui)
 #   make test     every test; ends with "N passed, N failed, N skipped" (builds the hardware
 #                 test bed's guest first: tests/hwbed/hwbed.mk)
 #   make bench    performance ratios, measured in one run
@@ -122,7 +124,7 @@ $(eval $(call variant,$(FUZZ_OBJ),$(LIBREGDBG_FUZZ),$$(FUZZ_CC),$$(FUZZ_CFLAGS))
 include tests/guest/guest.mk
 include tests/hwbed/hwbed.mk
 
-.PHONY: all deps qemu demo test bench mutants clean unit-tests install uninstall FORCE
+.PHONY: all deps qemu demo demo-diff test bench mutants clean unit-tests install uninstall FORCE
 
 all: deps $(REGDBG) qemu $(GUEST_ELF)
 
@@ -184,6 +186,9 @@ bench: all $(BUILD)/bench/ring_bench $(BUILD)/bench/trace_gen
 
 demo: all
 	@scripts/demo.sh $(BUILD)
+
+demo-diff: all
+	@scripts/demo-diff.sh $(BUILD)
 
 # Mutation testing: each entry of tests/mutants/catalogue.txt applied alone in a scratch copy of
 # the tree (build/mutants), rebuilt (QEMU in build/mutants/qemu-cache) and run against the tests

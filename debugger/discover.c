@@ -1,6 +1,7 @@
 /*
  * Finding regdbg-proxy devices over QMP: qom-list on the two containers where -device puts
- * devices, then qom-get of each proxy's resolved "shm" property.
+ * devices, then qom-get of each proxy's resolved "shm" property; and a device's place on the
+ * guest's PCI bus from query-pci.
  */
 #include "discover.h"
 
@@ -114,4 +115,70 @@ int discover_choose(const struct proxy_info *list, int n, const char *id, const 
                  "--device ID", where, n, names);
     }
     return -1;
+}
+
+static bool find_in(json_t *devices, const char *qdev_id, struct pci_place *out)
+{
+    size_t i, j;
+    json_t *dev, *region;
+
+    json_array_foreach(devices, i, dev) {
+        const char *id = json_string_value(json_object_get(dev, "qdev_id"));
+        json_t *bridge = json_object_get(dev, "pci_bridge");
+
+        if (bridge && find_in(json_object_get(bridge, "devices"), qdev_id, out)) {
+            return true;
+        }
+        if (!id || strcmp(id, qdev_id) != 0) {
+            continue;
+        }
+        out->bus = (int)json_integer_value(json_object_get(dev, "bus"));
+        out->slot = (int)json_integer_value(json_object_get(dev, "slot"));
+        out->function = (int)json_integer_value(json_object_get(dev, "function"));
+        for (unsigned b = 0; b < REGDBG_NUM_BARS; b++) {
+            out->bar_addr[b] = UINT64_MAX;
+        }
+        json_array_foreach(json_object_get(dev, "regions"), j, region) {
+            json_int_t bar, addr;
+            json_error_t jerr;
+
+            if (json_unpack_ex(region, &jerr, 0, "{s:I, s:I}", "bar", &bar, "address",
+                               &addr) == 0 && bar >= 0 && bar < REGDBG_NUM_BARS) {
+                /* QEMU reports an unmapped BAR as all ones */
+                out->bar_addr[bar] = (uint64_t)addr;
+            }
+        }
+        return true;
+    }
+    return false;
+}
+
+bool discover_pci_find(json_t *query_pci, const char *qdev_id, struct pci_place *out)
+{
+    size_t i;
+    json_t *bus;
+
+    if (!qdev_id || !qdev_id[0]) {
+        return false;
+    }
+    json_array_foreach(query_pci, i, bus) {
+        if (find_in(json_object_get(bus, "devices"), qdev_id, out)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int discover_pci_place(struct qmp *q, const char *qdev_id, int timeout_ms,
+                       struct pci_place *out, char *err, size_t errlen)
+{
+    json_t *ret = qmp_execute(q, "query-pci", NULL, timeout_ms, err, errlen);
+    bool found;
+
+    if (!ret) {
+        return -1;
+    }
+    found = discover_pci_find(ret, qdev_id, out);
+    json_decref(ret);
+    return found ? 0 : 1;
 }

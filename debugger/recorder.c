@@ -1,6 +1,7 @@
 /*
  * The recorder (see recorder.h): a ring drained into a trace file with every event and counter
- * checked, drops marked where they happened, and one summary line.
+ * checked, drops marked where they happened, where the guest placed the BARs, and one summary
+ * line.
  */
 #include "recorder.h"
 
@@ -112,6 +113,80 @@ static int damage(struct recorder *rec, uint64_t pos, char *err, size_t errlen,
     return -1;
 }
 
+int recorder_place_bars(struct recorder *rec, const uint64_t addr[REGDBG_NUM_BARS], uint64_t pci,
+                        char *err, size_t errlen)
+{
+    uint64_t t = now_ns(CLOCK_MONOTONIC);
+
+    for (unsigned b = 0; b < REGDBG_NUM_BARS; b++) {
+        struct regdbg_trace_record m = {
+            .kind = REGDBG_REC_BAR, .bar = (uint8_t)b, .value = addr[b], .offset = pci,
+            .t_ns = t, .cpu = REGDBG_CPU_NONE, .rule = REGDBG_RULE_NONE,
+        };
+
+        if (rec->rr->info.bars[b].size == 0 ||
+            (rec->bar_written[b] && rec->bar_addr[b] == addr[b] && rec->bar_pci == pci)) {
+            continue;
+        }
+        if (trace_writer_add(rec->w, &m, err, errlen) < 0) {
+            return -1;
+        }
+        rec->bar_written[b] = true;
+        rec->bar_addr[b] = addr[b];
+    }
+    rec->bar_pci = pci;
+    return 0;
+}
+
+int recorder_refresh_bars(struct recorder *rec, char *err, size_t errlen)
+{
+    uint64_t addr[REGDBG_NUM_BARS], pci = REGDBG_PCI_UNKNOWN;
+    char why[256];
+
+    rec->damaged = false;
+    if (!rec->bar_query || rec->bar_query(rec->bar_opaque, addr, &pci, why, sizeof(why)) < 0) {
+        return 0;   /* no answer now: asked again later */
+    }
+    return recorder_place_bars(rec, addr, pci, err, errlen);
+}
+
+bool recorder_bars_unplaced(const struct recorder *rec)
+{
+    for (unsigned b = 0; b < REGDBG_NUM_BARS; b++) {
+        if (rec->rr->info.bars[b].size &&
+            (!rec->bar_written[b] || rec->bar_addr[b] == REGDBG_BAR_UNMAPPED)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int recorder_set_bar_source(struct recorder *rec, recorder_bar_query query, void *opaque,
+                            char *err, size_t errlen)
+{
+    rec->bar_query = query;
+    rec->bar_opaque = opaque;
+    return recorder_refresh_bars(rec, err, errlen);
+}
+
+/* Before an access to a BAR the trace has not placed (or placed nowhere): the guest reached it,
+   so it is mapped now; ask where, at most once per RECORDER_BAR_ASK_NS. */
+static int place_accessed_bar(struct recorder *rec, unsigned bar, char *err, size_t errlen)
+{
+    uint64_t t;
+
+    if (!rec->bar_query || bar >= REGDBG_NUM_BARS ||
+        (rec->bar_written[bar] && rec->bar_addr[bar] != REGDBG_BAR_UNMAPPED)) {
+        return 0;
+    }
+    t = now_ns(CLOCK_MONOTONIC);
+    if (rec->bar_asked_ns && t - rec->bar_asked_ns < RECORDER_BAR_ASK_NS) {
+        return 0;
+    }
+    rec->bar_asked_ns = t;
+    return recorder_refresh_bars(rec, err, errlen);
+}
+
 int recorder_add(struct recorder *rec, uint64_t pos, const struct regdbg_event *ev,
                  uint64_t *now, char *err, size_t errlen)
 {
@@ -132,6 +207,7 @@ int recorder_add(struct recorder *rec, uint64_t pos, const struct regdbg_event *
     trace_record_from_event(&r, ev);
     if (mark_lost(rec, pos, err, errlen) < 0 ||
         mark_pending_drops(rec, pos, false, err, errlen) < 0 ||
+        place_accessed_bar(rec, r.bar, err, errlen) < 0 ||
         trace_writer_add(rec->w, &r, err, errlen) < 0) {
         return -1;
     }

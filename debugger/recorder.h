@@ -12,6 +12,12 @@
  * A recording starts at a moment: events queued in the ring before then, and accesses that began
  * before then, are skipped and counted, never written; drops counted before then are not this
  * recording's.
+ *
+ * Where the guest has placed the BARs goes into the trace too (a BAR record, trace format 3),
+ * from a source the caller gives (QEMU's query-pci, recorder_bar_source): when the recording
+ * starts, whenever the caller refreshes it, and before the first access to a BAR whose address
+ * the trace does not hold yet (the guest reached it, so it is mapped now; the source is asked at
+ * most once per RECORDER_BAR_ASK_NS for that).
  */
 #ifndef REGDBG_RECORDER_H
 #define REGDBG_RECORDER_H
@@ -23,6 +29,15 @@
 
 #include "ring_reader.h"
 #include "trace_file.h"
+
+/*
+ * Where the guest has the BARs now: fills addr (REGDBG_BAR_UNMAPPED for one not mapped) and *pci
+ * (bus << 8 | devfn, or REGDBG_PCI_UNKNOWN). 0, or -1 with a message (the recording goes on
+ * without BAR records until an answer comes).
+ */
+typedef int (*recorder_bar_query)(void *opaque, uint64_t addr[REGDBG_NUM_BARS], uint64_t *pci,
+                                  char *err, size_t errlen);
+#define RECORDER_BAR_ASK_NS 100000000ull
 
 struct recorder {
     struct ring_reader *rr;
@@ -41,6 +56,13 @@ struct recorder {
     uint64_t drops_at;          /*   marked before the access at this position (or at the end) */
     uint64_t drops_noticed_ns;  /*   when they were read */
     bool damaged;               /* the last error was damage in the ring, not a write error */
+    /* BAR placements (recorder_set_bar_source) */
+    recorder_bar_query bar_query;   /* NULL: none */
+    void *bar_opaque;
+    uint64_t bar_addr[REGDBG_NUM_BARS];     /* as the trace last placed each BAR */
+    bool bar_written[REGDBG_NUM_BARS];      /* ... once it has */
+    uint64_t bar_pci;               /* the PCI address the trace last gave */
+    uint64_t bar_asked_ns;          /* when the source was last asked for an unplaced BAR */
 };
 
 /* Where a recording starts. */
@@ -81,6 +103,26 @@ long recorder_drain(struct recorder *rec, size_t max, char *err, size_t errlen);
  * 0, or -1 as recorder_add.
  */
 int recorder_check_ring(struct recorder *rec, char *err, size_t errlen);
+
+/*
+ * Where BAR placements come from, for the rest of the recording: it is asked at once, and the
+ * trace places each BAR the header describes (a source that fails now is asked again later).
+ * 0, or -1 when the BAR records cannot be written.
+ */
+int recorder_set_bar_source(struct recorder *rec, recorder_bar_query query, void *opaque,
+                            char *err, size_t errlen);
+
+/* Ask the source again and place what moved (call it now and then, e.g. once a second). 0, or
+   -1 when the BAR records cannot be written. */
+int recorder_refresh_bars(struct recorder *rec, char *err, size_t errlen);
+
+/* Is a BAR of the device not placed by the trace yet, or placed nowhere (unmapped)? */
+bool recorder_bars_unplaced(const struct recorder *rec);
+
+/* Place the BARs where addr says (a BAR record for each BAR of the device whose address differs
+   from the trace's), pci as the device's PCI address. 0 or -1. */
+int recorder_place_bars(struct recorder *rec, const uint64_t addr[REGDBG_NUM_BARS], uint64_t pci,
+                        char *err, size_t errlen);
 
 /* Make what was written visible to readers such as `dump --follow`. 0 or -1. */
 int recorder_flush(struct recorder *rec, char *err, size_t errlen);

@@ -1672,16 +1672,12 @@ uint64_t regmap_field_value(const struct regmap_field *f, uint64_t reg_value)
     return (reg_value & bit_mask(f->msb, f->lsb)) >> f->lsb;
 }
 
-size_t regmap_decode(const struct regmap_reg *reg, uint64_t offset, unsigned size, uint64_t value,
-                     char *buf, size_t len)
+size_t regmap_access_fields(const struct regmap_reg *reg, uint64_t offset, unsigned size,
+                            uint64_t value, struct regmap_field_value *out)
 {
-    size_t used = 0;
+    size_t n = 0;
     unsigned lo_bit, hi_bit;
 
-    if (!buf || len == 0) {
-        return 0;
-    }
-    buf[0] = '\0';
     if (!reg || size == 0 || size > 8 || offset < reg->offset ||
         offset - reg->offset >= reg->width) {
         return 0;
@@ -1692,27 +1688,50 @@ size_t regmap_decode(const struct regmap_reg *reg, uint64_t offset, unsigned siz
         value &= (1ull << (size * 8)) - 1;
     }
     value <<= lo_bit;
-    for (size_t i = 0; i < reg->n_fields && used + 1 < len; i++) {
+    for (size_t i = 0; i < reg->n_fields; i++) {
         const struct regmap_field *f = &reg->fields[i];
-        uint64_t v;
-        const char *name = NULL;
-        int w;
+        struct regmap_field_value *fv = &out[n];
 
         if (f->lsb < lo_bit || f->msb > hi_bit) {
             continue;
         }
-        v = regmap_field_value(f, value);
-        for (size_t k = 0; k < f->n_values && !name; k++) {
-            if (f->values[k].value == v) {
-                name = f->values[k].name;
+        fv->field = f;
+        fv->value = regmap_field_value(f, value);
+        fv->name = NULL;
+        for (size_t k = 0; k < f->n_values && !fv->name; k++) {
+            if (f->values[k].value == fv->value) {
+                fv->name = f->values[k].name;
             }
         }
-        if (name) {
-            w = snprintf(buf + used, len - used, "%s%s=%s", used ? " " : "", f->name, name);
+        n++;
+    }
+    return n;
+}
+
+size_t regmap_decode(const struct regmap_reg *reg, uint64_t offset, unsigned size, uint64_t value,
+                     char *buf, size_t len)
+{
+    struct regmap_field_value fields[REGMAP_MAX_FIELDS];
+    size_t used = 0, n;
+
+    if (!buf || len == 0) {
+        return 0;
+    }
+    buf[0] = '\0';
+    n = regmap_access_fields(reg, offset, size, value, fields);
+    for (size_t i = 0; i < n && used + 1 < len; i++) {
+        const struct regmap_field *f = fields[i].field;
+        int w;
+
+        if (fields[i].name) {
+            w = snprintf(buf + used, len - used, "%s%s=%s", used ? " " : "", f->name,
+                         fields[i].name);
         } else if (f->msb == f->lsb) {
-            w = snprintf(buf + used, len - used, "%s%s=%" PRIu64, used ? " " : "", f->name, v);
+            w = snprintf(buf + used, len - used, "%s%s=%" PRIu64, used ? " " : "", f->name,
+                         fields[i].value);
         } else {
-            w = snprintf(buf + used, len - used, "%s%s=0x%" PRIx64, used ? " " : "", f->name, v);
+            w = snprintf(buf + used, len - used, "%s%s=0x%" PRIx64, used ? " " : "", f->name,
+                         fields[i].value);
         }
         if (w < 0) {
             break;

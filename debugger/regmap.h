@@ -14,6 +14,8 @@
 
 #define REGMAP_MAX_BAR 5u
 #define REGMAP_OFFSET_LIMIT (1ull << 40) /* every register lies below this BAR offset */
+/* The most fields a register can have: they do not overlap, and it is at most 64 bits wide. */
+#define REGMAP_MAX_FIELDS 64u
 
 struct regmap_enum { char *name; uint64_t value; };
 struct regmap_field {
@@ -119,5 +121,19 @@ uint64_t regmap_field_value(const struct regmap_field *f, uint64_t reg_value);
  */
 size_t regmap_decode(const struct regmap_reg *reg, uint64_t offset, unsigned size, uint64_t value,
                      char *buf, size_t len);
+
+/* One field of a decoded access: its value, and the name the map gives that value (or NULL). */
+struct regmap_field_value {
+    const struct regmap_field *field;
+    uint64_t value;
+    const char *name;
+};
+/*
+ * The fields regmap_decode() prints, as values: those wholly inside the accessed bytes, in
+ * declaration order, into out (room for REGMAP_MAX_FIELDS). Returns how many; 0 for an access
+ * outside reg.
+ */
+size_t regmap_access_fields(const struct regmap_reg *reg, uint64_t offset, unsigned size,
+                            uint64_t value, struct regmap_field_value *out);
 
 #endif /* REGDBG_REGMAP_H */

@@ -458,6 +458,14 @@ void session_tick(struct session *s, uint64_t now_ns)
             s->qemu_gone = true;
             snprintf(s->qemu_gone_why, sizeof(s->qemu_gone_why), "%s", err);
             snprintf(s->run_state, sizeof(s->run_state), "gone");
+        } else if (s->rec_dev >= 0) {
+            const struct proxy *p = &s->proxies[s->rec_dev];
+            uint64_t pci = p->pci_bus >= 0 ? (uint64_t)p->pci_bus << 8 |
+                                             (uint64_t)(p->pci_slot << 3 | p->pci_func)
+                                           : REGDBG_PCI_UNKNOWN;
+
+            /* the trace follows a BAR the guest moved; a write error shows at the next add */
+            recorder_place_bars(&s->rec, p->bar_addr, pci, err, sizeof(err));
         }
     }
 }
@@ -506,46 +514,26 @@ int session_vm_quit(struct session *s, char *err, size_t errlen)
     return ret;
 }
 
-static void pci_walk(struct session *s, json_t *devices)
+/* Each proxy's place from a query-pci reply. */
+static void pci_places(struct session *s, json_t *reply)
 {
-    size_t i, j;
-    json_t *dev, *region;
+    for (int i = 0; i < s->n_proxies; i++) {
+        struct proxy *p = &s->proxies[i];
+        struct pci_place place;
 
-    json_array_foreach(devices, i, dev) {
-        const char *qdev_id = json_string_value(json_object_get(dev, "qdev_id"));
-        json_t *bridge = json_object_get(dev, "pci_bridge");
-        int idx = qdev_id && *qdev_id ? session_find_proxy(s, qdev_id) : -1;
-
-        if (bridge) {
-            pci_walk(s, json_object_get(bridge, "devices"));
-        }
-        if (idx < 0) {
+        if (!discover_pci_find(reply, p->id, &place)) {
             continue;
         }
-        struct proxy *p = &s->proxies[idx];
-        p->pci_bus = (int)json_integer_value(json_object_get(dev, "bus"));
-        p->pci_slot = (int)json_integer_value(json_object_get(dev, "slot"));
-        p->pci_func = (int)json_integer_value(json_object_get(dev, "function"));
-        for (unsigned b = 0; b < REGDBG_NUM_BARS; b++) {
-            p->bar_addr[b] = UINT64_MAX;
-        }
-        json_array_foreach(json_object_get(dev, "regions"), j, region) {
-            json_int_t bar, addr;
-            json_error_t jerr;
-
-            if (json_unpack_ex(region, &jerr, 0, "{s:I, s:I}", "bar", &bar, "address",
-                               &addr) == 0 && bar >= 0 && bar < REGDBG_NUM_BARS) {
-                /* QEMU reports an unmapped BAR as all ones */
-                p->bar_addr[bar] = (uint64_t)addr;
-            }
-        }
+        p->pci_bus = place.bus;
+        p->pci_slot = place.slot;
+        p->pci_func = place.function;
+        memcpy(p->bar_addr, place.bar_addr, sizeof(p->bar_addr));
     }
 }
 
 static int refresh_pci(struct session *s, int timeout_ms, char *err, size_t errlen)
 {
-    json_t *ret, *bus;
-    size_t i;
+    json_t *ret;
 
     if (!s->qmp || s->qemu_gone) {
         snprintf(err, errlen, "QEMU is gone");
@@ -555,9 +543,7 @@ static int refresh_pci(struct session *s, int timeout_ms, char *err, size_t errl
     if (!ret) {
         return -1;
     }
-    json_array_foreach(ret, i, bus) {
-        pci_walk(s, json_object_get(bus, "devices"));
-    }
+    pci_places(s, ret);
     json_decref(ret);
     return 0;
 }
@@ -565,6 +551,26 @@ static int refresh_pci(struct session *s, int timeout_ms, char *err, size_t errl
 int session_refresh_pci(struct session *s, char *err, size_t errlen)
 {
     return refresh_pci(s, QMP_TIMEOUT_MS, err, errlen);
+}
+
+/* The recording's BAR placements (recorder_bar_query): the recorded proxy's, asked of QEMU
+   (not while QMP may wait behind a parked access that no vCPU made, as in a batch). */
+static int session_bar_query(void *opaque, uint64_t addr[REGDBG_NUM_BARS], uint64_t *pci,
+                             char *err, size_t errlen)
+{
+    struct session *s = opaque;
+    const struct proxy *p;
+
+    if (s->rec_dev < 0 || s->no_pci_refresh || s->qemu_gone ||
+        refresh_pci(s, PCI_REFRESH_TIMEOUT_MS, err, errlen) < 0) {
+        snprintf(err, errlen, "QEMU cannot be asked now");
+        return -1;
+    }
+    p = &s->proxies[s->rec_dev];
+    memcpy(addr, p->bar_addr, sizeof(p->bar_addr));
+    *pci = p->pci_bus >= 0 ? (uint64_t)p->pci_bus << 8 | (uint64_t)(p->pci_slot << 3 | p->pci_func)
+                           : REGDBG_PCI_UNKNOWN;
+    return 0;
 }
 
 int session_record_start(struct session *s, const char *path, int dev, char *err,
@@ -582,6 +588,13 @@ int session_record_start(struct session *s, const char *path, int dev, char *err
         return -1;
     }
     s->rec_dev = dev;
+    if (recorder_set_bar_source(&s->rec, session_bar_query, s, err, errlen) < 0) {
+        char why[256];
+
+        s->rec_dev = -1;
+        recorder_abandon(&s->rec, why, sizeof(why));
+        return -1;
+    }
     return 0;
 }
 

@@ -159,6 +159,13 @@ int trace_writer_add(struct trace_writer *w, const struct regdbg_trace_record *r
 {
     unsigned char *dst;
 
+    if (rec->kind == REGDBG_REC_BAR &&
+        (rec->bar >= REGDBG_NUM_BARS || (rec->offset != REGDBG_PCI_UNKNOWN &&
+                                          rec->offset > 0xffff))) {
+        snprintf(err, errlen, "refusing to write a BAR record into %s: BAR %u, PCI address "
+                 "0x%llx", w->path, rec->bar, (unsigned long long)rec->offset);
+        return -1;
+    }
     if (rec->kind == REGDBG_REC_ACCESS) {
         const char *problem = access_problem(rec);
 
@@ -205,6 +212,16 @@ int trace_writer_add(struct trace_writer *w, const struct regdbg_trace_record *r
         w->used += sizeof(d);
         w->next_seq = rec->seq + 1;
         w->have_seq = true;
+    } else if (rec->kind == REGDBG_REC_BAR) {
+        bool pci_known = rec->offset != REGDBG_PCI_UNKNOWN;
+        struct regdbg_disk_bar d = {
+            .kind = REGDBG_DISK_BAR, .bar = rec->bar, .pci_known = pci_known,
+            .pci_bus = pci_known ? (uint8_t)(rec->offset >> 8) : 0,
+            .pci_devfn = pci_known ? (uint8_t)rec->offset : 0,
+            .address = rec->value, .t_ns = rec->t_ns,
+        };
+        memcpy(dst, &d, sizeof(d));
+        w->used += sizeof(d);
     } else {
         struct regdbg_disk_marker d = {
             .kind = rec->kind == REGDBG_REC_DROP ? REGDBG_DISK_DROP : REGDBG_DISK_END,
@@ -362,6 +379,19 @@ static size_t disk_size(uint8_t kind)
 }
 
 /* Decode the record at p into rec; NULL, or what is wrong with it. */
+
+/* The fields the two short access forms share */
+static void short_access(struct regdbg_trace_record *rec, uint8_t bar_size_dir, uint16_t cpu,
+                         uint32_t offset, uint64_t t_ns, uint64_t value)
+{
+    rec->bar = bar_size_dir & 7;
+    rec->size = (uint8_t)(1u << ((bar_size_dir >> 3) & 3));
+    rec->dir = (bar_size_dir >> 5) & 1;
+    rec->cpu = cpu == 0xffff ? REGDBG_CPU_NONE : cpu;
+    rec->offset = offset;
+    rec->t_ns = t_ns;
+    rec->value = rec->orig_value = value;
+}
 static const char *decode(struct trace_reader *r, const unsigned char *p,
                           struct regdbg_trace_record *rec)
 {
@@ -387,13 +417,7 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
         if ((uint32_t)rec->seq != d.seq_lo) {
             return "sequence check fails (records lost or reordered)";
         }
-        rec->bar = d.bar_size_dir & 7;
-        rec->size = (uint8_t)(1u << ((d.bar_size_dir >> 3) & 3));
-        rec->dir = (d.bar_size_dir >> 5) & 1;
-        rec->cpu = d.cpu == 0xffff ? REGDBG_CPU_NONE : d.cpu;
-        rec->offset = d.offset;
-        rec->t_ns = d.t_ns;
-        rec->value = rec->orig_value = d.value;
+        short_access(rec, d.bar_size_dir, d.cpu, d.offset, d.t_ns, d.value);
         break;
     }
     case REGDBG_DISK_SHORT_PC: {
@@ -414,13 +438,7 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
         }
         rec->kind = REGDBG_REC_ACCESS;
         rec->seq = r->last_seq + 1;
-        rec->bar = d.bar_size_dir & 7;
-        rec->size = (uint8_t)(1u << ((d.bar_size_dir >> 3) & 3));
-        rec->dir = (d.bar_size_dir >> 5) & 1;
-        rec->cpu = d.cpu == 0xffff ? REGDBG_CPU_NONE : d.cpu;
-        rec->offset = d.offset;
-        rec->t_ns = d.t_ns;
-        rec->value = rec->orig_value = d.value;
+        short_access(rec, d.bar_size_dir, d.cpu, d.offset, d.t_ns, d.value);
         rec->flags = REGDBG_EV_PC;
         rec->cpu_mode = d.cpu_mode;
         rec->guest_pc = d.guest_pc;
@@ -458,6 +476,27 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
         rec->rule = d.rule;
         rec->cpu_mode = d.cpu_mode;
         break;
+    }
+    case REGDBG_DISK_BAR: {
+        struct regdbg_disk_bar d;
+
+        if (r->version < 3) {
+            return "unknown record kind";       /* version 3 brought it */
+        }
+        memcpy(&d, p, sizeof(d));
+        if (memcmp(d.reserved, zero, sizeof(d.reserved)) != 0 || d.reserved2 || d.pci_known > 1 ||
+            (!d.pci_known && (d.pci_bus || d.pci_devfn))) {
+            return "reserved bits are set";
+        }
+        if (d.bar >= REGDBG_NUM_BARS || r->hdr.bars[d.bar].size == 0) {
+            return "a BAR record for a BAR the header does not describe";
+        }
+        rec->kind = REGDBG_REC_BAR;
+        rec->bar = d.bar;
+        rec->value = d.address;
+        rec->offset = d.pci_known ? (uint64_t)d.pci_bus << 8 | d.pci_devfn : REGDBG_PCI_UNKNOWN;
+        rec->t_ns = d.t_ns;
+        return NULL;
     }
     case REGDBG_DISK_DROP:
     case REGDBG_DISK_END: {

@@ -1,10 +1,11 @@
 /*
- * regdbg trace files (format version 2, documented in docs/trace-format.md): a fixed header that
+ * regdbg trace files (format version 3, documented in docs/trace-format.md): a fixed header that
  * describes the device, then little-endian records of 32 bytes (an ordinary access, with or
- * without its guest PC, drop and end markers) or 64 bytes (an access a rule touched, or one that
- * does not fit a short form), each starting with its kind byte. Writer (version 2) and reader
- * (versions 1 and 2); the reader treats the file as untrusted and reports the first damage with
- * its byte offset. In memory, every record is a struct regdbg_trace_record.
+ * without its guest PC, drop and end markers, where the guest placed a BAR) or 64 bytes (an
+ * access a rule touched, or one that does not fit a short form), each starting with its kind
+ * byte. Writer (version 3) and reader (versions 1 to 3); the reader treats the file as untrusted
+ * and reports the first damage with its byte offset. In memory, every record is a
+ * struct regdbg_trace_record.
  */
 #ifndef REGDBG_TRACE_FILE_H
 #define REGDBG_TRACE_FILE_H
@@ -16,7 +17,7 @@
 #include "regdbg/abi.h"
 
 #define REGDBG_TRACE_MAGIC   "RDBGTRCE"
-#define REGDBG_TRACE_VERSION 2u
+#define REGDBG_TRACE_VERSION 3u
 #define REGDBG_TRACE_VERSION_MIN 1u     /* the oldest version the reader reads */
 #define REGDBG_TRACE_HEADER_SIZE 256u
 
@@ -25,7 +26,13 @@ enum regdbg_record_kind {
     REGDBG_REC_ACCESS = 1,  /* one register access */
     REGDBG_REC_DROP   = 2,  /* value = events the ring dropped here; seq = seq of the next access */
     REGDBG_REC_END    = 3,  /* the recording finished cleanly: value = accesses, orig_value = drops */
+    REGDBG_REC_BAR    = 4,  /* version 3: BAR bar is at guest-physical address value from here on
+                               (REGDBG_BAR_UNMAPPED: nowhere); offset = the device's PCI address
+                               bus << 8 | devfn, or REGDBG_PCI_UNKNOWN */
 };
+
+#define REGDBG_BAR_UNMAPPED UINT64_MAX
+#define REGDBG_PCI_UNKNOWN UINT64_MAX
 
 /* On-disk kind bytes (the first byte of every record) */
 enum regdbg_disk_kind {
@@ -34,6 +41,7 @@ enum regdbg_disk_kind {
     REGDBG_DISK_DROP  = 0x03,   /* 32 bytes */
     REGDBG_DISK_END   = 0x04,   /* 32 bytes */
     REGDBG_DISK_SHORT_PC = 0x05, /* 32 bytes, version 2: a short access that carries its PC */
+    REGDBG_DISK_BAR   = 0x06,   /* 32 bytes, version 3: where the guest placed a BAR */
 };
 
 struct regdbg_trace_header {
@@ -147,6 +155,23 @@ struct regdbg_disk_marker {
     uint64_t t_ns;
 };
 _Static_assert(sizeof(struct regdbg_disk_marker) == 32, "marker record layout");
+
+/* On disk, 32 bytes (version 3): the guest-physical address of a BAR from this record on, as
+   QEMU's query-pci gave it when regdbg learned it, with the device's PCI address. */
+struct regdbg_disk_bar {
+    uint8_t kind;                       /* REGDBG_DISK_BAR */
+    uint8_t bar;                        /* 0..5, a BAR the header describes */
+    uint8_t pci_known;                  /* 1: pci_bus and pci_devfn hold the PCI address; 0: zero */
+    uint8_t pci_bus;
+    uint8_t pci_devfn;                  /* slot << 3 | function */
+    uint8_t reserved[3];                /* zero */
+    uint64_t address;                   /* REGDBG_BAR_UNMAPPED: the BAR is not mapped */
+    uint64_t t_ns;                      /* CLOCK_MONOTONIC when regdbg learned it */
+    uint64_t reserved2;                 /* zero */
+};
+_Static_assert(sizeof(struct regdbg_disk_bar) == 32, "BAR record layout");
+_Static_assert(offsetof(struct regdbg_disk_bar, address) == 8, "BAR record layout");
+_Static_assert(offsetof(struct regdbg_disk_bar, t_ns) == 16, "BAR record layout");
 
 /* Writer: buffered; every function returns 0 or -1 with a message in err. */
 struct trace_writer;

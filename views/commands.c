@@ -31,10 +31,15 @@ const struct ui_command ui_commands[] = {
       ACT_PARK_GDB },
     { 'e', 0, "e", "EditRule", "parked: rewrite the rule that hit", SCOPE_PARKED,
       ACT_PARK_EDIT_RULE },
-    { '?', KEY_F(1), "? F1", "Help", "this help: every key and command", SCOPE_GLOBAL,
+    { '?', KEY_F(1), "? F1", "Help", "this help: every key and command", SCOPE_GLOBAL | SCOPE_DIFF,
       ACT_VIEW_HELP },
     { 'q', 0, "q", "Quit", "quit (the VM goes on; a VM regdbg launched is shut down after "
-      "asking)", SCOPE_GLOBAL, ACT_QUIT },
+      "asking; the diff screen just ends)", SCOPE_GLOBAL | SCOPE_DIFF, ACT_QUIT },
+    { 'n', ']', "n ]", "NextDiff", "the next divergence: the next hunk where the run on the "
+      "right differs from run 1", SCOPE_DIFF, ACT_DIFF_NEXT },
+    { 'N', '[', "N [", "PrevDiff", "the previous divergence", SCOPE_DIFF, ACT_DIFF_PREV },
+    { '\t', 0, "Tab", "NextRun", "with three runs or more: the next run on the right, against "
+      "run 1", SCOPE_DIFF, ACT_DIFF_NEXT_RUN },
     { '1', 0, "1", "Stream", "the live stream of accesses", SCOPE_GLOBAL, ACT_VIEW_STREAM },
     { '2', 0, "2", "Regs", "registers: last values, counts, fields", SCOPE_GLOBAL,
       ACT_VIEW_REGS },
@@ -66,7 +71,7 @@ const struct ui_command ui_commands[] = {
     { KEY_HOME, 'g', "Home g", NULL, "jump to the oldest line", SCOPE_SCROLL, ACT_MOVE_FIRST },
     { KEY_END, 'G', "End G", NULL, "jump to the newest line (the stream follows again)",
       SCOPE_SCROLL, ACT_MOVE_LAST },
-    { KEY_ESC, 0, "Esc", NULL, "leave help, a prompt or a question", SCOPE_GLOBAL,
+    { KEY_ESC, 0, "Esc", NULL, "leave help, a prompt or a question", SCOPE_GLOBAL | SCOPE_DIFF,
       ACT_VIEW_BACK },
     { 'd', 0, "d", NULL, "detach: leave the VM running, even one regdbg launched", SCOPE_GLOBAL,
       ACT_DETACH },
@@ -76,6 +81,8 @@ const int ui_n_commands = (int)(sizeof(ui_commands) / sizeof(ui_commands[0]));
 static unsigned view_scope(enum view_id v)
 {
     switch (v) {
+    case VIEW_DIFF:
+        return SCOPE_DIFF | SCOPE_SCROLL;
     case VIEW_STREAM:
         return SCOPE_GLOBAL | SCOPE_STREAM | SCOPE_SCROLL;
     case VIEW_REGS:
@@ -138,9 +145,18 @@ static enum action prompt_key(struct ui *ui, int key)
     }
 }
 
+unsigned ui_scope(const struct ui *ui)
+{
+    /* the diff screen's help is still the diff screen: its keys only */
+    if (ui->diff) {
+        return SCOPE_DIFF | SCOPE_SCROLL;
+    }
+    return view_scope(ui->view) | (ui->parked ? SCOPE_PARKED : 0);
+}
+
 enum action ui_key(struct ui *ui, int key)
 {
-    unsigned scope = view_scope(ui->view) | (ui->parked ? SCOPE_PARKED : 0);
+    unsigned scope = ui_scope(ui);
 
     if (key == KEY_RESIZE) {
         return ACT_REDRAW;
@@ -177,7 +193,8 @@ const char *ui_action_name(enum action a)
         [ACT_PARK_STOP_VM] = "park-stop-vm", [ACT_PARK_GDB] = "park-gdb", [ACT_PARK_EDIT_RULE] = "park-edit-rule",
         [ACT_MOVE_UP] = "move-up", [ACT_MOVE_DOWN] = "move-down", [ACT_PAGE_UP] = "page-up",
         [ACT_PAGE_DOWN] = "page-down", [ACT_MOVE_FIRST] = "move-first",
-        [ACT_MOVE_LAST] = "move-last",
+        [ACT_MOVE_LAST] = "move-last", [ACT_DIFF_NEXT] = "diff-next",
+        [ACT_DIFF_PREV] = "diff-prev", [ACT_DIFF_NEXT_RUN] = "diff-next-run",
     };
 
     return a >= 0 && a < ACT_COUNT && names[a] ? names[a] : "?";
@@ -187,18 +204,21 @@ void ui_keys_print(FILE *f)
 {
     static const struct { unsigned scope; const char *name; } scopes[] = {
         { SCOPE_GLOBAL, "global" }, { SCOPE_STREAM, "stream" }, { SCOPE_SCROLL, "scroll" },
-        { SCOPE_REGS, "registers" }, { SCOPE_PARKED, "parked" },
+        { SCOPE_REGS, "registers" }, { SCOPE_PARKED, "parked" }, { SCOPE_DIFF, "diff" },
     };
 
     fputs("# the TUI's keys, in the order they are looked up (the first that fits wins)\n"
           "# keys\trequest\tscope\thelp\n", f);
     for (int i = 0; i < ui_n_commands; i++) {
         const struct ui_command *c = &ui_commands[i];
-        const char *scope = "";
+        char scope[64] = "";
+        size_t used = 0;
 
+        /* a key of several scopes names each: global,diff */
         for (size_t k = 0; k < sizeof(scopes) / sizeof(scopes[0]); k++) {
-            if (c->scope == scopes[k].scope) {
-                scope = scopes[k].name;
+            if (c->scope & scopes[k].scope) {
+                used += (size_t)snprintf(scope + used, sizeof(scope) - used, "%s%s",
+                                         used ? "," : "", scopes[k].name);
             }
         }
         fprintf(f, "%s\t%s\t%s\t%s\n", c->keyname, ui_action_name(c->action), scope, c->help);
@@ -216,6 +236,8 @@ const struct view_ops *ui_view_ops(enum view_id id)
         return &help_view_ops;
     case VIEW_RULES:
         return &rules_view_ops;
+    case VIEW_DIFF:
+        return &diff_view_ops;
     default:
         return &stream_view_ops;
     }

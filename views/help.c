@@ -58,18 +58,26 @@ static void add_entry(struct help_text *h, int name_width, const char *name, con
     }
 }
 
-static void build(struct help_text *h, int cols)
+static void build(struct help_text *h, const struct ui *ui, int cols)
 {
+    unsigned scope = ui_scope(ui);
+
     h->n = 0;
-    add(h, ROLE_HEADER, "Keys");
+    add(h, ROLE_HEADER, ui->diff ? "Keys of the diff screen" : "Keys");
     for (int i = 0; i < ui_n_commands; i++) {
         const struct ui_command *c = &ui_commands[i];
         char text[300];
 
+        if (ui->diff && !(c->scope & scope)) {
+            continue;       /* the diff screen has its keys only */
+        }
         snprintf(text, sizeof(text), "%s%s", c->help,
                  c->scope & SCOPE_STREAM ? " (stream)" : c->scope & SCOPE_REGS ? " (registers)"
-                                                                              : "");
+                 : c->scope == SCOPE_DIFF ? " (regdbg diff --tui)" : "");
         add_entry(h, 10, c->keyname, text, cols);
+    }
+    if (ui->diff) {
+        return;             /* no : prompt there */
     }
     add(h, ROLE_NORMAL, "");
     add(h, ROLE_HEADER, "Commands (type : first)");
@@ -86,7 +94,7 @@ static void help_draw(struct ui *ui)
     static struct help_text h;
     struct view_state *vs = &ui->vs[VIEW_HELP];
 
-    build(&h, vs->cols);
+    build(&h, ui, vs->cols);
     if (vs->top + (uint64_t)vs->rows > (uint64_t)h.n) {
         vs->top = (uint64_t)h.n > (uint64_t)vs->rows ? (uint64_t)h.n - (uint64_t)vs->rows : 0;
     }
@@ -100,7 +108,7 @@ static enum action help_request(struct ui *ui, enum action req)
 {
     static struct help_text h;
 
-    build(&h, ui->vs[VIEW_HELP].cols);
+    build(&h, ui, ui->vs[VIEW_HELP].cols);
     return list_scroll_window(&ui->vs[VIEW_HELP], req, (uint64_t)h.n);
 }
 

@@ -211,6 +211,9 @@ static void draw_bottom(struct ui *ui)
         if (!c->label || (ui->parked != !!(c->scope & SCOPE_PARKED) && c->key != '?')) {
             continue;       /* parked: the park keys; otherwise the rest */
         }
+        if (ui->diff ? !(c->scope & SCOPE_DIFF) : !(c->scope & ~SCOPE_DIFF)) {
+            continue;       /* the diff screen's keys there, the debugger's here */
+        }
         snprintf(key, sizeof(key), "%s", c->keyname);
         if (strchr(key, ' ')) {
             *strchr(key, ' ') = '\0';
@@ -256,12 +259,18 @@ static void draw_gone_box(struct ui *ui)
 void screen_draw(struct ui *ui)
 {
     erase();
-    draw_status(ui);
+    if (ui->s) {
+        draw_status(ui);
+    } else {
+        /* the diff screen: no VM; its view says what it shows */
+        screen_fill_line(0, screen_attr(ROLE_STATUS));
+        screen_put(0, 0, ui->status_text, screen_attr(ROLE_STATUS));
+    }
     ui_view_ops(ui->view)->draw(ui);
     if (ui->parked) {
         park_panel_draw(ui);
     }
-    if (ui->s->qemu_gone) {
+    if (ui->s && ui->s->qemu_gone) {
         draw_gone_box(ui);
     }
     draw_bottom(ui);

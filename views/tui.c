@@ -120,6 +120,9 @@ static void perform(struct tui *t, enum action a)
     case ACT_NONE:
     case ACT_REDRAW:
     case ACT_COUNT:
+    case ACT_DIFF_NEXT:         /* the diff screen's (views/diff_view.c) */
+    case ACT_DIFF_PREV:
+    case ACT_DIFF_NEXT_RUN:
         break;
     case ACT_MOVE_UP:
     case ACT_MOVE_DOWN:

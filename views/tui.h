@@ -30,6 +30,11 @@ int tui_attach(const struct tui_options *o, const char *qmp_path);
    debugger on it; quitting shuts it down, detaching leaves it running. */
 int tui_launch(const struct tui_options *o, const char *accel, int qemu_argc, char **qemu_argv);
 
+/* `regdbg diff --tui`: the compared runs (trace_diff_compare() done; paths[i] names run i)
+   side by side until q. 0, or 2 after a message when the terminal cannot be had. */
+struct trace_diff;
+int tui_diff(const struct trace_diff *d, const char *const *paths);
+
 /* `regdbg help --keys`: the key table (views/commands.c), tab-separated: keys, request, scope,
    help. */
 void ui_keys_print(FILE *f);

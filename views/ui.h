@@ -57,13 +57,18 @@ enum action {
     ACT_PAGE_DOWN,
     ACT_MOVE_FIRST,         /* the oldest / first line */
     ACT_MOVE_LAST,          /* the newest / last line (the stream follows again) */
+    /* the diff screen (regdbg diff --tui) */
+    ACT_DIFF_NEXT,          /* the next divergence */
+    ACT_DIFF_PREV,          /* the previous one */
+    ACT_DIFF_NEXT_RUN,      /* the next run on the right side */
     ACT_COUNT
 };
 
 /* The request's name, as `regdbg help --keys` prints it ("move-up", "park-continue"). */
 const char *ui_action_name(enum action a);
 
-enum view_id { VIEW_STREAM, VIEW_REGS, VIEW_DEVICES, VIEW_RULES, VIEW_HELP, VIEW_COUNT };
+enum view_id { VIEW_STREAM, VIEW_REGS, VIEW_DEVICES, VIEW_RULES, VIEW_HELP, VIEW_DIFF,
+               VIEW_COUNT };
 
 enum prompt_kind {
     PROMPT_NONE, PROMPT_COMMAND, PROMPT_SEARCH, PROMPT_FILTER, PROMPT_CONFIRM,
@@ -76,6 +81,8 @@ enum prompt_kind {
 #define SCOPE_SCROLL  0x4u  /* every view that scrolls */
 #define SCOPE_REGS    0x8u
 #define SCOPE_PARKED  0x10u /* only while an access is parked (these keys come first) */
+#define SCOPE_DIFF    0x20u /* the diff screen (regdbg diff --tui), which has only these keys and
+                               the scrolling ones */
 
 struct ui_command {
     int key;                /* curses key code */
@@ -98,8 +105,11 @@ struct view_state {
     int rows, cols;         /* of the area the view draws in */
 };
 
+struct diff_screen;
+
 struct ui {
-    struct session *s;
+    struct session *s;          /* NULL on the diff screen, which has no VM */
+    struct diff_screen *diff;   /* the diff screen's model (views/diff_view.c), or NULL */
     enum view_id view, prev_view;
     struct view_state vs[VIEW_COUNT];
     bool follow;            /* the stream keeps the newest line at the bottom */
@@ -118,6 +128,7 @@ struct ui {
     char filter_text[256];
     char last_command[256]; /* the last line run at the : prompt (Up brings it back) */
     char notice[512];       /* one line at the bottom, e.g. an error from a command */
+    char status_text[512];  /* the top line when there is no session (the diff screen) */
     bool notice_is_error;
     uint64_t session_start_ns;
     bool color;
@@ -133,7 +144,10 @@ struct view_ops {
 };
 
 extern const struct view_ops stream_view_ops, regs_view_ops, devices_view_ops, rules_view_ops,
-    help_view_ops;
+    help_view_ops, diff_view_ops;
+
+/* The scopes of the keys that work where the screen is now (SCOPE_*). */
+unsigned ui_scope(const struct ui *ui);
 
 /* The parked-access panel (views/park.c), drawn over the bottom of the view. */
 void park_panel_draw(struct ui *ui);

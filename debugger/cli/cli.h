@@ -32,6 +32,9 @@ int cmd_attach(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_qemu_args(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_map(int argc, char **argv);
 
 extern const char record_usage[];
 extern const char dump_usage[];
@@ -41,6 +44,9 @@ extern const char attach_usage[];
 const char *batch_usage(void);     /* generated from the command table */
 extern const char scan_usage[];
 extern const char qemu_args_usage[];
+extern const char export_usage[];
+extern const char import_usage[];
+extern const char map_usage[];
 
 /* A usage error, as one line on stderr: "regdbg CMD: MESSAGE; try 'regdbg CMD --help'".
    Returns EXIT_USAGE. */

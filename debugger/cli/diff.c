@@ -17,7 +17,9 @@
 #include "rules_parse.h"
 #include "session.h"
 #include "trace_diff.h"
+#include "symbols.h"
 #include "trace_file.h"
+#include "tui.h"
 
 #define DIFF_SAME 0
 #define DIFF_DIFFERENT 1
@@ -46,8 +48,15 @@ const char diff_usage[] =
     "  --dev ID            the device the traces must be of (a trace holds one device)\n"
     "  --map FILE          a register map to add to the shipped ones (a file or a folder)\n"
     "  --format F          text (default) or json (one object; schema in docs/diff.md)\n"
+    "  --tui               the runs side by side in the debugger's look instead of a report:\n"
+    "                      run 1 and another (Tab: the next), register names and fields, n and\n"
+    "                      N (or ] and [) to the next and previous divergence, ? help, q quits\n"
+    "                      (exit status 0; 2 as ever for trouble)\n"
     "  --max-edits N       give up aligning a run that needs more than N inserted and deleted\n"
     "                      items (default 10000), and report where it parts from the first\n"
+    CLI_SYMBOLS_HELP
+    "                      (the report's accesses name the code that made them; PCs are never\n"
+    "                      compared)\n"
     "\n"
     "exit status: 0 the runs agree (polls of other lengths aside), 1 they differ, 2 trouble\n"
     "(an unreadable or damaged trace, traces of different devices, a usage error)\n"
@@ -64,9 +73,11 @@ struct diff_args {
     char **maps;
     int n_maps;
     const char *dev;
-    bool writes_only, json;
+    bool writes_only, json, tui;
     uint32_t context;
     uint64_t max_edits;
+    const char *sym_specs[CLI_MAX_SYMBOLS];
+    int n_syms;
 };
 
 /* What the report says of each run besides its accesses. */
@@ -75,7 +86,17 @@ struct run_info {
     struct regdbg_trace_header hdr;
     uint64_t dropped_events;        /* from drop markers */
     bool ended;                     /* it has an end record */
+    /* with --symbols: the PC of each access, by its number in the file less one */
+    uint64_t *pc;
+    uint16_t *pc_flags;             /* REGDBG_EV_PC and REGDBG_EV_PC_AFTER, 0 for none */
+    size_t n_pcs, pcs_cap;
 };
+
+/* With --symbols, the report's accesses name their code: the set and the runs' PCs. */
+static struct {
+    const struct symbols *syms;
+    const struct run_info *info;
+} code_names;
 
 /* ---- arguments ---------------------------------------------------------------------------- */
 
@@ -104,6 +125,8 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
         { "map", required_argument, NULL, 'm' },
         { "format", required_argument, NULL, 'F' },
         { "max-edits", required_argument, NULL, 'E' },
+        { "tui", no_argument, NULL, 'T' },
+        { "symbols", required_argument, NULL, CLI_SYMBOLS },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
@@ -135,6 +158,7 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
         case 'i': a->ignore_specs[a->n_ignore++] = optarg; break;
         case 'M': a->mask_specs[a->n_masks++] = optarg; break;
         case 'w': a->writes_only = true; break;
+        case 'T': a->tui = true; break;
         case 'd': a->dev = optarg; break;
         case 'm': a->maps[a->n_maps++] = optarg; break;
         case 'F':
@@ -150,6 +174,11 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
             }
             a->max_edits = n;
             break;
+        case CLI_SYMBOLS:
+            if (cli_symbols_option("diff", a->sym_specs, &a->n_syms, optarg)) {
+                return DIFF_TROUBLE;
+            }
+            break;
         case 'h':
             fputs(diff_usage, stdout);
             return 1;
@@ -164,6 +193,9 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
     if (a->n_files < 2) {
         return usage_error("%s", a->n_files ? "give at least two trace files to compare"
                                             : "give the trace files to compare (two or more)");
+    }
+    if (a->tui && a->json) {
+        return usage_error("%s", "--tui and --format json: one or the other");
     }
     return 0;
 }
@@ -271,24 +303,6 @@ static int parse_mask(const char *spec, const struct regmap *map,
 
 /* ---- reading ------------------------------------------------------------------------------ */
 
-/* The device id as text: printable ASCII but for backslash, anything else as \xNN, so that a
-   hostile file cannot move the terminal. out holds 4 * REGDBG_DEV_ID_LEN + 1 bytes. */
-static void printable_id(const char *id, char *out)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < REGDBG_DEV_ID_LEN && id[i]; i++) {
-        unsigned char c = (unsigned char)id[i];
-
-        if (c > 0x20 && c < 0x7f && c != '\\') {
-            out[o++] = (char)c;
-        } else {
-            o += (size_t)sprintf(out + o, "\\x%02x", c);
-        }
-    }
-    out[o] = '\0';
-}
-
 static int open_traces(const struct diff_args *a, struct trace_reader **readers,
                        struct run_info *info)
 {
@@ -307,8 +321,8 @@ static int open_traces(const struct diff_args *a, struct trace_reader **readers,
         const struct regdbg_trace_header *h = &info[i].hdr, *h0 = &info[0].hdr;
         char id[4 * REGDBG_DEV_ID_LEN + 1], id0[4 * REGDBG_DEV_ID_LEN + 1];
 
-        printable_id(h->dev_id, id);
-        printable_id(h0->dev_id, id0);
+        cli_escape_name(h->dev_id, id, sizeof(id));
+        cli_escape_name(h0->dev_id, id0, sizeof(id0));
         if (a->dev && strcmp(h->dev_id, a->dev) != 0) {
             fprintf(stderr, "regdbg diff: %s records device \"%s\", not \"%s\" (--dev); a trace "
                     "holds one device: give the traces of %s\n", info[i].path, id, a->dev,
@@ -328,6 +342,50 @@ static int open_traces(const struct diff_args *a, struct trace_reader **readers,
 
 /* Every access of run's file into the comparison. 0, or -1 after saying which file and where
    the damage is. */
+/* Keep an access's PC, by its number in the file (the report names accesses by it) */
+static int keep_pc(struct run_info *info, const struct regdbg_trace_record *rec)
+{
+    if (info->n_pcs == info->pcs_cap) {
+        size_t cap = info->pcs_cap ? 2 * info->pcs_cap : 4096;
+        uint64_t *pc = realloc(info->pc, cap * sizeof(*pc));
+        uint16_t *flags;
+
+        if (!pc) {
+            return -1;
+        }
+        info->pc = pc;
+        flags = realloc(info->pc_flags, cap * sizeof(*flags));
+        if (!flags) {
+            return -1;
+        }
+        info->pc_flags = flags;
+        info->pcs_cap = cap;
+    }
+    info->pc[info->n_pcs] = rec->guest_pc;
+    info->pc_flags[info->n_pcs++] = rec->flags & (REGDBG_EV_PC | REGDBG_EV_PC_AFTER);
+    return 0;
+}
+
+/* "guest_main+0x4b" for access number `access` of run, or "" (no --symbols, no PC) */
+static void code_text(size_t run, uint64_t access, char *buf, size_t len)
+{
+    const struct run_info *info = code_names.info ? &code_names.info[run] : NULL;
+    uint16_t flags;
+
+    buf[0] = '\0';
+    if (!code_names.syms || !info || access == 0 || access > info->n_pcs) {
+        return;
+    }
+    flags = info->pc_flags[access - 1];
+    if (flags & REGDBG_EV_PC) {
+        char name[256];
+
+        symbols_format(code_names.syms, info->pc[access - 1], flags & REGDBG_EV_PC_AFTER, false,
+                       name, sizeof(name));
+        cli_escape_name(name, buf, len);
+    }
+}
+
 static int read_run(struct trace_diff *d, size_t run, struct trace_reader *r,
                     struct run_info *info)
 {
@@ -352,6 +410,10 @@ static int read_run(struct trace_diff *d, size_t run, struct trace_reader *r,
             return -1;
         }
         if (rec.kind == REGDBG_REC_ACCESS) {
+            if (code_names.syms && keep_pc(info, &rec) < 0) {
+                fprintf(stderr, "regdbg diff: out of memory for the PCs of %s\n", info->path);
+                return -1;
+            }
             if (trace_diff_add(d, run, rec.bar, rec.offset, rec.size, rec.dir, rec.value, err,
                                sizeof(err)) < 0) {
                 fprintf(stderr, "regdbg diff: %s: %s\n", info->path, err);
@@ -430,7 +492,7 @@ static const char *dir_name(const struct diff_location *l)
 static void print_item(const struct trace_diff *d, char op, size_t run, uint32_t item)
 {
     struct item_view v = view_item(d, run, item);
-    char where[96], fields[512];
+    char where[96], fields[512], code[1024];
     int digits = v.loc->size * 2;
 
     where_text(v.loc, where, sizeof(where));
@@ -450,6 +512,10 @@ static void print_item(const struct trace_diff *d, char op, size_t run, uint32_t
     }
     if (fields[0]) {
         printf("  %s", fields);
+    }
+    code_text(run, v.access, code, sizeof(code));
+    if (code[0]) {
+        printf("  [%s]", code);
     }
     putchar('\n');
 }
@@ -738,7 +804,7 @@ static void print_header(const struct trace_diff *d, const struct run_info *info
         const struct diff_run *r = &d->runs[run];
         char id[4 * REGDBG_DEV_ID_LEN + 1];
 
-        printable_id(info[run].hdr.dev_id, id);
+        cli_escape_name(info[run].hdr.dev_id, id, sizeof(id));
         printf("run %zu: %s: %s %04x:%04x, %" PRIu64 " accesses", run + 1, info[run].path,
                id[0] ? id : "-", info[run].hdr.vendor_id, info[run].hdr.device_id, r->in_file);
         if (r->n != r->in_file) {
@@ -853,7 +919,7 @@ static json_t *json_id(const char *id)
         return s;
     }
     /* not UTF-8: its escaped text form keeps the output valid JSON */
-    printable_id(id, text);
+    cli_escape_name(id, text, sizeof(text));
     return json_string(text);
 }
 
@@ -873,17 +939,23 @@ static json_t *json_u64(uint64_t v)
 static json_t *json_item(const struct trace_diff *d, const char *op, size_t run, uint32_t item)
 {
     struct item_view v = view_item(d, run, item);
-    char fields[512];
+    char fields[512], code[1024];
+    json_t *o;
 
     fields_text(v.loc, v.value, fields, sizeof(fields));
-    return json_pack("{s:s, s:I, s:I, s:s, s:I, s:I, s:o, s:o, s:I, s:o, s:o, s:s}",
-                     "op", op, "run", (json_int_t)run + 1, "access", (json_int_t)v.access,
-                     "dir", v.loc->dir == REGDBG_DIR_WRITE ? "w" : "r",
-                     "size", (json_int_t)v.loc->size, "bar", (json_int_t)v.loc->bar,
-                     "off", json_u64(v.loc->offset),
-                     "reg", v.loc->reg ? json_string(v.loc->reg->name) : json_null(),
-                     "count", (json_int_t)v.count, "value", json_u64(v.value),
-                     "first_value", json_u64(v.first_value), "fields", fields);
+    o = json_pack("{s:s, s:I, s:I, s:s, s:I, s:I, s:o, s:o, s:I, s:o, s:o, s:s}",
+                  "op", op, "run", (json_int_t)run + 1, "access", (json_int_t)v.access,
+                  "dir", v.loc->dir == REGDBG_DIR_WRITE ? "w" : "r",
+                  "size", (json_int_t)v.loc->size, "bar", (json_int_t)v.loc->bar,
+                  "off", json_u64(v.loc->offset),
+                  "reg", v.loc->reg ? json_string(v.loc->reg->name) : json_null(),
+                  "count", (json_int_t)v.count, "value", json_u64(v.value),
+                  "first_value", json_u64(v.first_value), "fields", fields);
+    if (o && code_names.syms) {
+        code_text(run, v.access, code, sizeof(code));
+        json_object_set_new(o, "sym", code[0] ? json_string(code) : json_null());
+    }
+    return o;
 }
 
 static json_t *json_runs_with(const uint8_t *relation, size_t n_runs, enum diff_relation want)
@@ -1080,6 +1152,7 @@ int cmd_diff(int argc, char **argv)
     struct trace_diff d = { 0 };
     struct diff_options opt = { 0 };
     struct report_entry *order = NULL;
+    struct symbols *syms = NULL;
     size_t n_order;
     char err[512];
     int status = DIFF_TROUBLE;
@@ -1100,6 +1173,11 @@ int cmd_diff(int argc, char **argv)
     if (open_traces(&a, readers, info) < 0) {
         goto out;
     }
+    if (cli_load_symbols("diff", a.sym_specs, a.n_syms, &syms)) {
+        goto out;
+    }
+    code_names.syms = syms;
+    code_names.info = info;
     /* The maps as the debugger picks them: the shipped ones, then --map, by vendor:device. */
     if (session_init(&maps, 1024, err, sizeof(err)) < 0) {
         fprintf(stderr, "regdbg diff: %s\n", err);
@@ -1147,6 +1225,10 @@ int cmd_diff(int argc, char **argv)
         goto out;
     }
     n_order = report_order(&d, order);
+    if (a.tui) {
+        status = tui_diff(&d, a.files) ? DIFF_TROUBLE : DIFF_SAME;
+        goto out;
+    }
     if (a.json) {
         if (print_json(&d, info, &a, order, n_order) < 0) {
             fprintf(stderr, "regdbg diff: cannot write the report: %s\n", strerror(errno));
@@ -1168,6 +1250,13 @@ out:
     if (maps_ready) {
         session_free(&maps);
     }
+    for (size_t i = 0; info && i < a.n_files; i++) {
+        free(info[i].pc);
+        free(info[i].pc_flags);
+    }
+    code_names.syms = NULL;
+    code_names.info = NULL;
+    symbols_free(syms);
     free(readers);
     free(info);
     free(ignores);

@@ -27,6 +27,12 @@
 #define BATCH 4096
 #define QMP_CONNECT_TIMEOUT_MS 5000
 #define QMP_COMMAND_TIMEOUT_MS 5000
+/* Where the BARs are (query-pci): asked once a second for moves, and every few milliseconds
+   while a BAR is not mapped yet (a firmware maps it, then soon accesses it: the trace should
+   place it before), each time quickly, never holding up the drain long. */
+#define BAR_REFRESH_NS 1000000000ull
+#define BAR_UNPLACED_REFRESH_NS 5000000ull
+#define BAR_QUERY_TIMEOUT_MS 250
 
 const char record_usage[] =
     "usage: regdbg record (--qmp SOCKET [--device ID] [--start] | --shm PATH) -o FILE\n"
@@ -177,6 +183,26 @@ static bool qemu_gone(struct recording *rec, int wait_ms)
     return !ring_reader_qemu_alive(&rec->rr);
 }
 
+/* The trace's BAR placements (recorder_bar_query): the proxy's, from query-pci. */
+static int query_bars(void *opaque, uint64_t addr[REGDBG_NUM_BARS], uint64_t *pci, char *err,
+                      size_t errlen)
+{
+    struct recording *rec = opaque;
+    struct pci_place place;
+    int ret = discover_pci_place(rec->qmp, rec->rr.info.dev_id, BAR_QUERY_TIMEOUT_MS, &place,
+                                 err, errlen);
+
+    if (ret != 0) {
+        if (ret > 0) {
+            snprintf(err, errlen, "query-pci does not list the device");
+        }
+        return -1;
+    }
+    memcpy(addr, place.bar_addr, sizeof(place.bar_addr));
+    *pci = (uint64_t)place.bus << 8 | (uint64_t)(place.slot << 3 | place.function);
+    return 0;
+}
+
 /* Resume a VM started with -S (--start). */
 static int start_vm(struct recording *rec, char *err, size_t errlen)
 {
@@ -215,7 +241,7 @@ int cmd_record(int argc, char **argv)
     struct recording rec = { 0 };
     struct recorder *core = &rec.core;
     struct sigaction sa = { .sa_handler = on_stop_signal };
-    uint64_t deadline = 0;
+    uint64_t deadline = 0, bars_refreshed;
     size_t batch;
     char err[1024];
     int opt, status = EXIT_RUNTIME;
@@ -289,6 +315,14 @@ int cmd_record(int argc, char **argv)
         fprintf(stderr, "regdbg record: %s\n", err);
         goto out;
     }
+    /* Where the guest has the BARs: in the trace before any access (with QMP: --shm has none) */
+    if (rec.qmp && recorder_set_bar_source(core, query_bars, &rec, err, sizeof(err)) < 0) {
+        fprintf(stderr, "regdbg record: %s\n", err);
+        recorder_abandon(core, err, sizeof(err));
+        unlink(out);
+        goto out;
+    }
+    bars_refreshed = now_ns(CLOCK_MONOTONIC);
     if (start && start_vm(&rec, err, sizeof(err)) < 0) {
         fprintf(stderr, "regdbg record: %s\n", err);
         recorder_abandon(core, err, sizeof(err));
@@ -319,6 +353,14 @@ int cmd_record(int argc, char **argv)
         }
         if (stop_requested || (deadline && now_ns(CLOCK_MONOTONIC) >= deadline)) {
             break;
+        }
+        if (rec.qmp && now_ns(CLOCK_MONOTONIC) - bars_refreshed >=
+            (recorder_bars_unplaced(core) ? BAR_UNPLACED_REFRESH_NS : BAR_REFRESH_NS)) {
+            /* a BAR the guest moved */
+            bars_refreshed = now_ns(CLOCK_MONOTONIC);
+            if (recorder_refresh_bars(core, err, sizeof(err)) < 0) {
+                goto fail;
+            }
         }
         /* Idle: make what was drained visible to readers such as `dump --follow`. */
         if (n == 0 && recorder_flush(core, err, sizeof(err)) < 0) {

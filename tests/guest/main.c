@@ -15,7 +15,10 @@ static struct {
     int ops_len;
     uint16_t vendor2, device2;  /* ab mode: device B (dev=, A, is the baseline) */
     uint32_t off2;
-} args = { 0x8086, 0x0f41, "i2c", 0, 2, 1000, 10000, 7, 0x4, 0, "", 0, 0, 0, 0x4 };
+    uint32_t speed;     /* i2c: IC_CON's SPEED field, 1 std, 2 fast, 3 high */
+    uint32_t tar;       /* i2c: the target address written to IC_TAR */
+    uint32_t polls;     /* i2c: reads of IC_STATUS at least, per transfer */
+} args = { 0x8086, 0x0f41, "i2c", 0, 2, 1000, 10000, 7, 0x4, 0, "", 0, 0, 0, 0x4, 1, 0x50, 1 };
 
 static char cmdline[1024];
 
@@ -102,6 +105,16 @@ static int parse_arg(const char *w, int n)
             }
         return 0;
     }
+    if (key_is(w, eq, "speed")) {
+        /* the names of the DesignWare IC_CON SPEED field (maps/dw-i2c-baytrail.json) */
+        static const char *const speeds[] = { "std", "fast", "high" };
+        for (unsigned i = 0; i < sizeof(speeds) / sizeof(speeds[0]); i++)
+            if (key_is(v, vn, speeds[i])) {
+                args.speed = i + 1;
+                return 1;
+            }
+        return 0;
+    }
     if (key_is(w, eq, "ops")) {
         args.ops = v;
         args.ops_len = vn;
@@ -111,6 +124,7 @@ static int parse_arg(const char *w, int n)
         { "loops", &args.loops, 10 }, { "cpus", &args.cpus, 10 },   { "count", &args.count, 10 },
         { "iters", &args.iters, 10 }, { "runs", &args.runs, 10 },   { "off", &args.off, 16 },
         { "delay", &args.delay, 10 }, { "off2", &args.off2, 16 },
+        { "tar", &args.tar, 16 },     { "polls", &args.polls, 10 },
     };
     for (unsigned i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
         if (key_is(w, eq, nums[i].name))
@@ -157,6 +171,14 @@ static int parse_cmdline(void)
         say("error: off=0x%x is not 32-bit aligned", args.off);
         return 0;
     }
+    if (args.tar > 0x3ff) {
+        say("error: tar=0x%x does not fit IC_TAR's 10 address bits", args.tar);
+        return 0;
+    }
+    if (args.polls < 1 || args.polls > 10000) {
+        say("error: polls=%u out of range 1..10000", args.polls);
+        return 0;
+    }
     return 1;
 }
 
@@ -188,16 +210,18 @@ static void i2c_main(uint32_t loops)
         for (int n = 0; n < 8; n++)              /* IC_ENABLE_STATUS */
             if ((dev_read(0x9c) & 1) == 0)
                 break;
-        dev_write(0x00, 0x63);                   /* IC_CON */
-        dev_write(0x04, 0x50);                   /* IC_TAR */
+        /* IC_CON: master, SPEED, restart enabled, slave disabled */
+        dev_write(0x00, 0x61 | args.speed << 1);
+        dev_write(0x04, args.tar);               /* IC_TAR */
         dev_write(0x14, 0x190);                  /* IC_SS_SCL_HCNT */
         dev_write(0x18, 0x1d6);                  /* IC_SS_SCL_LCNT */
         dev_write(0x30, 0);                      /* IC_INTR_MASK */
         dev_write(0x6c, 1);                      /* IC_ENABLE */
         dev_write(0x10, i & 0xff);               /* IC_DATA_CMD: write byte */
         dev_write(0x10, 0x300);                  /* IC_DATA_CMD: read + stop */
-        for (int n = 0; n < 16; n++)             /* IC_STATUS.TFE */
-            if (dev_read(0x70) & 0x4)
+        /* IC_STATUS.TFE, read polls times at least (a firmware that waits out a settle time) */
+        for (uint32_t n = 0; n < 16 || n < args.polls; n++)
+            if ((dev_read(0x70) & 0x4) && n + 1 >= args.polls)
                 break;
         for (int n = 0; n < 16; n++)             /* IC_RAW_INTR_STAT.RX_FULL */
             if (dev_read(0x34) & 0x4)

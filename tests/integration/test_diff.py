@@ -7,6 +7,7 @@ will: polls that see several values, other devices, runs too different to align.
 
 import json
 import os
+import re
 import struct
 
 from harness import GUEST, check, regdbg
@@ -361,3 +362,116 @@ def test_help_and_usage(t):
               r.stderr.endswith("; try 'regdbg diff --help'\n"), "%r: %d %r" % (
                   args, r.returncode, r.stderr))
     check(os.path.exists(a), "diff leaves its inputs alone")
+
+
+def test_demo_diff_recipe(t):
+    """`make demo-diff` without its screen: scripts/demo-diff.sh records the demo firmware as it
+    is and its three variants (another speed in IC_CON, another IC_TAR, a longer poll) with the
+    project's QEMU, and diff's text report of them names what each variant changed: IC_CON's
+    SPEED, IC_TAR, and the longer poll as a note, not a hunk."""
+    from harness import BUILD, REGDBG, SAN_ENV
+    import subprocess
+    out = t.tmp("demo-diff")
+    r = subprocess.run([os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "scripts", "demo-diff.sh"), BUILD, "text"],
+        capture_output=True, text=True, timeout=240,
+        env=dict(os.environ, DEMO_DIFF_DIR=out, REGDBG=REGDBG, **SAN_ENV))
+    check(r.returncode == 0 and r.stderr == "", "demo-diff.sh: exit %d\n%s%s"
+          % (r.returncode, r.stdout, r.stderr))
+    lines = r.stdout.splitlines()
+    names = ["fw-as-is", "fw-fast", "fw-other-target", "fw-slow-poll"]
+    check([ln.split(": ")[1] for ln in lines[:4]] == [os.path.join(out, n + ".trace")
+                                                      for n in names], r.stdout)
+    check("first divergence: access 4 (run 1) / 4 (run 2): IC_CON written 0x00000063 in run 1, "
+          "0x00000065 in run 2; SPEED: std vs fast" in lines, r.stdout)
+    hunks = [ln for ln in lines if ln.startswith("@@")]
+    changed = [ln for ln in hunk_lines(r.stdout) if ln[0] in "-+"]
+    # each loop of the firmware: IC_CON in run 2, IC_TAR in run 3; run 4 agrees with run 1
+    check(len(hunks) == 4 and all(h.endswith("this in run %d; as run 1: run 4; otherwise: run %d"
+                                             % ((2, 3) if "run 2)" in h else (3, 2)))
+                                  for h in hunks), "hunks:\n" + "\n".join(hunks))
+    check(sorted(set(ln.split()[3] for ln in changed)) == ["IC_CON", "IC_TAR"] and
+          any("SPEED=fast" in ln for ln in changed) and any("IC_TAR=0x1a" in ln for ln in changed),
+          "changed lines:\n" + "\n".join(changed))
+    check([ln for ln in lines if ln.startswith("note:")] ==
+          ["note: run 4: IC_STATUS polled 1 vs 8 times at access 12 (run 1) / 12 (run 4); 1 more "
+           "polls of IC_STATUS differ only in length"], r.stdout)
+    check(lines[-1] == "the runs differ: 4 hunks", lines[-1])
+
+
+test_demo_diff_recipe.timeout = 300
+
+
+def test_tui_side_by_side_and_divergence_keys(t):
+    """`regdbg diff --tui` in tmux: run 1 and run 2 side by side with register names and fields,
+    the cursor on the first divergence with what differs below ("SPEED: std vs fast"); n goes to
+    the next one (an access only run 2 makes), N back, Tab to run 3 (a poll that ran longer:
+    '~', no divergence); ? shows the diff screen's keys from the key table; q quits with 0."""
+    from tui import Term
+    from harness import REGDBG
+    base = [("r", 0xFC, 6), ("w", 0x6C, 0), ("w", 0x00, 0x63), ("w", 0x04, 0x50),
+            ("w", 0x6C, 1), ("r", 0x70, 6), ("w", 0x10, 0x15), ("w", 0x6C, 0)]
+    a = write_trace(t.tmp("std.trace"), base)
+    b = write_trace(t.tmp("fast.trace"), base[:2] + [("w", 0x00, 0x65)] + base[3:6] +
+                    [("w", 0x10, 0x33)] + base[6:])
+    c = write_trace(t.tmp("slow.trace"), base[:5] + [("r", 0x70, 6)] * 5 + base[6:])
+    term = Term(t, "difftui", [REGDBG, "diff", "--tui", a, b, c], cols=140, rows=24)
+    term.wait_text("at the cursor: differs")
+    lines = term.lines()
+    check(lines[0].startswith(" regdbg diff  |  run 1 vs run 2 of 3 (Tab: next)  |  2 "
+                              "divergences (at 1)") and
+          lines[1].startswith(" run 1: " + a) and "| run 2: " + b in lines[1],
+          "top lines:\n" + "\n".join(lines[:2]))
+    row = [ln for ln in lines[2:] if " | " in ln and "IC_CON" in ln]
+    # (each side cut to half the width: SPEED=st and SPEED=fas at 140 columns)
+    check(len(row) == 1 and re.match(r"^ +3 W4 IC_CON +<- 0x00000063  MASTER_MODE=1 SPEED=st",
+                                      row[0]) and
+          re.search(r" \| +3 W4 IC_CON +<- 0x00000065  MASTER_MODE=1 SPEED=fa", row[0]),
+          "the IC_CON row:\n" + "\n".join(lines))
+    check(" SPEED: std vs fast" in lines and
+          any(ln.startswith(" run 2      3 W4 IC_CON") for ln in lines), "\n".join(lines))
+    term.keys("n")
+    term.wait_text("only the run on the right makes this access")
+    lines = term.lines()
+    check(any(re.search(r"^ +> +7 W4 IC_DATA_CMD +<- 0x00000033", ln) for ln in lines) and
+          "(at 2)" in lines[0], "the second divergence:\n" + "\n".join(lines))
+    term.keys("n")
+    term.wait_text("no divergence after this one")
+    term.keys("N")
+    term.wait_text("at the cursor: differs")
+    term.keys("Tab")
+    term.wait_text("run 1 vs run 3 of 3")
+    lines = term.lines()
+    check("0 divergences" in lines[0] and "1 poll of other lengths" in lines[0] and
+          any(re.search(r"IC_STATUS +-> 0x00000006 .* ~ +6 R4 IC_STATUS x5 ", ln) for ln in lines),
+          "run 3:\n" + "\n".join(lines))
+    term.keys("?")
+    term.wait_text("Keys of the diff screen")
+    text = term.text()
+    check("the next divergence" in text and "the previous divergence" in text and
+          "Commands (type : first)" not in text, text)
+    term.keys("Escape", "q")
+    term.check_clean_exit()
+
+
+test_tui_side_by_side_and_divergence_keys.timeout = 60
+
+
+def test_symbols_name_the_code_of_each_access(t):
+    """--symbols (issue 11): each access of the report names the code that made it, by the PC its
+    trace carries (the guest's script loop in guest_main); PCs are never compared."""
+    a = record(t, "a", BASE)
+    b = record(t, "b", replaced(BASE, 3, "w0=0x65"))
+    r = diff(a, b, "--symbols", GUEST)
+    check(r.returncode == 1, "exit %d: %s" % (r.returncode, r.stderr))
+    lines = hunk_lines(r.stdout)
+    check(lines and all(re.search(r"  \[guest_main\+0x[0-9a-f]+\]$", ln) for ln in lines),
+          "hunk lines without their code:\n" + "\n".join(lines))
+    j = json.loads(diff(a, b, "--symbols", GUEST, "--format", "json").stdout)
+    syms = [ln.get("sym") for h in j["hunks"] for ln in h["lines"]]
+    check(syms and all(s and s.startswith("guest_main+0x") for s in syms), "json: %r" % syms)
+    # without --symbols: no code in the report, no sym key
+    check(not re.search(r"\[guest_main", diff(a, b).stdout), "code named without --symbols")
+    r = diff(a, b, "--symbols", t.tmp("missing.elf"))
+    check(r.returncode == 2 and "missing.elf" in r.stderr, "a missing symbols file: %d %s"
+          % (r.returncode, r.stderr))

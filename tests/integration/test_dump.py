@@ -1,7 +1,11 @@
 """`regdbg dump` on crafted trace files (docs/trace-format.md): extreme times print without
-undefined behaviour (the ASan+UBSan build is the one under test), and a device id holding
-terminal escape codes or bytes that are not UTF-8 is escaped in text and stays valid JSON."""
+undefined behaviour (the ASan+UBSan build is the one under test), a device id holding
+terminal escape codes or bytes that are not UTF-8 is escaped in text and stays valid JSON, and
+the accesses of a device the shipped maps (or --map) know are decoded by register and field, in
+text, JSON and CSV."""
 
+import csv
+import io
 import json
 import struct
 
@@ -20,10 +24,15 @@ def bars(size0=4096):
     return struct.pack("<QBB6x", size0, 1, 0) + bytes(16 * 5)
 
 
-def craft(path, start_ns, records, dev_id=b"i2c0", version=2):
+# A device no shipped map knows: its accesses print undecoded.
+NO_MAP = (0x1234, 0x0001)
+I2C = (0x8086, 0x0F41)
+
+
+def craft(path, start_ns, records, dev_id=b"i2c0", version=2, ids=NO_MAP):
     """A trace whose header starts at start_ns, with full access records (seq, t_ns, value) and
     an end record."""
-    data = HEADER.pack(b"RDBGTRCE", version, 256, 32, 0, 0, start_ns, dev_id, 0x8086, 0x0F41, 0,
+    data = HEADER.pack(b"RDBGTRCE", version, 256, 32, 0, 0, start_ns, dev_id, ids[0], ids[1], 0,
                        0, 0x0C8000, 0, 0, bars(), 0)
     for seq, t_ns, value in records:
         data += FULL.pack(2, 0, 4, 0, 0, seq, t_ns, 0x10, value, value, 0, 0, 0xFFFF, 0)
@@ -171,13 +180,13 @@ def test_version_1_trace_is_read(t):
           (1, 1, "regdbg dump: %s is corrupt at byte 320 (record 1): unknown record kind\n" % v1),
           "kind 0x05 in a version 1 file: %d %r %r" % (r.returncode, r.stdout, r.stderr))
     data[256 + 64:256 + 64 + 32] = b""
-    data[8:12] = (3).to_bytes(4, "little")
+    data[8:12] = (4).to_bytes(4, "little")
     with open(v1, "wb") as f:
         f.write(data)
     r = regdbg("dump", v1)
     check((r.returncode, r.stdout, r.stderr) ==
-          (1, "", "regdbg dump: %s is trace format version 3; this regdbg reads versions 1 to "
-           "2\n" % v1), "version 3: %d %r %r" % (r.returncode, r.stdout, r.stderr))
+          (1, "", "regdbg dump: %s is trace format version 4; this regdbg reads versions 1 to "
+           "3\n" % v1), "version 4: %d %r %r" % (r.returncode, r.stdout, r.stderr))
 
 
 def test_pcs_modes_and_names_of_a_crafted_trace(t):
@@ -187,7 +196,7 @@ def test_pcs_modes_and_names_of_a_crafted_trace(t):
     trace = t.tmp("pcs.trace")
     pc_flag, after = 1 << 7, 1 << 8
     real, prot32, long64 = 1, 4, 7
-    data = HEADER.pack(b"RDBGTRCE", 2, 256, 32, 0, 0, 0, b"i2c0", 0x8086, 0x0F41, 0, 0,
+    data = HEADER.pack(b"RDBGTRCE", 2, 256, 32, 0, 0, 0, b"i2c0", NO_MAP[0], NO_MAP[1], 0, 0,
                        0x0C8000, 0, 0, bars(), 1)
     full = [  # seq, cpu, pc, flags, mode
         (0, 0, 0x7C00, pc_flag, real),
@@ -241,3 +250,116 @@ def test_pcs_modes_and_names_of_a_crafted_trace(t):
         (0x100024, "long64", True, "next+0x3", None),
     ] and all(e["flags"] == [] for e in got) and "pc" not in got[4] and "sym" not in got[4],
         "JSON: %r" % got)
+
+
+def craft_accesses(path, accesses, ids=I2C, dev_id=b"i2c0"):
+    """A trace of full access records (offset, size, dir, value, flags, rule, orig), seq and
+    time counting from 0 and 10, and an end record."""
+    data = HEADER.pack(b"RDBGTRCE", 2, 256, 32, 0, 0, 0, dev_id, ids[0], ids[1], 0, 0, 0x0C8000,
+                       0, 0, bars(), 0)
+    for seq, (off, size, d, value, flags, rule, orig) in enumerate(accesses):
+        data += FULL.pack(2, 0, size, d, 0, seq, seq + 10, off, value, orig, 0, flags, rule, 0)
+    data += END.pack(4, len(accesses), 0, 99)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+NO_RULE = 0xFFFF
+I2C_ACCESSES = [  # offset, size, dir, value, flags, rule, orig
+    (0x00, 4, 1, 0x65, 0, NO_RULE, 0x65),       # IC_CON: SPEED has names
+    (0x11, 1, 0, 0x01, 0, NO_RULE, 0x01),       # byte 1 of IC_DATA_CMD: DAT is not in it
+    (0x0C, 4, 0, 0x7, 0, NO_RULE, 0x7),         # a gap between IC_SAR and IC_DATA_CMD
+    (0xFC, 4, 0, 0x44570140, 0, NO_RULE, 0x44570140),   # IC_COMP_TYPE has no fields
+    (0x04, 4, 1, 0x33, 1, 0, 0x50),             # IC_TAR, edited by rule 0
+]
+
+
+def test_registers_and_fields_are_decoded(t):
+    """With the shipped map of the DesignWare I2C controller (8086:0f41), each access is named
+    by its register (an access inside one as REG+N) and its fields follow, enum names where the
+    map has them; an access to a gap stays as it was. JSON has reg and fields (numbers)."""
+    trace = t.tmp("i2c.trace")
+    craft_accesses(trace, I2C_ACCESSES)
+    r = regdbg("dump", trace)
+    check(r.returncode == 0 and r.stderr == "", r.stderr)
+    check(r.stdout.splitlines() == [
+        "W 4 0.000000010 cpu0 i2c0 bar0+0x0000 IC_CON <- 0x00000065  MASTER_MODE=1 SPEED=fast "
+        "IC_10BITADDR_SLAVE=0 IC_10BITADDR_MASTER=0 IC_RESTART_EN=1 IC_SLAVE_DISABLE=1 "
+        "STOP_DET_IFADDRESSED=0 TX_EMPTY_CTRL=0 RX_FIFO_FULL_HLD_CTRL=0",
+        "R 1 0.000000011 cpu0 i2c0 bar0+0x0011 IC_DATA_CMD+1 -> 0x01  CMD=read STOP=0 RESTART=0",
+        "R 4 0.000000012 cpu0 i2c0 bar0+0x000c 0x00000007",
+        "R 4 0.000000013 cpu0 i2c0 bar0+0x00fc IC_COMP_TYPE -> 0x44570140",
+        "W 4 0.000000014 cpu0 i2c0 bar0+0x0004 IC_TAR <- 0x00000033 edited orig=0x00000050 rule=0"
+        "  IC_TAR=0x33 GC_OR_START=0 SPECIAL=0 IC_10BITADDR_MASTER=0",
+        "# end of recording: 5 events, 0 dropped"], "text:\n" + r.stdout)
+    r = regdbg("dump", trace, "--format", "json")
+    check(r.returncode == 0 and r.stderr == "", r.stderr)
+    got = [json.loads(line) for line in r.stdout.splitlines()]
+    check([(e["reg"], e["fields"]) for e in got] == [
+        ("IC_CON", {"MASTER_MODE": 1, "SPEED": 2, "IC_10BITADDR_SLAVE": 0,
+                    "IC_10BITADDR_MASTER": 0, "IC_RESTART_EN": 1, "IC_SLAVE_DISABLE": 1,
+                    "STOP_DET_IFADDRESSED": 0, "TX_EMPTY_CTRL": 0, "RX_FIFO_FULL_HLD_CTRL": 0}),
+        ("IC_DATA_CMD", {"CMD": 1, "STOP": 0, "RESTART": 0}),
+        (None, None),
+        ("IC_COMP_TYPE", {}),
+        ("IC_TAR", {"IC_TAR": 0x33, "GC_OR_START": 0, "SPECIAL": 0, "IC_10BITADDR_MASTER": 0}),
+    ], "JSON: %r" % got)
+    # the order of the fields is the map's
+    check(list(got[0]["fields"])[:2] == ["MASTER_MODE", "SPEED"], "field order %r" % got[0])
+
+
+def test_map_option_adds_a_map(t):
+    """--map FILE adds a map, chosen by vendor:device like the shipped ones; without it the
+    device's accesses print undecoded; a map with an error stops dump before it prints."""
+    trace = t.tmp("other.trace")
+    craft_accesses(trace, [(0x10, 4, 1, 0x3, 0, NO_RULE, 0x3)], ids=NO_MAP)
+    plain = "W 4 0.000000010 cpu0 i2c0 bar0+0x0010 0x00000003"
+    r = regdbg("dump", trace)
+    check((r.returncode, r.stdout.splitlines()[0]) == (0, plain), r.stdout)
+    mine = t.tmp("mine.json")
+    with open(mine, "w") as f:
+        json.dump({"name": "mine", "match": [{"vendor": "0x1234", "device": "0x0001"}],
+                   "registers": [{"name": "CTRL", "offset": "0x10", "fields": [
+                       {"name": "MODE", "bits": "1:0", "values": {"off": 0, "run": 3}}]}]}, f)
+    r = regdbg("dump", trace, "--map", mine)
+    check((r.returncode, r.stdout.splitlines()[0], r.stderr) ==
+          (0, "W 4 0.000000010 cpu0 i2c0 bar0+0x0010 CTRL <- 0x00000003  MODE=run", ""),
+          "%d %r %r" % (r.returncode, r.stdout, r.stderr))
+    r = regdbg("dump", trace, "--map", mine, "--format", "json")
+    ev = json.loads(r.stdout.splitlines()[0])
+    check((ev["reg"], ev["fields"]) == ("CTRL", {"MODE": 3}), r.stdout)
+    with open(mine, "w") as f:
+        f.write('{"name": "mine"}\n')
+    r = regdbg("dump", trace, "--map", mine)
+    check((r.returncode, r.stdout) == (1, "") and r.stderr.startswith("regdbg dump: " + mine +
+                                                                      ":1:1: missing required"),
+          "%d %r %r" % (r.returncode, r.stdout, r.stderr))
+
+
+def test_csv_has_a_column_per_json_key(t):
+    """--format csv: a header row of the JSON keys, then a row per access whose cells are the
+    JSON values (fields as the text decodes them, flags comma-separated, absent keys empty),
+    read back by Python's csv module: a device id with a comma, a quote and a line break is
+    quoted, its control character escaped."""
+    trace = t.tmp("csv.trace")
+    dev_id = b'a,b"c\nd'
+    craft_accesses(trace, I2C_ACCESSES, dev_id=dev_id)
+    r = regdbg("dump", trace, "--format", "csv")
+    check(r.returncode == 0 and r.stderr == "", r.stderr)
+    rows = list(csv.reader(io.StringIO(r.stdout, newline="")))
+    header = ["seq", "t_ns", "cpu", "dev", "bar", "off", "size", "dir", "value", "reg",
+              "fields", "flags", "orig", "rule", "pc", "mode", "pc_after"]
+    check(rows[0] == header and len(rows) == 1 + len(I2C_ACCESSES) and
+          all(len(row) == len(header) for row in rows), "CSV rows: %r" % rows)
+    text = [ln.split("  ", 1) for ln in regdbg("dump", trace).stdout.splitlines()[:-1]]
+    jsons = [json.loads(ln) for ln in regdbg("dump", trace, "--format", "json").stdout
+             .splitlines()]
+    for row, ev, line in zip(rows[1:], jsons, text):
+        cells = dict(zip(header, row))
+        check(cells["dev"] == 'a,b"c\\x0ad', "dev cell %r" % cells["dev"])
+        for key in ("seq", "t_ns", "cpu", "bar", "off", "size", "value", "orig", "rule"):
+            check(cells[key] == str(ev.get(key, "")), "%s: %r in CSV, %r in JSON" %
+                  (key, cells[key], ev.get(key)))
+        check(cells["dir"] == ev["dir"] and cells["reg"] == (ev["reg"] or "") and
+              cells["flags"] == ",".join(ev["flags"]) and cells["fields"] ==
+              (line[1] if len(line) > 1 else ""), "row %r, JSON %r, text %r" % (row, ev, line))

@@ -245,9 +245,17 @@ HELPS = {
                {"qmp", "device", "start", "shm", "count", "duration", "rules", "symbols"},
                {"qmp", "device", "start", "shm", "count", "duration", "rules", "symbols"},
                ("debugger/cli/record.c", "int cmd_record(", {"output"})),
-    "dump": ("usage: regdbg dump FILE [--format text|json] [--follow] [--symbols FILE[@BIAS]]...",
-             {"format", "follow", "symbols"}, {"format", "symbols"},
+    "dump": ("usage: regdbg dump FILE [--format text|json|csv] [--follow] [--map FILE]...",
+             {"format", "follow", "map", "symbols"}, {"format", "map", "symbols"},
              ("debugger/cli/dump.c", "int cmd_dump(", set())),
+    "export": ("usage: regdbg export TRACE --format mmiotrace [-o FILE] [--bar N=ADDRESS]...",
+               {"format", "bar"}, {"format", "bar"},
+               ("debugger/cli/export.c", "int cmd_export(", {"output"})),
+    "import": ("usage: regdbg import mmiotrace FILE -o TRACE [--device VVVV:DDDD|BB:DD.F]",
+               {"device"}, {"device"}, ("debugger/cli/import.c", "int cmd_import(", {"output"})),
+    "map": ("usage: regdbg map import HEADER.h [--prefix TEXT] [--strip TEXT] [--id VVVV:DDDD]...",
+            {"prefix", "strip", "id", "name"}, {"prefix", "strip", "id", "name"},
+            ("debugger/cli/map.c", "int cmd_map(", {"output"})),
     "qemu-args": ("usage: regdbg qemu-args DEVICE [--sysfs DIR | --dump FILE] "
                   "[--readconfig FILE] [--id ID]", {"sysfs", "dump", "readconfig", "id"},
                   {"sysfs", "dump", "readconfig", "id"},
@@ -297,7 +305,7 @@ def test_usage_errors_and_help(t):
         (["record", "-o", "x", "--shm", "y", "--duration", "soon"], "--duration needs"),
         (["record", "--bogus"], "unknown option"),
         (["dump"], "give exactly one trace FILE"),
-        (["dump", "a", "--format", "xml"], "--format xml: expected text or json"),
+        (["dump", "a", "--format", "xml"], "--format xml: expected text, json or csv"),
     ]:
         r = regdbg(*args)
         check(r.returncode == 2 and needle in r.stderr, "%r -> %d %r" % (args, r.returncode,
@@ -326,10 +334,12 @@ def test_dump_damaged_files(t):
     with open(trace, "rb") as f:
         data = f.read()
     cut = t.tmp("cut.trace")
+    check(data[256] == 0x06, "the recording begins with where BAR0 is: kind 0x%02x" % data[256])
     with open(cut, "wb") as f:
-        f.write(data[:256 + 64 + 2 * 32 + 10])  # a full record, two short ones, a piece
+        # the BAR's place, a full record, two short ones, a piece
+        f.write(data[:256 + 32 + 64 + 2 * 32 + 10])
     r = regdbg("dump", cut)
-    check(r.returncode == 1 and len(r.stdout.splitlines()) == 3 and "truncated" in r.stderr,
+    check(r.returncode == 1 and len(r.stdout.splitlines()) == 4 and "truncated" in r.stderr,
           "truncated: %d %r %r" % (r.returncode, r.stdout, r.stderr))
     r = regdbg("dump", cut, "--format", "json")
     check(r.returncode == 1 and len(r.stdout.splitlines()) == 3, r.stderr)
@@ -340,9 +350,9 @@ def test_dump_damaged_files(t):
     # A recording that was killed has no end record: still readable, with a note.
     unfinished = t.tmp("unfinished.trace")
     with open(unfinished, "wb") as f:
-        f.write(data[:256 + 64 + 4 * 32])
+        f.write(data[:256 + 32 + 64 + 4 * 32])
     r = regdbg("dump", unfinished)
-    check(r.returncode == 0 and len(r.stdout.splitlines()) == 5 and "no end record"
+    check(r.returncode == 0 and len(r.stdout.splitlines()) == 6 and "no end record"
           in r.stderr, r.stderr)
 
 

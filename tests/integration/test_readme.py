@@ -16,7 +16,7 @@ from harness import BUILD, QEMU, TOP, TempDir, check, parse_record_summary
 
 README = os.path.join(TOP, "README.md")
 MARK = re.compile(r"^<!-- test: ([\w-]+) -->\n```\n(.*?)^```$", re.M | re.S)
-JSON_VARYING = {"seq", "t_ns", "off", "value", "pc", "sym", "src"}
+JSON_VARYING = {"seq", "t_ns", "off", "value", "reg", "fields", "pc", "sym", "src"}
 
 
 def readme_blocks():
@@ -32,7 +32,7 @@ def normalize(line):
                            for k, v in obj.items()}, sort_keys=True)
     line = re.sub(r"\b\d+\.\d{9}\b", "<T>", line)
     line = re.sub(r" pc=0x[0-9a-f]+", " pc=<PC>", line)
-    line = re.sub(r"\+0x[0-9a-f]+ \((.*):\d+\)$", r"+<OFF> (\1:<LINE>)", line)
+    line = re.sub(r"\+0x[0-9a-f]+ \(([^)]*):\d+\)(?=  |$)", r"+<OFF> (\1:<LINE>)", line)
     line = re.sub(r"\b\d+\.\d{3} s(, \d+ events/s)?", "<S>", line)
     line = re.sub(r"(; )?\d+ earlier accesses skipped", "", line)
     return re.sub(r" \(\)$", "", line)
@@ -106,9 +106,9 @@ def test_record_example(t):
                    if re.match(r"static inline \w+ mmio_(read|write)32\(", text)]
     check(len(helpers) == 2, "guest.h defines mmio_read32 and mmio_write32: lines %r" % helpers)
     check(len(accesses) == 2400 and all(
-        re.fullmatch(r"[RW] 4 \d+\.\d{9} cpu0 i2c0 bar0\+0x[0-9a-f]{4} 0x[0-9a-f]{8} "
-                     r"pc=0x[0-9a-f]+( mode=prot32)? guest_main\+0x[0-9a-f]+ "
-                     r"\(tests/guest/guest\.h:(%s)\)" % "|".join(helpers), line)
+        re.fullmatch(r"[RW] 4 \d+\.\d{9} cpu0 i2c0 bar0\+0x[0-9a-f]{4} IC_\w+ (<-|->) "
+                     r"0x[0-9a-f]{8} pc=0x[0-9a-f]+( mode=prot32)? guest_main\+0x[0-9a-f]+ "
+                     r"\(tests/guest/guest\.h:(%s)\)(  \S.*)?" % "|".join(helpers), line)
         for line in accesses) and sum("mode=" in line for line in accesses) == 1,
         "dump printed %d access lines, or odd ones" % len(accesses))
 

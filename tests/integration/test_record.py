@@ -26,6 +26,10 @@ EVENT = struct.Struct("<QQQQQQiHHBBBB4x")
 assert EVENT.size == 64
 HEAD_OFFSET, DROPPED_OFFSET = 256, 264
 TRACE_HEADER, FULL, SHORT, MARKER = 256, 64, 32, 32
+# Format 3: `record --qmp` first places the BAR the test mapped (query-pci), in a 32-byte record
+# that dump shows as one line.
+BAR_RECORD = 32
+BAR_LINE = "# bar0 at 0x%x (PCI 00:" % 0xE0000000
 
 
 class Ring:
@@ -97,10 +101,11 @@ def check_damage_reported(rec, shm, trace, what):
     check([(e["seq"], e["value"]) for e in events] == [(0, 1), (1, 2), (2, 3)],
           "the trace keeps the accesses before the damage: %r" % events)
     text = regdbg("dump", trace)
-    check(text.returncode == 0 and len(text.stdout.splitlines()) == 3 and "no end record"
-          in text.stderr, "dump of the cut recording: %r %r" % (text.stdout, text.stderr))
+    check(text.returncode == 0 and len(text.stdout.splitlines()) == 4 and
+          text.stdout.startswith(BAR_LINE) and "no end record" in text.stderr,
+          "dump of the cut recording: %r %r" % (text.stdout, text.stderr))
     size = os.path.getsize(trace)
-    check(size == TRACE_HEADER + FULL + 2 * SHORT, "the trace has %d bytes" % size)
+    check(size == TRACE_HEADER + BAR_RECORD + FULL + 2 * SHORT, "the trace has %d bytes" % size)
 
 
 BAD_EVENTS = [
@@ -183,9 +188,10 @@ def test_dead_producer_unpublished_positions_are_one_gap(t):
     summary = parse_record_summary(out)
     check((summary["events"], summary["dropped"], summary["qemu_exited"]) == (3, 5, True), out)
     text = regdbg("dump", trace).stdout.splitlines()
-    check(text[3:] == ["# dropped 5 events here (ring full or producer gone)",
+    check(text[0].startswith(BAR_LINE) and
+          text[4:] == ["# dropped 5 events here (ring full or producer gone)",
                        "# end of recording: 3 events, 5 dropped"], "%r" % text)
-    check(os.path.getsize(trace) == TRACE_HEADER + FULL + 2 * SHORT + 2 * MARKER,
+    check(os.path.getsize(trace) == TRACE_HEADER + BAR_RECORD + FULL + 2 * SHORT + 2 * MARKER,
           "%d bytes" % os.path.getsize(trace))
     ring.close()
 
@@ -205,9 +211,10 @@ def test_dead_producer_gap_then_accesses_is_still_one_marker(t):
     summary = parse_record_summary(out)
     check((summary["events"], summary["dropped"]) == (5, 5), out)
     text = regdbg("dump", trace).stdout.splitlines()
-    check(text[3] == "# dropped 5 events here (ring full or producer gone)" and
-          [ln.split()[6] for ln in text[4:6]] == ["0x00000088", "0x00000099"] and
-          text[6:] == ["# end of recording: 5 events, 5 dropped"], "%r" % text)
+    check(text[4] == "# dropped 5 events here (ring full or producer gone)" and
+          [re.findall(r" (0x[0-9a-f]+)", ln)[0] for ln in text[5:7]] ==
+          ["0x00000088", "0x00000099"] and
+          text[7:] == ["# end of recording: 5 events, 5 dropped"], "%r" % text)
     ring.close()
 
 
@@ -223,14 +230,15 @@ def test_drop_counter_going_back_or_racing_is_damage(t):
     q, shm, trace, rec = recording_of_three(t, "back")
     ring = Ring(shm)
     ring.set_dropped(5)
-    wait_for(lambda: os.path.getsize(trace) == TRACE_HEADER + FULL + 2 * SHORT + MARKER, 10,
+    wait_for(lambda: os.path.getsize(trace) == TRACE_HEADER + BAR_RECORD + FULL + 2 * SHORT +
+             MARKER, 10,
              "the recorder to mark the 5 drops")
     ring.set_dropped(2)
     status, out, err = rec.finish(timeout=20)
     check(status == 1 and err == "regdbg record: the ring %s is damaged at position 3: dropped "
           "went back from 5 to 2 (only QEMU writes events there: restart it); %s keeps the 3 "
           "events recorded before it\n" % (shm, trace), err)
-    check(regdbg("dump", trace).stdout.splitlines()[3:] ==
+    check(regdbg("dump", trace).stdout.splitlines()[4:] ==
           ["# dropped 5 events here (ring full or producer gone)"], "the drop marker stays")
     ring.close()
 
@@ -446,3 +454,36 @@ def test_one_recorder_for_record_batch_and_the_tui(t):
 
 
 test_one_recorder_for_record_batch_and_the_tui.timeout = 600
+
+
+def test_bar_placements_follow_the_guest(t):
+    """Trace format 3: `record --qmp` places BAR0 where the test mapped it, before its first
+    access; when the BAR moves, the next placement (query-pci, asked again once a second) comes
+    before the accesses at its new address; BAR1 (absent) is never placed."""
+    q, shm = qtest_vm(t)
+    bdf = q.qtest.find_device(0x8086, 0x0F41)[0]
+    trace = t.tmp("bars.trace")
+    rec = t.recorder("--qmp", q.qmp_path, "-o", trace)
+    rec.wait_attached(shm)
+    q.qtest.write(BAR_ADDR, 4, 1)
+    wait_for(lambda: RingHeader(shm).tail == 1, 10, "the recorder to drain the first access")
+    moved = 0xE0100000
+    q.qtest.map_bar(bdf, 0, moved)
+    time.sleep(1.5)     # not a check: the recorder asks where the BARs are once a second
+    q.qtest.write(moved + 4, 4, 2)
+    wait_for(lambda: RingHeader(shm).tail == 2, 10, "the recorder to drain the second access")
+    status, out, err = rec.finish(timeout=20, sig=signal.SIGINT)
+    check(status == 0 and err == "", "exit %d: %s" % (status, err))
+    pci = "(PCI %02x:%02x.%x)" % (bdf >> 8, (bdf >> 3) & 31, bdf & 7)
+    lines = regdbg("dump", trace).stdout.splitlines()
+    check([ln.split("  ")[0][:42] if not ln.startswith("#") else ln for ln in lines] == [
+        "# bar0 at 0x%x %s" % (BAR_ADDR, pci),
+        lines[1].split("  ")[0][:42],
+        "# bar0 at 0x%x %s" % (moved, pci),
+        lines[3].split("  ")[0][:42],
+        "# end of recording: 2 events, 0 dropped"] and
+        [re.findall(r"bar0\+0x[0-9a-f]+", ln)[0] for ln in (lines[1], lines[3])] ==
+        ["bar0+0x0000", "bar0+0x0004"], "dump:\n" + "\n".join(lines))
+
+
+test_bar_placements_follow_the_guest.timeout = 60

@@ -459,8 +459,8 @@ static void test_pc_records_round_trip(void)
     }
     CHECK(w && trace_writer_close(w, err, sizeof(err)) == 0, "close");
     r = trace_reader_open(path, err, sizeof(err));
-    CHECK(r && trace_reader_header(r)->guest_pc == 1 && trace_reader_header(r)->version == 2,
-          "header: %s", err);
+    CHECK(r && trace_reader_header(r)->guest_pc == 1 &&
+          trace_reader_header(r)->version == REGDBG_TRACE_VERSION, "header: %s", err);
     while (r && trace_reader_next(r, &out, err, sizeof(err)) == TRACE_RECORD && n < N) {
         CHECK(memcmp(&out, &in[n], sizeof(out)) == 0, "record %u differs: flags 0x%x mode %u "
               "pc 0x%llx", n, out.flags, out.cpu_mode, (unsigned long long)out.guest_pc);
@@ -557,7 +557,81 @@ static void test_version_1_is_read(void)
     v1 = 0;
     patch(path, 8, &v1, sizeof(v1));
     CHECK(trace_reader_open(path, err, sizeof(err)) == NULL &&
-          strstr(err, "version 0; this regdbg reads versions 1 to 2"), "%s", err);
+          strstr(err, "version 0; this regdbg reads versions 1 to 3"), "%s", err);
+}
+
+/* Version 3: where the guest placed a BAR, read back as written; damage in it; none before. */
+static void test_bar_records(void)
+{
+    char path[256], err[256];
+    struct regdbg_trace_header h;
+    struct trace_writer *w;
+    struct trace_reader *r;
+    struct regdbg_trace_record out, in[5] = {
+        { .kind = REGDBG_REC_BAR, .bar = 0, .value = REGDBG_BAR_UNMAPPED, .t_ns = 1,
+          .offset = 0x0008 },
+        { .kind = REGDBG_REC_BAR, .bar = 0, .value = 0xfebfe000, .t_ns = 2, .offset = 0x0008 },
+        sample_record(0),
+        { .kind = REGDBG_REC_BAR, .bar = 2, .value = 0x800000000ull, .t_ns = 3,
+          .offset = REGDBG_PCI_UNKNOWN },
+        sample_record(1),
+    };
+    static const struct {
+        unsigned at;            /* from the first record */
+        uint8_t byte;
+        const char *why;
+    } damage[] = {
+        { 1, 1, "a BAR record for a BAR the header does not describe" },
+        { 1, 6, "a BAR record for a BAR the header does not describe" },
+        { 2, 2, "reserved bits are set" },
+        { 5, 1, "reserved bits are set" },
+        { 24, 1, "reserved bits are set" },
+    };
+    enum trace_read_status st = TRACE_EOF;
+    unsigned n = 0;
+    uint32_t v2 = 2;
+
+    path_in_dir(path, sizeof(path), "bars.trace");
+    sample_header(&h);
+    h.bars[2].size = 1 << 20;
+    h.bars[2].type = REGDBG_BAR_MEM64;
+    w = trace_writer_open(path, &h, err, sizeof(err));
+    for (unsigned i = 0; w && i < 5; i++) {
+        CHECK(trace_writer_add(w, &in[i], err, sizeof(err)) == 0, "add %u: %s", i, err);
+    }
+    CHECK(w && trace_writer_close(w, err, sizeof(err)) == 0, "close");
+    r = trace_reader_open(path, err, sizeof(err));
+    while (r && trace_reader_next(r, &out, err, sizeof(err)) == TRACE_RECORD && n < 5) {
+        CHECK(out.kind == in[n].kind && out.bar == in[n].bar && out.value == in[n].value &&
+              out.t_ns == in[n].t_ns && out.offset == in[n].offset, "record %u: kind %u bar %u "
+              "address 0x%llx pci 0x%llx", n, out.kind, out.bar,
+              (unsigned long long)out.value, (unsigned long long)out.offset);
+        n++;
+    }
+    CHECK(n == 5, "read %u records: %s", n, err);
+    trace_reader_close(r);
+    /* the writer refuses what the reader would */
+    w = trace_writer_open(path, &h, err, sizeof(err));
+    in[0].bar = 6;
+    CHECK(w && trace_writer_add(w, &in[0], err, sizeof(err)) < 0 && strstr(err, "BAR 6"),
+          "a BAR record of BAR 6: %s", err);
+    in[0].bar = 0;
+    trace_writer_close(w, err, sizeof(err));
+    for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
+        w = trace_writer_open(path, &h, err, sizeof(err));
+        CHECK(w && trace_writer_add(w, &in[1], err, sizeof(err)) == 0 &&
+              trace_writer_close(w, err, sizeof(err)) == 0, "write: %s", err);
+        patch(path, REGDBG_TRACE_HEADER_SIZE + damage[i].at, &damage[i].byte, 1);
+        CHECK(read_all(path, &st, err, sizeof(err)) == 0 && st == TRACE_CORRUPT &&
+              strstr(err, damage[i].why), "case %zu: status %d: %s", i, st, err);
+    }
+    /* before version 3 the kind did not exist */
+    w = trace_writer_open(path, &h, err, sizeof(err));
+    CHECK(w && trace_writer_add(w, &in[1], err, sizeof(err)) == 0 &&
+          trace_writer_close(w, err, sizeof(err)) == 0, "write: %s", err);
+    patch(path, 8, &v2, sizeof(v2));
+    CHECK(read_all(path, &st, err, sizeof(err)) == 0 && st == TRACE_CORRUPT &&
+          strstr(err, "unknown record kind"), "status %d: %s", st, err);
 }
 
 static void test_flags_str(void)
@@ -592,6 +666,7 @@ int main(void)
     RUN_TEST(test_pc_records_round_trip);
     RUN_TEST(test_pc_records_damage);
     RUN_TEST(test_version_1_is_read);
+    RUN_TEST(test_bar_records);
     RUN_TEST(test_flags_str);
     status = TEST_SUMMARY();
     {
