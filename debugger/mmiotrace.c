@@ -165,8 +165,8 @@ int mmiotrace_export(struct trace_reader *r, FILE *out, const struct mmiotrace_e
             st->lost += rec.value;
             continue;
         }
-        if (rec.kind != REGDBG_REC_ACCESS) {
-            continue;
+        if (rec.kind != REGDBG_REC_ACCESS || rec.dir == REGDBG_DIR_DMA) {
+            continue;           /* a DMA event is no access: mmiotrace has no line for it */
         }
         index++;
         if (x.h->bars[rec.bar].size && x.h->bars[rec.bar].type == REGDBG_BAR_IO) {

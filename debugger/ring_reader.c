@@ -215,17 +215,61 @@ bool ring_reader_qemu_alive(const struct ring_reader *rr)
     return pid_alive(rr->info.qemu_pid);
 }
 
+/* A DMA event (regdbg/abi.h): what it may hold */
+static int check_dma_event(const struct ring_reader *rr, const struct regdbg_event *ev,
+                           uint64_t now_ns, char *why, size_t whylen)
+{
+    if (ev->dma_what < 1 || ev->dma_what > REGDBG_DMA_WHAT_MAX) {
+        snprintf(why, whylen, "DMA event with dma_what %u (1-%u)", ev->dma_what,
+                 REGDBG_DMA_WHAT_MAX);
+        return -1;
+    }
+    if (ev->dma_why > REGDBG_DMA_WHY_MAX) {
+        snprintf(why, whylen, "DMA event with dma_why %u (0-%u)", ev->dma_why, REGDBG_DMA_WHY_MAX);
+        return -1;
+    }
+    if (ev->flags & ~(uint16_t)REGDBG_EV_DMA_FLAGS) {
+        snprintf(why, whylen, "DMA event with flags 0x%04x", ev->flags);
+        return -1;
+    }
+    if (ev->bar >= REGDBG_NUM_BARS || rr->info.bars[ev->bar].type == REGDBG_BAR_ABSENT ||
+        ev->size >= 4 || ev->rule != REGDBG_RULE_NONE || ev->cpu_mode) {
+        snprintf(why, whylen, "DMA event with bar %u, engine %u, rule %u, cpu_mode %u", ev->bar,
+                 ev->size, ev->rule, ev->cpu_mode);
+        return -1;
+    }
+    if (ev->cpu != REGDBG_CPU_NONE && (ev->cpu < 0 || ev->cpu > RING_MAX_CPU)) {
+        snprintf(why, whylen, "cpu %d is neither -1 (none) nor a vCPU index 0-%d", ev->cpu,
+                 RING_MAX_CPU);
+        return -1;
+    }
+    if (ev->t_ns > now_ns) {
+        snprintf(why, whylen, "t_ns %llu is later than now (%llu)",
+                 (unsigned long long)ev->t_ns, (unsigned long long)now_ns);
+        return -1;
+    }
+    return 0;
+}
+
 int ring_reader_check_event(const struct ring_reader *rr, const struct regdbg_event *ev,
                             uint64_t now_ns, char *why, size_t whylen)
 {
     const struct regdbg_bar_info *bar;
 
+    if (ev->dir == REGDBG_DIR_DMA) {
+        return check_dma_event(rr, ev, now_ns, why, whylen);
+    }
     if (ev->size != 1 && ev->size != 2 && ev->size != 4 && ev->size != 8) {
         snprintf(why, whylen, "size %u is not 1, 2, 4 or 8", ev->size);
         return -1;
     }
     if (ev->dir > REGDBG_DIR_WRITE) {
-        snprintf(why, whylen, "dir %u is neither 0 (read) nor 1 (write)", ev->dir);
+        snprintf(why, whylen, "dir %u is neither 0 (read), 1 (write) nor 3 (DMA)", ev->dir);
+        return -1;
+    }
+    if (ev->dma_what || ev->dma_why) {
+        snprintf(why, whylen, "an access with dma_what %u, dma_why %u (a DMA event's)",
+                 ev->dma_what, ev->dma_why);
         return -1;
     }
     if (ev->bar >= REGDBG_NUM_BARS) {
@@ -248,7 +292,7 @@ int ring_reader_check_event(const struct ring_reader *rr, const struct regdbg_ev
                  ev->size, ev->bar);
         return -1;
     }
-    if (ev->flags & ~(uint16_t)REGDBG_EV_ALL_FLAGS) {
+    if (ev->flags & ~(uint16_t)REGDBG_EV_ACCESS_FLAGS) {
         snprintf(why, whylen, "flags 0x%04x has unknown bits", ev->flags);
         return -1;
     }

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #define WRITE_BUFFER_BYTES (4u << 20) /* few system calls at tens of millions of events/s */
 #define READ_BUFFER_BYTES (256u << 10)
 #define MAX_DISK_RECORD 64u
+#define TRACE_DMA_ENGINES_MAX 4u       /* as the device allows */
 
 struct trace_writer {
     int fd;
@@ -127,7 +129,7 @@ static bool fits_short_pc(const struct trace_writer *w, const struct regdbg_trac
 /* What the reader refuses in an access's flags and mode, or NULL. */
 static const char *pc_problem(uint16_t flags, uint8_t cpu_mode)
 {
-    if (flags & ~(uint16_t)REGDBG_EV_ALL_FLAGS) {
+    if (flags & ~(uint16_t)REGDBG_EV_ACCESS_FLAGS) {
         return "flags has unknown bits";
     }
     if ((flags & REGDBG_EV_PC_AFTER) && !(flags & REGDBG_EV_PC)) {
@@ -139,9 +141,36 @@ static const char *pc_problem(uint16_t flags, uint8_t cpu_mode)
     return NULL;
 }
 
+/* What the reader refuses in a DMA event, or NULL. */
+static const char *dma_problem(const struct regdbg_trace_record *rec)
+{
+    if (rec->dma_what < 1 || rec->dma_what > REGDBG_DMA_WHAT_MAX) {
+        return "DMA event of an unknown kind";
+    }
+    if (rec->dma_why > REGDBG_DMA_WHY_MAX) {
+        return "DMA event with an unknown reason";
+    }
+    if (rec->flags & ~(uint16_t)REGDBG_EV_DMA_FLAGS) {
+        return "flags has unknown bits";
+    }
+    if (rec->rule != REGDBG_RULE_NONE || rec->cpu_mode != REGDBG_MODE_UNKNOWN) {
+        return "DMA event with a rule or a CPU mode";
+    }
+    if (rec->bar >= REGDBG_NUM_BARS) {
+        return "BAR number is out of range";
+    }
+    return NULL;
+}
+
 /* What a reader would refuse in an access record, or NULL: the writer never writes it. */
 static const char *access_problem(const struct regdbg_trace_record *rec)
 {
+    if (rec->dir == REGDBG_DIR_DMA) {
+        return dma_problem(rec);
+    }
+    if (rec->dma_what || rec->dma_why) {
+        return "an access with a DMA event's fields";
+    }
     if (rec->size != 1 && rec->size != 2 && rec->size != 4 && rec->size != 8) {
         return "access size is not 1, 2, 4 or 8";
     }
@@ -207,6 +236,7 @@ int trace_writer_add(struct trace_writer *w, const struct regdbg_trace_record *r
             .cpu = rec->cpu, .seq = rec->seq, .t_ns = rec->t_ns, .offset = rec->offset,
             .value = rec->value, .orig_value = rec->orig_value, .guest_pc = rec->guest_pc,
             .flags = rec->flags, .rule = rec->rule, .cpu_mode = rec->cpu_mode,
+            .dma_what = rec->dma_what, .dma_why = rec->dma_why,
         };
         memcpy(dst, &d, sizeof(d));
         w->used += sizeof(d);
@@ -268,6 +298,9 @@ void trace_header_from_shm(struct regdbg_trace_header *th, const struct regdbg_s
     th->backend = sh->backend;
     memcpy(th->bars, sh->bars, sizeof(th->bars));
     th->guest_pc = sh->guest_pc;
+    th->dma_mode = sh->dma_mode;
+    th->dma_address_bits = sh->dma_address_bits;
+    th->dma_buffer_size = sh->dma_buffer_size;
 }
 
 void trace_record_from_event(struct regdbg_trace_record *rec, const struct regdbg_event *ev)
@@ -286,6 +319,8 @@ void trace_record_from_event(struct regdbg_trace_record *rec, const struct regdb
     rec->dir = ev->dir;
     rec->kind = REGDBG_REC_ACCESS;
     rec->cpu_mode = ev->cpu_mode;
+    rec->dma_what = ev->dma_what;
+    rec->dma_why = ev->dma_why;
     memset(rec->pad, 0, sizeof(rec->pad));
 }
 
@@ -448,15 +483,20 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
         struct regdbg_disk_full d;
 
         memcpy(&d, p, sizeof(d));
-        if (d.size != 1 && d.size != 2 && d.size != 4 && d.size != 8) {
-            return "access size is not 1, 2, 4 or 8";
-        }
-        if (d.dir > REGDBG_DIR_WRITE) {
-            return "direction is neither read nor write";
-        }
-        if (memcmp(d.reserved, zero, sizeof(d.reserved)) != 0 ||
-            (r->version < 2 && d.cpu_mode)) {
+        if (d.reserved || (r->version < 2 && d.cpu_mode) ||
+            (r->version < REGDBG_TRACE_VERSION_DMA && (d.dma_what || d.dma_why))) {
             return "reserved bits are set";
+        }
+        if (d.dir == REGDBG_DIR_DMA && r->version >= REGDBG_TRACE_VERSION_DMA) {
+            if (d.size >= TRACE_DMA_ENGINES_MAX) {
+                return "DMA event of an engine out of range";
+            }
+        } else if (d.dir > REGDBG_DIR_WRITE) {
+            return "direction is neither read nor write";
+        } else if (d.size != 1 && d.size != 2 && d.size != 4 && d.size != 8) {
+            return "access size is not 1, 2, 4 or 8";
+        } else if (d.dma_what || d.dma_why) {
+            return "an access with a DMA event's fields";
         }
         if (r->have_seq && d.seq <= r->last_seq) {
             return "sequence number goes backwards";
@@ -475,6 +515,11 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
         rec->flags = d.flags;
         rec->rule = d.rule;
         rec->cpu_mode = d.cpu_mode;
+        rec->dma_what = d.dma_what;
+        rec->dma_why = d.dma_why;
+        if (rec->dir == REGDBG_DIR_DMA) {
+            return dma_problem(rec);
+        }
         break;
     }
     case REGDBG_DISK_BAR: {
@@ -589,9 +634,11 @@ void trace_reader_close(struct trace_reader *r)
 /* The names of the REGDBG_EV_* flags, by bit; dump and the views print these. */
 const char *const trace_flag_names[TRACE_N_FLAGS] = {
     "edited", "injected", "dropped", "parked", "timed-out", "not-parked-no-vcpu",
-    "not-parked-no-debugger", "pc", "pc-after",
+    "not-parked-no-debugger", "pc", "pc-after", NULL, NULL, "dma-addr", "from-device",
 };
-_Static_assert(REGDBG_EV_ALL_FLAGS == (1u << TRACE_N_FLAGS) - 1, "a name for every event flag");
+/* a name for every flag, none for the reserved bits 9 and 10 */
+_Static_assert(REGDBG_EV_ALL_FLAGS == ((1u << TRACE_N_FLAGS) - 1) - (3u << 9),
+               "a name for every event flag");
 
 void trace_flags_str(uint16_t flags, char *buf, size_t len)
 {
@@ -601,7 +648,7 @@ void trace_flags_str(uint16_t flags, char *buf, size_t len)
     /* REGDBG_EV_PC is not news: the PC has its own column */
     flags &= ~(REGDBG_EV_PC | REGDBG_EV_PC_AFTER);
     for (unsigned i = 0; i < TRACE_N_FLAGS; i++) {
-        if (flags & (1u << i)) {
+        if ((flags & (1u << i)) && trace_flag_names[i]) {
             int n = snprintf(buf + used, len - used, "%s%s", used ? "," : "",
                              trace_flag_names[i]);
             if (n < 0 || (size_t)n >= len - used) {
@@ -620,4 +667,62 @@ const char *trace_cpu_mode_name(uint8_t mode)
     _Static_assert(sizeof(names) / sizeof(names[0]) == REGDBG_MODE_MAX + 1, "a name per mode");
 
     return mode <= REGDBG_MODE_MAX ? names[mode] : "unknown";
+}
+
+const char *trace_dma_what_name(uint8_t what)
+{
+    static const char *const names[] = { "unknown", "start", "done", "refused", "blocked" };
+    _Static_assert(sizeof(names) / sizeof(names[0]) == REGDBG_DMA_WHAT_MAX + 1, "a name each");
+
+    return what <= REGDBG_DMA_WHAT_MAX ? names[what] : "unknown";
+}
+
+const char *trace_dma_why_name(uint8_t why)
+{
+    static const char *const names[] = {
+        "", "length", "address", "width", "busy", "no-buffer", "dma-off", "guest-master-off",
+    };
+    _Static_assert(sizeof(names) / sizeof(names[0]) == REGDBG_DMA_WHY_MAX + 1, "a name each");
+
+    return why <= REGDBG_DMA_WHY_MAX ? names[why] : "";
+}
+
+const char *trace_dma_why_text(uint8_t why)
+{
+    static const char *const text[] = {
+        "",
+        "longer than the bounce buffer or the engine's max_length",
+        "not all of it is the guest's RAM",
+        "the bounce buffer lies beyond the device's DMA address width",
+        "the engine's previous transfer was not seen to complete",
+        "the bounce buffer's physical address cannot be read",
+        "the host's bus master is off (dma= unset): the device cannot make the transfer",
+        "the guest's Bus Master Enable is off: the device cannot make the transfer",
+    };
+    _Static_assert(sizeof(text) / sizeof(text[0]) == REGDBG_DMA_WHY_MAX + 1, "a text each");
+
+    return why <= REGDBG_DMA_WHY_MAX ? text[why] : "";
+}
+
+size_t trace_dma_format(const struct regdbg_trace_record *r, char *buf, size_t len)
+{
+    int n;
+
+    if (!len) {
+        return 0;
+    }
+    n = snprintf(buf, len, "%s %s guest=0x%" PRIx64 " len=%" PRIu64, trace_dma_what_name(r->dma_what),
+                 r->flags & REGDBG_EV_DMA_FROM_DEVICE ? "from-device" : "to-device", r->offset,
+                 r->orig_value);
+    if (n > 0 && (size_t)n < len && r->value) {
+        n += snprintf(buf + n, len - (size_t)n, " buffer=0x%" PRIx64, r->value);
+    }
+    if (n > 0 && (size_t)n < len && r->guest_pc) {
+        n += snprintf(buf + n, len - (size_t)n, " copy_ns=%" PRIu64, r->guest_pc);
+    }
+    if (n > 0 && (size_t)n < len && r->dma_why) {
+        n += snprintf(buf + n, len - (size_t)n, " why=%s: %s", trace_dma_why_name(r->dma_why),
+                      trace_dma_why_text(r->dma_why));
+    }
+    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 }

@@ -25,6 +25,48 @@ void ui_format_who(const struct ui *ui, uint16_t flags, uint64_t pc, bool by_lin
     }
 }
 
+/*
+ * A DMA event (regdbg/abi.h): "D" and the engine (its name in the device's map, else dmaN) where
+ * an access has its width and register, then what the proxy did.
+ */
+static void format_dma(const struct ui *ui, const struct stored_event *ev, char *buf, size_t len,
+                       int *dir_col)
+{
+    const struct proxy *p = &ui->s->proxies[ev->dev];
+    int64_t rel = (int64_t)(ev->t_ns - ui->session_start_ns);
+    uint64_t mag = rel < 0 ? (uint64_t)-rel : (uint64_t)rel;
+    struct regdbg_trace_record r = {
+        .offset = ev->offset, .value = ev->value, .orig_value = ev->orig_value,
+        .guest_pc = ev->guest_pc, .flags = ev->flags, .dma_what = ev->dma_what,
+        .dma_why = ev->dma_why,
+    };
+    char engine[48], cpu[16];
+    int n;
+
+    if (p->map && p->map->dma && ev->size < p->map->dma->n_engines) {
+        snprintf(engine, sizeof(engine), "%s", p->map->dma->engines[ev->size].name);
+    } else {
+        snprintf(engine, sizeof(engine), "dma%u", ev->size);
+    }
+    if (ev->cpu < 0) {
+        snprintf(cpu, sizeof(cpu), "-");
+    } else {
+        snprintf(cpu, sizeof(cpu), "c%d", ev->cpu);
+    }
+    n = snprintf(buf, len, "%s%5llu.%06llu %-3s %-8.8s D  %-20.20s ", rel < 0 ? "-" : " ",
+                 (unsigned long long)(mag / 1000000000u),
+                 (unsigned long long)(mag % 1000000000u / 1000u), cpu, p->id, engine);
+    if (ui->who != WHO_HIDDEN && n > 0 && (size_t)n < len) {
+        n += snprintf(buf + n, len - (size_t)n, "%-28.28s ", "-");
+    }
+    if (dir_col) {
+        *dir_col = n > 0 ? n : 0;
+    }
+    if (n > 0 && (size_t)n < len) {
+        trace_dma_format(&r, buf + n, len - (size_t)n);
+    }
+}
+
 void ui_format_event(const struct ui *ui, const struct stored_event *ev, char *buf, size_t len,
                      int *dir_col)
 {
@@ -36,6 +78,10 @@ void ui_format_event(const struct ui *ui, const struct stored_event *ev, char *b
     char where[48], cpu[16], fields[256] = "";
     int n;
 
+    if (ev->dir == REGDBG_DIR_DMA) {
+        format_dma(ui, ev, buf, len, dir_col);
+        return;
+    }
     if (reg) {
         snprintf(where, sizeof(where), "%s", reg->name);
         if (ev->offset != reg->offset || ev->size != reg->width) {
@@ -190,7 +236,10 @@ static void stream_draw(struct ui *ui)
     for (int row = 0; row < vs->rows && vs->top + (uint64_t)row < count; row++) {
         uint64_t pos = vs->top + (uint64_t)row;
         const struct stored_event *ev = event_store_at(st, event_store_view_at(st, pos));
-        enum role role = ev->dir ? ROLE_WRITE : ROLE_READ;
+        /* a DMA event that did not happen stands out as an edited access does */
+        enum role role = ev->dir == REGDBG_DIR_DMA ?
+                         (ev->dma_why ? ROLE_ERROR : ROLE_CHANGED) :
+                         ev->dir ? ROLE_WRITE : ROLE_READ;
         int dir_col = 0;
 
         ui_format_event(ui, ev, line, sizeof(line), &dir_col);
@@ -202,7 +251,7 @@ static void stream_draw(struct ui *ui)
         screen_put(VIEW_TOP + row, 0, line, A_NORMAL);
         if (dir_col < vs->cols) {
             screen_put(VIEW_TOP + row, dir_col, line + dir_col,
-                       screen_attr(ev->flags ? ROLE_EDITED : role));
+                       screen_attr(ev->flags && ev->dir != REGDBG_DIR_DMA ? ROLE_EDITED : role));
         }
     }
 }

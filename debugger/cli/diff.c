@@ -409,6 +409,9 @@ static int read_run(struct trace_diff *d, size_t run, struct trace_reader *r,
             fprintf(stderr, "regdbg diff: %s\n", err);
             return -1;
         }
+        if (rec.kind == REGDBG_REC_ACCESS && rec.dir == REGDBG_DIR_DMA) {
+            continue;           /* a DMA event, no register access: not compared */
+        }
         if (rec.kind == REGDBG_REC_ACCESS) {
             if (code_names.syms && keep_pc(info, &rec) < 0) {
                 fprintf(stderr, "regdbg diff: out of memory for the PCs of %s\n", info->path);

@@ -38,15 +38,22 @@ const char dump_usage[] =
     "      fields (SPEED=fast: a field's value by the name the map gives it, else a number).\n"
     "      Lines starting with # are markers (dropped events, end, BAR placements). Bytes of\n"
     "      the device id and of names other than printable ASCII show as \\xNN.\n"
+    "      A DMA event of a proxy with dma-map= is a line of its own: D, the time, CPU and\n"
+    "      device, dmaN (the engine), start|done|refused|blocked, to-device|from-device,\n"
+    "      guest=ADDRESS len=BYTES, buffer=ADDRESS (the bounce buffer), copy_ns=NS (the copy),\n"
+    "      why=WORD: the reason of a refusal or a block.\n"
     "json: one object per access with the keys seq, t_ns, cpu, dev, bar, off, size, dir (\"r\"\n"
     "      or \"w\"), value, reg (the register's name, null outside every register), fields\n"
     "      (an object: each field's number, null outside every register), flags (and orig,\n"
     "      rule when a rule touched the access; pc, mode, and pc_after: true, when the PC is\n"
     "      known; with --symbols also sym \"func+0xoff\" and src \"file:line\", null when\n"
-    "      unknown).\n"
+    "      unknown). A DMA event: seq, t_ns, cpu, dev, bar, dir \"dma\", engine, what,\n"
+    "      direction, guest, len, buffer, copy_ns (and why).\n"
     "csv:  a header row, then one row per access with a column for each json key (fields as\n"
     "      the text shows them, flags comma-separated, absent values empty), quoted as\n"
-    "      RFC 4180 says: for spreadsheets and pandas.read_csv.\n"
+    "      RFC 4180 says: for spreadsheets and pandas.read_csv. A DMA event's row has dir dma,\n"
+    "      off its guest address, size its engine, value its buffer, orig its length and\n"
+    "      fields the text form's description.\n"
     "A damaged file is reported after the events that precede the damage.\n"
     "\n"
     "  --format F   text (default), json or csv\n"
@@ -128,6 +135,14 @@ static void print_text(struct dump_ctx *d, const struct regdbg_trace_record *r,
         snprintf(cpu, sizeof(cpu), "-");
     } else {
         snprintf(cpu, sizeof(cpu), "cpu%d", r->cpu);
+    }
+    if (r->dir == REGDBG_DIR_DMA) {
+        char text[256];
+
+        trace_dma_format(r, text, sizeof(text));
+        printf("D %s%" PRIu64 ".%09" PRIu64 " %s %s dma%u %s\n", negative ? "-" : "",
+               mag / 1000000000u, mag % 1000000000u, cpu, dev[0] ? dev : "-", r->size, text);
+        return;
     }
     reg = d->map ? regmap_find(d->map, r->bar, r->offset, r->size) : NULL;
     printf("%c %u %s%" PRIu64 ".%09" PRIu64 " %s %s bar%u+0x%04" PRIx64, r->dir ==
@@ -213,6 +228,20 @@ static void print_json(const struct dump_ctx *d, const struct regdbg_trace_recor
     if (r->kind != REGDBG_REC_ACCESS) {
         return;
     }
+    if (r->dir == REGDBG_DIR_DMA) {
+        printf("{\"seq\":%" PRIu64 ",\"t_ns\":%" PRIu64 ",\"cpu\":%d,\"dev\":%s,\"bar\":%u,"
+               "\"dir\":\"dma\",\"engine\":%u,\"what\":\"%s\",\"direction\":\"%s\","
+               "\"guest\":%" PRIu64 ",\"len\":%" PRIu64 ",\"buffer\":%" PRIu64 ",\"copy_ns\":%"
+               PRIu64, r->seq, r->t_ns, r->cpu, dev_json, r->bar, r->size,
+               trace_dma_what_name(r->dma_what),
+               r->flags & REGDBG_EV_DMA_FROM_DEVICE ? "from-device" : "to-device", r->offset,
+               r->orig_value, r->value, r->guest_pc);
+        if (r->dma_why) {
+            printf(",\"why\":\"%s\"", trace_dma_why_name(r->dma_why));
+        }
+        puts("}");
+        return;
+    }
     printf("{\"seq\":%" PRIu64 ",\"t_ns\":%" PRIu64 ",\"cpu\":%d,\"dev\":%s,\"bar\":%u,"
            "\"off\":%" PRIu64 ",\"size\":%u,\"dir\":\"%c\",\"value\":%" PRIu64,
            r->seq, r->t_ns, r->cpu, dev_json, r->bar, r->offset, r->size,
@@ -221,7 +250,8 @@ static void print_json(const struct dump_ctx *d, const struct regdbg_trace_recor
     fputs(",\"flags\":[", stdout);
     for (unsigned i = 0; i < TRACE_N_FLAGS; i++) {
         /* the PC's flags are keys of their own */
-        if ((r->flags & (1u << i)) && !((1u << i) & (REGDBG_EV_PC | REGDBG_EV_PC_AFTER))) {
+        if ((r->flags & (1u << i)) && trace_flag_names[i] &&
+            !((1u << i) & (REGDBG_EV_PC | REGDBG_EV_PC_AFTER))) {
             printf("%s\"%s\"", first ? "" : ",", trace_flag_names[i]);
             first = false;
         }
@@ -321,21 +351,29 @@ static void print_csv(struct dump_ctx *d, const struct regdbg_trace_record *r, c
     if (r->kind != REGDBG_REC_ACCESS) {
         return;
     }
-    reg = d->map ? regmap_find(d->map, r->bar, r->offset, r->size) : NULL;
+    reg = d->map && r->dir != REGDBG_DIR_DMA ? regmap_find(d->map, r->bar, r->offset, r->size)
+                                             : NULL;
     if (reg) {
         regmap_decode(reg, r->offset, r->size, r->value, fields, sizeof(fields));
     }
+    if (r->dir == REGDBG_DIR_DMA) {
+        /* a DMA event: off its guest address, size its engine, value its buffer, orig its
+           length, fields what the text form says */
+        trace_dma_format(r, fields, sizeof(fields));
+        touched = true;
+    }
     for (unsigned i = 0; i < TRACE_N_FLAGS; i++) {
         /* the PC's flags are columns of their own, as in JSON */
-        if ((r->flags & (1u << i)) && !((1u << i) & (REGDBG_EV_PC | REGDBG_EV_PC_AFTER))) {
+        if ((r->flags & (1u << i)) && trace_flag_names[i] &&
+            !((1u << i) & (REGDBG_EV_PC | REGDBG_EV_PC_AFTER))) {
             used += (size_t)snprintf(flags + used, sizeof(flags) - used, "%s%s",
                                      used ? "," : "", trace_flag_names[i]);
         }
     }
     printf("%" PRIu64 ",%" PRIu64 ",%d", r->seq, r->t_ns, r->cpu);
     csv_cell(dev, false);
-    printf(",%u,%" PRIu64 ",%u,%c,%" PRIu64, r->bar, r->offset, r->size,
-           r->dir == REGDBG_DIR_WRITE ? 'w' : 'r', r->value);
+    printf(",%u,%" PRIu64 ",%u,%s,%" PRIu64, r->bar, r->offset, r->size,
+           r->dir == REGDBG_DIR_DMA ? "dma" : r->dir == REGDBG_DIR_WRITE ? "w" : "r", r->value);
     csv_cell(reg ? reg->name : "", false);
     csv_cell(fields, false);
     csv_cell(flags, false);

@@ -9,6 +9,7 @@ refusals of transfers that cannot be bounced, and the events of each, read from 
 
 import json
 import os
+import re
 import struct
 
 from harness import TOP, HeldRing, check, qemu_fails, ring_event
@@ -275,3 +276,55 @@ def test_dma_width_and_dma_off(t):
           "master stays off: the device cannot make it (dma=bounce bounces it)" in q.output(),
           q.output())
     ring.close()
+
+
+def test_dma_events_recorded_and_dumped(t):
+    """`regdbg record` keeps the DMA events and `regdbg dump` shows each bounce (guest address,
+    buffer, length, direction, copy time) and each refusal with its reason, in text, JSON and
+    CSV; the address the proxy wrote is flagged dma-addr with the guest's as orig."""
+    from harness import Recorder, regdbg
+    root, d = edu_tree(t)
+    q = t.qemu([proxy(root, ",dma=bounce,dma-map=" + edu_map(t))])
+    bdf = q.qtest.find_device(0x1234, 0x11E8)[0]
+    q.qtest.map_bar(bdf, 0, BAR)
+    q.qtest.cfg_write(bdf, 0x04, 2, q.qtest.cfg_read(bdf, 0x04, 2) | 0x4)
+    trace = t.tmp("dma.trace")
+    rec = Recorder("--qmp", q.qmp_path, "-o", trace, "--count", "12")
+    rec.wait_attached(q.shm_path("/machine/peripheral/edu0"))
+    memwrite(q, RAM_A, PATTERN)
+    start(q, RAM_A, 0x40000, 4096, RUN)                 # 4 writes, the swap, the bounce
+    buf = read_bytes(os.path.join(d, "resource0"), SRC, 8)
+    device_done(d, RUN)
+    start(q, RAM_A, 0x40000, 4097, RUN)                 # 4 writes (the last dropped), the
+                                                        # first done, refused
+    status, out, err = rec.finish()
+    check(status == 0, err)
+    r = regdbg("dump", trace)
+    check(r.returncode == 0, r.stderr)
+    lines = [line for line in r.stdout.splitlines() if not line.startswith("#")]
+    check(len(lines) == 12, "dump:\n" + r.stdout)
+    check(re.fullmatch(r"W 8 \S+ - edu0 bar0\+0x0080 DMA_SRC <- 0x%016x dma-addr "
+                       r"orig=0x0000000000100000" % buf, lines[3]), "the swap: %r" % lines[3])
+    check(re.fullmatch(r"D \S+ - edu0 dma0 start to-device guest=0x100000 len=4096 "
+                       r"buffer=0x%x copy_ns=\d+" % buf, lines[4]), "the bounce: %r" % lines[4])
+    check(re.fullmatch(r"D \S+ - edu0 dma0 done to-device guest=0x100000 len=4096 "
+                       r"buffer=0x%x" % buf, lines[9]), "the first done: %r" % lines[9])
+    check(re.fullmatch(r"W 8 \S+ - edu0 bar0\+0x0098 DMA_CMD <- 0x0000000000000001 dropped  "
+                       r"RUN=1 DIRECTION=to_device IRQ=0", lines[10]), "held: %r" % lines[10])
+    check(re.fullmatch(r"D \S+ - edu0 dma0 refused to-device guest=0x100000 len=4097 "
+                       r"buffer=0x%x why=length: longer than the bounce buffer or the engine's "
+                       r"max_length" % buf, lines[11]), "the refusal: %r" % lines[11])
+    r = regdbg("dump", trace, "--format", "json")
+    ev = [json.loads(line) for line in r.stdout.splitlines()]
+    check(ev[4]["dir"] == "dma" and ev[4]["what"] == "start" and ev[4]["direction"] ==
+          "to-device" and ev[4]["guest"] == RAM_A and ev[4]["len"] == 4096 and
+          ev[4]["buffer"] == buf and ev[4]["copy_ns"] > 0 and "why" not in ev[4] and
+          ev[4]["engine"] == 0, "JSON: %r" % ev[4])
+    check(ev[11]["what"] == "refused" and ev[11]["why"] == "length" and
+          ev[3]["flags"] == ["dma-addr"] and ev[3]["orig"] == RAM_A, "JSON: %r %r"
+          % (ev[3], ev[11]))
+    r = regdbg("dump", trace, "--format", "csv")
+    rows = r.stdout.splitlines()
+    check(rows[5].split(",")[7:9] == ["dma", str(buf)] and
+          ',start to-device guest=0x100000 len=4096 buffer=0x%x copy_ns=' % buf in rows[5],
+          "CSV: %r" % rows[5])

@@ -22,7 +22,7 @@ I2C = "regdbg-proxy,id=i2c0,vendor-id=0x8086,device-id=0x0f41,class-code=0x0c800
 
 # struct regdbg_event: seq, t_ns, offset, value, orig_value, guest_pc, cpu, flags, rule, bar,
 # size, dir, cpu_mode, pad[4]
-EVENT = struct.Struct("<QQQQQQiHHBBBB4x")
+EVENT = struct.Struct("<QQQQQQiHHBBBBxBBx")
 assert EVENT.size == 64
 HEAD_OFFSET, DROPPED_OFFSET = 256, 264
 TRACE_HEADER, FULL, SHORT, MARKER = 256, 64, 32, 32
@@ -45,12 +45,12 @@ class Ring:
         (seq last) and move head past it, as a producer would."""
         ev = dict(t_ns=time.clock_gettime_ns(time.CLOCK_MONOTONIC), offset=0x10, value=0x55,
                   orig_value=0x55, guest_pc=0, cpu=-1, flags=0, rule=0xFFFF, bar=0, size=4,
-                  dir=1, cpu_mode=0)
+                  dir=1, cpu_mode=0, dma_what=0, dma_why=0)
         ev.update(fields)
         off = self.hdr.events_offset + (pos % self.hdr.ring_entries) * EVENT.size
         body = EVENT.pack(0, ev["t_ns"], ev["offset"], ev["value"], ev["orig_value"],
                           ev["guest_pc"], ev["cpu"], ev["flags"], ev["rule"], ev["bar"],
-                          ev["size"], ev["dir"], ev["cpu_mode"])
+                          ev["size"], ev["dir"], ev["cpu_mode"], ev["dma_what"], ev["dma_why"])
         self.mm[off + 8:off + 64] = body[8:]
         struct.pack_into("<Q", self.mm, off, pos)
         self.set_head(pos + 1)
@@ -111,7 +111,18 @@ def check_damage_reported(rec, shm, trace, what):
 BAD_EVENTS = [
     (dict(size=0), "size 0 is not 1, 2, 4 or 8"),
     (dict(size=3), "size 3 is not 1, 2, 4 or 8"),
-    (dict(dir=2), "dir 2 is neither 0 (read) nor 1 (write)"),
+    (dict(dir=2), "dir 2 is neither 0 (read), 1 (write) nor 3 (DMA)"),
+    (dict(dma_what=1), "an access with dma_what 1, dma_why 0 (a DMA event's)"),
+    (dict(flags=0x1000), "flags 0x1000 has unknown bits"),
+    # DMA events (dir 3): what they may hold
+    (dict(dir=3, size=0, dma_what=0), "DMA event with dma_what 0 (1-4)"),
+    (dict(dir=3, size=0, dma_what=1, dma_why=8), "DMA event with dma_why 8 (0-7)"),
+    (dict(dir=3, size=0, dma_what=1, flags=0x800), "DMA event with flags 0x0800"),
+    (dict(dir=3, size=4, dma_what=2), "DMA event with bar 0, engine 4, rule 65535, cpu_mode 0"),
+    (dict(dir=3, size=0, dma_what=2, bar=1), "DMA event with bar 1, engine 0, rule 65535, "
+                                             "cpu_mode 0"),
+    (dict(dir=3, size=0, dma_what=2, t_ns=2**64 - 1), "t_ns 18446744073709551615 is later than "
+                                                     "now (*"),
     (dict(bar=6), "bar 6 is not 0-5"),
     (dict(bar=1), "bar 1 is absent from this device"),
     (dict(offset=0xFFE), "offset 0xffe + size 4 runs past the end of BAR 0 (0x1000 bytes)"),
