@@ -36,8 +36,9 @@ const char dump_usage[] =
     "      is the address after the instruction, mode=prot32 when the vCPU's mode is new, and\n"
     "      with --symbols the function+offset and (file:line); last, after two spaces, the\n"
     "      fields (SPEED=fast: a field's value by the name the map gives it, else a number).\n"
-    "      Lines starting with # are markers (dropped events, end, BAR placements). Bytes of\n"
-    "      the device id and of names other than printable ASCII show as \\xNN.\n"
+    "      Lines starting with # are markers (the proxy's dma= when it has a dma-map, dropped\n"
+    "      events, end, BAR placements). Bytes of the device id and of names other than\n"
+    "      printable ASCII show as \\xNN.\n"
     "      A DMA event of a proxy with dma-map= is a line of its own: D, the time, CPU and\n"
     "      device, dmaN (the engine), start|done|refused|blocked, to-device|from-device,\n"
     "      guest=ADDRESS len=BYTES, buffer=ADDRESS (the bounce buffer), copy_ns=NS (the copy),\n"
@@ -197,6 +198,22 @@ static void print_text(struct dump_ctx *d, const struct regdbg_trace_record *r,
 
 /* "reg" and "fields" of an access: the register's name and each field's number (a field's values
    keep one type, whatever names the map gives some of them), null outside every register. */
+/* A proxy with dma-map=: what it did with the device's DMA, as the first text line */
+static void print_dma_header(const struct regdbg_trace_header *h)
+{
+    if (!h->dma_address_bits) {
+        return;
+    }
+    if (h->dma_mode == REGDBG_DMA_MODE_BOUNCE) {
+        printf("# dma=bounce: bounce buffers of %" PRIu64 " bytes (%s), the device's DMA "
+               "addresses below 2^%u\n", h->dma_buffer_size,
+               h->dma_buffer_size >= (2u << 20) ? "a hugetlbfs page" : "one page: no hugepage",
+               h->dma_address_bits);
+    } else {
+        printf("# dma=off: the host's bus master stays off; DMA starts are flagged blocked\n");
+    }
+}
+
 static void print_json_reg(const struct dump_ctx *d, const struct regdbg_trace_record *r)
 {
     const struct regmap_reg *reg = d->map ? regmap_find(d->map, r->bar, r->offset, r->size)
@@ -525,6 +542,9 @@ int cmd_dump(int argc, char **argv)
     }
     if (fmt == FORMAT_CSV) {
         print_csv_header(&d);
+    }
+    if (fmt == FORMAT_TEXT) {
+        print_dma_header(trace_reader_header(r));
     }
     for (;;) {
         enum trace_read_status st = trace_reader_next(r, &rec, err, sizeof(err));

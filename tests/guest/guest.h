@@ -98,6 +98,7 @@ void dev_set_command(uint16_t cmd);
 
 /* ---- edu.c ---- */
 void edu_main(uint32_t hold_ms);
+void edu_dma_main(const char *what, uint32_t canary, uint32_t runs);
 
 /* ---- smp.c ---- */
 void hammer_main(uint32_t cpus, uint32_t count) __attribute__((noreturn));
@@ -108,6 +109,7 @@ void pcmodes_main(uint32_t bar0);
 
 /* ---- main.c ---- */
 void delay_ms(uint32_t ms);             /* PIT channel 2: QEMU's virtual clock */
+uint32_t median(uint32_t *v, uint32_t n);   /* sorts v */
 void guest_main(uint32_t magic, uint32_t mbi_addr) __attribute__((noreturn));
 
 #endif /* !__ASSEMBLER__ */

@@ -18,7 +18,10 @@ static struct {
     uint32_t speed;     /* i2c: IC_CON's SPEED field, 1 std, 2 fast, 3 high */
     uint32_t tar;       /* i2c: the target address written to IC_TAR */
     uint32_t polls;     /* i2c: reads of IC_STATUS at least, per transfer */
-} args = { 0x8086, 0x0f41, "i2c", 0, 2, 1000, 10000, 7, 0x4, 0, "", 0, 0, 0, 0x4, 1, 0x50, 1 };
+    const char *dma;    /* edu mode: poll, refuse, blocked or bench; NULL: no DMA */
+    uint32_t canary;    /* edu mode, dma=blocked: where the transfer from the device goes */
+} args = { 0x8086, 0x0f41, "i2c", 0, 2, 1000, 10000, 7, 0x4, 0, "", 0, 0, 0, 0x4, 1, 0x50, 1,
+           0, 0 };
 
 static char cmdline[1024];
 
@@ -115,6 +118,15 @@ static int parse_arg(const char *w, int n)
             }
         return 0;
     }
+    if (key_is(w, eq, "dma")) {
+        static const char *const dmas[] = { "poll", "refuse", "blocked", "bench" };
+        for (unsigned i = 0; i < sizeof(dmas) / sizeof(dmas[0]); i++)
+            if (key_is(v, vn, dmas[i])) {
+                args.dma = dmas[i];
+                return 1;
+            }
+        return 0;
+    }
     if (key_is(w, eq, "ops")) {
         args.ops = v;
         args.ops_len = vn;
@@ -125,6 +137,7 @@ static int parse_arg(const char *w, int n)
         { "iters", &args.iters, 10 }, { "runs", &args.runs, 10 },   { "off", &args.off, 16 },
         { "delay", &args.delay, 10 }, { "off2", &args.off2, 16 },
         { "tar", &args.tar, 16 },     { "polls", &args.polls, 10 },
+        { "canary", &args.canary, 16 },
     };
     for (unsigned i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
         if (key_is(w, eq, nums[i].name))
@@ -241,7 +254,7 @@ static uint32_t per_access(uint64_t cycles, uint32_t n)
     return q > 0xffffffffu ? 0xffffffffu : (uint32_t)q;
 }
 
-static uint32_t median(uint32_t *v, uint32_t n)
+uint32_t median(uint32_t *v, uint32_t n)
 {
     for (uint32_t i = 1; i < n; i++)   /* insertion sort */
         for (uint32_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
@@ -387,7 +400,7 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
     /* offset of the last register the mode touches must lie inside BAR0 */
     uint32_t last = args.mode[0] == 'i' ? 0xfc : args.mode[0] == 'h' ? 0x100 + 4 * (args.cpus - 1) :
                     args.mode[0] == 's' ? 0 : args.mode[0] == 'p' ? 0x4c :
-                    args.mode[0] == 'e' ? 0x20 : args.off;
+                    args.mode[0] == 'e' ? (args.dma ? 0x98 : 0x20) : args.off;
     if (dev_bar0_size != 0 && (dev_bar0_size < 4 || last > dev_bar0_size - 4)) {
         say("error: mode=%s accesses offset 0x%x, beyond BAR0 (size 0x%x)", args.mode, last, dev_bar0_size);
         guest_exit(EXIT_BAD_ARGS);
@@ -406,6 +419,8 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
         ab_main(dev_bar0, bar_b);
     else if (args.mode[0] == 'p')
         pcmodes_main(dev_bar0);
+    else if (args.mode[0] == 'e' && args.dma)
+        edu_dma_main(args.dma, args.canary, args.runs);
     else if (args.mode[0] == 'e')
         edu_main(args.delay);
     else

@@ -301,6 +301,9 @@ def test_dma_events_recorded_and_dumped(t):
     check(status == 0, err)
     r = regdbg("dump", trace)
     check(r.returncode == 0, r.stderr)
+    check(re.match(r"# dma=bounce: bounce buffers of (4096 bytes \(one page: no hugepage\)|"
+                   r"2097152 bytes \(a hugetlbfs page\)), the device's DMA addresses below "
+                   r"2\^64\n", r.stdout), "dump's first line: %r" % r.stdout[:200])
     lines = [line for line in r.stdout.splitlines() if not line.startswith("#")]
     check(len(lines) == 12, "dump:\n" + r.stdout)
     check(re.fullmatch(r"W 8 \S+ - edu0 bar0\+0x0080 DMA_SRC <- 0x%016x dma-addr "
