@@ -181,7 +181,7 @@ unit-tests: $(UNIT_TESTS) $(UNIT_TESTS_ASAN) $(FUZZERS)
 test: all $(REGDBG_ASAN) unit-tests $(HWBED_INITRAMFS)
 	@$(PYTHON) tests/run.py --build $(BUILD)
 
-bench: all $(BUILD)/bench/ring_bench $(BUILD)/bench/trace_gen
+bench: all $(BUILD)/bench/ring_bench $(BUILD)/bench/trace_gen $(HWBED_INITRAMFS)
 	@$(PYTHON) tests/bench/bench.py --build $(BUILD)
 
 demo: all
