@@ -19,12 +19,19 @@ const struct command_def command_table[CMD_COUNT] = {
                      "change what the guest reads", P | F | B, true },
     [CMD_DROP] = { CMD_DROP, "drop", "drop w TARGET", "the write never reaches the device",
                    P | F | B, true },
+    [CMD_ON] = { CMD_ON, "on",
+                 "on r|w|rw TARGET [if COND] [ignore N] [temp] irq assert|deassert|pulse",
+                 "drive the device's interrupt once a matching access has gone through "
+                 "(docs/rules.md)", P | F | B, true },
     [CMD_INFO] = { CMD_INFO, "info", "info rules",
                    "list the rules with their hit counts (the rules screen)", P | B, true },
     [CMD_ENABLE] = { CMD_ENABLE, "enable", "enable N...", "enable rules", P | F | B, true },
     [CMD_DISABLE] = { CMD_DISABLE, "disable", "disable N...", "disable rules", P | F | B, true },
     [CMD_DELETE] = { CMD_DELETE, "delete", "delete [N...]", "delete rules (all without N)",
                      P | F | B, true },
+    [CMD_IRQ] = { CMD_IRQ, "irq", "irq assert|deassert|pulse [DEV]",
+                  "drive the device's interrupt now: INTx, or MSI once the guest enabled it "
+                  "(DEV: the device, else the one shown)", P | F | B, true },
     [CMD_STEP] = { CMD_STEP, "step", "step [N]",
                    "park the next N accesses of the device shown by the registers screen", P | B,
                    true },
@@ -46,9 +53,10 @@ const struct command_def command_table[CMD_COUNT] = {
     [CMD_EXPECT] = { CMD_EXPECT, "expect", "expect COND",
                      "fail with a message when COND (over value, its fields, size, cpu, pc) is "
                      "false for the parked access", B, true },
-    [CMD_FILTER] = { CMD_FILTER, "filter", "filter [dev=ID bar=N reg=NAME dir=r|w value=V[/MASK]]",
-                     "filter the stream and its history; no argument clears the filter", P,
-                     false },
+    [CMD_FILTER] = { CMD_FILTER, "filter",
+                     "filter [dev=ID bar=N reg=NAME dir=r|w|irq value=V[/MASK] irq=WHAT]",
+                     "filter the stream and its history (irq=raised, lowered, msi, unchanged, "
+                     "...: interrupt events); no argument clears the filter", P, false },
     [CMD_SEARCH] = { CMD_SEARCH, "search", "search TEXT",
                      "find a register name (part of it) or a value (0x55)", P, false },
     [CMD_RECORD] = { CMD_RECORD, "record", "record FILE [DEVICE] | record stop",

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "regdbg/abi.h"
+
 int event_store_init(struct event_store *st, size_t capacity)
 {
     memset(st, 0, sizeof(*st));
@@ -32,8 +34,15 @@ void event_store_free(struct event_store *st)
 bool event_filter_matches(const struct event_store *st, const struct stored_event *ev)
 {
     const struct event_filter *f = &st->filter;
+    bool irq = ev->dir == REGDBG_DIR_IRQ;
 
     if (f->dev != ANY && ev->dev != f->dev) {
+        return false;
+    }
+    if (f->irq_what && (!irq || ev->value != f->irq_what)) {
+        return false;
+    }
+    if (irq && (f->bar != ANY || f->reg != ANY || f->reg_name[0] || f->has_value)) {
         return false;
     }
     if (f->bar != ANY && ev->bar != f->bar) {

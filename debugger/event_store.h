@@ -1,7 +1,8 @@
 /*
- * The debugger's scrollback: a fixed-capacity history of accesses from every proxy, oldest evicted
- * first, addressed by a never-reused absolute index, plus a filtered view of it (device, BAR,
- * register, direction, value under a mask) that is kept up to date as events arrive.
+ * The debugger's scrollback: a fixed-capacity history of accesses and interrupt events from every
+ * proxy, oldest evicted first, addressed by a never-reused absolute index, plus a filtered view of
+ * it (device, BAR, register, direction or interrupts, value under a mask, kind of interrupt event)
+ * that is kept up to date as events arrive.
  */
 #ifndef REGDBG_EVENT_STORE_H
 #define REGDBG_EVENT_STORE_H
@@ -22,8 +23,11 @@ struct stored_event {
     uint8_t dev;                /* index of the proxy in the session */
     uint8_t bar;
     uint8_t size;               /* REGDBG_DIR_DMA: the engine's index */
-    uint8_t dir;                /* enum regdbg_dir: an access, or a DMA event */
+    uint8_t dir;                /* enum regdbg_dir: REGDBG_DIR_IRQ for an interrupt event,
+                                   REGDBG_DIR_DMA for a DMA event */
     uint16_t reg;               /* index of the register in the device's map, or NO_REG */
+    uint16_t rule;              /* the rule that touched it or fired it, or REGDBG_RULE_NONE */
+    uint8_t irq_source;         /* REGDBG_DIR_IRQ: enum regdbg_irq_source */
     uint8_t dma_what;           /* REGDBG_DIR_DMA: enum regdbg_dma_what (guest_pc holds the
                                    copy's ns, offset the guest's address, value the buffer's,
                                    orig_value the length) */
@@ -33,14 +37,17 @@ struct stored_event {
 #define NO_REG 0xffffu
 #define ANY (-1)
 
+/* An interrupt event has no BAR, register or value: bar, reg, reg_name and value select
+   accesses only. */
 struct event_filter {
     int dev;                    /* ANY or a device index */
     int bar;                    /* ANY or 0..5 */
-    int dir;                    /* ANY, 0 read, 1 write */
+    int dir;                    /* ANY, 0 read, 1 write, 2 interrupt events (REGDBG_DIR_IRQ) */
     int reg;                    /* ANY or a register index (meaningful with dev) */
     char reg_name[64];          /* "" or a register name, matched on any device */
     bool has_value;
     uint64_t value, mask;       /* (event.value & mask) == value */
+    uint8_t irq_what;           /* 0: any; else interrupt events of this enum regdbg_irq_what */
 };
 
 struct event_store {

@@ -168,6 +168,28 @@ int mmiotrace_export(struct trace_reader *r, FILE *out, const struct mmiotrace_e
         if (rec.kind != REGDBG_REC_ACCESS || rec.dir == REGDBG_DIR_DMA) {
             continue;           /* a DMA event is no access: mmiotrace has no line for it */
         }
+        if (rec.dir == REGDBG_DIR_IRQ) {
+            /* the kernel's tracer has no interrupt line: a mark a reader keeps */
+            fputs("MARK ", out);
+            put_time(&x, rec.t_ns);
+            fprintf(out, " regdbg interrupt: ");
+            if (rec.flags & REGDBG_EV_IRQ_MSI) {
+                fprintf(out, "MSI%" PRIu64, rec.offset);
+            } else {
+                fprintf(out, "INT%c", (char)('A' + (rec.offset - 1) % 4));
+            }
+            fprintf(out, " %s by %s", trace_irq_what_name((uint8_t)rec.value),
+                    trace_irq_source_name(rec.irq_source));
+            if (rec.rule != REGDBG_RULE_NONE) {
+                fprintf(out, " %u", rec.rule);
+            }
+            if (rec.orig_value) {
+                fprintf(out, " (%s)", trace_irq_action_name((uint8_t)rec.orig_value));
+            }
+            fputc('\n', out);
+            st->irq_events++;
+            continue;
+        }
         index++;
         if (x.h->bars[rec.bar].size && x.h->bars[rec.bar].type == REGDBG_BAR_IO) {
             st->io_accesses++;

@@ -29,6 +29,8 @@ struct mmiotrace_export_stats {
     uint64_t accesses;          /* R and W lines written */
     uint64_t io_accesses;       /* accesses to I/O BARs, left out: mmiotrace traces memory only */
     uint64_t lost;              /* events the trace's drop markers count, as MARK lines */
+    uint64_t irq_events;        /* interrupt events, as MARK lines (mmiotrace has no line type
+                                   of its own for them) */
     uint64_t mappings;          /* MAP lines */
 };
 
@@ -37,7 +39,8 @@ struct mmiotrace_export_stats {
  * device (its PCI address from the BAR records; 0000 when they have none), a MAP per mapped
  * memory BAR before its first access and again, after an UNMAP and a new PCIDEV line, where a
  * BAR record moves it, R/W lines with the physical address, the value and the guest PC (0 when
- * unknown), "MARK t Lost N events." for drops. 0, or -1 with a message in err (a damaged trace,
+ * unknown), "MARK t Lost N events." for drops, "MARK t regdbg interrupt: INTA raised by rule 3
+ * (pulse)" for interrupt events. 0, or -1 with a message in err (a damaged trace,
  * an access to a BAR placed nowhere that opts does not place either, a write error).
  */
 int mmiotrace_export(struct trace_reader *r, FILE *out, const struct mmiotrace_export_opts *opts,

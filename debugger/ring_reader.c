@@ -215,9 +215,52 @@ bool ring_reader_qemu_alive(const struct ring_reader *rr)
     return pid_alive(rr->info.qemu_pid);
 }
 
-/* A DMA event (regdbg/abi.h): what it may hold */
+/* The parts of an interrupt event (regdbg/abi.h, REGDBG_DIR_IRQ) that an access lacks. */
+static int check_irq_event(const struct regdbg_event *ev, char *why, size_t whylen)
+{
+    bool msi = ev->flags & REGDBG_EV_IRQ_MSI;
+
+    if (ev->size != 0 || ev->bar != 0) {
+        snprintf(why, whylen, "interrupt event with size %u and bar %u (both are 0)", ev->size,
+                 ev->bar);
+        return -1;
+    }
+    if (ev->value == 0 || ev->value > REGDBG_IRQ_WHAT_MAX) {
+        snprintf(why, whylen, "interrupt event %llu is not 1-%u",
+                 (unsigned long long)ev->value, REGDBG_IRQ_WHAT_MAX);
+        return -1;
+    }
+    if (ev->orig_value > REGDBG_IRQ_ACTION_MAX) {
+        snprintf(why, whylen, "interrupt request %llu is not 0-%u",
+                 (unsigned long long)ev->orig_value, REGDBG_IRQ_ACTION_MAX);
+        return -1;
+    }
+    if (ev->irq_source == REGDBG_IRQ_SRC_NONE || ev->irq_source > REGDBG_IRQ_SRC_MAX) {
+        snprintf(why, whylen, "interrupt source %u is not 1-%u", ev->irq_source,
+                 REGDBG_IRQ_SRC_MAX);
+        return -1;
+    }
+    if (msi ? ev->offset >= 32 : ev->offset < 1 || ev->offset > 4) {
+        snprintf(why, whylen, "%s %llu is not %s", msi ? "MSI vector" : "INTx pin",
+                 (unsigned long long)ev->offset, msi ? "0-31" : "1-4 (INTA-INTD)");
+        return -1;
+    }
+    if (ev->flags & ~(uint16_t)REGDBG_EV_IRQ_FLAGS) {
+        snprintf(why, whylen, "flags 0x%04x has bits an interrupt event does not have",
+                 ev->flags);
+        return -1;
+    }
+    if ((ev->irq_source == REGDBG_IRQ_SRC_RULE) != (ev->rule != REGDBG_RULE_NONE)) {
+        snprintf(why, whylen, "interrupt from %s with rule %u",
+                 ev->irq_source == REGDBG_IRQ_SRC_RULE ? "a rule" : "no rule", ev->rule);
+        return -1;
+    }
+    return 0;
+}
+
+/* The parts of a DMA event (regdbg/abi.h, REGDBG_DIR_DMA) that an access lacks. */
 static int check_dma_event(const struct ring_reader *rr, const struct regdbg_event *ev,
-                           uint64_t now_ns, char *why, size_t whylen)
+                           char *why, size_t whylen)
 {
     if (ev->dma_what < 1 || ev->dma_what > REGDBG_DMA_WHAT_MAX) {
         snprintf(why, whylen, "DMA event with dma_what %u (1-%u)", ev->dma_what,
@@ -233,43 +276,23 @@ static int check_dma_event(const struct ring_reader *rr, const struct regdbg_eve
         return -1;
     }
     if (ev->bar >= REGDBG_NUM_BARS || rr->info.bars[ev->bar].type == REGDBG_BAR_ABSENT ||
-        ev->size >= 4 || ev->rule != REGDBG_RULE_NONE || ev->cpu_mode) {
-        snprintf(why, whylen, "DMA event with bar %u, engine %u, rule %u, cpu_mode %u", ev->bar,
-                 ev->size, ev->rule, ev->cpu_mode);
-        return -1;
-    }
-    if (ev->cpu != REGDBG_CPU_NONE && (ev->cpu < 0 || ev->cpu > RING_MAX_CPU)) {
-        snprintf(why, whylen, "cpu %d is neither -1 (none) nor a vCPU index 0-%d", ev->cpu,
-                 RING_MAX_CPU);
-        return -1;
-    }
-    if (ev->t_ns > now_ns) {
-        snprintf(why, whylen, "t_ns %llu is later than now (%llu)",
-                 (unsigned long long)ev->t_ns, (unsigned long long)now_ns);
+        ev->size >= 4 || ev->rule != REGDBG_RULE_NONE || ev->cpu_mode || ev->irq_source) {
+        snprintf(why, whylen, "DMA event with bar %u, engine %u, rule %u, cpu_mode %u, "
+                 "interrupt source %u", ev->bar, ev->size, ev->rule, ev->cpu_mode,
+                 ev->irq_source);
         return -1;
     }
     return 0;
 }
 
-int ring_reader_check_event(const struct ring_reader *rr, const struct regdbg_event *ev,
-                            uint64_t now_ns, char *why, size_t whylen)
+/* The parts of an access that an interrupt event lacks. */
+static int check_access_event(const struct ring_reader *rr, const struct regdbg_event *ev,
+                              char *why, size_t whylen)
 {
     const struct regdbg_bar_info *bar;
 
-    if (ev->dir == REGDBG_DIR_DMA) {
-        return check_dma_event(rr, ev, now_ns, why, whylen);
-    }
     if (ev->size != 1 && ev->size != 2 && ev->size != 4 && ev->size != 8) {
         snprintf(why, whylen, "size %u is not 1, 2, 4 or 8", ev->size);
-        return -1;
-    }
-    if (ev->dir > REGDBG_DIR_WRITE) {
-        snprintf(why, whylen, "dir %u is neither 0 (read), 1 (write) nor 3 (DMA)", ev->dir);
-        return -1;
-    }
-    if (ev->dma_what || ev->dma_why) {
-        snprintf(why, whylen, "an access with dma_what %u, dma_why %u (a DMA event's)",
-                 ev->dma_what, ev->dma_why);
         return -1;
     }
     if (ev->bar >= REGDBG_NUM_BARS) {
@@ -293,7 +316,34 @@ int ring_reader_check_event(const struct ring_reader *rr, const struct regdbg_ev
         return -1;
     }
     if (ev->flags & ~(uint16_t)REGDBG_EV_ACCESS_FLAGS) {
-        snprintf(why, whylen, "flags 0x%04x has unknown bits", ev->flags);
+        snprintf(why, whylen, "flags 0x%04x has %s bits", ev->flags,
+                 ev->flags & ~(uint16_t)REGDBG_EV_ALL_FLAGS ? "unknown" :
+                 ev->flags & REGDBG_EV_DMA_FLAGS ? "DMA-event" : "interrupt-event");
+        return -1;
+    }
+    if (ev->irq_source != REGDBG_IRQ_SRC_NONE) {
+        snprintf(why, whylen, "an access with interrupt source %u", ev->irq_source);
+        return -1;
+    }
+    return 0;
+}
+
+int ring_reader_check_event(const struct ring_reader *rr, const struct regdbg_event *ev,
+                            uint64_t now_ns, char *why, size_t whylen)
+{
+    if (ev->dir > REGDBG_DIR_DMA) {
+        snprintf(why, whylen, "dir %u is not 0 (read), 1 (write), 2 (interrupt) or 3 (DMA)",
+                 ev->dir);
+        return -1;
+    }
+    if (ev->dir != REGDBG_DIR_DMA && (ev->dma_what || ev->dma_why)) {
+        snprintf(why, whylen, "dma_what %u, dma_why %u in an event other than DMA's",
+                 ev->dma_what, ev->dma_why);
+        return -1;
+    }
+    if ((ev->dir == REGDBG_DIR_IRQ ? check_irq_event(ev, why, whylen) :
+         ev->dir == REGDBG_DIR_DMA ? check_dma_event(rr, ev, why, whylen)
+                                   : check_access_event(rr, ev, why, whylen)) < 0) {
         return -1;
     }
     if ((ev->flags & REGDBG_EV_PC_AFTER) && !(ev->flags & REGDBG_EV_PC)) {

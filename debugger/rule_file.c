@@ -54,10 +54,13 @@ int rules_cmd_apply(const struct rules_cmd *cmd, const struct rules_ctx *ctx,
             }
         }
         return 0;
-    default:
-        snprintf(err, errlen, "not a command for a rules file (break, edit, inject, drop, "
-                 "enable, disable, delete)");
+    default: {
+        char names[200];
+
+        snprintf(err, errlen, "not a command for a rules file (%s)",
+                 command_list(CMDW_RULES_FILE, names, sizeof(names)));
         return -1;
+    }
     }
 }
 
@@ -153,7 +156,8 @@ struct file_line {
 };
 
 int rule_file_apply(const char *path, const struct rules_ctx *ctx, struct ring_reader **rings,
-                    bool allow_break, char *err, size_t errlen)
+                    bool allow_break, const struct rule_file_irq *irq, char *err,
+                    size_t errlen)
 {
     FILE *f = fopen(path, "r");
     char *line = NULL, msg[384];
@@ -194,6 +198,20 @@ int rule_file_apply(const char *path, const struct rules_ctx *ctx, struct ring_r
             snprintf(err, errlen, "%s:%d: regdbg record cannot answer a breakpoint; use edit, "
                      "inject or drop here, or regdbg batch", path, line_no);
             ret = -1;
+        } else if (cmd->kind == RCMD_IRQ && !irq) {
+            snprintf(err, errlen, "%s:%d: irq drives the interrupt over QMP: give --qmp (regdbg "
+                     "record --shm cannot)", path, line_no);
+            ret = -1;
+        } else if (cmd->kind == RCMD_IRQ && cmd->spec.dev < 0) {
+            char names[160] = "";
+
+            for (int d = 0; d < ctx->n_devs && strlen(names) < sizeof(names) - 40; d++) {
+                snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+                         d ? ", " : "", ctx->devs[d].id);
+            }
+            snprintf(err, errlen, "%s:%d: irq of which device? name one of %s at the end of the "
+                     "line", path, line_no, names);
+            ret = -1;
         } else if (cmd->kind != RCMD_EMPTY && !(cmd->def->where & CMDW_RULES_FILE)) {
             char names[200];
 
@@ -213,6 +231,9 @@ int rule_file_apply(const char *path, const struct rules_ctx *ctx, struct ring_r
     /* Then written in order; when a line fails (the rule table is full, no such rule), what the
        file changed before it is put back. */
     for (int i = 0; ret == 0 && i < n_cmds; i++) {
+        if (cmds[i].cmd.kind == RCMD_IRQ) {
+            continue;                   /* once the rules are all in place, below */
+        }
         if (journal_cmd(&j, &cmds[i].cmd, ctx, rings) < 0) {
             snprintf(err, errlen, "%s: out of memory", path);
             ret = -1;
@@ -220,6 +241,15 @@ int rule_file_apply(const char *path, const struct rules_ctx *ctx, struct ring_r
                                    sizeof(msg)) < 0) {
             snprintf(err, errlen, "%s:%d: %s; nothing in %s was applied", path, cmds[i].line_no,
                      msg, path);
+            ret = -1;
+        }
+    }
+    for (int i = 0; ret == 0 && i < n_cmds; i++) {
+        if (cmds[i].cmd.kind == RCMD_IRQ &&
+            irq->fire(irq->opaque, cmds[i].cmd.spec.dev, cmds[i].cmd.irq_action, msg,
+                      sizeof(msg)) < 0) {
+            snprintf(err, errlen, "%s:%d: %s; the rules of %s were taken back (interrupts sent "
+                     "before this line stay sent)", path, cmds[i].line_no, msg, path);
             ret = -1;
         }
     }

@@ -15,6 +15,7 @@
 
 #include "regdbg/abi.h"
 #include "rules_parse.h"
+#include "trace_file.h"
 
 #define MAX_NEST 64u            /* nested '(' and '!' in a condition */
 #define QUOTE_MAX 40u           /* characters of a token quoted in a message */
@@ -703,7 +704,36 @@ static bool is_bar_word(const struct parser *p, const struct tok *t)
 static bool is_option_kw(const struct parser *p, const struct tok *t)
 {
     return is_kw(p, t, "if") || is_kw(p, t, "ignore") || is_kw(p, t, "temp") ||
-           is_kw(p, t, "from");
+           is_kw(p, t, "from") || is_kw(p, t, "irq");
+}
+
+/* assert, deassert or pulse at the current token, into *action. */
+static int parse_irq_action(struct parser *p, uint8_t *action)
+{
+    struct sbuf sb;
+    struct suggest sg;
+
+    for (unsigned a = REGDBG_IRQ_ASSERT; a <= REGDBG_IRQ_ACTION_MAX; a++) {
+        if (is_kw(p, &p->t, trace_irq_action_name((uint8_t)a))) {
+            *action = (uint8_t)a;
+            next(p);
+            return 0;
+        }
+    }
+    if (p->t.kind == T_EOF) {
+        return fail_expected_after(p, "assert, deassert or pulse");
+    }
+    sb = msg_begin(p);
+    sb_puts(&sb, "expected assert, deassert or pulse, not ");
+    sb_tok(&sb, p, &p->t);
+    if (p->t.kind == T_WORD) {
+        suggest_init(&sg, tok_text(p, &p->t), p->t.len);
+        for (unsigned a = REGDBG_IRQ_ASSERT; a <= REGDBG_IRQ_ACTION_MAX; a++) {
+            suggest_add(&sg, trace_irq_action_name((uint8_t)a));
+        }
+        suggest_put(&sb, &sg);
+    }
+    return msg_end(p, &sb, p->t.pos);
 }
 
 static int parse_bar_target(struct parser *p, int dev, struct target *tg)
@@ -1650,9 +1680,11 @@ static int parse_rule(struct parser *p, uint8_t kind, struct rules_cmd *out)
     struct rules_spec *spec = &out->spec;
     struct regdbg_rule *r = &spec->rule;
     const char *cmd = kind == REGDBG_RULE_BREAK ? "break" : kind == REGDBG_RULE_EDIT ? "edit"
-                    : kind == REGDBG_RULE_INJECT ? "inject" : "drop";
+                    : kind == REGDBG_RULE_INJECT ? "inject" : kind == REGDBG_RULE_IRQ ? "on"
+                    : "drop";
     unsigned dirs = direction(p);
     bool dir_given = dirs != 0, have_if = false, have_ignore = false, have_from = false;
+    bool have_irq = false;
     size_t cond_start = 0, cond_end = 0, from_pos = 0;
     char from[96];
     uint64_t from_lo = 0, from_hi = 0;
@@ -1663,6 +1695,10 @@ static int parse_rule(struct parser *p, uint8_t kind, struct rules_cmd *out)
     if (kind == REGDBG_RULE_BREAK) {
         if (!dir_given) {
             dirs = REGDBG_RULE_DIR_READ | REGDBG_RULE_DIR_WRITE;
+        }
+    } else if (kind == REGDBG_RULE_IRQ) {
+        if (!dir_given) {
+            return fail(p, p->t.pos, "on needs r, w or rw: the accesses that fire it");
         }
     } else {
         unsigned need = kind == REGDBG_RULE_INJECT ? REGDBG_RULE_DIR_READ : REGDBG_RULE_DIR_WRITE;
@@ -1725,7 +1761,13 @@ static int parse_rule(struct parser *p, uint8_t kind, struct rules_cmd *out)
                 return -1;
             }
             have_from = true;
-        } else if (is_option_kw(p, &t)) {
+        } else if (is_kw(p, &t, "irq") && kind == REGDBG_RULE_IRQ && !have_irq) {
+            next(p);
+            if (parse_irq_action(p, &r->op) < 0) {
+                return -1;
+            }
+            have_irq = true;
+        } else if (is_option_kw(p, &t) && (kind == REGDBG_RULE_IRQ || !is_kw(p, &t, "irq"))) {
             return fail(p, t.pos, "duplicate '%.*s'", (int)t.len, tok_text(p, &t));
         } else {
             struct suggest sg;
@@ -1747,12 +1789,19 @@ static int parse_rule(struct parser *p, uint8_t kind, struct rules_cmd *out)
                 if (!have_from) {
                     suggest_add(&sg, "from");
                 }
+                if (kind == REGDBG_RULE_IRQ && !have_irq) {
+                    suggest_add(&sg, "irq");
+                }
                 suggest_put(&sb, &sg);
             }
             return msg_end(p, &sb, t.pos);
         }
     }
 
+    if (kind == REGDBG_RULE_IRQ && !have_irq) {
+        return fail(p, p->t.pos, "expected 'irq assert', 'irq deassert' or 'irq pulse': what "
+                    "the interrupt does");
+    }
     if (have_from && add_pc_range(p, r, from_pos, from_lo, from_hi) < 0) {
         return -1;
     }
@@ -1782,12 +1831,63 @@ static int parse_rule(struct parser *p, uint8_t kind, struct rules_cmd *out)
     if (spec->temp) {
         sb_puts(&sb, " temp");
     }
+    if (have_irq) {
+        sb_puts(&sb, " irq ");
+        sb_puts(&sb, trace_irq_action_name(r->op));
+    }
     sb_finish(&sb);
     out->kind = RCMD_RULE;
     return 0;
 }
 
 /* ---- other commands -------------------------------------------------------------------------- */
+
+/* irq assert|deassert|pulse [DEV]: the device is named, the only one, or left to the caller. */
+static int parse_irq(struct parser *p, struct rules_cmd *out)
+{
+    out->kind = RCMD_IRQ;
+    out->spec.dev = p->n_devs == 1 ? 0 : -1;
+    if (parse_irq_action(p, &out->irq_action) < 0) {
+        return -1;
+    }
+    if (p->t.kind != T_EOF) {
+        size_t start = p->t.pos, i = start;
+        int dev = -1;
+        struct sbuf sb;
+
+        while (i < p->n && is_id_char(p->s[i])) {
+            i++;
+        }
+        for (int k = 0; k < p->n_devs && i > start; k++) {
+            if (name_eq(dev_at(p, k)->id, p->s + start, i - start)) {
+                dev = k;
+                break;
+            }
+        }
+        if (dev < 0) {
+            sb = msg_begin(p);
+            if (i == start) {
+                sb_puts(&sb, "expected a device after ");
+                sb_tok(&sb, p, &p->prev);
+                sb_puts(&sb, ", not ");
+                sb_tok(&sb, p, &p->t);
+                return msg_end(p, &sb, start);
+            }
+            sb_puts(&sb, "unknown device ");
+            sb_quoted(&sb, p->s + start, i - start);
+            if (p->n_devs == 0) {
+                sb_puts(&sb, " (no devices)");
+            } else {
+                sb_puts(&sb, "; devices: ");
+                sb_dev_list(&sb, p, NULL, 0, false);
+            }
+            return msg_end(p, &sb, start);
+        }
+        out->spec.dev = dev;
+        p->t = lex_at(p, i);
+    }
+    return expect_end(p);
+}
 
 static int parse_ids(struct parser *p, bool need_one, struct rules_cmd *out)
 {
@@ -1924,6 +2024,10 @@ int rules_parse(const char *line, const struct rules_ctx *ctx, struct rules_cmd 
         return parse_rule(&p, REGDBG_RULE_INJECT, out);
     case CMD_DROP:
         return parse_rule(&p, REGDBG_RULE_DROP, out);
+    case CMD_ON:
+        return parse_rule(&p, REGDBG_RULE_IRQ, out);
+    case CMD_IRQ:
+        return parse_irq(&p, out);
     case CMD_INFO:
         if (!is_kw(&p, &p.t, "rules")) {
             return fail(&p, p.t.pos, "expected 'rules' after 'info'");
@@ -2113,10 +2217,22 @@ int rules_parse_filter(const char *text, const struct rules_ctx *ctx, struct eve
                 f->dir = REGDBG_DIR_READ;
             } else if (VAL_IS("w") || VAL_IS("write")) {
                 f->dir = REGDBG_DIR_WRITE;
+            } else if (VAL_IS("irq")) {
+                f->dir = REGDBG_DIR_IRQ;
             } else {
-                return simple_fail(err, v, "dir=%.*s: expected r or w",
+                return simple_fail(err, v, "dir=%.*s: expected r, w or irq",
                                    (int)(vn > 64 ? 64 : vn), val);
             }
+        } else if (KEY_IS("irq")) {
+            uint8_t w8;
+
+            for (w8 = 1; w8 <= REGDBG_IRQ_WHAT_MAX && !VAL_IS(trace_irq_what_name(w8)); w8++) {
+            }
+            if (w8 > REGDBG_IRQ_WHAT_MAX) {
+                return simple_fail(err, v, "irq=%.*s: expected raised, lowered, msi, unchanged, "
+                                   "host-masked or host-unmasked", (int)(vn > 64 ? 64 : vn), val);
+            }
+            f->irq_what = w8;
         } else if (KEY_IS("reg")) {
             if (vn >= sizeof(f->reg_name)) {
                 vn = sizeof(f->reg_name) - 1;
@@ -2143,7 +2259,7 @@ int rules_parse_filter(const char *text, const struct rules_ctx *ctx, struct eve
             f->value &= f->mask;
             f->has_value = true;
         } else {
-            return simple_fail(err, w, "unknown key '%.*s' (dev, bar, reg, dir, value)",
+            return simple_fail(err, w, "unknown key '%.*s' (dev, bar, reg, dir, value, irq)",
                                (int)(eq - w > 64 ? 64 : eq - w), text + w);
         }
 #undef KEY_IS

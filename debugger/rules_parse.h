@@ -1,9 +1,9 @@
 /*
  * The debugger's command language (docs/rules.md): one line is one command. Rule commands (break,
- * edit, inject, drop) are resolved against the devices and register maps of a context and compiled
- * into a struct regdbg_rule (regdbg/rules.h), conditions into its postfix bytecode; the other
- * commands (info rules, enable, disable, delete, step, wait, continue, skip, print, expect) are
- * parsed into their arguments. The commands are the entries of the command table
+ * edit, inject, drop, on) are resolved against the devices and register maps of a context and
+ * compiled into a struct regdbg_rule (regdbg/rules.h), conditions into its postfix bytecode; the
+ * other commands (info rules, enable, disable, delete, irq, step, wait, continue, skip, print,
+ * expect, gdb) are parsed into their arguments. The commands are the entries of the command table
  * (command_table.h) marked rules_language; the parser dispatches by it. Errors carry the 1-based
  * column of the offending token and say what was expected.
  *
@@ -34,7 +34,7 @@ struct rules_ctx {
 };
 
 enum rules_cmd_kind {
-    RCMD_RULE,        /* break / edit / inject / drop: spec is filled */
+    RCMD_RULE,        /* break / edit / inject / drop / on: spec is filled */
     RCMD_INFO_RULES, RCMD_ENABLE, RCMD_DISABLE, RCMD_DELETE,   /* ids[] (delete with no id = all) */
     RCMD_STEP,        /* count (default 1) */
     RCMD_WAIT,        /* timeout_s (default: none = 0) */
@@ -43,6 +43,8 @@ enum rules_cmd_kind {
     RCMD_PRINT,
     RCMD_EXPECT,      /* cond: a condition program over the parked access */
     RCMD_GDB,         /* hand the VM, stopped after the parked access, to gdb */
+    RCMD_IRQ,         /* irq_action on the device spec.dev (-1: not named, and not the only
+                         one: the caller's current device) */
     RCMD_EMPTY,       /* blank line or # comment */
 };
 
@@ -65,6 +67,7 @@ struct rules_cmd {
     uint32_t count;
     double timeout_s;
     bool has_value; uint64_t value;
+    uint8_t irq_action;          /* RCMD_IRQ: enum regdbg_irq_action */
     struct regdbg_rule cond;     /* RCMD_EXPECT: only n_code/code/consts/uses_value used */
 };
 
@@ -103,8 +106,10 @@ enum rules_number rules_parse_number(const char *s, size_t n, uint64_t *out);
 int rules_parse_value(const char *text, uint64_t *out, struct rules_error *err);
 
 /*
- * The stream's filter: space-separated KEY=VALUE words, dev=ID bar=N reg=NAME dir=r|w
- * value=V[/MASK] (docs/rules.md). Devices and register names resolve against ctx (may be NULL);
+ * The stream's filter: space-separated KEY=VALUE words, dev=ID bar=N reg=NAME dir=r|w|irq
+ * value=V[/MASK] irq=WHAT (docs/rules.md; WHAT as trace_irq_what_name() writes it: raised,
+ * lowered, msi, unchanged, host-masked, host-unmasked). Devices and register names resolve
+ * against ctx (may be NULL);
  * reg= with dev= becomes a register index, without it a name matched on any device. 0 with *f
  * filled, or -1 with err filled (column 1-based into text; err may be NULL).
  */

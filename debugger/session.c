@@ -17,6 +17,7 @@
 
 #include "discover.h"
 #include "gdb_handoff.h"
+#include "proxy_irq.h"
 #include "rule_file.h"
 #include "symbols.h"
 
@@ -293,10 +294,14 @@ int session_find_proxy(const struct session *s, const char *id)
 
 static void account(struct proxy *p, struct stored_event *se)
 {
-    const struct regmap_reg *reg = p->map && se->dir != REGDBG_DIR_DMA ?
-                                   regmap_find(p->map, se->bar, se->offset, se->size) : NULL;
+    const struct regmap_reg *reg = p->map && se->dir != REGDBG_DIR_IRQ && se->dir != REGDBG_DIR_DMA
+                                   ? regmap_find(p->map, se->bar, se->offset, se->size) : NULL;
     struct reg_stats *st;
 
+    if (se->dir == REGDBG_DIR_IRQ) {
+        se->reg = NO_REG;           /* an interrupt touches no register */
+        return;
+    }
     se->reg = reg ? (uint16_t)(reg - p->map->regs) : NO_REG;
     if (!reg) {
         return;
@@ -355,6 +360,7 @@ size_t session_drain(struct session *s, size_t max)
                 .offset = ev.offset, .value = ev.value, .orig_value = ev.orig_value,
                 .guest_pc = ev.guest_pc, .cpu = ev.cpu, .flags = ev.flags, .dev = (uint8_t)d,
                 .bar = ev.bar < REGDBG_NUM_BARS ? ev.bar : 0, .size = ev.size, .dir = ev.dir,
+                .rule = ev.rule, .irq_source = ev.irq_source,
                 .dma_what = ev.dma_what, .dma_why = ev.dma_why,
             };
 
@@ -759,17 +765,23 @@ void session_rules_ctx(const struct session *s, struct rules_device *devs, struc
     ctx->symbols = s->symbols;
 }
 
+static int session_fire_irq(void *opaque, int dev, uint8_t action, char *err, size_t errlen)
+{
+    return session_irq(opaque, dev, action, err, errlen);
+}
+
 int session_apply_rules_file(struct session *s, const char *path, char *err, size_t errlen)
 {
     struct rules_device devs[SESSION_MAX_PROXIES];
     struct ring_reader *rings[SESSION_MAX_PROXIES];
+    struct rule_file_irq irq = { session_fire_irq, s };
     struct rules_ctx ctx;
 
     session_rules_ctx(s, devs, &ctx);
     for (int d = 0; d < s->n_proxies; d++) {
         rings[d] = &s->proxies[d].rr;
     }
-    return rule_file_apply(path, &ctx, rings, true, err, errlen);
+    return rule_file_apply(path, &ctx, rings, true, &irq, err, errlen);
 }
 
 bool session_is_rule_command(const char *line)
@@ -807,6 +819,9 @@ int session_rule_command(struct session *s, const char *line, int cur_dev, struc
         return 0;
     case RCMD_INFO_RULES:
         return 0;
+    case RCMD_IRQ:
+        return session_irq(s, cmd->spec.dev >= 0 ? cmd->spec.dev : cur_dev, cmd->irq_action, err,
+                           errlen);
     case RCMD_WAIT:
     case RCMD_CONTINUE:
     case RCMD_SKIP:
@@ -827,6 +842,26 @@ int session_rule_command(struct session *s, const char *line, int cur_dev, struc
                  SESSION_RULE_ID(cmd->spec.dev, n), cmd->spec.text);
     }
     return n < 0 ? -1 : cmd->kind == RCMD_RULE ? n : 0;
+}
+
+int session_irq(struct session *s, int dev, uint8_t action, char *err, size_t errlen)
+{
+    if (dev < 0 || dev >= s->n_proxies) {
+        snprintf(err, errlen, "irq %s: which device? name it (irq %s ID)",
+                 trace_irq_action_name(action), trace_irq_action_name(action));
+        return -1;
+    }
+    if (!s->qmp || s->qemu_gone) {
+        snprintf(err, errlen, "irq %s: QEMU is gone", trace_irq_action_name(action));
+        return -1;
+    }
+    if (proxy_irq(s->qmp, s->proxies[dev].qom_path, s->proxies[dev].id, action, err,
+                  errlen) < 0) {
+        return -1;
+    }
+    snprintf(s->message, sizeof(s->message), "irq %s: %.100s", trace_irq_action_name(action),
+             s->proxies[dev].id);
+    return 0;
 }
 
 bool session_park_alive(struct session *s, const struct session_park *p)

@@ -193,13 +193,19 @@ int session_gdb_handoff(struct session *s, const struct session_park *p, const c
 bool session_park_alive(struct session *s, const struct session_park *p);
 
 /*
- * Run a rules command line (break, edit, inject, drop, enable, disable, delete, step, info rules):
- * cur_dev is the device `step` applies to. *cmd gets what was parsed (the caller shows
- * `info rules`). Returns the new rule's slot for a rule (break, edit, inject, drop), 0 for the
- * others, or -1 with the message (with its column) in err.
+ * Run a rules command line (break, edit, inject, drop, on, enable, disable, delete, irq, step,
+ * info rules): cur_dev is the device `step` applies to, and `irq` when it names none. *cmd gets
+ * what was parsed (the caller shows `info rules`). Returns the new rule's slot for a rule (break,
+ * edit, inject, drop, on), 0 for the others, or -1 with the message (with its column) in err.
  */
 int session_rule_command(struct session *s, const char *line, int cur_dev, struct rules_cmd *cmd,
                          char *err, size_t errlen);
+/*
+ * Assert, deassert or pulse device dev's interrupt (enum regdbg_irq_action) over QMP; s->message
+ * says so. What the guest saw comes through the ring as interrupt events. 0, or -1 with a
+ * message.
+ */
+int session_irq(struct session *s, int dev, uint8_t action, char *err, size_t errlen);
 /* Is this line a rules command (its first word)? */
 bool session_is_rule_command(const char *line);
 /* Fill the name-resolution context for the rules parser. */

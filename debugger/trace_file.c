@@ -129,7 +129,7 @@ static bool fits_short_pc(const struct trace_writer *w, const struct regdbg_trac
 /* What the reader refuses in an access's flags and mode, or NULL. */
 static const char *pc_problem(uint16_t flags, uint8_t cpu_mode)
 {
-    if (flags & ~(uint16_t)REGDBG_EV_ACCESS_FLAGS) {
+    if (flags & ~(uint16_t)REGDBG_EV_ALL_FLAGS) {
         return "flags has unknown bits";
     }
     if ((flags & REGDBG_EV_PC_AFTER) && !(flags & REGDBG_EV_PC)) {
@@ -153,13 +153,46 @@ static const char *dma_problem(const struct regdbg_trace_record *rec)
     if (rec->flags & ~(uint16_t)REGDBG_EV_DMA_FLAGS) {
         return "flags has unknown bits";
     }
-    if (rec->rule != REGDBG_RULE_NONE || rec->cpu_mode != REGDBG_MODE_UNKNOWN) {
-        return "DMA event with a rule or a CPU mode";
+    if (rec->rule != REGDBG_RULE_NONE || rec->cpu_mode != REGDBG_MODE_UNKNOWN ||
+        rec->irq_source) {
+        return "DMA event with a rule, a CPU mode or an interrupt source";
     }
     if (rec->bar >= REGDBG_NUM_BARS) {
         return "BAR number is out of range";
     }
     return NULL;
+}
+
+/*
+ * What a reader refuses in an interrupt event (regdbg/abi.h, REGDBG_DIR_IRQ), or NULL: the same
+ * checks as the ring's reader makes.
+ */
+static const char *irq_problem(const struct regdbg_trace_record *rec)
+{
+    bool msi = rec->flags & REGDBG_EV_IRQ_MSI;
+
+    if (rec->size != 0 || rec->bar != 0) {
+        return "an interrupt event with a size or a BAR";
+    }
+    if (rec->value == 0 || rec->value > REGDBG_IRQ_WHAT_MAX) {
+        return "unknown interrupt event";
+    }
+    if (rec->orig_value > REGDBG_IRQ_ACTION_MAX) {
+        return "unknown interrupt request";
+    }
+    if (rec->irq_source == REGDBG_IRQ_SRC_NONE || rec->irq_source > REGDBG_IRQ_SRC_MAX) {
+        return "unknown interrupt source";
+    }
+    if (msi ? rec->offset >= 32 : rec->offset < 1 || rec->offset > 4) {
+        return msi ? "MSI vector out of range" : "INTx pin out of range";
+    }
+    if (rec->flags & ~(uint16_t)REGDBG_EV_IRQ_FLAGS) {
+        return "flags has bits an interrupt event does not have";
+    }
+    if ((rec->irq_source == REGDBG_IRQ_SRC_RULE) != (rec->rule != REGDBG_RULE_NONE)) {
+        return "interrupt rule and source disagree";
+    }
+    return pc_problem(rec->flags, rec->cpu_mode);
 }
 
 /* What a reader would refuse in an access record, or NULL: the writer never writes it. */
@@ -169,7 +202,10 @@ static const char *access_problem(const struct regdbg_trace_record *rec)
         return dma_problem(rec);
     }
     if (rec->dma_what || rec->dma_why) {
-        return "an access with a DMA event's fields";
+        return "a DMA event's fields in another record";
+    }
+    if (rec->dir == REGDBG_DIR_IRQ) {
+        return irq_problem(rec);
     }
     if (rec->size != 1 && rec->size != 2 && rec->size != 4 && rec->size != 8) {
         return "access size is not 1, 2, 4 or 8";
@@ -179,6 +215,12 @@ static const char *access_problem(const struct regdbg_trace_record *rec)
     }
     if (rec->bar >= REGDBG_NUM_BARS) {
         return "BAR number is out of range";
+    }
+    if (rec->flags & ~(uint16_t)REGDBG_EV_ACCESS_FLAGS) {
+        return "flags has unknown bits";        /* for an access */
+    }
+    if (rec->irq_source) {
+        return "an access with an interrupt source";
     }
     return pc_problem(rec->flags, rec->cpu_mode);
 }
@@ -236,7 +278,8 @@ int trace_writer_add(struct trace_writer *w, const struct regdbg_trace_record *r
             .cpu = rec->cpu, .seq = rec->seq, .t_ns = rec->t_ns, .offset = rec->offset,
             .value = rec->value, .orig_value = rec->orig_value, .guest_pc = rec->guest_pc,
             .flags = rec->flags, .rule = rec->rule, .cpu_mode = rec->cpu_mode,
-            .dma_what = rec->dma_what, .dma_why = rec->dma_why,
+            .irq_source = rec->irq_source, .dma_what = rec->dma_what,
+            .dma_why = rec->dma_why,
         };
         memcpy(dst, &d, sizeof(d));
         w->used += sizeof(d);
@@ -319,9 +362,9 @@ void trace_record_from_event(struct regdbg_trace_record *rec, const struct regdb
     rec->dir = ev->dir;
     rec->kind = REGDBG_REC_ACCESS;
     rec->cpu_mode = ev->cpu_mode;
+    rec->irq_source = ev->irq_source;
     rec->dma_what = ev->dma_what;
     rec->dma_why = ev->dma_why;
-    memset(rec->pad, 0, sizeof(rec->pad));
 }
 
 /* --- reader ------------------------------------------------------------------------------------ */
@@ -432,6 +475,7 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
 {
     static const uint8_t zero[8];
     const char *problem;
+    bool irq = false, dma = false;
 
     memset(rec, 0, sizeof(*rec));
     rec->rule = REGDBG_RULE_NONE;
@@ -483,20 +527,24 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
         struct regdbg_disk_full d;
 
         memcpy(&d, p, sizeof(d));
-        if (d.reserved || (r->version < 2 && d.cpu_mode) ||
-            (r->version < REGDBG_TRACE_VERSION_DMA && (d.dma_what || d.dma_why))) {
-            return "reserved bits are set";
-        }
-        if (d.dir == REGDBG_DIR_DMA && r->version >= REGDBG_TRACE_VERSION_DMA) {
-            if (d.size >= TRACE_DMA_ENGINES_MAX) {
-                return "DMA event of an engine out of range";
-            }
+        if (d.dir == REGDBG_DIR_IRQ && r->version >= REGDBG_TRACE_VERSION_IRQ) {
+            irq = true;
+        } else if (d.dir == REGDBG_DIR_DMA && r->version >= REGDBG_TRACE_VERSION_DMA) {
+            dma = true;
         } else if (d.dir > REGDBG_DIR_WRITE) {
             return "direction is neither read nor write";
         } else if (d.size != 1 && d.size != 2 && d.size != 4 && d.size != 8) {
             return "access size is not 1, 2, 4 or 8";
-        } else if (d.dma_what || d.dma_why) {
-            return "an access with a DMA event's fields";
+        }
+        if ((r->version < 2 && d.cpu_mode) || (!irq && d.irq_source) ||
+            (r->version < REGDBG_TRACE_VERSION_DMA && (d.dma_what || d.dma_why))) {
+            return "reserved bits are set";
+        }
+        if (dma && d.size >= TRACE_DMA_ENGINES_MAX) {
+            return "DMA event of an engine out of range";
+        }
+        if (!dma && (d.dma_what || d.dma_why)) {
+            return "a DMA event's fields in another record";
         }
         if (r->have_seq && d.seq <= r->last_seq) {
             return "sequence number goes backwards";
@@ -515,9 +563,13 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
         rec->flags = d.flags;
         rec->rule = d.rule;
         rec->cpu_mode = d.cpu_mode;
+        rec->irq_source = d.irq_source;
         rec->dma_what = d.dma_what;
         rec->dma_why = d.dma_why;
-        if (rec->dir == REGDBG_DIR_DMA) {
+        if (irq) {
+            return irq_problem(rec);
+        }
+        if (dma) {
             return dma_problem(rec);
         }
         break;
@@ -566,6 +618,9 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
     }
     if (rec->bar >= REGDBG_NUM_BARS) {
         return "BAR number is out of range";
+    }
+    if (rec->flags & ~(uint16_t)REGDBG_EV_ACCESS_FLAGS) {
+        return "flags has unknown bits";        /* for an access */
     }
     if ((problem = pc_problem(rec->flags, rec->cpu_mode))) {
         return problem;
@@ -634,21 +689,19 @@ void trace_reader_close(struct trace_reader *r)
 /* The names of the REGDBG_EV_* flags, by bit; dump and the views print these. */
 const char *const trace_flag_names[TRACE_N_FLAGS] = {
     "edited", "injected", "dropped", "parked", "timed-out", "not-parked-no-vcpu",
-    "not-parked-no-debugger", "pc", "pc-after", NULL, NULL, "dma-addr", "from-device",
+    "not-parked-no-debugger", "pc", "pc-after", "msi", "blocked", "dma-addr", "from-device",
 };
-/* a name for every flag, none for the reserved bits 9 and 10 */
-_Static_assert(REGDBG_EV_ALL_FLAGS == ((1u << TRACE_N_FLAGS) - 1) - (3u << 9),
-               "a name for every event flag");
+_Static_assert(REGDBG_EV_ALL_FLAGS == (1u << TRACE_N_FLAGS) - 1, "a name for every event flag");
 
 void trace_flags_str(uint16_t flags, char *buf, size_t len)
 {
     size_t used = 0;
 
     buf[0] = '\0';
-    /* REGDBG_EV_PC is not news: the PC has its own column */
-    flags &= ~(REGDBG_EV_PC | REGDBG_EV_PC_AFTER);
+    /* REGDBG_EV_PC is not news: the PC has its own column, and an interrupt its line */
+    flags &= ~(REGDBG_EV_PC | REGDBG_EV_PC_AFTER | REGDBG_EV_IRQ_MSI);
     for (unsigned i = 0; i < TRACE_N_FLAGS; i++) {
-        if ((flags & (1u << i)) && trace_flag_names[i]) {
+        if (flags & (1u << i)) {
             int n = snprintf(buf + used, len - used, "%s%s", used ? "," : "",
                              trace_flag_names[i]);
             if (n < 0 || (size_t)n >= len - used) {
@@ -667,6 +720,35 @@ const char *trace_cpu_mode_name(uint8_t mode)
     _Static_assert(sizeof(names) / sizeof(names[0]) == REGDBG_MODE_MAX + 1, "a name per mode");
 
     return mode <= REGDBG_MODE_MAX ? names[mode] : "unknown";
+}
+
+const char *trace_irq_what_name(uint8_t what)
+{
+    static const char *const names[] = {
+        "unknown", "raised", "lowered", "msi", "unchanged", "host-masked", "host-unmasked",
+    };
+    _Static_assert(sizeof(names) / sizeof(names[0]) == REGDBG_IRQ_WHAT_MAX + 1,
+                   "a name per interrupt event");
+
+    return what <= REGDBG_IRQ_WHAT_MAX ? names[what] : "unknown";
+}
+
+const char *trace_irq_action_name(uint8_t action)
+{
+    static const char *const names[] = { "", "assert", "deassert", "pulse" };
+    _Static_assert(sizeof(names) / sizeof(names[0]) == REGDBG_IRQ_ACTION_MAX + 1,
+                   "a name per interrupt action");
+
+    return action <= REGDBG_IRQ_ACTION_MAX ? names[action] : "";
+}
+
+const char *trace_irq_source_name(uint8_t source)
+{
+    static const char *const names[] = { "unknown", "debugger", "rule", "host", "device" };
+    _Static_assert(sizeof(names) / sizeof(names[0]) == REGDBG_IRQ_SRC_MAX + 1,
+                   "a name per interrupt source");
+
+    return source <= REGDBG_IRQ_SRC_MAX ? names[source] : "unknown";
 }
 
 const char *trace_dma_what_name(uint8_t what)

@@ -117,6 +117,7 @@ void regdbg_proxy_publish(RegdbgProxyState *s, const RegdbgAccess *a)
     ev->size = a->size;
     ev->dir = a->dir;
     ev->cpu_mode = a->cpu_mode;
+    ev->irq_source = a->irq_source;
     ev->dma_what = a->dma_what;
     ev->dma_why = a->dma_why;
     regdbg_ring_publish(ev, pos);
@@ -131,8 +132,9 @@ static void regdbg_proxy_access_init(RegdbgAccess *a, RegdbgProxyBar *bar,
     a->value = a->orig = value;
     a->guest_pc = 0;
     a->cpu_mode = REGDBG_MODE_UNKNOWN;
+    a->post_read = a->inject = a->irq = 0;
+    a->irq_source = REGDBG_IRQ_SRC_NONE;
     a->dma_what = a->dma_why = 0;
-    a->post_read = a->inject = 0;
     a->cpu = current_cpu ? current_cpu->cpu_index : REGDBG_CPU_NONE;
     a->flags = 0;
     a->pc_tried = false;
@@ -187,6 +189,9 @@ static uint64_t regdbg_proxy_bar_read(void *opaque, hwaddr addr, unsigned size)
     if (unlikely(post.dma_what)) {
         regdbg_proxy_publish(s, &post);
     }
+    if (unlikely(a.irq)) {
+        regdbg_rules_fire_irq(s, &a);
+    }
     return a.value;
 }
 
@@ -223,6 +228,9 @@ static void regdbg_proxy_bar_write(void *opaque, hwaddr addr, uint64_t val,
     regdbg_proxy_publish(s, &a);
     if (unlikely(post.dma_what)) {
         regdbg_proxy_publish(s, &post);
+    }
+    if (unlikely(a.irq)) {
+        regdbg_rules_fire_irq(s, &a);
     }
 }
 
@@ -553,10 +561,11 @@ static void regdbg_proxy_register_bars(RegdbgProxyState *s)
                               bar, name, bar->size);
         /*
          * A parked or waiting access drops the BQL; another vCPU may then
-         * access this device. The proxy's own DMA (dma=bounce) copies only
-         * between the guest's RAM and its buffers, never to a device's
-         * registers, so the re-entrancy the guard protects against cannot
-         * happen.
+         * access this device. The device's DMA is its MSI, which the guest
+         * may aim at a BAR of the device: regdbg-irq.c sends no MSI while its
+         * thread is sending one, so that cannot recurse; and with dma=bounce
+         * the copies between the guest's RAM and its buffers, which never
+         * touch a device's registers.
          */
         bar->mr.disable_reentrancy_guard = true;
         if (bar->type == REGDBG_BAR_IO) {
@@ -624,6 +633,11 @@ static void regdbg_proxy_realize(PCIDevice *pdev, Error **errp)
         return;
     }
     regdbg_proxy_set_identity(s);
+    if (!regdbg_proxy_irq_realize(s, errp)) {
+        regdbg_proxy_destroy_shm(s);
+        s->backend->unrealize(s);
+        return;
+    }
     regdbg_proxy_register_bars(s);
     s->exit_notifier.notify = regdbg_proxy_exit_notify;
     qemu_add_exit_notifier(&s->exit_notifier);
@@ -634,6 +648,7 @@ static void regdbg_proxy_exit(PCIDevice *pdev)
     RegdbgProxyState *s = REGDBG_PROXY(pdev);
 
     qemu_remove_exit_notifier(&s->exit_notifier);
+    regdbg_proxy_irq_exit(s);
     regdbg_proxy_destroy_shm(s);
     g_free(s->shm_fd_path);
     s->shm_fd_path = NULL;
@@ -644,9 +659,10 @@ static void regdbg_proxy_exit(PCIDevice *pdev)
 /*
  * The guest's command register is the proxy's own. With dma=bounce its Bus
  * Master Enable reaches the host device too (not the hot path: a config
- * write, and one system call); else the host's bus master stays off.
+ * write, and one system call); else the host's bus master stays off. The
+ * rest of a config write is the interrupt's (regdbg-irq.c).
  */
-static void regdbg_proxy_config_write(PCIDevice *pdev, uint32_t addr,
+static void regdbg_proxy_write_config(PCIDevice *pdev, uint32_t addr,
                                       uint32_t val, int len)
 {
     RegdbgProxyState *s = REGDBG_PROXY(pdev);
@@ -654,7 +670,7 @@ static void regdbg_proxy_config_write(PCIDevice *pdev, uint32_t addr,
     uint16_t cmd;
     Error *err = NULL;
 
-    pci_default_write_config(pdev, addr, val, len);
+    regdbg_proxy_config_write(pdev, addr, val, len);
     cmd = pci_get_word(pdev->config + PCI_COMMAND);
     if (s->dma_mode != REGDBG_DMA_MODE_BOUNCE ||
         !((old ^ cmd) & PCI_COMMAND_MASTER)) {
@@ -665,11 +681,13 @@ static void regdbg_proxy_config_write(PCIDevice *pdev, uint32_t addr,
     }
 }
 
+/* A reset: interrupt lowered, DMA engines idle, the host's bus master off */
 static void regdbg_proxy_reset(DeviceState *dev)
 {
     RegdbgProxyState *s = REGDBG_PROXY(dev);
     Error *err = NULL;
 
+    regdbg_proxy_irq_reset(s);
     regdbg_dma_reset(s);
     if (s->dma_mode == REGDBG_DMA_MODE_BOUNCE &&
         !regdbg_backend_hw_master(s, false, &err) && err) {
@@ -811,6 +829,12 @@ static const Property regdbg_proxy_properties[] = {
     DEFINE_PROP_UINT32("park-timeout", RegdbgProxyState, park_timeout_ms,
                        REGDBG_DEFAULT_PARK_TIMEOUT_MS),
     DEFINE_PROP_BOOL("guest-pc", RegdbgProxyState, guest_pc, true),
+    /*
+     * Off by default: a capability changes config space (the status
+     * register's capability bit, the capability pointer), and the proxy shows
+     * the guest the real device's config space unless asked.
+     */
+    DEFINE_PROP_BOOL("msi", RegdbgProxyState, msi, false),
 };
 
 static const VMStateDescription vmstate_regdbg_proxy = {
@@ -836,15 +860,16 @@ static void regdbg_proxy_class_init(ObjectClass *klass, void *data)
 
     k->realize = regdbg_proxy_realize;
     k->exit = regdbg_proxy_exit;
-    k->config_write = regdbg_proxy_config_write;
+    k->config_write = regdbg_proxy_write_config;
     k->vendor_id = PCI_VENDOR_ID_REDHAT;
     k->device_id = 0x00ff;
     k->class_id = PCI_CLASS_OTHERS;
     dc->desc = "Register-debugger proxy: traces, and forwards to a backend, "
                "every BAR access";
     dc->vmsd = &vmstate_regdbg_proxy;
-    device_class_set_legacy_reset(dc, regdbg_proxy_reset);
     device_class_set_props(dc, regdbg_proxy_properties);
+    device_class_set_legacy_reset(dc, regdbg_proxy_reset);
+    regdbg_proxy_irq_class_init(klass);
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 }
 

@@ -1,7 +1,8 @@
 /*
- * regdbg-proxy: device state and the backend interface shared by
- * regdbg-proxy.c (the PCI device, its MMIO/PIO handlers and the event ring)
- * and regdbg-backend.c (where accesses go after the rules).
+ * regdbg-proxy: device state and the interfaces shared by regdbg-proxy.c
+ * (the PCI device, its MMIO/PIO handlers and the event ring),
+ * regdbg-backend.c (where accesses go after the rules), regdbg-rules.c (the
+ * rules and parking) and regdbg-irq.c (the device's interrupt).
  *
  * Copyright (c) 2026 The regdbg authors
  *
@@ -188,6 +189,7 @@ struct RegdbgProxyState {
     uint16_t host_cmd_found;    /* the command register before we came */
     bool guest_pc;              /* record the PC of every access */
     uint64_t default_read;
+    bool msi;                   /* offer an MSI capability (regdbg-irq.c) */
     /* dma= (enum regdbg_dma_mode) and dma-map=: regdbg-dma.c */
     int dma_mode;
     char *dma_map;
@@ -220,6 +222,8 @@ struct RegdbgProxyState {
     uint8_t n_eq[2];
     uint64_t park_timeout_ns;
     Notifier exit_notifier;
+    /* The interrupt (regdbg-irq.c), under the BQL */
+    uint8_t irq_level;          /* REGDBG_IRQ_OWNER_* that hold INTx high */
 };
 
 /* An access on its way through the rules (regdbg-rules.c) */
@@ -232,6 +236,7 @@ typedef struct RegdbgAccess {
     uint64_t post_read;         /* rules to decide after a read */
     uint64_t inject;            /* injections to apply to a read */
     uint64_t forced_value;
+    uint64_t irq;               /* REGDBG_RULE_IRQ rules whose condition held */
     int32_t cpu;
     uint16_t flags;             /* REGDBG_EV_* */
     uint16_t rule;
@@ -239,6 +244,7 @@ typedef struct RegdbgAccess {
     uint8_t size;
     uint8_t dir;
     uint8_t cpu_mode;           /* enum regdbg_cpu_mode */
+    uint8_t irq_source;         /* REGDBG_DIR_IRQ: enum regdbg_irq_source */
     uint8_t dma_what;           /* REGDBG_DIR_DMA: enum regdbg_dma_what */
     uint8_t dma_why;            /* REGDBG_DIR_DMA: enum regdbg_dma_why */
     bool pc_tried;              /* regdbg_cpu_where() was asked already */
@@ -253,9 +259,6 @@ const RegdbgBackendOps *regdbg_backend_find(int kind);
  * is not ours (force=on) or cannot be written (errp says why).
  */
 bool regdbg_backend_hw_master(RegdbgProxyState *s, bool on, Error **errp);
-
-/* Publish one event (an access, or a DMA event) into the ring */
-void regdbg_proxy_publish(RegdbgProxyState *s, const RegdbgAccess *a);
 
 /* regdbg-dma.c: dma=, dma-map= */
 bool regdbg_dma_realize(RegdbgProxyState *s, Error **errp);
@@ -277,6 +280,55 @@ void regdbg_dma_write(RegdbgProxyState *s, RegdbgProxyBar *bar,
  */
 void regdbg_dma_read(RegdbgProxyState *s, RegdbgProxyBar *bar,
                      RegdbgAccess *a, RegdbgAccess *post);
+
+/* Publish one event (an access, an interrupt or a DMA event) into the ring */
+void regdbg_proxy_publish(RegdbgProxyState *s, const RegdbgAccess *a);
+
+/*
+ * The device's interrupt (regdbg-irq.c): INTx pin A, or MSI vector 0 once the
+ * guest has enabled the MSI capability that msi=on offers.
+ *
+ * Who holds INTx high: the debugger and the rules share one level (a rule's
+ * assert is lowered by the debugger's deassert); the host's device has its
+ * own. The pin is high while either is.
+ */
+#define REGDBG_IRQ_OWNER_INJECT (1u << 0)   /* the debugger and the rules */
+#define REGDBG_IRQ_OWNER_HOST   (1u << 1)   /* REGDBG_IRQ_SRC_HOST */
+
+/*
+ * Drive the interrupt for source (enum regdbg_irq_source): action is an enum
+ * regdbg_irq_action (any other value does nothing). INTx: assert holds the
+ * source's level high, deassert releases it; pulse releases it too, raising
+ * the pin first if it was low (high then low at once, unless the other owner
+ * holds it). MSI enabled: assert and pulse send the message, deassert does
+ * nothing. Every request publishes what the guest's interrupt
+ * controller saw as interrupt events (regdbg/abi.h): raised, lowered, msi, or
+ * unchanged. rule is the rule that fired it (or REGDBG_RULE_NONE), by the
+ * access that fired it (or NULL).
+ *
+ * Call with the BQL held, from any thread: a vCPU in an MMIO handler, QEMU's
+ * main loop (QMP), or a thread of the device's own (host-irq), which takes
+ * the BQL around the call. Not for the hot path: it may make system calls
+ * (KVM's irqchip, MSI).
+ */
+void regdbg_proxy_irq(RegdbgProxyState *s, unsigned action, unsigned source,
+                      uint16_t rule, const RegdbgAccess *by);
+
+/*
+ * Publish an interrupt event that moves no line, e.g. REGDBG_IRQ_HOST_MASKED
+ * and REGDBG_IRQ_HOST_UNMASKED with REGDBG_IRQ_SRC_HOST. Any thread; the ring
+ * is multi-producer safe (no BQL needed).
+ */
+void regdbg_proxy_irq_note(RegdbgProxyState *s, unsigned what,
+                           unsigned source);
+
+/* realize/exit/reset/config-write parts of the interrupt (regdbg-irq.c) */
+bool regdbg_proxy_irq_realize(RegdbgProxyState *s, Error **errp);
+void regdbg_proxy_irq_exit(RegdbgProxyState *s);
+void regdbg_proxy_irq_reset(RegdbgProxyState *s);
+void regdbg_proxy_config_write(PCIDevice *pdev, uint32_t addr, uint32_t val,
+                               int len);
+void regdbg_proxy_irq_class_init(ObjectClass *klass);
 
 bool regdbg_guard_map(RegdbgGuard *g, int fd, uint64_t offset, size_t len,
                       Error **errp);
@@ -335,6 +387,8 @@ uint64_t regdbg_rules_candidates(RegdbgProxyState *s, unsigned bar,
 void regdbg_rules_before(RegdbgProxyState *s, RegdbgAccess *a,
                          uint64_t candidates);
 void regdbg_rules_after_read(RegdbgProxyState *s, RegdbgAccess *a);
+/* After the access's event: the REGDBG_RULE_IRQ rules it matched (a->irq) */
+void regdbg_rules_fire_irq(RegdbgProxyState *s, const RegdbgAccess *a);
 void regdbg_rules_reset_cache(RegdbgProxyState *s);
 
 #endif /* HW_MISC_REGDBG_PROXY_H */

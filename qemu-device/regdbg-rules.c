@@ -1,8 +1,8 @@
 /*
- * regdbg-proxy rules: breakpoints, write edits, read injections and drops
- * that the debugger writes into shared memory (include/regdbg/rules.h),
- * applied to an access in flight, and the parking of an access for the
- * debugger.
+ * regdbg-proxy rules: breakpoints, write edits, read injections, drops and
+ * interrupt triggers that the debugger writes into shared memory
+ * (include/regdbg/rules.h), applied to an access in flight, and the parking
+ * of an access for the debugger.
  *
  * Edits, injections and drops are applied here on the vCPU thread without a
  * round trip. A breakpoint (or a step) parks the vCPU: the access waits in a
@@ -581,6 +581,10 @@ void regdbg_rules_before(RegdbgProxyState *s, RegdbgAccess *a,
             regdbg_rules_break_passes(s, a, i, park_rule, &why_not)) {
             continue;
         }
+        if (c->kind == REGDBG_RULE_IRQ) {
+            a->irq |= 1ULL << i;        /* claimed once the access is done */
+            continue;
+        }
         if (!regdbg_rules_claim(&s->rules->rules[i])) {
             continue;
         }
@@ -675,6 +679,10 @@ void regdbg_rules_after_read(RegdbgProxyState *s, RegdbgAccess *a)
             regdbg_rules_break_passes(s, a, i, park_rule, &why_not)) {
             continue;
         }
+        if (c->kind == REGDBG_RULE_IRQ) {
+            a->irq |= 1ULL << i;
+            continue;
+        }
         if (!regdbg_rules_claim(&s->rules->rules[i])) {
             continue;
         }
@@ -708,5 +716,29 @@ void regdbg_rules_after_read(RegdbgProxyState *s, RegdbgAccess *a)
         default:
             break;
         }
+    }
+}
+
+/*
+ * The access has gone through (a write reached the backend, a read returned
+ * from it) and its event is in the ring: the interrupt rules it matched act,
+ * in rule order. One that never reached the backend (dropped, skipped) fires
+ * none and uses up no ignore count. A rule rewritten while the access was
+ * parked (the BQL dropped) acts as it is now, if it is still an IRQ rule.
+ */
+void regdbg_rules_fire_irq(RegdbgProxyState *s, const RegdbgAccess *a)
+{
+    if (a->skip_backend) {
+        return;
+    }
+    for (uint64_t m = a->irq; m; m &= m - 1) {
+        unsigned i = ctz64(m);
+        const RegdbgRuleCache *c = &s->rule_cache[i];
+
+        if (c->kind != REGDBG_RULE_IRQ || !c->r.enabled ||
+            !regdbg_rules_claim(&s->rules->rules[i])) {
+            continue;
+        }
+        regdbg_proxy_irq(s, c->r.op, REGDBG_IRQ_SRC_RULE, i, a);
     }
 }

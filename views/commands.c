@@ -56,8 +56,8 @@ const struct ui_command ui_commands[] = {
       "around; Up in the prompt brings back the last search", SCOPE_STREAM, ACT_PROMPT_SEARCH },
     { 'n', 0, "n", NULL, "next search match (older to newer)", SCOPE_STREAM, ACT_SEARCH_NEXT },
     { 'N', 0, "N", NULL, "previous search match", SCOPE_STREAM, ACT_SEARCH_PREV },
-    { 'f', 0, "f", "Filter", "filter: dev=ID bar=N reg=NAME dir=r|w value=V[/MASK]; Up in the "
-      "prompt brings back the filter in force", SCOPE_STREAM, ACT_PROMPT_FILTER },
+    { 'f', 0, "f", "Filter", "filter: dev=ID bar=N reg=NAME dir=r|w|irq value=V[/MASK] irq=WHAT; "
+      "Up in the prompt brings back the filter in force", SCOPE_STREAM, ACT_PROMPT_FILTER },
     { 'F', 0, "F", NULL, "clear the filter", SCOPE_STREAM, ACT_CLEAR_FILTER },
     { 'w', 0, "w", "Who", "who made each access: function+offset, then file:line (--symbols), "
       "then hidden", SCOPE_STREAM, ACT_WHO },

@@ -47,7 +47,7 @@ void park_panel_draw(struct ui *ui)
     struct stored_event ev = {
         .t_ns = p->t_ns, .offset = p->offset, .value = p->value, .orig_value = p->value,
         .cpu = p->cpu, .dev = (uint8_t)ui->park.dev, .bar = p->bar, .size = p->size,
-        .dir = p->dir, .reg = NO_REG,
+        .dir = p->dir, .reg = NO_REG, .rule = p->rule,
     };
     const struct proxy *px = &ui->s->proxies[ui->park.dev];
     char line[512], what[160], pc[80], src[400] = "";

@@ -177,7 +177,7 @@ static int pc_rule(void *opaque, const char *line, char *err, size_t errlen)
     }
     if (cmd.kind == RCMD_INFO_RULES) {
         t->ui.view = VIEW_RULES;
-    } else if (cmd.kind == RCMD_RULE && t->s.message[0]) {
+    } else if ((cmd.kind == RCMD_RULE || cmd.kind == RCMD_IRQ) && t->s.message[0]) {
         ui_notice(&t->ui, false, "%s", t->s.message);
         t->s.message[0] = '\0';
     }
@@ -294,7 +294,7 @@ void prompt_submit(struct tui *t)
             snprintf(err, sizeof(err), "column %d: %.200s", perr.column, perr.message);
             ret = -1;
         } else if (cmd.kind != RCMD_RULE || cmd.spec.dev != t->ui.park.dev) {
-            snprintf(err, sizeof(err), "give a break, edit, inject or drop rule of %s",
+            snprintf(err, sizeof(err), "give a break, edit, inject, drop or on rule of %s",
                      t->s.proxies[t->ui.park.dev].id);
             ret = -1;
         } else {

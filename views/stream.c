@@ -1,7 +1,7 @@
 /*
- * The stream view: the accesses of every proxy, newest at the bottom while following, decoded by
- * register name and fields. Paused, a cursor stays on the event it was on while new events arrive;
- * scrolling, jumping and search work on the (filtered) history.
+ * The stream view: the accesses and interrupt events of every proxy, newest at the bottom while
+ * following, accesses decoded by register name and fields. Paused, a cursor stays on the event it
+ * was on while new events arrive; scrolling, jumping and search work on the (filtered) history.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -22,6 +22,34 @@ void ui_format_who(const struct ui *ui, uint16_t flags, uint64_t pc, bool by_lin
     } else {
         snprintf(buf, len, "%s0x%llx", flags & REGDBG_EV_PC_AFTER ? "<" : "",
                  (unsigned long long)pc);
+    }
+}
+
+/* "IRQ INTA" or "IRQ MSI0": where an interrupt event happened, for the stream and its search */
+static void irq_where(const struct stored_event *ev, char *buf, size_t len)
+{
+    if (ev->flags & REGDBG_EV_IRQ_MSI) {
+        snprintf(buf, len, "IRQ MSI%llu", (unsigned long long)ev->offset);
+    } else {
+        snprintf(buf, len, "IRQ INT%c", (char)('A' + (ev->offset - 1) % 4));
+    }
+}
+
+/* "raised    by rule 3 (pulse)", "msi       by debugger (assert)", "lowered   by device" */
+static void irq_what(const struct stored_event *ev, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "%-9s by %s", trace_irq_what_name((uint8_t)ev->value),
+                     trace_irq_source_name(ev->irq_source));
+
+    if (n > 0 && (size_t)n < len && ev->rule != REGDBG_RULE_NONE) {
+        n += snprintf(buf + n, len - (size_t)n, " %u", ev->rule);
+    }
+    if (n > 0 && (size_t)n < len && ev->orig_value) {
+        n += snprintf(buf + n, len - (size_t)n, " (%s)",
+                      trace_irq_action_name((uint8_t)ev->orig_value));
+    }
+    if (n > 0 && (size_t)n < len && (ev->flags & REGDBG_EV_IRQ_BLOCKED)) {
+        snprintf(buf + n, len - (size_t)n, " blocked by the guest's command register");
     }
 }
 
@@ -82,7 +110,9 @@ void ui_format_event(const struct ui *ui, const struct stored_event *ev, char *b
         format_dma(ui, ev, buf, len, dir_col);
         return;
     }
-    if (reg) {
+    if (ev->dir == REGDBG_DIR_IRQ) {
+        irq_where(ev, where, sizeof(where));
+    } else if (reg) {
         snprintf(where, sizeof(where), "%s", reg->name);
         if (ev->offset != reg->offset || ev->size != reg->width) {
             size_t w = strlen(where);
@@ -98,10 +128,17 @@ void ui_format_event(const struct ui *ui, const struct stored_event *ev, char *b
     } else {
         snprintf(cpu, sizeof(cpu), "c%d", ev->cpu);
     }
-    n = snprintf(buf, len, "%s%5llu.%06llu %-3s %-8.8s %c%u %-20s ", rel < 0 ? "-" : " ",
-                 (unsigned long long)(mag / 1000000000u),
-                 (unsigned long long)(mag % 1000000000u / 1000u), cpu, p->id,
-                 ev->dir ? 'W' : 'R', ev->size, where);
+    if (ev->dir == REGDBG_DIR_IRQ) {
+        /* the interrupt takes the columns of the direction, width and register */
+        n = snprintf(buf, len, "%s%5llu.%06llu %-3s %-8.8s %-23s ", rel < 0 ? "-" : " ",
+                     (unsigned long long)(mag / 1000000000u),
+                     (unsigned long long)(mag % 1000000000u / 1000u), cpu, p->id, where);
+    } else {
+        n = snprintf(buf, len, "%s%5llu.%06llu %-3s %-8.8s %c%u %-20s ", rel < 0 ? "-" : " ",
+                     (unsigned long long)(mag / 1000000000u),
+                     (unsigned long long)(mag % 1000000000u / 1000u), cpu, p->id,
+                     ev->dir ? 'W' : 'R', ev->size, where);
+    }
     if (ui->who != WHO_HIDDEN && n > 0 && (size_t)n < len) {
         char who[128];
 
@@ -111,7 +148,9 @@ void ui_format_event(const struct ui *ui, const struct stored_event *ev, char *b
     if (dir_col) {
         *dir_col = n > 0 ? n : 0;
     }
-    if (n > 0 && (size_t)n < len) {
+    if (n > 0 && (size_t)n < len && ev->dir == REGDBG_DIR_IRQ) {
+        irq_what(ev, buf + n, len - (size_t)n);
+    } else if (n > 0 && (size_t)n < len) {
         snprintf(buf + n, len - (size_t)n, "%s 0x%0*llx  %s", ev->dir ? "<-" : "->",
                  ev->size * 2, (unsigned long long)ev->value, fields);
     }
@@ -170,6 +209,14 @@ static bool event_matches_search(const struct ui *ui, const struct stored_event 
 {
     const struct regmap_reg *reg;
 
+    if (ev->dir == REGDBG_DIR_IRQ) {
+        char where[32], what[96];
+
+        /* no value to find; its words are: IRQ INTA raised by rule ... */
+        irq_where(ev, where, sizeof(where));
+        irq_what(ev, what, sizeof(what));
+        return !numeric && (strcasestr(where, ui->search) || strcasestr(what, ui->search));
+    }
     if (numeric && ev->value == number) {
         return true;
     }
@@ -223,7 +270,7 @@ static void stream_draw(struct ui *ui)
     char line[512];
 
     if (count == 0) {
-        screen_put(VIEW_TOP + 1, 2, st->filtering ? "No access matches the filter yet."
+        screen_put(VIEW_TOP + 1, 2, st->filtering ? "No event matches the filter yet."
                                                   : "No register access yet.", A_DIM);
         return;
     }
@@ -236,10 +283,10 @@ static void stream_draw(struct ui *ui)
     for (int row = 0; row < vs->rows && vs->top + (uint64_t)row < count; row++) {
         uint64_t pos = vs->top + (uint64_t)row;
         const struct stored_event *ev = event_store_at(st, event_store_view_at(st, pos));
-        /* a DMA event that did not happen stands out as an edited access does */
-        enum role role = ev->dir == REGDBG_DIR_DMA ?
-                         (ev->dma_why ? ROLE_ERROR : ROLE_CHANGED) :
-                         ev->dir ? ROLE_WRITE : ROLE_READ;
+        /* a DMA event that did not happen stands out */
+        enum role role = ev->dir == REGDBG_DIR_IRQ ? ROLE_CHANGED
+                       : ev->dir == REGDBG_DIR_DMA ? (ev->dma_why ? ROLE_ERROR : ROLE_CHANGED)
+                       : ev->dir ? ROLE_WRITE : ROLE_READ;
         int dir_col = 0;
 
         ui_format_event(ui, ev, line, sizeof(line), &dir_col);
@@ -251,7 +298,8 @@ static void stream_draw(struct ui *ui)
         screen_put(VIEW_TOP + row, 0, line, A_NORMAL);
         if (dir_col < vs->cols) {
             screen_put(VIEW_TOP + row, dir_col, line + dir_col,
-                       screen_attr(ev->flags && ev->dir != REGDBG_DIR_DMA ? ROLE_EDITED : role));
+                       screen_attr(ev->flags && ev->dir != REGDBG_DIR_IRQ &&
+                                   ev->dir != REGDBG_DIR_DMA ? ROLE_EDITED : role));
         }
     }
 }

@@ -413,6 +413,15 @@ static int run_line(struct batch *b, const char *line)
     case RCMD_INFO_RULES:
         print_rules(b);
         return 0;
+    case RCMD_IRQ:
+        /* a device named on the line, the only one, or --device; never a guess */
+        if (session_irq(&b->s, cmd.spec.dev >= 0 ? cmd.spec.dev : b->dev, cmd.irq_action, err,
+                        sizeof(err)) < 0) {
+            return fail(b, "%s", err);
+        }
+        fprintf(stderr, "regdbg batch: %s\n", b->s.message);
+        b->s.message[0] = '\0';
+        return 0;
     default:
         r = session_rule_command(&b->s, line, b->dev >= 0 ? b->dev : 0, &cmd, err, sizeof(err));
         if (cmd.kind == RCMD_RULE && r >= 0) {

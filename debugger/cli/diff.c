@@ -35,9 +35,11 @@ const char diff_usage[] =
     "first (a shortest edit script over the accesses, poll loops collapsed), and the report\n"
     "gives the first divergence with the accesses before it, every later hunk in the style of a\n"
     "unified diff, notes on polls that differ only in length, and per register the reads and\n"
-    "writes of each run with the values seen. Timestamps are never compared. Lines: '-' run 1,\n"
-    "'+' the other run, ' ' both; the number is the access's position in its file (as in\n"
-    "`regdbg dump`), 'x37' a poll of 37 reads. docs/diff.md describes it all.\n"
+    "writes of each run with the values seen. Timestamps and interrupt events are never\n"
+    "compared (where an interrupt falls between accesses is timing; the header counts them).\n"
+    "Lines: '-' run 1, '+' the other run, ' ' both; the number is the access's position among\n"
+    "its file's accesses (as in `regdbg dump`, its interrupt lines left out), 'x37' a poll of\n"
+    "37 reads. docs/diff.md describes it all.\n"
     "\n"
     "  --context N         accesses shown before and after each hunk (default 3)\n"
     "  --ignore REG|barN+OFF   drop the accesses that touch that register or byte before\n"
@@ -85,6 +87,7 @@ struct run_info {
     const char *path;
     struct regdbg_trace_header hdr;
     uint64_t dropped_events;        /* from drop markers */
+    uint64_t irq_events;            /* interrupt events: read, not compared (docs/diff.md) */
     bool ended;                     /* it has an end record */
     /* with --symbols: the PC of each access, by its number in the file less one */
     uint64_t *pc;
@@ -412,7 +415,9 @@ static int read_run(struct trace_diff *d, size_t run, struct trace_reader *r,
         if (rec.kind == REGDBG_REC_ACCESS && rec.dir == REGDBG_DIR_DMA) {
             continue;           /* a DMA event, no register access: not compared */
         }
-        if (rec.kind == REGDBG_REC_ACCESS) {
+        if (rec.kind == REGDBG_REC_ACCESS && rec.dir == REGDBG_DIR_IRQ) {
+            info->irq_events++;     /* where they fall between accesses is timing */
+        } else if (rec.kind == REGDBG_REC_ACCESS) {
             if (code_names.syms && keep_pc(info, &rec) < 0) {
                 fprintf(stderr, "regdbg diff: out of memory for the PCs of %s\n", info->path);
                 return -1;
@@ -813,6 +818,10 @@ static void print_header(const struct trace_diff *d, const struct run_info *info
         if (r->n != r->in_file) {
             printf(" (%zu compared)", r->n);
         }
+        if (info[run].irq_events) {
+            printf("; %" PRIu64 " interrupt event%s, not compared", info[run].irq_events,
+                   info[run].irq_events == 1 ? "" : "s");
+        }
         if (info[run].dropped_events) {
             printf("; %" PRIu64 " events were lost in drops, differences near them may be the "
                    "losses", info[run].dropped_events);
@@ -1101,10 +1110,11 @@ static int print_json(const struct trace_diff *d, const struct run_info *info,
         snprintf(vendor, sizeof(vendor), "0x%04x", info[run].hdr.vendor_id);
         snprintf(device, sizeof(device), "0x%04x", info[run].hdr.device_id);
         json_array_append_new(runs, json_pack(
-            "{s:I, s:s, s:o, s:s, s:s, s:I, s:I, s:I, s:I, s:b}", "run", (json_int_t)run + 1,
-            "file", info[run].path, "dev", json_id(info[run].hdr.dev_id), "vendor", vendor,
-            "device", device, "accesses", (json_int_t)r->in_file, "compared", (json_int_t)r->n,
-            "items", (json_int_t)r->n_items, "dropped_events",
+            "{s:I, s:s, s:o, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:b}", "run",
+            (json_int_t)run + 1, "file", info[run].path, "dev", json_id(info[run].hdr.dev_id),
+            "vendor", vendor, "device", device, "accesses", (json_int_t)r->in_file, "compared",
+            (json_int_t)r->n, "items", (json_int_t)r->n_items, "irq_events",
+            (json_int_t)info[run].irq_events, "dropped_events",
             (json_int_t)info[run].dropped_events, "complete", info[run].ended));
     }
     for (size_t i = 0; i < n_order; i++) {

@@ -26,7 +26,8 @@ const char dump_usage[] =
     "usage: regdbg dump FILE [--format text|json|csv] [--follow] [--map FILE]...\n"
     "                   [--symbols FILE[@BIAS]]...\n"
     "\n"
-    "Print the accesses of a trace file written by `regdbg record`, decoded by register and\n"
+    "Print the accesses and interrupt events of a trace file written by `regdbg record`,\n"
+    "accesses decoded by register and\n"
     "field with the register map of the device (the shipped maps and --map ones, chosen by\n"
     "vendor:device as the debugger chooses them).\n"
     "text: one line per access: direction (R/W), width in bytes, seconds since the recording\n"
@@ -38,9 +39,12 @@ const char dump_usage[] =
     "      fields (SPEED=fast: a field's value by the name the map gives it, else a number).\n"
     "      Lines starting with # are markers (the proxy's dma= when it has a dma-map, dropped\n"
     "      events, end, BAR placements). Bytes of the device id and of names other than\n"
-    "      printable ASCII show as \\xNN.\n"
-    "      A DMA event of a proxy with dma-map= is a line of its own: D, the time, CPU and\n"
-    "      device, dmaN (the engine), start|done|refused|blocked, to-device|from-device,\n"
+    "      printable ASCII show as \\xNN. An interrupt event is a line\n"
+    "      I - TIME CPU DEV LINE WHAT by=SOURCE[:RULE][(ACTION)] [blocked] [pc=...]: LINE\n"
+    "      INTA-INTD or MSI0, WHAT raised, lowered, msi, unchanged, host-masked or\n"
+    "      host-unmasked, SOURCE debugger, rule, host or device, ACTION assert, deassert or\n"
+    "      pulse. A DMA event of a proxy with dma-map= is a line of its own: D, the time, CPU\n"
+    "      and device, dmaN (the engine), start|done|refused|blocked, to-device|from-device,\n"
     "      guest=ADDRESS len=BYTES, buffer=ADDRESS (the bounce buffer), copy_ns=NS (the copy),\n"
     "      why=WORD: the reason of a refusal or a block.\n"
     "json: one object per access with the keys seq, t_ns, cpu, dev, bar, off, size, dir (\"r\"\n"
@@ -48,13 +52,16 @@ const char dump_usage[] =
     "      (an object: each field's number, null outside every register), flags (and orig,\n"
     "      rule when a rule touched the access; pc, mode, and pc_after: true, when the PC is\n"
     "      known; with --symbols also sym \"func+0xoff\" and src \"file:line\", null when\n"
-    "      unknown). A DMA event: seq, t_ns, cpu, dev, bar, dir \"dma\", engine, what,\n"
-    "      direction, guest, len, buffer, copy_ns (and why).\n"
+    "      unknown). An interrupt event has dir \"irq\" and the keys irq (what happened), line\n"
+    "      (\"intx\" with pin, or \"msi\" with vector), source, action and rule when there are,\n"
+    "      flags ([\"blocked\"] or []) and the PC keys. A DMA event: seq, t_ns, cpu, dev, bar,\n"
+    "      dir \"dma\", engine, what, direction, guest, len, buffer, copy_ns (and why).\n"
     "csv:  a header row, then one row per access with a column for each json key (fields as\n"
     "      the text shows them, flags comma-separated, absent values empty), quoted as\n"
-    "      RFC 4180 says: for spreadsheets and pandas.read_csv. A DMA event's row has dir dma,\n"
-    "      off its guest address, size its engine, value its buffer, orig its length and\n"
-    "      fields the text form's description.\n"
+    "      RFC 4180 says: for spreadsheets and pandas.read_csv. An interrupt event's row has\n"
+    "      dir irq, off its pin or vector, value what happened and fields line=, source= and\n"
+    "      action=. A DMA event's row has dir dma, off its guest address, size its engine,\n"
+    "      value its buffer, orig its length and fields the text form's description.\n"
     "A damaged file is reported after the events that precede the damage.\n"
     "\n"
     "  --format F   text (default), json or csv\n"
@@ -99,6 +106,64 @@ static bool mode_is_new(struct dump_ctx *d, const struct regdbg_trace_record *r)
     return changed;
 }
 
+/* The guest PC of a record and its names, as " pc=0x... mode=... func+0x4 (file:line)" */
+static void print_pc_text(struct dump_ctx *d, const struct regdbg_trace_record *r)
+{
+    char sym[CLI_NAME_LEN], src[CLI_NAME_LEN], text[4 * CLI_NAME_LEN];
+
+    printf(" pc=0x%" PRIx64 "%s", r->guest_pc, r->flags & REGDBG_EV_PC_AFTER ? "(after)" : "");
+    if (mode_is_new(d, r)) {
+        printf(" mode=%s", trace_cpu_mode_name(r->cpu_mode));
+    }
+    cli_pc_names(d->syms, r->guest_pc, r->flags & REGDBG_EV_PC_AFTER, sym, src);
+    if (sym[0]) {
+        cli_escape_name(sym, text, sizeof(text));
+        printf(" %s", text);
+    }
+    if (src[0]) {
+        cli_escape_name(src, text, sizeof(text));
+        printf(" (%s)", text);
+    }
+}
+
+/* "INTA" for INTx pin 1, "MSI0" for MSI vector 0: where an interrupt event happened. */
+static void irq_line_text(const struct regdbg_trace_record *r, char *buf, size_t len)
+{
+    if (r->flags & REGDBG_EV_IRQ_MSI) {
+        snprintf(buf, len, "MSI%" PRIu64, r->offset);
+    } else {
+        snprintf(buf, len, "INT%c", (char)('A' + (r->offset - 1) % 4));
+    }
+}
+
+/*
+ * An interrupt event: "I - TIME CPU DEV INTA raised by=rule:3(pulse)", the same columns as an
+ * access's, with the pin or vector where the BAR+offset goes and what happened as the value.
+ */
+static void print_irq_text(struct dump_ctx *d, const struct regdbg_trace_record *r,
+                           bool negative, uint64_t mag, const char *cpu, const char *dev)
+{
+    char line[16];
+
+    irq_line_text(r, line, sizeof(line));
+    printf("I - %s%" PRIu64 ".%09" PRIu64 " %s %s %s %s by=%s", negative ? "-" : "",
+           mag / 1000000000u, mag % 1000000000u, cpu, dev[0] ? dev : "-", line,
+           trace_irq_what_name((uint8_t)r->value), trace_irq_source_name(r->irq_source));
+    if (r->rule != REGDBG_RULE_NONE) {
+        printf(":%u", r->rule);
+    }
+    if (r->orig_value) {
+        printf("(%s)", trace_irq_action_name((uint8_t)r->orig_value));
+    }
+    if (r->flags & REGDBG_EV_IRQ_BLOCKED) {
+        printf(" blocked");
+    }
+    if (r->flags & REGDBG_EV_PC) {
+        print_pc_text(d, r);
+    }
+    putchar('\n');
+}
+
 static void print_text(struct dump_ctx *d, const struct regdbg_trace_record *r,
                        const struct regdbg_trace_header *h, const char *dev)
 {
@@ -137,6 +202,10 @@ static void print_text(struct dump_ctx *d, const struct regdbg_trace_record *r,
     } else {
         snprintf(cpu, sizeof(cpu), "cpu%d", r->cpu);
     }
+    if (r->dir == REGDBG_DIR_IRQ) {
+        print_irq_text(d, r, negative, mag, cpu, dev);
+        return;
+    }
     if (r->dir == REGDBG_DIR_DMA) {
         char text[256];
 
@@ -169,21 +238,7 @@ static void print_text(struct dump_ctx *d, const struct regdbg_trace_record *r,
         printf(" rule=%u", r->rule);
     }
     if (r->flags & REGDBG_EV_PC) {
-        char sym[CLI_NAME_LEN], src[CLI_NAME_LEN], text[4 * CLI_NAME_LEN];
-
-        printf(" pc=0x%" PRIx64 "%s", r->guest_pc, r->flags & REGDBG_EV_PC_AFTER ? "(after)" : "");
-        if (mode_is_new(d, r)) {
-            printf(" mode=%s", trace_cpu_mode_name(r->cpu_mode));
-        }
-        cli_pc_names(d->syms, r->guest_pc, r->flags & REGDBG_EV_PC_AFTER, sym, src);
-        if (sym[0]) {
-            cli_escape_name(sym, text, sizeof(text));
-            printf(" %s", text);
-        }
-        if (src[0]) {
-            cli_escape_name(src, text, sizeof(text));
-            printf(" (%s)", text);
-        }
+        print_pc_text(d, r);
     }
     if (reg) {
         char fields[1024];
@@ -237,12 +292,60 @@ static void print_json_reg(const struct dump_ctx *d, const struct regdbg_trace_r
     putchar('}');
 }
 
+/* The PC keys of a JSON record: pc, mode, pc_after, and with symbols sym and src */
+static void print_pc_json(const struct dump_ctx *d, const struct regdbg_trace_record *r)
+{
+    printf(",\"pc\":%" PRIu64 ",\"mode\":\"%s\"%s", r->guest_pc, trace_cpu_mode_name(r->cpu_mode),
+           r->flags & REGDBG_EV_PC_AFTER ? ",\"pc_after\":true" : "");
+    if (symbols_count(d->syms)) {
+        char sym[CLI_NAME_LEN], src[CLI_NAME_LEN];
+
+        cli_pc_names(d->syms, r->guest_pc, r->flags & REGDBG_EV_PC_AFTER, sym, src);
+        fputs(",\"sym\":", stdout);
+        cli_print_json_string(sym);
+        fputs(",\"src\":", stdout);
+        cli_print_json_string(src);
+    }
+}
+
+/*
+ * An interrupt event: seq, t_ns, cpu, dev, dir "irq", irq (what happened), line ("intx" with its
+ * pin, "msi" with its vector), source, action (when one was asked), rule (when one fired it),
+ * flags (["blocked"] or []), and the PC keys of the access that fired it.
+ */
+static void print_irq_json(const struct dump_ctx *d, const struct regdbg_trace_record *r,
+                           const char *dev_json)
+{
+    bool msi = r->flags & REGDBG_EV_IRQ_MSI;
+
+    printf("{\"seq\":%" PRIu64 ",\"t_ns\":%" PRIu64 ",\"cpu\":%d,\"dev\":%s,\"dir\":\"irq\","
+           "\"irq\":\"%s\",\"line\":\"%s\",\"%s\":%" PRIu64 ",\"source\":\"%s\"", r->seq,
+           r->t_ns, r->cpu, dev_json, trace_irq_what_name((uint8_t)r->value),
+           msi ? "msi" : "intx", msi ? "vector" : "pin", r->offset,
+           trace_irq_source_name(r->irq_source));
+    if (r->orig_value) {
+        printf(",\"action\":\"%s\"", trace_irq_action_name((uint8_t)r->orig_value));
+    }
+    if (r->rule != REGDBG_RULE_NONE) {
+        printf(",\"rule\":%u", r->rule);
+    }
+    printf(",\"flags\":[%s]", r->flags & REGDBG_EV_IRQ_BLOCKED ? "\"blocked\"" : "");
+    if (r->flags & REGDBG_EV_PC) {
+        print_pc_json(d, r);
+    }
+    puts("}");
+}
+
 static void print_json(const struct dump_ctx *d, const struct regdbg_trace_record *r,
                        const char *dev_json)
 {
     bool first = true;
 
     if (r->kind != REGDBG_REC_ACCESS) {
+        return;
+    }
+    if (r->dir == REGDBG_DIR_IRQ) {
+        print_irq_json(d, r, dev_json);
         return;
     }
     if (r->dir == REGDBG_DIR_DMA) {
@@ -267,7 +370,7 @@ static void print_json(const struct dump_ctx *d, const struct regdbg_trace_recor
     fputs(",\"flags\":[", stdout);
     for (unsigned i = 0; i < TRACE_N_FLAGS; i++) {
         /* the PC's flags are keys of their own */
-        if ((r->flags & (1u << i)) && trace_flag_names[i] &&
+        if ((r->flags & (1u << i)) &&
             !((1u << i) & (REGDBG_EV_PC | REGDBG_EV_PC_AFTER))) {
             printf("%s\"%s\"", first ? "" : ",", trace_flag_names[i]);
             first = false;
@@ -281,18 +384,7 @@ static void print_json(const struct dump_ctx *d, const struct regdbg_trace_recor
         printf(",\"rule\":%u", r->rule);
     }
     if (r->flags & REGDBG_EV_PC) {
-        printf(",\"pc\":%" PRIu64 ",\"mode\":\"%s\"%s", r->guest_pc,
-               trace_cpu_mode_name(r->cpu_mode),
-               r->flags & REGDBG_EV_PC_AFTER ? ",\"pc_after\":true" : "");
-        if (symbols_count(d->syms)) {
-            char sym[CLI_NAME_LEN], src[CLI_NAME_LEN];
-
-            cli_pc_names(d->syms, r->guest_pc, r->flags & REGDBG_EV_PC_AFTER, sym, src);
-            fputs(",\"sym\":", stdout);
-            cli_print_json_string(sym);
-            fputs(",\"src\":", stdout);
-            cli_print_json_string(src);
-        }
+        print_pc_json(d, r);
     }
     puts("}");
 }
@@ -363,15 +455,23 @@ static void print_csv(struct dump_ctx *d, const struct regdbg_trace_record *r, c
     const struct regmap_reg *reg;
     char fields[1024] = "", flags[128] = "";
     size_t used = 0;
+    bool irq;
     bool touched = r->value != r->orig_value || r->rule != REGDBG_RULE_NONE;
 
     if (r->kind != REGDBG_REC_ACCESS) {
         return;
     }
-    reg = d->map && r->dir != REGDBG_DIR_DMA ? regmap_find(d->map, r->bar, r->offset, r->size)
-                                             : NULL;
+    irq = r->dir == REGDBG_DIR_IRQ;
+    reg = d->map && !irq && r->dir != REGDBG_DIR_DMA ?
+          regmap_find(d->map, r->bar, r->offset, r->size) : NULL;
     if (reg) {
         regmap_decode(reg, r->offset, r->size, r->value, fields, sizeof(fields));
+    } else if (irq) {
+        /* an interrupt has no register: its other keys go where the fields go */
+        snprintf(fields, sizeof(fields), "line=%s source=%s%s%s",
+                 r->flags & REGDBG_EV_IRQ_MSI ? "msi" : "intx",
+                 trace_irq_source_name(r->irq_source), r->orig_value ? " action=" : "",
+                 trace_irq_action_name((uint8_t)r->orig_value));
     }
     if (r->dir == REGDBG_DIR_DMA) {
         /* a DMA event: off its guest address, size its engine, value its buffer, orig its
@@ -381,16 +481,22 @@ static void print_csv(struct dump_ctx *d, const struct regdbg_trace_record *r, c
     }
     for (unsigned i = 0; i < TRACE_N_FLAGS; i++) {
         /* the PC's flags are columns of their own, as in JSON */
-        if ((r->flags & (1u << i)) && trace_flag_names[i] &&
-            !((1u << i) & (REGDBG_EV_PC | REGDBG_EV_PC_AFTER))) {
+        if ((r->flags & (1u << i)) &&
+            !((1u << i) & (REGDBG_EV_PC | REGDBG_EV_PC_AFTER | REGDBG_EV_IRQ_MSI))) {
             used += (size_t)snprintf(flags + used, sizeof(flags) - used, "%s%s",
                                      used ? "," : "", trace_flag_names[i]);
         }
     }
     printf("%" PRIu64 ",%" PRIu64 ",%d", r->seq, r->t_ns, r->cpu);
     csv_cell(dev, false);
-    printf(",%u,%" PRIu64 ",%u,%s,%" PRIu64, r->bar, r->offset, r->size,
-           r->dir == REGDBG_DIR_DMA ? "dma" : r->dir == REGDBG_DIR_WRITE ? "w" : "r", r->value);
+    if (irq) {
+        printf(",,%" PRIu64 ",,irq,%s", r->offset, trace_irq_what_name((uint8_t)r->value));
+        touched = false;        /* orig_value is the action, in the fields */
+    } else {
+        printf(",%u,%" PRIu64 ",%u,%s,%" PRIu64, r->bar, r->offset, r->size,
+               r->dir == REGDBG_DIR_DMA ? "dma" : r->dir == REGDBG_DIR_WRITE ? "w" : "r",
+               r->value);
+    }
     csv_cell(reg ? reg->name : "", false);
     csv_cell(fields, false);
     csv_cell(flags, false);

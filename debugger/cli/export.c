@@ -21,7 +21,8 @@ const char export_usage[] =
     "Write the accesses of a trace file in Linux's mmiotrace text format (version 20070824, as\n"
     "Documentation/trace/mmiotrace.rst in the kernel source describes it): VERSION, a PCIDEV\n"
     "line for the device, MAP and UNMAP for its memory BARs, an R or W line per access with\n"
-    "its physical address, value and guest PC (0 when unknown), MARK for events lost. The\n"
+    "its physical address, value and guest PC (0 when unknown), MARK for events lost and for\n"
+    "interrupt events (\"MARK T regdbg interrupt: INTA raised by rule 3 (pulse)\"). The\n"
     "physical addresses are where the guest had mapped the BARs, as the trace's BAR records say\n"
     "(trace format 3: `regdbg record --qmp` writes them); a BAR that moves gets an UNMAP, a new\n"
     "PCIDEV line and a new MAP. Accesses to I/O BARs are left out (mmiotrace traces memory)\n"
@@ -117,7 +118,11 @@ int cmd_export(int argc, char **argv)
     }
     if (status == 0 && out_path) {
         printf("regdbg export: %" PRIu64 " accesses, %" PRIu64 " mappings, %" PRIu64
-               " events lost -> %s\n", st.accesses, st.mappings, st.lost, out_path);
+               " events lost", st.accesses, st.mappings, st.lost);
+        if (st.irq_events) {
+            printf(", %" PRIu64 " interrupt events as marks", st.irq_events);
+        }
+        printf(" -> %s\n", out_path);
     }
     trace_reader_close(r);
     return status;

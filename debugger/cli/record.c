@@ -20,6 +20,7 @@
 #include "rule_file.h"
 #include "session.h"
 #include "discover.h"
+#include "proxy_irq.h"
 #include "qmp.h"
 #include "ring_reader.h"
 #include "trace_file.h"
@@ -90,8 +91,18 @@ static uint64_t now_ns(clockid_t clk)
 struct recording {
     struct ring_reader rr;
     struct qmp *qmp;
+    char qom_path[256];         /* the device's, with --qmp */
     struct recorder core;
 };
+
+/* A rules file's irq line, with --qmp: the one device recorded. */
+static int fire_irq(void *opaque, int dev, uint8_t action, char *err, size_t errlen)
+{
+    struct recording *rec = opaque;
+
+    (void)dev;                  /* the rules context holds this one device only */
+    return proxy_irq(rec->qmp, rec->qom_path, rec->rr.info.dev_id, action, err, errlen);
+}
 
 /* --rules: edits, injections and drops to set before recording (no breakpoints: nobody
    would answer them). */
@@ -112,7 +123,9 @@ static int apply_rules(struct recording *rec, const char *path, char *err, size_
         for (unsigned b = 0; b < REGDBG_NUM_BARS; b++) {
             dev.bar_size[b] = rec->rr.info.bars[b].size;
         }
-        ret = rule_file_apply(path, &ctx, rings, false, err, errlen);
+        struct rule_file_irq irq = { fire_irq, rec };
+
+        ret = rule_file_apply(path, &ctx, rings, false, rec->qmp ? &irq : NULL, err, errlen);
     }
     session_free(&maps);
     return ret;
@@ -155,6 +168,7 @@ static int attach_via_qmp(struct recording *rec, const char *sock, const char *d
     if (which < 0) {
         return -1;
     }
+    snprintf(rec->qom_path, sizeof(rec->qom_path), "%s", list[which].qom_path);
     return ring_reader_attach(&rec->rr, list[which].shm, err, errlen);
 }
 

@@ -14,10 +14,11 @@
  * device (qemu-device/), the reader (debugger/) and the tests:
  *   [H1] header: QEMU fills the header, then stores magic last with release; a reader loads
  *        magic with acquire before it reads anything else of the header.
- *   [E1] event: a producer (the device's MMIO handler, on any vCPU thread, several at once)
- *        reserves a position by compare-and-swap on header.head (relaxed: positions only), fills
- *        the slot, then stores the position into event.seq with release; the one consumer reads
- *        nothing of the slot before an acquire load of event.seq returns that position.
+ *   [E1] event: a producer (the device's MMIO handler, on any vCPU thread, several at once; the
+ *        device's interrupt on QEMU's main loop or on a thread of the device's own) reserves a
+ *        position by compare-and-swap on header.head (relaxed: positions only), fills the slot,
+ *        then stores the position into event.seq with release; the one consumer reads nothing
+ *        of the slot before an acquire load of event.seq returns that position.
  *   [E2] hand-back: the consumer copies the slot, then stores the next position into
  *        header.tail with release; a producer loads header.tail with acquire before it reuses a
  *        slot.
@@ -37,14 +38,16 @@
  *        a consumer is attached and the heartbeat is younger than park_timeout_ns; otherwise a
  *        breakpoint only flags the access (REGDBG_EV_NO_PARK_NO_DEBUGGER).
  *   header.dropped, header.waits and the park counters are statistics, updated with relaxed
- *   atomics (a reader loads them with acquire only to see them fresh). Accesses seen = head +
+ *   atomics (a reader loads them with acquire only to see them fresh). Events seen = head +
  *   dropped. The rules and park slots have their own labels, in regdbg/rules.h.
  *
  * Version policy: REGDBG_ABI_VERSION changes with any change of this layout or of its contract.
  * A reader accepts exactly its own version: a ring of an older or a newer ABI is refused, with
  * both versions named, and the user is told to use the regdbg built with that QEMU. Reserved
  * bytes are zero; a later version may give them a meaning, never an older one. Version 5 added
- * DMA events (REGDBG_DIR_DMA, event.dma_what and dma_why, two flags) and the header's DMA fields.
+ * interrupt events (REGDBG_DIR_IRQ, event.irq_source, two flags) and rules that raise the
+ * device's interrupt (REGDBG_RULE_IRQ in regdbg/rules.h). Version 6 added DMA events
+ * (REGDBG_DIR_DMA, event.dma_what and dma_why, two flags) and the header's DMA fields.
  */
 #ifndef REGDBG_ABI_H
 #define REGDBG_ABI_H
@@ -56,7 +59,7 @@
 #include "regdbg/rules.h"
 
 #define REGDBG_SHM_MAGIC    UINT64_C(0x474e495247424452) /* "RDBGRING" little-endian */
-#define REGDBG_ABI_VERSION  5u
+#define REGDBG_ABI_VERSION  6u
 #define REGDBG_HEADER_SIZE  4096u
 #define REGDBG_NUM_BARS     6u
 #define REGDBG_DEV_ID_LEN   64u
@@ -86,8 +89,8 @@ enum regdbg_backend_kind {
 enum regdbg_dir {
     REGDBG_DIR_READ  = 0,
     REGDBG_DIR_WRITE = 1,
-    /* 2: reserved for interrupt events */
-    REGDBG_DIR_DMA   = 3,       /* not an access: a DMA transfer the proxy handled (below) */
+    REGDBG_DIR_IRQ   = 2,       /* not an access: the device's interrupt (ABI 5; see below) */
+    REGDBG_DIR_DMA   = 3,       /* not an access: a DMA transfer the proxy handled (ABI 6) */
 };
 
 /* event.flags */
@@ -107,7 +110,11 @@ enum regdbg_dir {
                                          the instruction (KVM completes a write, to memory or
                                          to a port, before it exits to QEMU); the instruction
                                          holds guest_pc - 1 */
-/* bits 9 and 10: reserved for interrupt events */
+#define REGDBG_EV_IRQ_MSI   (1u << 9) /* REGDBG_DIR_IRQ only: the guest had MSI enabled, and
+                                         offset is the MSI vector (else the INTx pin) */
+#define REGDBG_EV_IRQ_BLOCKED (1u << 10) /* REGDBG_DIR_IRQ only: the guest's command register
+                                            kept it from its interrupt controller (INTx Disable
+                                            for INTx, Bus Master Enable clear for MSI) */
 #define REGDBG_EV_DMA_ADDR  (1u << 11) /* an access to a DMA address register where the proxy
                                          swapped the guest's address and its bounce buffer's:
                                          a write the proxy made itself before a start (value:
@@ -116,13 +123,61 @@ enum regdbg_dir {
                                          place of the buffer's (orig_value) */
 #define REGDBG_EV_DMA_FROM_DEVICE (1u << 12) /* REGDBG_DIR_DMA only: the transfer goes from
                                                 the device into memory (else toward it) */
-#define REGDBG_EV_ALL_FLAGS  0x19ffu          /* every flag this ABI version defines */
-/* The flags an access may carry, and those a DMA event may carry */
-#define REGDBG_EV_ACCESS_FLAGS 0x09ffu
-#define REGDBG_EV_DMA_FLAGS    REGDBG_EV_DMA_FROM_DEVICE
+#define REGDBG_EV_ALL_FLAGS  0x1fffu          /* every flag this ABI version defines */
+/* The flags an access may carry, those an interrupt event and a DMA event may carry */
+#define REGDBG_EV_ACCESS_FLAGS 0x9ffu
+#define REGDBG_EV_IRQ_FLAGS (REGDBG_EV_PC | REGDBG_EV_PC_AFTER | REGDBG_EV_IRQ_MSI | \
+                             REGDBG_EV_IRQ_BLOCKED)
+#define REGDBG_EV_DMA_FLAGS REGDBG_EV_DMA_FROM_DEVICE
 
 /*
- * DMA events (event.dir == REGDBG_DIR_DMA, ABI 5). With a register map's DMA section
+ * Interrupt events (event.dir == REGDBG_DIR_IRQ, ABI 5). The device publishes one into the ring,
+ * in the order of the accesses around it, for each change of its interrupt that the guest's
+ * interrupt controller sees, and for each request that changed nothing there:
+ *   value       enum regdbg_irq_what: what happened
+ *   orig_value  enum regdbg_irq_action (regdbg/rules.h): what was asked for; 0 when nobody
+ *               asked (a reset, the guest enabling MSI, the host masking its device's
+ *               interrupt)
+ *   offset      INTx: the pin, 1 = INTA (as config space's Interrupt Pin); with
+ *               REGDBG_EV_IRQ_MSI: the MSI vector (0: the proxy offers one)
+ *   irq_source  enum regdbg_irq_source: who asked
+ *   rule        the rule that fired it (REGDBG_IRQ_SRC_RULE), else REGDBG_RULE_NONE
+ *   cpu, guest_pc, cpu_mode and the flags REGDBG_EV_PC, REGDBG_EV_PC_AFTER: those of the access
+ *               that fired the rule; REGDBG_CPU_NONE and no PC for any other source
+ *   bar, size   0
+ *   flags       only REGDBG_EV_IRQ_FLAGS
+ * An INTx pulse is two events, raised then lowered. A request whose effect the guest's command
+ * register blocks still changes the line (QEMU keeps its level, and the controller sees it once
+ * the guest unblocks it) and says so with REGDBG_EV_IRQ_BLOCKED.
+ */
+enum regdbg_irq_what {
+    REGDBG_IRQ_RAISED        = 1,  /* INTx: the pin went high */
+    REGDBG_IRQ_LOWERED       = 2,  /* INTx: the pin went low */
+    REGDBG_IRQ_MSI           = 3,  /* MSI: a message was sent */
+    REGDBG_IRQ_UNCHANGED     = 4,  /* a request that changed nothing: assert of a pin already
+                                      high, deassert of a low one or with MSI (no line) */
+    REGDBG_IRQ_HOST_MASKED   = 5,  /* the host masked its device's interrupt (host-irq): the
+                                      guest is told, the host's line stays quiet until unmasked */
+    REGDBG_IRQ_HOST_UNMASKED = 6,  /* the host unmasked it again */
+};
+#define REGDBG_IRQ_WHAT_MAX 6u
+
+/*
+ * Who asked (event.irq_source). The debugger and the rules drive one level between them (a
+ * rule's assert is lowered by the debugger's deassert, and the other way round); the host's
+ * level is its own, and INTx is high while either is.
+ */
+enum regdbg_irq_source {
+    REGDBG_IRQ_SRC_NONE     = 0,   /* access events */
+    REGDBG_IRQ_SRC_DEBUGGER = 1,   /* irq assert|deassert|pulse (QMP: the device's "irq") */
+    REGDBG_IRQ_SRC_RULE     = 2,   /* a rule's action (REGDBG_RULE_IRQ) */
+    REGDBG_IRQ_SRC_HOST     = 3,   /* the real device's interrupt (backend=hw, host-irq) */
+    REGDBG_IRQ_SRC_DEVICE   = 4,   /* the proxy itself: a reset, the guest enabling MSI */
+};
+#define REGDBG_IRQ_SRC_MAX 4u
+
+/*
+ * DMA events (event.dir == REGDBG_DIR_DMA, ABI 6). With a register map's DMA section
  * (dma-map=), the proxy publishes one for each transfer a guest starts on a DMA engine it
  * describes, and one when it sees the transfer complete, in the order of the accesses around
  * them:
@@ -203,7 +258,10 @@ struct regdbg_bar_info {
 };
 _Static_assert(sizeof(struct regdbg_bar_info) == 16, "bar_info layout");
 
-/* One register access. 64 bytes, so that producers on different vCPUs do not share a cache line. */
+/*
+ * One register access, an interrupt event (REGDBG_DIR_IRQ) or a DMA event (REGDBG_DIR_DMA), both
+ * above. 64 bytes, so that producers on different vCPUs do not share a cache line.
+ */
 struct regdbg_event {
     _Atomic uint64_t seq;     /* ring position; the publish marker (see the contract above) */
     uint64_t t_ns;            /* host CLOCK_MONOTONIC, ns */
@@ -223,10 +281,10 @@ struct regdbg_event {
     uint8_t size;             /* 1, 2, 4 or 8; REGDBG_DIR_DMA: the engine's index */
     uint8_t dir;              /* enum regdbg_dir */
     uint8_t cpu_mode;         /* enum regdbg_cpu_mode; REGDBG_MODE_UNKNOWN without REGDBG_EV_PC */
-    uint8_t pad0;             /* reserved for interrupt events; zero */
+    uint8_t irq_source;       /* REGDBG_DIR_IRQ: enum regdbg_irq_source; 0 for an access */
     uint8_t dma_what;         /* REGDBG_DIR_DMA: enum regdbg_dma_what; else 0 */
     uint8_t dma_why;          /* REGDBG_DIR_DMA: enum regdbg_dma_why; else 0 */
-    uint8_t pad1;
+    uint8_t pad[1];
 };
 _Static_assert(sizeof(_Atomic uint64_t) == 8, "atomic u64 is plain-sized");
 _Static_assert(sizeof(struct regdbg_event) == 64, "event layout");
@@ -235,6 +293,7 @@ _Static_assert(offsetof(struct regdbg_event, value) == 24, "event layout");
 _Static_assert(offsetof(struct regdbg_event, cpu) == 48, "event layout");
 _Static_assert(offsetof(struct regdbg_event, bar) == 56, "event layout");
 _Static_assert(offsetof(struct regdbg_event, cpu_mode) == 59, "event layout");
+_Static_assert(offsetof(struct regdbg_event, irq_source) == 60, "event layout");
 _Static_assert(offsetof(struct regdbg_event, dma_copy_ns) == 40, "event layout");
 _Static_assert(offsetof(struct regdbg_event, dma_what) == 61, "event layout");
 

@@ -1,5 +1,6 @@
 /*
- * regdbg rules ABI: the breakpoints, write edits, read injections and drops that the debugger
+ * regdbg rules ABI: the breakpoints, write edits, read injections, drops and interrupt triggers
+ * that the debugger
  * writes into shared memory and the device applies on its hot path, the index that lets an access
  * no rule concerns pass with one load, and the park slots through which a parked access and the
  * debugger's answer travel. Part of the shared-memory object described in regdbg/abi.h.
@@ -56,10 +57,24 @@ enum regdbg_rule_kind {
     REGDBG_RULE_EDIT   = 2,     /* change the value written before the backend sees it */
     REGDBG_RULE_INJECT = 3,     /* change the value read before the guest sees it */
     REGDBG_RULE_DROP   = 4,     /* the write never reaches the backend */
+    REGDBG_RULE_IRQ    = 5,     /* (ABI 5) once the access has gone through (a write reached
+                                   the backend, a read returned from it), drive the device's
+                                   interrupt: op is an enum regdbg_irq_action. An access that
+                                   never reached the backend (a drop, a skip) fires none, and
+                                   ignore counts and temp count only accesses that did. Several
+                                   fire in rule order, after the access's event is published. */
 };
 
 #define REGDBG_RULE_DIR_READ  0x1u
 #define REGDBG_RULE_DIR_WRITE 0x2u
+
+/* What REGDBG_RULE_IRQ does (its op), and what an interrupt event was asked (regdbg/abi.h) */
+enum regdbg_irq_action {
+    REGDBG_IRQ_ASSERT   = 1,    /* INTx: hold the pin high; MSI: send a message */
+    REGDBG_IRQ_DEASSERT = 2,    /* INTx: release the pin; MSI: nothing (no line to lower) */
+    REGDBG_IRQ_PULSE    = 3,    /* INTx: high, then low at once; MSI: send a message */
+};
+#define REGDBG_IRQ_ACTION_MAX 3u
 
 enum regdbg_rule_op {           /* how EDIT and INJECT change the value v */
     REGDBG_OP_SET    = 1,       /* v |= operand */
@@ -99,7 +114,8 @@ struct regdbg_rule {
     uint8_t kind;               /* enum regdbg_rule_kind */
     uint8_t dirs;               /* REGDBG_RULE_DIR_* */
     uint8_t bar;
-    uint8_t op;                 /* enum regdbg_rule_op, for EDIT and INJECT */
+    uint8_t op;                 /* enum regdbg_rule_op, for EDIT and INJECT; enum
+                                   regdbg_irq_action for IRQ */
     uint8_t n_code;             /* condition length; 0 = always */
     uint8_t uses_value;         /* the condition reads the value (reads: decide after the read) */
     uint8_t uses_pc;            /* the condition reads the guest PC (the device finds it first) */

@@ -30,8 +30,8 @@ def test_hook_into_a_qemu_tree_is_two_lines_and_idempotent(t):
           "meson.build: %r" % meson)
     check(kconfig.count("source regdbg/Kconfig") == 1 and len([k for k in kconfig if k.strip()])
           == 3, "Kconfig: %r" % kconfig)
-    for name in ["regdbg-proxy.c", "regdbg-backend.c", "regdbg-rules.c", "regdbg-guard.c",
-                 "regdbg-dma.c",
+    for name in ["regdbg-proxy.c", "regdbg-backend.c", "regdbg-rules.c", "regdbg-irq.c",
+                 "regdbg-guard.c", "regdbg-dma.c",
                  "regdbg-proxy.h",
                  "meson.build", "Kconfig", "trace-events", "include/regdbg/abi.h",
                  "include/regdbg/ring.h", "include/regdbg/rules.h"]:

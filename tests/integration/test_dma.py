@@ -69,11 +69,8 @@ def memwrite(q, addr, data):
 
 
 def memread(q, addr, n):
-    q.qtest.file.write("read 0x%x 0x%x\n" % (addr, n))
-    q.qtest.file.flush()
-    reply = q.qtest.file.readline().split()
-    check(reply[0] == "OK", "memread: %r" % reply)
-    return bytes.fromhex(reply[1][2:])
+    """The guest's memory (qtest "read ADDR SIZE": the bytes as one hex number)"""
+    return q.qtest.cmd("read 0x%x 0x%x" % (addr, n)).to_bytes(n, "big")
 
 
 def start(q, src, dst, cnt, cmd):

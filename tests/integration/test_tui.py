@@ -293,10 +293,10 @@ def test_tui_filter(t):
     # Bad filters: an error on the notice line, nothing filtered, regdbg goes on.
     # (the column of the offending word, as the rules language names it)
     for text, error in [("bogus=1", "filter: column 1: unknown key 'bogus' (dev, bar, reg, dir, "
-                         "value)"),
+                         "value, irq)"),
                         ("reg=NO_SUCH_REG", "filter: column 5: no register 'NO_SUCH_REG' in the "
                          "register maps"),
-                        ("dir=x", "filter: column 5: dir=x: expected r or w"),
+                        ("dir=x", "filter: column 5: dir=x: expected r, w or irq"),
                         ("bar=9", "filter: column 5: bar=9: expected 0 to 5"),
                         ("dev=nope", "filter: column 5: no device 'nope'"),
                         ("value=zz", "filter: column 7: value=zz: expected a number"),
@@ -1120,7 +1120,7 @@ def test_tui_two_devices(t):
     term.keys("1", "f")
     term.type("dev=other")
     term.keys("Enter")
-    term.wait_text("No access matches the filter yet.", 5)
+    term.wait_text("No event matches the filter yet.", 5)
     term.keys("f", "C-u")
     term.type("dev=i2c0 reg=IC_TAR")
     term.keys("Enter")

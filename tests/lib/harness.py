@@ -133,26 +133,81 @@ class Qmp:
 
 
 class Qtest:
-    """The qtest protocol: exact-width reads and writes of memory and I/O ports."""
+    """The qtest protocol: exact-width reads and writes of memory and I/O ports, and the
+    interrupt lines QEMU reports asynchronously once intercepted (`IRQ raise N` / `IRQ lower N`,
+    at any moment, also between a command and its answer): they are kept, in order, in irqs as
+    ("raise" | "lower", N)."""
 
     def __init__(self, sock):
         self.sock = sock
-        self.file = sock.makefile("rw")
+        self.sock.settimeout(None)
+        self.buf = b""
+        self.irqs = []
+
+    def _line(self, timeout):
+        """The next line QEMU sent, or None when none came within timeout seconds (None: wait
+        as long as it takes)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return None
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                return None
+            if not data:
+                raise TestFailure("the qtest connection was closed")
+            self.buf += data
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode(errors="replace").strip()
+
+    def _take_irq(self, line):
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "IRQ" and parts[1] in ("raise", "lower"):
+            self.irqs.append((parts[1], int(parts[2])))
+            return True
+        return False
 
     def cmd(self, line):
-        self.file.write(line + "\n")
-        self.file.flush()
+        self.sock.sendall((line + "\n").encode())
         while True:
-            reply = self.file.readline()
-            if not reply:
-                raise TestFailure("qtest connection closed during: " + line)
-            reply = reply.strip()
-            if reply.startswith("IRQ"):
+            reply = self._line(None)
+            if self._take_irq(reply):
                 continue
             if not reply.startswith("OK"):
                 raise TestFailure("qtest %r answered %r" % (line, reply))
             parts = reply.split()
             return int(parts[1], 16) if len(parts) > 1 else None
+
+    def intercept_irqs(self, qom_path="ioapic"):
+        """Have QEMU report the inputs of the device at qom_path (the IOAPIC's: GSIs)."""
+        self.cmd("irq_intercept_in " + qom_path)
+
+    def poll_irqs(self, timeout=0.0):
+        """Take the interrupt lines QEMU has sent, waiting up to timeout seconds for a first
+        one; returns those that came in this call."""
+        before = len(self.irqs)
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self._line(max(0.0, deadline - time.monotonic()) if len(self.irqs) == before
+                              else 0.0)
+            if line is None:
+                return self.irqs[before:]
+            if not self._take_irq(line):
+                raise TestFailure("qtest sent %r without being asked" % line)
+
+    def wait_irqs(self, n, timeout=5.0):
+        """Wait until irqs holds at least n entries; returns irqs."""
+        deadline = time.monotonic() + timeout
+        while len(self.irqs) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TestFailure("waited %.1f s for %d interrupt lines from qtest; got %r"
+                                  % (timeout, n, self.irqs))
+            self.poll_irqs(left)
+        return self.irqs
 
     WIDTH = {1: "b", 2: "w", 4: "l", 8: "q"}
 
@@ -176,6 +231,29 @@ class Qtest:
     def cfg_write(self, bdf, reg, size, value):
         self.out(0xCF8, 4, 0x80000000 | (bdf << 8) | (reg & 0xFC))
         self.out(0xCFC + (reg & 3), size, value)
+
+    def find_cap(self, bdf, cap_id):
+        """The config-space offset of the capability cap_id (0x05: MSI), or 0."""
+        if not self.cfg_read(bdf, 0x06, 2) & 0x10:
+            return 0
+        at, seen = self.cfg_read(bdf, 0x34, 1) & 0xFC, 0
+        while at and seen < 48:
+            if self.cfg_read(bdf, at, 1) == cap_id:
+                return at
+            at, seen = self.cfg_read(bdf, at + 1, 1) & 0xFC, seen + 1
+        return 0
+
+    def enable_msi(self, bdf, addr, data):
+        """Aim the device's MSI (64-bit address capability, one vector) at addr, guest memory the
+        test can read back (libqos does the same): the message is a write of data there. MSI
+        enabled, bus mastering left as it is."""
+        cap = self.find_cap(bdf, 0x05)
+        check(cap, "the device offers no MSI capability")
+        self.cfg_write(bdf, cap + 4, 4, addr & 0xFFFFFFFF)
+        self.cfg_write(bdf, cap + 8, 4, addr >> 32)
+        self.cfg_write(bdf, cap + 12, 2, data)
+        self.cfg_write(bdf, cap + 2, 2, self.cfg_read(bdf, cap + 2, 2) | 1)
+        return cap
 
     def find_device(self, vendor, device):
         found = []
@@ -403,8 +481,12 @@ def rule_table(path):
 
 
 EVENT_FLAGS = ["edited", "injected", "dropped", "parked", "timed-out", "not-parked-no-vcpu",
-               "not-parked-no-debugger", "pc", "pc-after", None, None, "dma-addr",
+               "not-parked-no-debugger", "pc", "pc-after", "msi", "blocked", "dma-addr",
                "from-device"]
+# Interrupt events (include/regdbg/abi.h, REGDBG_DIR_IRQ): value, orig_value and irq_source.
+IRQ_WHAT = [None, "raised", "lowered", "msi", "unchanged", "host-masked", "host-unmasked"]
+IRQ_ACTION = [None, "assert", "deassert", "pulse"]
+IRQ_SOURCE = [None, "debugger", "rule", "host", "device"]
 CPU_MODES = ["unknown", "real", "vm86", "prot16", "prot32", "compat16", "compat32", "long64"]
 DMA_WHAT = [None, "start", "done", "refused", "blocked"]
 DMA_WHY = [None, "length", "address", "width", "busy", "no-buffer", "dma-off",
@@ -422,15 +504,19 @@ def ring_event(path, pos):
         if held is not path:
             held.close()
     (seq, t_ns, off, value, orig, pc, cpu, flags, rule, bar, size,
-     direction, mode, what, why) = struct.unpack("<QQQQQQiHHBBBBxBBx", raw)
+     direction, mode, source, what, why) = struct.unpack("<QQQQQQiHHBBBBBBBx", raw)
     if seq != pos:
         return None
     ev = {"seq": seq, "t_ns": t_ns, "off": off, "value": value, "orig": orig, "cpu": cpu,
-          "flags": [n for i, n in enumerate(EVENT_FLAGS) if n and flags & (1 << i)],
-          "rule": rule, "bar": bar, "size": size,
-          "dir": {0: "r", 1: "w", 3: "dma"}.get(direction, direction),
+          "flags": [n for i, n in enumerate(EVENT_FLAGS) if flags & (1 << i)], "rule": rule,
+          "bar": bar, "size": size,
+          "dir": {0: "r", 1: "w", 2: "irq", 3: "dma"}.get(direction, direction),
           "pc": pc if flags & (1 << 7) else None,
-          "mode": CPU_MODES[mode] if mode < len(CPU_MODES) else mode}
+          "mode": CPU_MODES[mode] if mode < len(CPU_MODES) else mode, "source": source}
+    if direction == 2:
+        ev["irq"] = IRQ_WHAT[value] if value < len(IRQ_WHAT) else value
+        ev["action"] = IRQ_ACTION[orig] if orig < len(IRQ_ACTION) else orig
+        ev["source"] = IRQ_SOURCE[source] if source < len(IRQ_SOURCE) else source
     if direction == 3:
         # a DMA event: offset the guest's address, value the buffer's, orig the length
         ev.update(what=DMA_WHAT[what] if what < len(DMA_WHAT) else what,

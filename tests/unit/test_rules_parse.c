@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
+#include "regdbg/abi.h"
 #include "regmap.h"
 #include "rules_parse.h"
 #include "check.h"
@@ -235,6 +236,22 @@ static const struct valid_rule valid_rules[] = {
     { 3, "break w i2c0:bar0+0x10 if value == 1", "break w i2c0:bar0+0x10 if value == 1", 0,
       REGDBG_RULE_BREAK, W, 0, 0, 0x10, 0x11, 0, ALL, 0, false, NULL, NULL, 1, 3,
       { { 1, 4, 0, 1 } }, 0, 0 },
+    /* interrupts as the action of a rule: op is the enum regdbg_irq_action */
+    { 1, "on w bar0+0x10 irq pulse", "on w i2c0:bar0+0x10 irq pulse", 0,
+      REGDBG_RULE_IRQ, W, 0, REGDBG_IRQ_PULSE, 0x10, 0x11, 0, ALL, 0, false, NULL, NULL, 0, 0,
+      { { 0, 4, 0, 1 } }, 0, 0 },
+    { 1, "on w IC_DATA_CMD if CMD == read irq assert",
+      "on w i2c0:IC_DATA_CMD if CMD == read irq assert", 0, REGDBG_RULE_IRQ, W, 0,
+      REGDBG_IRQ_ASSERT, 0x10, 0x14, 0, ALL, 0, false, "IC_DATA_CMD", NULL, 1, 4,
+      { { 0x100, 4, 0, 1 }, { 0x55, 4, 0, 0 } }, 0, 0 },
+    /* irq among the options, in any order; canonical: if, ignore, temp, then irq */
+    { 1, "on r IC_CLR_INTR irq deassert temp ignore 2",
+      "on r i2c0:IC_CLR_INTR ignore 2 temp irq deassert", 0, REGDBG_RULE_IRQ, R, 0,
+      REGDBG_IRQ_DEASSERT, 0x40, 0x44, 0, ALL, 2, true, "IC_CLR_INTR", NULL, 0, 0,
+      { { 0, 4, 0, 1 } }, 0, 0 },
+    { 3, "on rw i2c1:IC_ENABLE if ENABLE irq pulse", "on rw i2c1:IC_ENABLE if ENABLE irq pulse", 1,
+      REGDBG_RULE_IRQ, RW, 0, REGDBG_IRQ_PULSE, 0x6c, 0x70, 0, ALL, 0, false, "IC_ENABLE", NULL, 1,
+      2, { { 1, 4, 0, 1 }, { 0, 4, 0, 0 } }, 0, 0 },
 };
 
 static void test_valid_rules(void)
@@ -323,6 +340,8 @@ static const struct valid_cmd valid_cmds[] = {
     { "skip", RCMD_SKIP, 0, { 0 }, 0, 0, false, 0 },
     { "skip 18446744073709551615", RCMD_SKIP, 0, { 0 }, 0, 0, true, UINT64_MAX },
     { "print", RCMD_PRINT, 0, { 0 }, 0, 0, false, 0 },
+    { "irq pulse", RCMD_IRQ, 0, { 0 }, 0, 0, false, 0 },
+    { "irq assert i2c0 # the only one", RCMD_IRQ, 0, { 0 }, 0, 0, false, 0 },
 };
 
 static void test_valid_cmds(void)
@@ -346,6 +365,35 @@ static void test_valid_cmds(void)
         CHECK(cmd.has_value == v->has_value && cmd.value == v->value,
               "'%s': has_value %d value 0x%" PRIx64, v->line, cmd.has_value, cmd.value);
         CHECK(cmd.spec.text[0] == '\0', "'%s': text '%s'", v->line, cmd.spec.text);
+    }
+}
+
+/* irq: the action, and the device named, the only one, or none (-1: the caller's choice). */
+static void test_irq_cmds(void)
+{
+    static const struct {
+        int ctx;
+        const char *line;
+        uint8_t action;
+        int dev;
+    } cases[] = {
+        { 1, "irq assert", REGDBG_IRQ_ASSERT, 0 },
+        { 1, "irq deassert i2c0", REGDBG_IRQ_DEASSERT, 0 },
+        { 3, "irq pulse", REGDBG_IRQ_PULSE, -1 },
+        { 3, "  irq pulse raw  # the one without a map", REGDBG_IRQ_PULSE, 2 },
+        { 3, "irq assert i2c1", REGDBG_IRQ_ASSERT, 1 },
+        { 0, "irq pulse", REGDBG_IRQ_PULSE, -1 },
+        { 4, "irq pulse", REGDBG_IRQ_PULSE, 0 },
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct rules_error err;
+        int rc = rules_parse(cases[i].line, ctx_of(cases[i].ctx), &cmd, &err);
+
+        CHECK(rc == 0 && cmd.kind == RCMD_IRQ && cmd.irq_action == cases[i].action &&
+              cmd.spec.dev == cases[i].dev && cmd.def == &command_table[CMD_IRQ],
+              "'%s': %d kind %d action %u dev %d: %s", cases[i].line, rc, cmd.kind,
+              cmd.irq_action, cmd.spec.dev, rc ? err.message : "");
     }
 }
 
@@ -687,6 +735,27 @@ static const struct invalid invalids[] = {
     { 1, "break w IC_CON ignore -1", 23, "expected a count after 'ignore'" },
     { 1, "break w IC_CON ignore 4294967296", 23, "ignore count too large (at most 4294967295)" },
     { 1, "drop w IC_CON = 1", 15, "unexpected '='" },
+    /* on ... irq, and irq */
+    { 1, "on IC_CON irq pulse", 4, "on needs r, w or rw: the accesses that fire it" },
+    { 1, "on", 3, "on needs r, w or rw: the accesses that fire it" },
+    { 1, "on w IC_CON", 12, "expected 'irq assert', 'irq deassert' or 'irq pulse': what the "
+      "interrupt does" },
+    { 1, "on w IC_ENABLE if ENABLE irq", 29, "expected assert, deassert or pulse after 'irq'" },
+    { 1, "on w IC_CON irq puls", 17, "expected assert, deassert or pulse, not 'puls'; did you mean "
+      "pulse?" },
+    { 1, "on w IC_CON irq 1", 17, "expected assert, deassert or pulse, not '1'" },
+    { 1, "on w IC_CON irq pulse irq assert", 23, "duplicate 'irq'" },
+    { 1, "on w IC_CON irq pulse foo", 23, "unexpected 'foo'" },
+    { 1, "on w IC_CON iqr pulse", 13, "unexpected 'iqr'; did you mean irq?" },
+    { 1, "break w IC_CON irq pulse", 16, "unexpected 'irq'" },
+    { 1, "edit w IC_CON = 1 irq pulse", 19, "unexpected 'irq'" },
+    { 1, "irq", 4, "expected assert, deassert or pulse after 'irq'" },
+    { 1, "irq raise", 5, "expected assert, deassert or pulse, not 'raise'" },
+    { 1, "irq Pulse", 5, "expected assert, deassert or pulse, not 'Pulse'; did you mean pulse?" },
+    { 1, "irq pulse i2c9", 11, "unknown device 'i2c9'; devices: i2c0" },
+    { 3, "irq pulse i2c0 i2c1", 16, "unexpected 'i2c1'" },
+    { 1, "irq pulse +", 11, "expected a device after 'pulse', not '+'" },
+    { 0, "irq pulse dev0", 11, "unknown device 'dev0' (no devices)" },
     /* the other commands */
     { 1, "info", 5, "expected 'rules' after 'info'" },
     { 1, "info breakpoints", 6, "expected 'rules' after 'info'" },
@@ -845,9 +914,13 @@ static void test_filter(void)
     struct event_filter f;
     struct rules_error e = { 0, "" };
     static const struct { const char *text; int column; const char *message; } bad[] = {
-        { "bogus=1", 1, "unknown key 'bogus' (dev, bar, reg, dir, value)" },
+        { "bogus=1", 1, "unknown key 'bogus' (dev, bar, reg, dir, value, irq)" },
         { "dir=w reg=NO_SUCH_REG", 11, "no register 'NO_SUCH_REG' in the register maps" },
-        { "dir=x", 5, "dir=x: expected r or w" },
+        { "dir=x", 5, "dir=x: expected r, w or irq" },
+        { "irq=up", 5, "irq=up: expected raised, lowered, msi, unchanged, host-masked or "
+          "host-unmasked" },
+        { "irq=", 5, "irq=: expected raised, lowered, msi, unchanged, host-masked or "
+          "host-unmasked" },
         { "bar=9", 5, "bar=9: expected 0 to 5" }, { "bar=", 5, "bar=: expected 0 to 5" },
         { "dev=nope", 5, "no device 'nope'" },
         { "value=zz", 7, "value=zz: expected a number" },
@@ -874,6 +947,13 @@ static void test_filter(void)
     CHECK(rules_parse_filter("dir=read reg=IC_CON", &ctx3, &f, &e) == 0 && f.dev == ANY &&
           f.dir == 0 && f.reg == ANY && strcmp(f.reg_name, "IC_CON") == 0, "reg on any device");
     CHECK(rules_parse_filter("bar=05", &ctx3, &f, &e) == 0 && f.bar == 5, "bar=05");
+    CHECK(rules_parse_filter("dir=irq", &ctx3, &f, &e) == 0 && f.dir == REGDBG_DIR_IRQ &&
+          !f.irq_what, "dir=irq: %s", e.message);
+    CHECK(rules_parse_filter("dev=i2c1 irq=msi", &ctx3, &f, &e) == 0 && f.dev == 1 &&
+          f.dir == ANY && f.irq_what == REGDBG_IRQ_MSI, "irq=msi: %s", e.message);
+    CHECK(rules_parse_filter("irq=host-unmasked", &ctx3, &f, &e) == 0 &&
+          f.irq_what == REGDBG_IRQ_HOST_UNMASKED, "irq=host-unmasked: %s", e.message);
+    CHECK(rules_parse_filter("", &ctx3, &f, &e) == 0 && f.irq_what == 0, "no irq= : any");
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         e = (struct rules_error){ 0, "" };
         CHECK(rules_parse_filter(bad[i].text, &ctx3, &f, &e) == -1 &&
@@ -905,10 +985,11 @@ static void test_command_table(void)
     }
     CHECK(command_find("brea", 4) == NULL && command_find("breakx", 6) == NULL, "prefixes");
     CHECK(strcmp(command_list(CMDW_RULES_FILE, buf, sizeof(buf)),
-                 "break, edit, inject, drop, enable, disable, delete") == 0, "rules file: %s", buf);
+                 "break, edit, inject, drop, on, enable, disable, delete, irq") == 0,
+          "rules file: %s", buf);
     CHECK(strcmp(command_list(CMDW_PROMPT | CMDW_BATCH, buf, sizeof(buf)),
-                 "break, edit, inject, drop, info rules, enable, disable, delete, step") == 0,
-          "prompt and batch: %s", buf);
+                 "break, edit, inject, drop, on, info rules, enable, disable, delete, irq, step")
+          == 0, "prompt and batch: %s", buf);
     CHECK(strcmp(command_where_text(CMDW_PROMPT | CMDW_BATCH, buf, sizeof(buf)),
                  "prompt, batch") == 0, "where: %s", buf);
     CHECK(strcmp(command_where_text(CMDW_RULES_FILE | CMDW_BATCH, buf, sizeof(buf)),
@@ -932,6 +1013,7 @@ int main(void)
 
     RUN_TEST(test_valid_rules);
     RUN_TEST(test_valid_cmds);
+    RUN_TEST(test_irq_cmds);
     RUN_TEST(test_valid_expects);
     RUN_TEST(test_code_shape);
     RUN_TEST(test_code_limit);

@@ -363,7 +363,10 @@ static void test_writer_refuses_impossible_access(void)
     } bad[] = {
         { 0, 0, 0, 0, 0, "access size is not 1, 2, 4 or 8 (size 0, dir 0, BAR 0, flags 0x0, "
           "mode 0)" },
-        { 4, 2, 0, 0, 0, "direction is neither read nor write (size 4, dir 2, BAR 0" },
+        { 4, 4, 0, 0, 0, "direction is neither read nor write (size 4, dir 4, BAR 0" },
+        { 4, 2, 0, 0, 0, "an interrupt event with a size or a BAR (size 4, dir 2, BAR 0" },
+        { 4, 1, 0, REGDBG_EV_IRQ_MSI, 0, "flags has unknown bits (size 4, dir 1, BAR 0, "
+          "flags 0x200" },
         { 4, 1, 6, 0, 0, "BAR number is out of range (size 4, dir 1, BAR 6" },
         { 4, 1, 0, 0x200, 0, "flags has unknown bits (size 4, dir 1, BAR 0, flags 0x200, "
           "mode 0)" },
@@ -557,7 +560,7 @@ static void test_version_1_is_read(void)
     v1 = 0;
     patch(path, 8, &v1, sizeof(v1));
     CHECK(trace_reader_open(path, err, sizeof(err)) == NULL &&
-          strstr(err, "version 0; this regdbg reads versions 1 to 4"), "%s", err);
+          strstr(err, "version 0; this regdbg reads versions 1 to 5"), "%s", err);
 }
 
 /* Version 3: where the guest placed a BAR, read back as written; damage in it; none before. */
@@ -634,8 +637,178 @@ static void test_bar_records(void)
           strstr(err, "unknown record kind"), "status %d: %s", st, err);
 }
 
-/* Version 4: DMA events (regdbg/abi.h) in full records, read back as written; damage in them;
-   none before version 4; the one-line form dump and the stream print. */
+/* An interrupt event as the device publishes it (regdbg/abi.h): seq i, INTx pin A. */
+static struct regdbg_trace_record irq_record(uint64_t i, uint8_t what, uint8_t action,
+                                             uint8_t source)
+{
+    struct regdbg_trace_record r = {
+        .seq = i, .t_ns = 2000 + i, .offset = 1, .value = what, .orig_value = action,
+        .cpu = REGDBG_CPU_NONE, .rule = REGDBG_RULE_NONE, .dir = REGDBG_DIR_IRQ,
+        .kind = REGDBG_REC_ACCESS, .irq_source = source,
+    };
+    return r;
+}
+
+/* Interrupt events between accesses: full records, every field back as written, and the
+   accesses after them still in the short form (their sequence numbers go on). */
+static void test_irq_records_round_trip(void)
+{
+    static const uint8_t want_kinds[] = { REGDBG_DISK_FULL, REGDBG_DISK_FULL, REGDBG_DISK_FULL,
+                                          REGDBG_DISK_SHORT, REGDBG_DISK_FULL, REGDBG_DISK_FULL,
+                                          REGDBG_DISK_FULL, REGDBG_DISK_SHORT };
+    enum { N = sizeof(want_kinds) };
+    char path[256], err[256];
+    struct regdbg_trace_header h;
+    struct regdbg_trace_record in[N], out;
+    struct trace_writer *w;
+    struct trace_reader *r;
+    unsigned char buf[N * 64];
+    size_t at = 0, len;
+    unsigned n = 0;
+    FILE *f;
+
+    in[0] = sample_record(0);
+    /* a rule fired on that write, on vCPU 1, whose PC the access had */
+    in[1] = irq_record(1, REGDBG_IRQ_RAISED, REGDBG_IRQ_PULSE, REGDBG_IRQ_SRC_RULE);
+    in[1].rule = 3;
+    in[1].cpu = 1;
+    in[1].flags = REGDBG_EV_PC | REGDBG_EV_PC_AFTER;
+    in[1].cpu_mode = REGDBG_MODE_LONG64;
+    in[1].guest_pc = 0xffffffff81000010ull;
+    in[2] = irq_record(2, REGDBG_IRQ_LOWERED, REGDBG_IRQ_PULSE, REGDBG_IRQ_SRC_RULE);
+    in[2].rule = 3;
+    in[3] = sample_record(3);
+    /* an MSI the guest's command register blocked, from the debugger */
+    in[4] = irq_record(4, REGDBG_IRQ_MSI, REGDBG_IRQ_ASSERT, REGDBG_IRQ_SRC_DEBUGGER);
+    in[4].flags = REGDBG_EV_IRQ_MSI | REGDBG_EV_IRQ_BLOCKED;
+    in[4].offset = 0;
+    /* what the host engineer's thread publishes: nobody asked */
+    in[5] = irq_record(5, REGDBG_IRQ_HOST_MASKED, 0, REGDBG_IRQ_SRC_HOST);
+    in[6] = irq_record(6, REGDBG_IRQ_LOWERED, 0, REGDBG_IRQ_SRC_DEVICE);
+    in[6].offset = 4;
+    in[7] = sample_record(7);
+    path_in_dir(path, sizeof(path), "irq.trace");
+    sample_header(&h);
+    w = trace_writer_open(path, &h, err, sizeof(err));
+    for (unsigned i = 0; w && i < N; i++) {
+        CHECK(trace_writer_add(w, &in[i], err, sizeof(err)) == 0, "add %u: %s", i, err);
+    }
+    CHECK(w && trace_writer_close(w, err, sizeof(err)) == 0, "close");
+    r = trace_reader_open(path, err, sizeof(err));
+    CHECK(r && trace_reader_header(r)->version == REGDBG_TRACE_VERSION, "header: %s", err);
+    while (r && trace_reader_next(r, &out, err, sizeof(err)) == TRACE_RECORD && n < N) {
+        CHECK(memcmp(&out, &in[n], sizeof(out)) == 0, "record %u differs: dir %u value %llu "
+              "source %u rule %u flags 0x%x", n, out.dir, (unsigned long long)out.value,
+              out.irq_source, out.rule, out.flags);
+        n++;
+    }
+    CHECK(n == N, "read %u records: %s", n, err);
+    trace_reader_close(r);
+    f = fopen(path, "rb");
+    len = f && fseek(f, REGDBG_TRACE_HEADER_SIZE, SEEK_SET) == 0 ? fread(buf, 1, sizeof(buf), f)
+                                                                : 0;
+    if (f) {
+        fclose(f);
+    }
+    for (unsigned i = 0; i < N; i++) {
+        CHECK(at < len && buf[at] == want_kinds[i], "record %u is kind 0x%02x, wanted 0x%02x", i,
+              at < len ? buf[at] : 0, want_kinds[i]);
+        if (at < len && in[i].dir == REGDBG_DIR_IRQ) {
+            CHECK(buf[at + 3] == REGDBG_DIR_IRQ && buf[at + 61] == in[i].irq_source,
+                  "record %u: dir byte %u, source byte %u", i, buf[at + 3], buf[at + 61]);
+        }
+        at += at < len && buf[at] == REGDBG_DISK_FULL ? 64 : 32;
+    }
+    CHECK(at == len, "%zu bytes of records, %zu read", at, len);
+}
+
+/* Damage in an interrupt event's record, and one in a file older than interrupt events. */
+static void test_irq_records_damage(void)
+{
+    static const struct {
+        unsigned at;            /* into the record */
+        uint8_t byte;
+        const char *why;
+    } damage[] = {
+        { 2, 4, "an interrupt event with a size or a BAR" },
+        { 1, 1, "an interrupt event with a size or a BAR" },
+        { 32, 0, "unknown interrupt event" },
+        { 32, 7, "unknown interrupt event" },
+        { 40, 4, "unknown interrupt request" },
+        { 61, 0, "unknown interrupt source" },
+        { 61, 5, "unknown interrupt source" },
+        { 24, 5, "INTx pin out of range" },
+        { 24, 0, "INTx pin out of range" },
+        { 56, REGDBG_EV_EDITED, "flags has bits an interrupt event does not have" },
+        { 58, 0, "interrupt rule and source disagree" },    /* rule 0xff00 */
+        { 60, 9, "CPU mode is out of range" },
+        { 62, 1, "a DMA event's fields in another record" },
+        { 3, 4, "direction is neither read nor write" },
+    };
+    char path[256], err[256];
+    struct regdbg_trace_header h;
+    struct regdbg_trace_record rec = irq_record(0, REGDBG_IRQ_RAISED, REGDBG_IRQ_ASSERT,
+                                                REGDBG_IRQ_SRC_DEBUGGER);
+    enum trace_read_status st = TRACE_EOF;
+    struct trace_writer *w;
+    uint32_t v3 = 3;
+
+    path_in_dir(path, sizeof(path), "irq-damage.trace");
+    for (size_t i = 0; i <= sizeof(damage) / sizeof(damage[0]); i++) {
+        struct trace_reader *r;
+        struct regdbg_trace_record out;
+        bool older = i == sizeof(damage) / sizeof(damage[0]);
+
+        sample_header(&h);
+        w = trace_writer_open(path, &h, err, sizeof(err));
+        CHECK(w && trace_writer_add(w, &rec, err, sizeof(err)) == 0 &&
+              trace_writer_close(w, err, sizeof(err)) == 0, "write: %s", err);
+        if (older) {
+            /* the same record in a version 3 file: a direction that did not exist */
+            patch(path, 8, &v3, sizeof(v3));
+        } else {
+            patch(path, REGDBG_TRACE_HEADER_SIZE + damage[i].at, &damage[i].byte, 1);
+        }
+        r = trace_reader_open(path, err, sizeof(err));
+        while (r && (st = trace_reader_next(r, &out, err, sizeof(err))) == TRACE_RECORD) {
+        }
+        trace_reader_close(r);
+        CHECK(st == TRACE_CORRUPT && strstr(err, older ? "record 0): direction is neither read "
+                                                         "nor write" : damage[i].why),
+              "case %zu: status %d: %s", i, st, err);
+    }
+}
+
+/* The writer refuses an interrupt event its reader would refuse. */
+static void test_writer_refuses_impossible_irq(void)
+{
+    char path[256], err[256];
+    struct regdbg_trace_header h;
+    struct trace_writer *w;
+
+    path_in_dir(path, sizeof(path), "irq-refuse.trace");
+    sample_header(&h);
+    w = trace_writer_open(path, &h, err, sizeof(err));
+    CHECK(w, "open: %s", err);
+    for (unsigned i = 0; w && i < 4; i++) {
+        struct regdbg_trace_record r = irq_record(0, REGDBG_IRQ_MSI, REGDBG_IRQ_PULSE,
+                                                  REGDBG_IRQ_SRC_RULE);
+        const char *why = i == 0 ? "interrupt rule and source disagree"
+                        : i == 1 ? "INTx pin out of range" : i == 2 ? "MSI vector out of range"
+                        : "unknown interrupt event";
+
+        r.rule = i == 0 ? REGDBG_RULE_NONE : 1;
+        r.offset = i == 1 ? 0 : i == 2 ? 32 : 1;
+        r.flags = i == 2 ? REGDBG_EV_IRQ_MSI : 0;
+        r.value = i == 3 ? REGDBG_IRQ_WHAT_MAX + 1 : r.value;
+        CHECK(trace_writer_add(w, &r, err, sizeof(err)) < 0 && strstr(err, why), "case %u: %s",
+              i, err);
+    }
+    CHECK(w && trace_writer_close(w, err, sizeof(err)) == 0, "close: %s", err);
+}
+
+/* Version 5: DMA events (regdbg/abi.h) in full records, read back as written; damage in them;
+   none before version 5; the one-line form dump and the stream print. */
 static void test_dma_records(void)
 {
     char path[256], err[256], line[256];
@@ -667,12 +840,12 @@ static void test_dma_records(void)
         { 63, 8, "DMA event with an unknown reason" },
         { 56, 1, "flags has unknown bits" },            /* edited: not for a DMA event */
         { 2, 4, "DMA event of an engine out of range" },
-        { 60, 4, "DMA event with a rule or a CPU mode" },
-        { 61, 1, "reserved bits are set" },
+        { 60, 4, "DMA event with a rule, a CPU mode or an interrupt source" },
+        { 61, 1, "reserved bits are set" },             /* an interrupt source */
     };
     enum trace_read_status st = TRACE_EOF;
     unsigned n = 0;
-    uint32_t v3 = 3;
+    uint32_t v4 = 4;
     uint8_t byte;
 
     path_in_dir(path, sizeof(path), "dma.trace");
@@ -725,7 +898,7 @@ static void test_dma_records(void)
     in[2].dma_what = REGDBG_DMA_START;
     in[0].dma_why = REGDBG_DMA_WHY_LENGTH;
     CHECK(w && trace_writer_add(w, &in[0], err, sizeof(err)) < 0 &&
-          strstr(err, "an access with a DMA event's fields"), "access: %s", err);
+          strstr(err, "a DMA event's fields in another record"), "access: %s", err);
     in[0].dma_why = 0;
     trace_writer_close(w, err, sizeof(err));
     for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
@@ -748,18 +921,22 @@ static void test_dma_records(void)
     patch(path, REGDBG_TRACE_HEADER_SIZE + 57, (uint8_t[]){ REGDBG_EV_DMA_ADDR >> 8 }, 1);
     patch(path, REGDBG_TRACE_HEADER_SIZE + 62, &byte, 1);
     CHECK(read_all(path, &st, err, sizeof(err)) == 0 && st == TRACE_CORRUPT &&
-          strstr(err, "an access with a DMA event's fields"), "status %d: %s", st, err);
-    /* before version 4 there were none */
+          strstr(err, "a DMA event's fields in another record"), "status %d: %s", st, err);
+    /* before version 5 there were none: no direction 3, the bytes reserved */
     w = trace_writer_open(path, &h, err, sizeof(err));
     CHECK(w && trace_writer_add(w, &in[2], err, sizeof(err)) == 0 &&
           trace_writer_close(w, err, sizeof(err)) == 0, "write: %s", err);
-    patch(path, 8, &v3, sizeof(v3));
-    CHECK(read_all(path, &st, err, sizeof(err)) == 0 && st == TRACE_CORRUPT &&
-          strstr(err, "reserved bits are set"), "status %d: %s", st, err);
-    byte = 0;
-    patch(path, REGDBG_TRACE_HEADER_SIZE + 62, &byte, 1);
+    patch(path, 8, &v4, sizeof(v4));
     CHECK(read_all(path, &st, err, sizeof(err)) == 0 && st == TRACE_CORRUPT &&
           strstr(err, "direction is neither read nor write"), "status %d: %s", st, err);
+    w = trace_writer_open(path, &h, err, sizeof(err));
+    CHECK(w && trace_writer_add(w, &in[1], err, sizeof(err)) == 0 &&
+          trace_writer_close(w, err, sizeof(err)) == 0, "write: %s", err);
+    patch(path, 8, &v4, sizeof(v4));
+    byte = REGDBG_DMA_START;
+    patch(path, REGDBG_TRACE_HEADER_SIZE + 62, &byte, 1);
+    CHECK(read_all(path, &st, err, sizeof(err)) == 0 && st == TRACE_CORRUPT &&
+          strstr(err, "reserved bits are set"), "status %d: %s", st, err);
 }
 
 static void test_flags_str(void)
@@ -770,9 +947,17 @@ static void test_flags_str(void)
     CHECK(strcmp(buf, "") == 0, "%s", buf);
     trace_flags_str(REGDBG_EV_EDITED | REGDBG_EV_TIMED_OUT, buf, sizeof(buf));
     CHECK(strcmp(buf, "edited,timed-out") == 0, "%s", buf);
-    /* the reserved bits 9 and 10 have no name */
-    trace_flags_str(REGDBG_EV_DROPPED | (3u << 9) | REGDBG_EV_DMA_ADDR, buf, sizeof(buf));
+    /* an interrupt's line is its own column: only "blocked" is news */
+    trace_flags_str(REGDBG_EV_IRQ_MSI | REGDBG_EV_IRQ_BLOCKED | REGDBG_EV_PC, buf, sizeof(buf));
+    CHECK(strcmp(buf, "blocked") == 0, "%s", buf);
+    trace_flags_str(REGDBG_EV_DROPPED | REGDBG_EV_DMA_ADDR, buf, sizeof(buf));
     CHECK(strcmp(buf, "dropped,dma-addr") == 0, "%s", buf);
+    CHECK(strcmp(trace_irq_what_name(REGDBG_IRQ_HOST_UNMASKED), "host-unmasked") == 0 &&
+          strcmp(trace_irq_what_name(0), "unknown") == 0 &&
+          strcmp(trace_irq_what_name(REGDBG_IRQ_WHAT_MAX + 1), "unknown") == 0 &&
+          strcmp(trace_irq_action_name(REGDBG_IRQ_PULSE), "pulse") == 0 &&
+          strcmp(trace_irq_action_name(0), "") == 0 &&
+          strcmp(trace_irq_source_name(REGDBG_IRQ_SRC_DEVICE), "device") == 0, "irq names");
 }
 
 int main(void)
@@ -798,6 +983,9 @@ int main(void)
     RUN_TEST(test_pc_records_damage);
     RUN_TEST(test_version_1_is_read);
     RUN_TEST(test_bar_records);
+    RUN_TEST(test_irq_records_round_trip);
+    RUN_TEST(test_irq_records_damage);
+    RUN_TEST(test_writer_refuses_impossible_irq);
     RUN_TEST(test_dma_records);
     RUN_TEST(test_flags_str);
     status = TEST_SUMMARY();
