@@ -763,6 +763,7 @@ const char *trace_dma_why_name(uint8_t why)
 {
     static const char *const names[] = {
         "", "length", "address", "width", "busy", "no-buffer", "dma-off", "guest-master-off",
+        "direction",
     };
     _Static_assert(sizeof(names) / sizeof(names[0]) == REGDBG_DMA_WHY_MAX + 1, "a name each");
 
@@ -780,6 +781,7 @@ const char *trace_dma_why_text(uint8_t why)
         "the bounce buffer's physical address cannot be read",
         "the host's bus master is off (dma= unset): the device cannot make the transfer",
         "the guest's Bus Master Enable is off: the device cannot make the transfer",
+        "the direction field holds neither value the map gives",
     };
     _Static_assert(sizeof(text) / sizeof(text[0]) == REGDBG_DMA_WHY_MAX + 1, "a text each");
 

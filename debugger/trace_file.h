@@ -246,7 +246,7 @@ const char *trace_irq_source_name(uint8_t source);
  * The words of DMA events (regdbg/abi.h), as dump and the stream write them: what happened
  * (enum regdbg_dma_what) "start", "done", "refused", "blocked", else "unknown"; why (enum
  * regdbg_dma_why) "length", "address", "width", "busy", "no-buffer", "dma-off",
- * "guest-master-off", else "" (none); and why in a sentence.
+ * "guest-master-off", "direction", else "" (none); and why in a sentence.
  */
 const char *trace_dma_what_name(uint8_t what);
 const char *trace_dma_why_name(uint8_t why);

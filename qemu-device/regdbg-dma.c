@@ -957,6 +957,8 @@ static const char *regdbg_dma_why_text(unsigned why)
         [REGDBG_DMA_WHY_DMA_OFF] = "dma=off keeps the host's bus master off",
         [REGDBG_DMA_WHY_GUEST_MASTER_OFF] = "the guest's Bus Master Enable is "
                                             "off",
+        [REGDBG_DMA_WHY_DIRECTION] = "the direction field holds neither value "
+                                     "the map gives",
     };
 
     return why < ARRAY_SIZE(text) && text[why] ? text[why] : "?";
@@ -1096,15 +1098,12 @@ static void regdbg_dma_start(RegdbgProxyState *s, RegdbgDmaEngine *eng,
     uint64_t len = eng->reg[REGDBG_DMA_LEN].shadow;
     uint16_t cmd = pci_get_word(PCI_DEVICE(s)->config + PCI_COMMAND);
     RegdbgAccess ev;
+    bool dir_known = eng->fixed_dir >= 0 || from_dev ||
+        regdbg_dma_field_get(eng->dir, eng->reg[REGDBG_DMA_DIR_REG].shadow) ==
+        eng->dir_to_dev;
     unsigned why;
     uint64_t ns = 0;
 
-    if (!from_dev && eng->fixed_dir < 0 &&
-        regdbg_dma_field_get(eng->dir, eng->reg[REGDBG_DMA_DIR_REG].shadow) !=
-        eng->dir_to_dev) {
-        /* neither direction the map names: leave it to the device */
-        return;
-    }
     if (s->dma_mode != REGDBG_DMA_MODE_BOUNCE ||
         !(cmd & PCI_COMMAND_MASTER)) {
         why = s->dma_mode != REGDBG_DMA_MODE_BOUNCE ?
@@ -1123,7 +1122,9 @@ static void regdbg_dma_start(RegdbgProxyState *s, RegdbgDmaEngine *eng,
         }
         return;
     }
-    why = regdbg_dma_check(s, eng, a, from_dev, addr, len, lo, hi);
+    /* neither direction the map names: no telling which address is memory */
+    why = dir_known ? regdbg_dma_check(s, eng, a, from_dev, addr, len, lo, hi)
+                    : REGDBG_DMA_WHY_DIRECTION;
     if (why) {
         regdbg_dma_fill(s, eng, a, post, REGDBG_DMA_REFUSED, why, from_dev,
                         addr, len, why == REGDBG_DMA_WHY_NO_BUFFER ? 0 :

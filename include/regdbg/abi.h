@@ -221,8 +221,10 @@ enum regdbg_dma_why {
     REGDBG_DMA_WHY_NO_BUFFER = 5, /* the buffer's physical address cannot be read any more */
     REGDBG_DMA_WHY_DMA_OFF   = 6, /* dma=off: the host's bus master stays off */
     REGDBG_DMA_WHY_GUEST_MASTER_OFF = 7, /* the guest's own Bus Master Enable is off */
+    REGDBG_DMA_WHY_DIRECTION = 8, /* the direction field holds neither value the map gives:
+                                     which address is the memory's is unknown */
 };
-#define REGDBG_DMA_WHY_MAX 7u
+#define REGDBG_DMA_WHY_MAX 8u
 
 /* header.dma_mode: the proxy's dma property */
 enum regdbg_dma_mode {

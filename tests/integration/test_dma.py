@@ -237,6 +237,38 @@ def test_dma_refuses_what_it_cannot_bounce(t):
     ring.close()
 
 
+def test_dma_refuses_a_direction_the_map_does_not_give(t):
+    """A direction field that holds neither of the map's two values leaves the proxy unable to
+    tell which address is in memory: with dma=bounce the start is refused (why=direction), never
+    sent with the guest's addresses while the host's bus master is on."""
+    root, d = edu_tree(t)
+    with open(os.path.join(TOP, "maps", "edu.json")) as f:
+        m = json.load(f)
+    m["dma"]["address_bits"] = 64
+    cmd = [r for r in m["registers"] if r["name"] == "DMA_CMD"][0]
+    cmd["fields"].append({"name": "WAY", "bits": "4:3"})
+    m["dma"]["engines"][0]["direction"] = {"field": "DMA_CMD.WAY", "to_device": 0,
+                                           "from_device": 1}
+    path = t.tmp("edu-way.json")
+    with open(path, "w") as f:
+        json.dump(m, f)
+    q = t.qemu([proxy(root, ",dma=bounce,dma-map=" + path)])
+    ring = HeldRing(q.shm_path("/machine/peripheral/edu0"))
+    bdf = q.qtest.find_device(0x1234, 0x11E8)[0]
+    q.qtest.map_bar(bdf, 0, BAR)
+    q.qtest.cfg_write(bdf, 0x04, 2, q.qtest.cfg_read(bdf, 0x04, 2) | 0x4)
+    before = read_bytes(os.path.join(d, "resource0"), CMD, 8)
+    start(q, RAM_A, RAM_B, 64, RUN | 2 << 3)
+    ev = events(ring)
+    check(ev[-2]["flags"] == ["dropped"] and ev[-1]["what"] == "refused" and
+          ev[-1]["why"] == "direction" and
+          read_bytes(os.path.join(d, "resource0"), CMD, 8) == before,
+          "an unknown direction: %r" % ev[-2:])
+    start(q, RAM_A, 0x40000, 64, RUN | 0 << 3)
+    check(events(ring)[-2]["what"] == "start", "a known one: %r" % events(ring)[-2:])
+    ring.close()
+
+
 def test_dma_width_and_dma_off(t):
     """A bounce buffer beyond the device's DMA address width (here 12 bits: no buffer can lie
     below 4 KiB) is said at start and refuses every transfer. With dma= unset and a dma-map, the

@@ -138,7 +138,7 @@ BAD_EVENTS = [
      "dma_what 0, dma_why 2 in an event other than DMA's"),
     # DMA events (ABI 6): what they may hold
     (dict(dir=3, size=0, dma_what=0), "DMA event with dma_what 0 (1-4)"),
-    (dict(dir=3, size=0, dma_what=1, dma_why=8), "DMA event with dma_why 8 (0-7)"),
+    (dict(dir=3, size=0, dma_what=1, dma_why=9), "DMA event with dma_why 9 (0-8)"),
     (dict(dir=3, size=0, dma_what=1, flags=0x800), "DMA event with flags 0x0800"),
     (dict(dir=3, size=4, dma_what=2), "DMA event with bar 0, engine 4, rule 65535, cpu_mode 0, "
                                       "interrupt source 0"),

@@ -490,7 +490,7 @@ IRQ_SOURCE = [None, "debugger", "rule", "host", "device"]
 CPU_MODES = ["unknown", "real", "vm86", "prot16", "prot32", "compat16", "compat32", "long64"]
 DMA_WHAT = [None, "start", "done", "refused", "blocked"]
 DMA_WHY = [None, "length", "address", "width", "busy", "no-buffer", "dma-off",
-           "guest-master-off"]
+           "guest-master-off", "direction"]
 
 
 def ring_event(path, pos):

@@ -837,7 +837,7 @@ static void test_dma_records(void)
     } damage[] = {
         { 62, 0, "DMA event of an unknown kind" },
         { 62, 5, "DMA event of an unknown kind" },
-        { 63, 8, "DMA event with an unknown reason" },
+        { 63, 9, "DMA event with an unknown reason" },
         { 56, 1, "flags has unknown bits" },            /* edited: not for a DMA event */
         { 2, 4, "DMA event of an engine out of range" },
         { 60, 4, "DMA event with a rule, a CPU mode or an interrupt source" },
