@@ -12,7 +12,7 @@ import os
 import re
 import struct
 
-from harness import TOP, HeldRing, check, qemu_fails, ring_event
+from harness import TOP, HeldRing, RingHeader, check, qemu_fails, ring_event, wait_for
 from sysfs_tree import MEM, make_device, read_bytes
 
 BAR = 0xE0000000
@@ -360,3 +360,39 @@ def test_dma_events_recorded_and_dumped(t):
     check(rows[5].split(",")[7:9] == ["dma", str(buf)] and
           ',start to-device guest=0x100000 len=4096 buffer=0x%x copy_ns=' % buf in rows[5],
           "CSV: %r" % rows[5])
+
+
+def test_dma_events_in_the_stream(t):
+    """The debugger's stream shows each DMA event on a line of its own, the engine named by the
+    device's map (the shipped edu map: "dma"): the bounce with the guest's address, the length,
+    the buffer and the copy's time, and a refusal with its reason."""
+    from harness import REGDBG
+    from tui import Term
+    root, d = edu_tree(t)
+    q = t.qemu([proxy(root, ",dma=bounce,dma-map=" + edu_map(t))])
+    shm = q.shm_path("/machine/peripheral/edu0")
+    term = Term(t, "dma", [REGDBG, "attach", q.qmp_path], cols=150)
+    pid = term.regdbg_pid()
+    wait_for(lambda: RingHeader(shm).consumer_pid == pid, 10, "regdbg to attach")
+    bdf = q.qtest.find_device(0x1234, 0x11E8)[0]
+    q.qtest.map_bar(bdf, 0, BAR)
+    q.qtest.cfg_write(bdf, 0x04, 2, q.qtest.cfg_read(bdf, 0x04, 2) | 0x4)
+    memwrite(q, RAM_A, PATTERN)
+    start(q, RAM_A, 0x40000, 4096, RUN)
+    device_done(d, RUN)
+    start(q, RAM_A, 0x40000, 4097, RUN)
+    term.wait(lambda ls: any("why=length" in line for line in ls), 10, "the refusal in the stream")
+    lines = term.lines()
+    dma = [line for line in lines if " D  dma " in line]
+    check(len(dma) == 3 and
+          re.search(r" - +edu0 +D  dma +.* start to-device guest=0x100000 len=4096 "
+                    r"buffer=0x[0-9a-f]+ copy_ns=\d+$", dma[0]) and
+          re.search(r" done to-device guest=0x100000 len=4096 buffer=0x[0-9a-f]+$", dma[1]) and
+          re.search(r" refused to-device guest=0x100000 len=4097 buffer=0x[0-9a-f]+ why=length: "
+                    r"longer than the bounce", dma[2]), "the stream:\n%s" % "\n".join(lines))
+    times = [float(line.split()[0]) for line in lines if re.match(r" +\d+\.\d{6} ", line)]
+    check(times == sorted(times), "the stream's times go back:\n%s" % "\n".join(lines))
+    swap = [line for line in lines if "DMA_SRC" in line and "0x00100000" not in line]
+    check(swap, "the swapped address in the stream:\n%s" % "\n".join(lines))
+    term.keys("q")
+    term.check_clean_exit(20)
