@@ -1126,7 +1126,7 @@ static void regdbg_dma_start(RegdbgProxyState *s, RegdbgDmaEngine *eng,
     why = dir_known ? regdbg_dma_check(s, eng, a, from_dev, addr, len, lo, hi)
                     : REGDBG_DMA_WHY_DIRECTION;
     if (why) {
-        /* after a completion the check may have published: in the ring's order */
+        /* after the completion the check may have published: ring order */
         a->t_ns = regdbg_access_clock_ns();
         regdbg_dma_fill(s, eng, a, post, REGDBG_DMA_REFUSED, why, from_dev,
                         addr, len, why == REGDBG_DMA_WHY_NO_BUFFER ? 0 :
