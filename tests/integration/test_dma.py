@@ -197,7 +197,8 @@ def test_dma_refuses_what_it_cannot_bounce(t):
     bus master off: the start goes on, blocked."""
     root, d = edu_tree(t)
     res0 = os.path.join(d, "resource0")
-    q = t.qemu([proxy(root, ",dma=bounce,dma-map=" + edu_map(t))])
+    # the map says 2048 bytes at most: shorter than any bounce buffer
+    q = t.qemu([proxy(root, ",dma=bounce,dma-map=" + edu_map(t, max_length=2048))])
     ring = HeldRing(q.shm_path("/machine/peripheral/edu0"))
     bdf = q.qtest.find_device(0x1234, 0x11E8)[0]
     q.qtest.map_bar(bdf, 0, BAR)
@@ -218,11 +219,12 @@ def test_dma_refuses_what_it_cannot_bounce(t):
     device_done(d, RUN)
     q.qtest.cfg_write(bdf, 0x04, 2, q.qtest.cfg_read(bdf, 0x04, 2) | 0x4)
     for src, dst, cnt, cmd, why in [
-            (RAM_A, 0x40000, 4097, RUN, "length"),                  # past max_length (4096)
-            (0x40000, 0x8000000, 4096, RUN | FROM_DEVICE, "address"),   # past the 64 MiB of RAM
+            (RAM_A, 0x40000, 2049, RUN, "length"),                  # past max_length
+            (RAM_A, 0x40000, 1 << 22, RUN, "length"),               # past the buffer too
+            (0x40000, 0x8000000, 2048, RUN | FROM_DEVICE, "address"),   # past the 64 MiB of RAM
             (0xFED00000, 0x40000, 16, RUN, "address"),              # the HPET's registers
-            (0x3FFF800, 0x40000, 4096, RUN, "address"),             # runs past the end of RAM
-            (0xFFFFFFFFFFFFF000, 0x40000, 0x1000, RUN, "address")]:     # wraps around
+            (0x3FFFC00, 0x40000, 2048, RUN, "address"),             # runs past the end of RAM
+            (0xFFFFFFFFFFFFFC00, 0x40000, 2048, RUN, "address")]:       # wraps around
         wr, dma = attempt(src, dst, cnt, cmd)
         check(wr["flags"] == ["dropped"] and dma["what"] == "refused" and dma["why"] == why and
               dma["orig"] == cnt and dma["off"] == (dst if cmd & FROM_DEVICE else src),
