@@ -106,6 +106,10 @@ void ap_main(uint32_t apic_id) __attribute__((noreturn));
 
 /* ---- pcmodes.c ---- */
 void pcmodes_main(uint32_t bar0);
+#define COPY_MAX    16384
+#define COPY_STRIDE 128
+void copies_main(uint32_t bar0, uint32_t count);
+void copies_mark(uint32_t i);
 
 /* ---- main.c ---- */
 void delay_ms(uint32_t ms);             /* PIT channel 2: QEMU's virtual clock */

@@ -100,7 +100,7 @@ static int parse_arg(const char *w, int n)
     }
     if (key_is(w, eq, "mode")) {
         static const char *const modes[] = { "i2c", "hammer", "bench", "script", "ab", "pcmodes",
-                                             "edu" };
+                                             "edu", "copies" };
         for (unsigned i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
             if (key_is(v, vn, modes[i])) {
                 args.mode = modes[i];
@@ -400,12 +400,14 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
     /* offset of the last register the mode touches must lie inside BAR0 */
     uint32_t last = args.mode[0] == 'i' ? 0xfc : args.mode[0] == 'h' ? 0x100 + 4 * (args.cpus - 1) :
                     args.mode[0] == 's' ? 0 : args.mode[0] == 'p' ? 0x4c :
-                    args.mode[0] == 'e' ? (args.dma ? 0x98 : 0x20) : args.off;
+                    args.mode[0] == 'e' ? (args.dma ? 0x98 : 0x20) : args.mode[0] == 'c' ? 0x10 :
+                    args.off;
     if (dev_bar0_size != 0 && (dev_bar0_size < 4 || last > dev_bar0_size - 4)) {
         say("error: mode=%s accesses offset 0x%x, beyond BAR0 (size 0x%x)", args.mode, last, dev_bar0_size);
         guest_exit(EXIT_BAD_ARGS);
     }
-    if ((args.mode[0] == 'a' || args.mode[0] == 'p' || args.mode[0] == 'e') && dev_bar0_is_io) {
+    if ((args.mode[0] == 'a' || args.mode[0] == 'p' || args.mode[0] == 'e' ||
+         args.mode[0] == 'c') && dev_bar0_is_io) {
         say("error: mode=%s needs a memory BAR0 on dev=", args.mode);
         guest_exit(EXIT_BAD_ARGS);
     }
@@ -423,6 +425,8 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
         edu_dma_main(args.dma, args.canary, args.runs);
     else if (args.mode[0] == 'e')
         edu_main(args.delay);
+    else if (args.mode[0] == 'c')
+        copies_main(dev_bar0, args.count);
     else
         bench_main(args.iters, args.runs, args.off);
     guest_exit(EXIT_OK);

@@ -1,6 +1,7 @@
 /* tests/guest/pcmodes.c: mode=pcmodes of the regdbg test guest: runs the accesses of pcmodes_asm.S in
  * each CPU mode (32-bit and 16-bit protected, real, 64-bit long) plus one from plain C, and owns the
- * identity map (first 4 GiB, 2 MiB pages) that long mode runs on. */
+ * identity map (first 4 GiB, 2 MiB pages) that long mode runs on; and mode=copies: one store copied
+ * to many places and run from each, so that QEMU's translation cache fills and is flushed. */
 #include "guest.h"
 
 #define PTE_P   0x01ull
@@ -58,4 +59,36 @@ void pcmodes_main(uint32_t bar0)
     pcmodes_long64(bar0, (uint32_t)(uintptr_t)pml4);
 
     say("pcmodes done");
+}
+
+/* mode=copies: COPY_MAX places COPY_STRIDE bytes apart, each a copy of copy_template */
+/* Called before each copy runs: a place for a debugger's breakpoint (a gdbstub breakpoint hit
+   flushes QEMU's translation cache: the next copy's code is translated where the last one's was) */
+__attribute__((noipa)) void copies_mark(uint32_t i)
+{
+    __asm__ volatile("" : : "r"(i) : "memory");
+}
+
+extern char copy_template[], copy_template_store[], copy_template_end[];
+static uint8_t copies[COPY_MAX * COPY_STRIDE] __attribute__((aligned(4096)));
+
+void copies_main(uint32_t bar0, uint32_t count)
+{
+    uint32_t len = (uint32_t)(copy_template_end - copy_template);
+
+    if (count > COPY_MAX) {
+        say("error: mode=copies count=%u: at most %u", count, COPY_MAX);
+        guest_exit(EXIT_BAD_ARGS);
+    }
+    say("copies at 0x%x stride %u store at +%u", (uint32_t)(uintptr_t)copies, COPY_STRIDE,
+        (uint32_t)(copy_template_store - copy_template));
+    for (uint32_t i = 0; i < count; i++) {
+        uint8_t *p = copies + i * COPY_STRIDE;
+
+        for (uint32_t k = 0; k < len; k++)
+            p[k] = (uint8_t)copy_template[k];
+        copies_mark(i);
+        ((void (*)(uint32_t, uint32_t))(uintptr_t)p)(bar0, i);
+    }
+    say("copies done");
 }

@@ -130,6 +130,18 @@ long64_back:                            /* compatibility mode */
         movl    %eax, %cr4
         ret
 
+/* mode=copies: the template copied COPY_STRIDE bytes apart and called as
+ * void copy(uint32_t bar0, uint32_t value): one store of value to BAR0 + 0x10. */
+        .code32
+        .globl  copy_template, copy_template_store, copy_template_end
+copy_template:
+        movl    4(%esp), %edx
+        movl    8(%esp), %eax
+copy_template_store:
+        movl    %eax, 0x10(%edx)
+        ret
+copy_template_end:
+
         .section .rodata
         .align 4
 long64_back_ptr:

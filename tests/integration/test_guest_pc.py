@@ -5,10 +5,11 @@ not zero), real (CS 0xffff) and 64-bit long mode, plus one store from a C functi
 line table must map to its source line. Under TCG the PC is the access instruction's own address;
 under KVM a write's is the next instruction's (flag pc-after), a read's its own."""
 
+import os
 import re
 import subprocess
 
-from harness import GUEST, HeldRing, check, require_kvm, ring_event
+from harness import GUEST, HeldRing, RingHeader, check, require_kvm, ring_event, wait_for
 
 DEFAULT_READ = 0x5A5AA5A5
 PROXY = ("regdbg-proxy,id=p0,vendor-id=0x8086,device-id=0x0f41,bar0-size=4096,default-read=%#x"
@@ -193,3 +194,80 @@ def test_port_access_pcs_tcg(t):
 def test_port_access_pcs_kvm(t):
     require_kvm()
     check_port_pcs(t, "kvm")
+
+
+def test_pcs_survive_flushes_of_the_translation_cache(t):
+    """mode=copies under a 1 MiB translation cache: the same store copied to 8000 places and run
+    from each fills QEMU's cache several times, so the host code of later copies lands where the
+    flushed code of earlier ones was. Every write must still carry its own copy's PC (the device
+    caches the unwind data of host addresses: only until a flush)."""
+    import struct
+    count = 8000
+    serial = t.tmp("serial.log")
+    # no exit device: the guest halts at its end and QEMU stays up to be asked about its cache
+    q = t.qemu([PROXY], qtest=False, accel="tcg,tb-size=1", paused=True,
+               extra=["-kernel", GUEST, "-append", "mode=copies count=%d" % count,
+                      "-serial", "file:" + serial])
+    ring = HeldRing(q.shm_path("/machine/peripheral/p0"))
+    t.owned.append(type("Close", (), {"kill": lambda self: ring.close()})())
+    q.qmp.cmd("cont")
+    wait_for(lambda: "copies done" in open(serial).read(), 120, "the guest's copies")
+    out = open(serial).read()
+    m = re.search(r"copies at 0x([0-9a-f]+) stride (\d+) store at \+(\d+)", out)
+    check(m, "no copies line:\n" + out)
+    base, stride, store = int(m.group(1), 16), int(m.group(2)), int(m.group(3))
+    jit = q.qmp.cmd("human-monitor-command", **{"command-line": "info jit"})
+    flushes = re.search(r"TB flush count\s+(\d+)", jit)
+    check(flushes and int(flushes.group(1)) >= 2, "the translation cache was not flushed twice:\n"
+          + jit)
+    h = RingHeader(ring)
+    check(h.head == count, "%d events, expected %d" % (h.head, count))
+    raw = os.pread(ring.fd, count * 64, h.events_offset)
+    wrong = []
+    for i, ev in enumerate(struct.iter_unpack("<QQQQQQiHHBBBB4x", raw)):
+        value, pc, flags = ev[3], ev[5], ev[7]
+        if value != i or not flags & (1 << 7) or pc != base + stride * i + store:
+            wrong.append((i, value, hex(pc), flags))
+    check(not wrong, "%d of %d writes with another copy's PC, e.g. %r" % (len(wrong), count,
+                                                                         wrong[:5]))
+
+
+def test_pcs_survive_gdb_breakpoint_flushes(t):
+    """A gdb breakpoint hit flushes QEMU's translation cache; the guest's loop then translates the
+    next copy of its store exactly where the last copy's code was, with no other access between:
+    the device's cache of unwind data must not give the new copy the old one's PC."""
+    import socket
+    import struct
+    count = 40
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    serial = t.tmp("serial.log")
+    q = t.qemu([PROXY], qtest=False, accel="tcg", paused=True,
+               extra=["-kernel", GUEST, "-append", "mode=copies count=%d" % count,
+                      "-device", EXIT_DEV, "-serial", "file:" + serial,
+                      "-gdb", "tcp::%d" % port])
+    ring = HeldRing(q.shm_path("/machine/peripheral/p0"))
+    t.owned.append(type("Close", (), {"kill": lambda self: ring.close()})())
+    script = t.tmp("gdb.cmd")
+    with open(script, "w") as f:
+        f.write("target remote :%d\nbreak *%#x\ncommands\nsilent\ncontinue\nend\ncontinue\n"
+                % (port, symbols()["copies_mark"][0]))
+    g = subprocess.Popen(["gdb", "-nx", "-batch", "-x", script], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+    t.owned.append(type("Kill", (), {"kill": lambda self: g.kill()})())
+    status = q.wait(120)
+    out = open(serial).read()
+    gout = g.communicate(timeout=30)[0]
+    check(status == 1 and "copies done" in out, "the guest (%d):\n%s\ngdb:\n%s" % (status, out,
+                                                                                 gout))
+    m = re.search(r"copies at 0x([0-9a-f]+) stride (\d+) store at \+(\d+)", out)
+    base, stride, store = int(m.group(1), 16), int(m.group(2)), int(m.group(3))
+    h = RingHeader(ring)
+    check(h.head == count, "%d events, expected %d" % (h.head, count))
+    raw = os.pread(ring.fd, count * 64, h.events_offset)
+    wrong = [(i, ev[3], hex(ev[5])) for i, ev in
+             enumerate(struct.iter_unpack("<QQQQQQiHHBBBB4x", raw))
+             if ev[3] != i or ev[5] != base + stride * i + store]
+    check(not wrong, "%d of %d writes with another copy's PC, e.g. %r" % (len(wrong), count,
+                                                                         wrong[:5]))
