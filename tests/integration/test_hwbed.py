@@ -223,8 +223,22 @@ def dma_events(bed, run):
 
 
 def firmware_said(bed, run):
-    return [line.replace("regdbg-guest: ", "", 1) for line in bed.block(run + "-serial")
+    """The firmware's edu lines, its two buffers' addresses (tests/guest/edu.c's ram_src and
+    ram_dst, where its build put them) as SRC and DST"""
+    said = [line.replace("regdbg-guest: ", "", 1) for line in bed.block(run + "-serial")
             if line.startswith("regdbg-guest: edu ")]
+    return [re.sub(r"(to-device 4096 bytes from )0x[0-9a-f]+", r"\1SRC",
+                   re.sub(r"(from-device 4096 bytes to )0x[0-9a-f]+(: the pattern)", r"\1DST\2",
+                          line)) for line in said]
+
+
+def firmware_buffers(bed, run):
+    """The addresses of the firmware's two buffers, from what it printed"""
+    text = "\n".join(bed.block(run + "-serial"))
+    src = re.search(r"to-device 4096 bytes from (0x[0-9a-f]+) done", text)
+    dst = re.search(r"from-device 4096 bytes to (0x[0-9a-f]+): the pattern", text)
+    check(src and dst, "%s: the firmware named no buffer:\n%s" % (run, text))
+    return int(src.group(1), 16), int(dst.group(1), 16)
 
 
 def check_round_trip(run, evs, buf=None):
@@ -269,8 +283,8 @@ def test_hwbed_dma_bounced_both_ways_by_polling(t):
     check(bed.fact("hugepages") == "1", "the bed's guest has %s hugepages" % bed.fact("hugepages"))
     said = firmware_said(bed, "dma_poll")
     want = ["edu identity 0x010000ed ok", "edu dma poll: bus master on, command 0x0107"]
-    want += ["edu dma to-device 4096 bytes from 0x18f000 done",
-             "edu dma from-device 4096 bytes to 0x18e000: the pattern ok"] * 2
+    want += ["edu dma to-device 4096 bytes from SRC done",
+             "edu dma from-device 4096 bytes to DST: the pattern ok"] * 2
     check(said == want + ["edu done failures=0"] and bed.fact("dma_poll_status") == "1",
           "the firmware said:\n%s\nQEMU said:\n%s" % ("\n".join(said),
                                                       "\n".join(bed.block("dma_poll-log"))))
@@ -278,9 +292,11 @@ def test_hwbed_dma_bounced_both_ways_by_polling(t):
     check(notes[0] == "# dma=bounce: bounce buffers of 2097152 bytes (a hugetlbfs page), the "
           "device's DMA addresses below 2^28", "dump: %r" % notes)
     check(evs[0][:4] == ("R", 4, 0x00, "ID"), "first: %r" % (evs[0],))
-    rest, buf, _ = check_round_trip("dma_poll", evs[1:])
+    rest, buf, src = check_round_trip("dma_poll", evs[1:])
     rest, _, _ = check_round_trip("dma_poll", rest, buf)
     check(rest == [], "after the round trips: %r" % rest)
+    check(src == firmware_buffers(bed, "dma_poll")[0], "the trace's source 0x%x is not the "
+          "firmware's buffer" % src)
     check(buf % (2 << 20) == 0 and buf < 1 << 28, "the buffer at 0x%x" % buf)
     check(int(bed.fact("dma_poll_busy_polls")) > 0, "the firmware never found edu busy")
     check(bed.fact("enable_after_dma") == bed.fact("enable_before_dma") and
@@ -300,13 +316,14 @@ def test_hwbed_dma_refusals(t):
     want = ["edu identity 0x010000ed ok", "edu dma refuse: bus master on, command 0x0107",
             "edu dma length 4097: not started", "edu dma from-device outside RAM: not started",
             "edu dma to-device from the LAPIC: not started",
-            "edu dma to-device 4096 bytes from 0x18f000 done",
-            "edu dma from-device 4096 bytes to 0x18e000: the pattern ok", "edu done failures=0"]
+            "edu dma to-device 4096 bytes from SRC done",
+            "edu dma from-device 4096 bytes to DST: the pattern ok", "edu done failures=0"]
     check(said == want, "the firmware said:\n%s\nQEMU said:\n%s" % (
         "\n".join(said), "\n".join(bed.block("dma_refuse-log"))))
     evs, _ = dma_events(bed, "dma_refuse")
     evs = evs[1:]
-    for guest, length, direction, why, cmd in ((0x18f000, 4097, "to-device", "length", 1),
+    src, _ = firmware_buffers(bed, "dma_refuse")
+    for guest, length, direction, why, cmd in ((src, 4097, "to-device", "length", 1),
                                                (0x2000000, 4096, "from-device", "address", 3),
                                                (0xFEE00000, 16, "to-device", "address", 1)):
         w_cnt, w_cmd, refused, r_cmd = evs[2:6]
@@ -326,7 +343,7 @@ def test_hwbed_dma_without_hugepages(t):
     check(bed.fact("hugepages_small") == "0", "hugepages %s" % bed.fact("hugepages_small"))
     said = firmware_said(bed, "dma_small")
     check(said and said[-1] == "edu done failures=0" and said.count(
-        "edu dma from-device 4096 bytes to 0x18e000: the pattern ok") == 2,
+        "edu dma from-device 4096 bytes to DST: the pattern ok") == 2,
         "the firmware said:\n%s\nQEMU said:\n%s" % ("\n".join(said),
                                                     "\n".join(bed.block("dma_small-log"))))
     evs, notes = dma_events(bed, "dma_small")
