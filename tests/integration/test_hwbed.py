@@ -246,7 +246,7 @@ def check_round_trip(run, evs, buf=None):
     guest's address, edu's buffer and the length written; the proxy's buffer put in place of the
     guest's address, the copy in, the start; the read that shows RUN clear, the completion; the
     same from edu, copied out at the completion. Returns the events after them and the buffer."""
-    src, dst = evs[1][4], None
+    src = evs[0][4]          # the first transfer goes toward the device: its guest address
     for to_dev in (True, False):
         check(len(evs) >= 8, "%s: too few events left: %r" % (run, evs))
         w_src, w_dst, w_cnt, swap, start, w_cmd, r_cmd, done = evs[:8]
