@@ -22,11 +22,16 @@ struct stored_event {
     uint16_t flags;
     uint8_t dev;                /* index of the proxy in the session */
     uint8_t bar;
-    uint8_t size;
-    uint8_t dir;                /* enum regdbg_dir: REGDBG_DIR_IRQ for an interrupt event */
+    uint8_t size;               /* REGDBG_DIR_DMA: the engine's index */
+    uint8_t dir;                /* enum regdbg_dir: REGDBG_DIR_IRQ for an interrupt event,
+                                   REGDBG_DIR_DMA for a DMA event */
     uint16_t reg;               /* index of the register in the device's map, or NO_REG */
     uint16_t rule;              /* the rule that touched it or fired it, or REGDBG_RULE_NONE */
     uint8_t irq_source;         /* REGDBG_DIR_IRQ: enum regdbg_irq_source */
+    uint8_t dma_what;           /* REGDBG_DIR_DMA: enum regdbg_dma_what (guest_pc holds the
+                                   copy's ns, offset the guest's address, value the buffer's,
+                                   orig_value the length) */
+    uint8_t dma_why;
 };
 
 #define NO_REG 0xffffu

@@ -165,8 +165,8 @@ int mmiotrace_export(struct trace_reader *r, FILE *out, const struct mmiotrace_e
             st->lost += rec.value;
             continue;
         }
-        if (rec.kind != REGDBG_REC_ACCESS) {
-            continue;
+        if (rec.kind != REGDBG_REC_ACCESS || rec.dir == REGDBG_DIR_DMA) {
+            continue;           /* a DMA event is no access: mmiotrace has no line for it */
         }
         if (rec.dir == REGDBG_DIR_IRQ) {
             /* the kernel's tracer has no interrupt line: a mark a reader keeps */

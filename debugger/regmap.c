@@ -687,7 +687,14 @@ static bool parse_bits(const char *s, unsigned *msb, unsigned *lsb)
     return true;
 }
 
-static const char *const MAP_KEYS[] = { "name", "match", "registers", NULL };
+static const char *const MAP_KEYS[] = { "name", "match", "registers", "dma", NULL };
+static const char *const DMA_KEYS[] = { "address_bits", "engines", "description", NULL };
+static const char *const ENGINE_KEYS[] = { "name", "description", "source", "destination",
+                                           "length", "start", "direction", "completion",
+                                           "max_length", NULL };
+static const char *const ADDR_KEYS[] = { "low", "high", NULL };
+static const char *const DIR_KEYS[] = { "field", "to_device", "from_device", NULL };
+static const char *const DONE_KEYS[] = { "field", "value", NULL };
 static const char *const MATCH_KEYS[] = { "vendor", "device", NULL };
 static const char *const REG_KEYS[] = { "name", "bar", "offset", "width", "access", "reset",
                                         "description", "fields", NULL };
@@ -1051,6 +1058,354 @@ static bool check_and_sort_registers(struct loader *ld, const struct jpath *rsp,
     return ok;
 }
 
+/* ---- the "dma" section --------------------------------------------------------------------- */
+
+/*
+ * The string at p names a register ("REG") or, with fields allowed, a field ("REG.FIELD"). label
+ * says where ("'start' in DMA engine 'dma'").
+ */
+static bool load_dma_ref(struct loader *ld, const struct regmap *map, json_t *v,
+                         const struct jpath *p, const char *label, bool field_ok,
+                         bool field_needed, struct regmap_dma_ref *out)
+{
+    const char *s, *dot;
+    char name[256];
+    size_t n;
+
+    if (!json_is_string(v)) {
+        return fail(ld, p, false, "%s must be a string naming a %s, not %s", label,
+                    field_needed ? "field (\"REG.FIELD\")" : field_ok ?
+                    "register or a field (\"REG\" or \"REG.FIELD\")" : "register",
+                    type_name(v));
+    }
+    s = json_string_value(v);
+    dot = strchr(s, '.');
+    if (dot && !field_ok) {
+        return fail(ld, p, false, "%s must name a register, not a field (\"%s\")", label, s);
+    }
+    if (!dot && field_needed) {
+        return fail(ld, p, false, "%s must name a field (\"REG.FIELD\"), not \"%s\"", label, s);
+    }
+    n = dot ? (size_t)(dot - s) : strlen(s);
+    if (n >= sizeof(name)) {
+        n = sizeof(name) - 1;
+    }
+    memcpy(name, s, n);
+    name[n] = '\0';
+    out->reg = regmap_find_name(map, name);
+    out->field = NULL;
+    if (!out->reg) {
+        return fail(ld, p, false, "%s: the map has no register '%s'", label, name);
+    }
+    if (dot && !(out->field = regmap_find_field(out->reg, dot + 1))) {
+        return fail(ld, p, false, "%s: register '%s' has no field '%s'", label, name, dot + 1);
+    }
+    return true;
+}
+
+/* An address: "REG" or { "low": "REG", "high": "REG" } */
+static bool load_dma_addr(struct loader *ld, const struct regmap *map, json_t *v,
+                          const struct jpath *p, const char *label, struct regmap_dma_addr *out)
+{
+    struct regmap_dma_ref lo, hi;
+    struct jpath lp = jp_key(p, "low"), hp = jp_key(p, "high");
+    json_t *jl, *jh;
+    char what[256];
+
+    if (!json_is_object(v)) {
+        if (!load_dma_ref(ld, map, v, p, label, false, false, &lo)) {
+            return false;
+        }
+        out->low = lo.reg;
+        out->high = NULL;
+        return true;
+    }
+    snprintf(what, sizeof(what), "the address of %s", label);
+    if (!check_keys(ld, v, p, what, ADDR_KEYS) ||
+        !get_member(ld, v, p, what, "low", true, &jl) ||
+        !get_member(ld, v, p, what, "high", true, &jh)) {
+        return false;
+    }
+    snprintf(what, sizeof(what), "'low' of %s", label);
+    if (!load_dma_ref(ld, map, jl, &lp, what, false, false, &lo)) {
+        return false;
+    }
+    snprintf(what, sizeof(what), "'high' of %s", label);
+    if (!load_dma_ref(ld, map, jh, &hp, what, false, false, &hi)) {
+        return false;
+    }
+    if (lo.reg == hi.reg) {
+        return fail(ld, &hp, false, "'low' and 'high' of %s are both register '%s'", label,
+                    lo.reg->name);
+    }
+    if (lo.reg->width + hi.reg->width > 8) {
+        return fail(ld, &hp, false, "'low' and 'high' of %s are %u bits together, more than 64",
+                    label, 8 * (lo.reg->width + hi.reg->width));
+    }
+    out->low = lo.reg;
+    out->high = hi.reg;
+    return true;
+}
+
+/* A value of a field: it must fit the field's bits */
+static bool load_field_value(struct loader *ld, json_t *obj, const struct jpath *p,
+                             const char *what, const char *key, const struct regmap_dma_ref *f,
+                             uint64_t *out)
+{
+    bool present;
+    unsigned width = f->field->msb - f->field->lsb + 1;
+
+    if (!get_number_member(ld, obj, p, what, key, true, &present, out)) {
+        return false;
+    }
+    if (width < 64 && *out >> width) {
+        struct jpath vp = jp_key(p, key);
+
+        return fail(ld, &vp, false, "'%s' in %s: %" PRIu64 " does not fit field '%s' (%u bit%s)",
+                    key, what, *out, f->field->name, width, width == 1 ? "" : "s");
+    }
+    return true;
+}
+
+static bool load_dma_direction(struct loader *ld, const struct regmap *map, json_t *v,
+                               const struct jpath *p, const char *label,
+                               struct regmap_dma_engine *e)
+{
+    struct jpath fp = jp_key(p, "field"), tp = jp_key(p, "from_device");
+    json_t *jf;
+    char what[256];
+
+    if (json_is_string(v) && strcmp(json_string_value(v), "to_device") == 0) {
+        e->direction = REGMAP_DMA_TO_DEVICE;
+        return true;
+    }
+    if (json_is_string(v) && strcmp(json_string_value(v), "from_device") == 0) {
+        e->direction = REGMAP_DMA_FROM_DEVICE;
+        return true;
+    }
+    if (!json_is_object(v)) {
+        return fail(ld, p, false, "%s must be \"to_device\", \"from_device\" or { \"field\": "
+                    "\"REG.FIELD\", \"to_device\": N, \"from_device\": N }, not %s%s%s%s",
+                    label, json_is_string(v) ? "\"" : "", json_is_string(v) ?
+                    json_string_value(v) : type_name(v), json_is_string(v) ? "\"" : "", "");
+    }
+    e->direction = REGMAP_DMA_DIR_FIELD;
+    snprintf(what, sizeof(what), "%s", label);
+    if (!check_keys(ld, v, p, what, DIR_KEYS) ||
+        !get_member(ld, v, p, what, "field", true, &jf)) {
+        return false;
+    }
+    snprintf(what, sizeof(what), "'field' of %s", label);
+    if (!load_dma_ref(ld, map, jf, &fp, what, true, true, &e->dir_field) ||
+        !load_field_value(ld, v, p, label, "to_device", &e->dir_field, &e->to_device) ||
+        !load_field_value(ld, v, p, label, "from_device", &e->dir_field, &e->from_device)) {
+        return false;
+    }
+    if (e->to_device == e->from_device) {
+        return fail(ld, &tp, false, "%s gives both directions the value %" PRIu64, label,
+                    e->to_device);
+    }
+    return true;
+}
+
+/* One completion condition: "interrupt" or { "field": "REG.FIELD", "value": N } */
+static bool load_dma_condition(struct loader *ld, const struct regmap *map, json_t *v,
+                               const struct jpath *p, const char *label,
+                               struct regmap_dma_engine *e)
+{
+    struct jpath fp = jp_key(p, "field");
+    json_t *jf;
+    char what[256];
+
+    if (json_is_string(v) && strcmp(json_string_value(v), "interrupt") == 0) {
+        if (e->done_by_interrupt) {
+            return fail(ld, p, false, "%s names \"interrupt\" twice", label);
+        }
+        e->done_by_interrupt = true;
+        return true;
+    }
+    if (!json_is_object(v)) {
+        return fail(ld, p, false, "%s must be \"interrupt\" or { \"field\": \"REG.FIELD\", "
+                    "\"value\": N }, not %s", label, type_name(v));
+    }
+    if (e->done_by_field) {
+        return fail(ld, p, false, "%s has more than one field condition", label);
+    }
+    snprintf(what, sizeof(what), "%s", label);
+    if (!check_keys(ld, v, p, what, DONE_KEYS) ||
+        !get_member(ld, v, p, what, "field", true, &jf)) {
+        return false;
+    }
+    snprintf(what, sizeof(what), "'field' of %s", label);
+    if (!load_dma_ref(ld, map, jf, &fp, what, true, true, &e->done_field) ||
+        !load_field_value(ld, v, p, label, "value", &e->done_field, &e->done_value)) {
+        return false;
+    }
+    if (strcmp(e->done_field.reg->access, "wo") == 0) {
+        return fail(ld, &fp, false, "%s: register '%s' is write-only: a read cannot show the "
+                    "completion", label, e->done_field.reg->name);
+    }
+    e->done_by_field = true;
+    return true;
+}
+
+static bool load_dma_engine(struct loader *ld, const struct regmap *map, json_t *je,
+                            const struct jpath *ep, size_t index, struct regmap_dma_engine *e)
+{
+    const char *name;
+    json_t *v, *src, *dst;
+    char label[160], lbl2[200];
+    struct jpath p;
+    bool present;
+
+    if (!json_is_object(je)) {
+        return fail(ld, ep, false, "each entry of 'engines' must be an object, not %s",
+                    type_name(je));
+    }
+    if (!check_keys(ld, je, ep, "DMA engine", ENGINE_KEYS) ||
+        !get_name_member(ld, je, ep, "DMA engine", &name)) {
+        return false;
+    }
+    if (!(e->name = dup_str(name))) {
+        return out_of_memory(ld);
+    }
+    for (size_t j = 0; j < index; j++) {
+        if (strcmp(map->dma->engines[j].name, name) == 0) {
+            p = jp_key(ep, "name");
+            return fail(ld, &p, false, "duplicate DMA engine name '%s'", name);
+        }
+    }
+    snprintf(label, sizeof(label), "DMA engine '%s'", name);
+    if (!optional_description(ld, je, ep, label, &e->description) ||
+        !get_member(ld, je, ep, label, "length", true, &v) ||
+        !get_member(ld, je, ep, label, "start", true, &v) ||
+        !get_member(ld, je, ep, label, "direction", true, &v) ||
+        !get_member(ld, je, ep, label, "completion", true, &v) ||
+        !get_member(ld, je, ep, label, "source", false, &src) ||
+        !get_member(ld, je, ep, label, "destination", false, &dst)) {
+        return false;
+    }
+    /* direction first: it says which addresses the engine needs */
+    p = jp_key(ep, "direction");
+    snprintf(lbl2, sizeof(lbl2), "'direction' in %s", label);
+    if (!load_dma_direction(ld, map, json_object_get(je, "direction"), &p, lbl2, e)) {
+        return false;
+    }
+    if (e->direction != REGMAP_DMA_FROM_DEVICE && !src) {
+        return fail(ld, ep, false, "%s: a transfer toward the device needs 'source', the "
+                    "register of its memory address", label);
+    }
+    if (e->direction != REGMAP_DMA_TO_DEVICE && !dst) {
+        return fail(ld, ep, false, "%s: a transfer from the device needs 'destination', the "
+                    "register of its memory address", label);
+    }
+    if (src) {
+        p = jp_key(ep, "source");
+        snprintf(lbl2, sizeof(lbl2), "'source' in %s", label);
+        if (!load_dma_addr(ld, map, src, &p, lbl2, &e->source)) {
+            return false;
+        }
+    }
+    if (dst) {
+        p = jp_key(ep, "destination");
+        snprintf(lbl2, sizeof(lbl2), "'destination' in %s", label);
+        if (!load_dma_addr(ld, map, dst, &p, lbl2, &e->destination)) {
+            return false;
+        }
+    }
+    {
+        struct regmap_dma_ref len;
+
+        p = jp_key(ep, "length");
+        snprintf(lbl2, sizeof(lbl2), "'length' in %s", label);
+        if (!load_dma_ref(ld, map, json_object_get(je, "length"), &p, lbl2, false, false,
+                          &len)) {
+            return false;
+        }
+        e->length = len.reg;
+    }
+    p = jp_key(ep, "start");
+    snprintf(lbl2, sizeof(lbl2), "'start' in %s", label);
+    if (!load_dma_ref(ld, map, json_object_get(je, "start"), &p, lbl2, true, false, &e->start)) {
+        return false;
+    }
+    if (strcmp(e->start.reg->access, "ro") == 0) {
+        return fail(ld, &p, false, "%s: register '%s' is read-only: no write can start a "
+                    "transfer", lbl2, e->start.reg->name);
+    }
+    p = jp_key(ep, "completion");
+    snprintf(lbl2, sizeof(lbl2), "'completion' in %s", label);
+    v = json_object_get(je, "completion");
+    if (json_is_array(v)) {
+        if (json_array_size(v) == 0) {
+            return fail(ld, &p, false, "%s must not be empty", lbl2);
+        }
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            struct jpath cp = jp_index(&p, i);
+
+            if (!load_dma_condition(ld, map, json_array_get(v, i), &cp, lbl2, e)) {
+                return false;
+            }
+        }
+    } else if (!load_dma_condition(ld, map, v, &p, lbl2, e)) {
+        return false;
+    }
+    if (!get_number_member(ld, je, ep, label, "max_length", false, &present, &e->max_length)) {
+        return false;
+    }
+    if (present && e->max_length == 0) {
+        p = jp_key(ep, "max_length");
+        return fail(ld, &p, false, "'max_length' in %s must be at least 1", label);
+    }
+    return true;
+}
+
+static bool load_dma(struct loader *ld, json_t *jd, const struct jpath *dp, struct regmap *map)
+{
+    struct jpath ap = jp_key(dp, "address_bits"), esp = jp_key(dp, "engines");
+    json_t *engines;
+    uint64_t bits;
+    bool present;
+    char *desc = NULL;
+
+    if (!json_is_object(jd)) {
+        return fail(ld, dp, false, "'dma' in map must be an object, not %s", type_name(jd));
+    }
+    if (!check_keys(ld, jd, dp, "dma", DMA_KEYS) ||
+        !get_number_member(ld, jd, dp, "dma", "address_bits", true, &present, &bits) ||
+        !get_member(ld, jd, dp, "dma", "engines", true, &engines) ||
+        !optional_description(ld, jd, dp, "dma", &desc)) {
+        return false;
+    }
+    free(desc);
+    if (bits < 12 || bits > 64) {
+        return fail(ld, &ap, false, "'address_bits' in dma must be 12..64, not %" PRIu64, bits);
+    }
+    if (!json_is_array(engines)) {
+        return fail(ld, &esp, false, "'engines' in dma must be an array, not %s",
+                    type_name(engines));
+    }
+    if (json_array_size(engines) == 0 || json_array_size(engines) > REGMAP_MAX_DMA_ENGINES) {
+        return fail(ld, &esp, false, "'engines' in dma must hold 1 to %u engines, not %zu",
+                    REGMAP_MAX_DMA_ENGINES, json_array_size(engines));
+    }
+    if (!(map->dma = calloc(1, sizeof(*map->dma))) ||
+        !(map->dma->engines = calloc(json_array_size(engines), sizeof(*map->dma->engines)))) {
+        return out_of_memory(ld);
+    }
+    map->dma->address_bits = (unsigned)bits;
+    for (size_t i = 0; i < json_array_size(engines); i++) {
+        struct jpath ep = jp_index(&esp, i);
+
+        map->dma->n_engines = i + 1;
+        if (!load_dma_engine(ld, map, json_array_get(engines, i), &ep, i,
+                             &map->dma->engines[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool load_map(struct loader *ld, json_t *root, struct regmap *map)
 {
     struct jpath top = { .depth = 0 };
@@ -1098,7 +1453,16 @@ static bool load_map(struct loader *ld, json_t *root, struct regmap *map)
             return false;
         }
     }
-    return check_and_sort_registers(ld, &rsp, map);
+    if (!check_and_sort_registers(ld, &rsp, map)) {
+        return false;
+    }
+    /* after the sort: the engines point into the final register array */
+    if (json_object_get(root, "dma")) {
+        struct jpath dp = jp_key(&top, "dma");
+
+        return load_dma(ld, json_object_get(root, "dma"), &dp, map);
+    }
+    return true;
 }
 
 /* The whole file in *text (NUL-terminated, for convenience); false with the reason in errno. */
@@ -1214,6 +1578,14 @@ void regmap_free(struct regmap *map)
         free(r->fields);
         free(r->name);
         free(r->description);
+    }
+    if (map->dma) {
+        for (size_t i = 0; i < map->dma->n_engines && map->dma->engines; i++) {
+            free(map->dma->engines[i].name);
+            free(map->dma->engines[i].description);
+        }
+        free(map->dma->engines);
+        free(map->dma);
     }
     free(map->regs);
     free(map->ids);

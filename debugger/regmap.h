@@ -1,8 +1,9 @@
 /*
  * Register maps: what a PCI device's BAR registers are called, how wide they are and which fields
- * they hold, loaded from a JSON file (format: docs/register-maps.md) and validated strictly, every
- * error placed at FILE:LINE:COL. Lookups by (bar, offset) and by name, field values, and the
- * "FIELD=value ..." decoding of one access. No global state; a loaded map is read-only.
+ * they hold (and, in a "dma" section, which of them program its DMA engines), loaded from a JSON
+ * file (format: docs/register-maps.md) and validated strictly, every error placed at
+ * FILE:LINE:COL. Lookups by (bar, offset) and by name, field values, and the "FIELD=value ..."
+ * decoding of one access. No global state; a loaded map is read-only.
  */
 #ifndef REGDBG_REGMAP_H
 #define REGDBG_REGMAP_H
@@ -37,6 +38,48 @@ struct regmap_reg {
     size_t n_fields;
 };
 struct regmap_id { uint16_t vendor, device; };
+
+/*
+ * The map's "dma" section: the device's DMA engines that are programmed through registers
+ * (docs/register-maps.md, "DMA engines"). Registers and fields point into the map's regs.
+ */
+#define REGMAP_MAX_DMA_ENGINES 4u
+struct regmap_dma_ref {             /* a register, or one field of it */
+    const struct regmap_reg *reg;
+    const struct regmap_field *field; /* NULL: the whole register */
+};
+struct regmap_dma_addr {            /* an address: one register, or low and high halves */
+    const struct regmap_reg *low;   /* NULL: absent */
+    const struct regmap_reg *high;  /* NULL: low holds all of it */
+};
+enum regmap_dma_dir {
+    REGMAP_DMA_DIR_FIELD = 0,       /* a field says: to_device / from_device values */
+    REGMAP_DMA_TO_DEVICE = 1,       /* always toward the device (memory -> device) */
+    REGMAP_DMA_FROM_DEVICE = 2,     /* always from the device (device -> memory) */
+};
+struct regmap_dma_engine {
+    char *name;
+    char *description;              /* may be NULL */
+    struct regmap_dma_addr source;  /* the memory side toward the device */
+    struct regmap_dma_addr destination; /* the memory side from the device */
+    const struct regmap_reg *length; /* bytes */
+    struct regmap_dma_ref start;    /* a write with the field nonzero (any write to a register
+                                       without field) starts a transfer */
+    enum regmap_dma_dir direction;
+    struct regmap_dma_ref dir_field; /* REGMAP_DMA_DIR_FIELD */
+    uint64_t to_device, from_device; /* its values */
+    bool done_by_field;             /* completion: a read shows done_field == done_value */
+    struct regmap_dma_ref done_field;
+    uint64_t done_value;
+    bool done_by_interrupt;         /* completion: the device's interrupt */
+    uint64_t max_length;            /* 0: no limit given */
+};
+struct regmap_dma {
+    unsigned address_bits;          /* the device's DMA address width, 12..64 */
+    struct regmap_dma_engine *engines;
+    size_t n_engines;
+};
+
 struct regmap {
     char *path;
     char *name;
@@ -44,6 +87,7 @@ struct regmap {
     size_t n_ids;
     struct regmap_reg *regs;        /* sorted by (bar, offset) */
     size_t n_regs;
+    struct regmap_dma *dma;         /* NULL: the map has no "dma" section */
 };
 
 /*

@@ -258,6 +258,33 @@ static int check_irq_event(const struct regdbg_event *ev, char *why, size_t whyl
     return 0;
 }
 
+/* The parts of a DMA event (regdbg/abi.h, REGDBG_DIR_DMA) that an access lacks. */
+static int check_dma_event(const struct ring_reader *rr, const struct regdbg_event *ev,
+                           char *why, size_t whylen)
+{
+    if (ev->dma_what < 1 || ev->dma_what > REGDBG_DMA_WHAT_MAX) {
+        snprintf(why, whylen, "DMA event with dma_what %u (1-%u)", ev->dma_what,
+                 REGDBG_DMA_WHAT_MAX);
+        return -1;
+    }
+    if (ev->dma_why > REGDBG_DMA_WHY_MAX) {
+        snprintf(why, whylen, "DMA event with dma_why %u (0-%u)", ev->dma_why, REGDBG_DMA_WHY_MAX);
+        return -1;
+    }
+    if (ev->flags & ~(uint16_t)REGDBG_EV_DMA_FLAGS) {
+        snprintf(why, whylen, "DMA event with flags 0x%04x", ev->flags);
+        return -1;
+    }
+    if (ev->bar >= REGDBG_NUM_BARS || rr->info.bars[ev->bar].type == REGDBG_BAR_ABSENT ||
+        ev->size >= 4 || ev->rule != REGDBG_RULE_NONE || ev->cpu_mode || ev->irq_source) {
+        snprintf(why, whylen, "DMA event with bar %u, engine %u, rule %u, cpu_mode %u, "
+                 "interrupt source %u", ev->bar, ev->size, ev->rule, ev->cpu_mode,
+                 ev->irq_source);
+        return -1;
+    }
+    return 0;
+}
+
 /* The parts of an access that an interrupt event lacks. */
 static int check_access_event(const struct ring_reader *rr, const struct regdbg_event *ev,
                               char *why, size_t whylen)
@@ -290,7 +317,8 @@ static int check_access_event(const struct ring_reader *rr, const struct regdbg_
     }
     if (ev->flags & ~(uint16_t)REGDBG_EV_ACCESS_FLAGS) {
         snprintf(why, whylen, "flags 0x%04x has %s bits", ev->flags,
-                 ev->flags & ~(uint16_t)REGDBG_EV_ALL_FLAGS ? "unknown" : "interrupt-event");
+                 ev->flags & ~(uint16_t)REGDBG_EV_ALL_FLAGS ? "unknown" :
+                 ev->flags & REGDBG_EV_DMA_FLAGS ? "DMA-event" : "interrupt-event");
         return -1;
     }
     if (ev->irq_source != REGDBG_IRQ_SRC_NONE) {
@@ -303,11 +331,18 @@ static int check_access_event(const struct ring_reader *rr, const struct regdbg_
 int ring_reader_check_event(const struct ring_reader *rr, const struct regdbg_event *ev,
                             uint64_t now_ns, char *why, size_t whylen)
 {
-    if (ev->dir > REGDBG_DIR_IRQ) {
-        snprintf(why, whylen, "dir %u is not 0 (read), 1 (write) or 2 (interrupt)", ev->dir);
+    if (ev->dir > REGDBG_DIR_DMA) {
+        snprintf(why, whylen, "dir %u is not 0 (read), 1 (write), 2 (interrupt) or 3 (DMA)",
+                 ev->dir);
         return -1;
     }
-    if ((ev->dir == REGDBG_DIR_IRQ ? check_irq_event(ev, why, whylen)
+    if (ev->dir != REGDBG_DIR_DMA && (ev->dma_what || ev->dma_why)) {
+        snprintf(why, whylen, "dma_what %u, dma_why %u in an event other than DMA's",
+                 ev->dma_what, ev->dma_why);
+        return -1;
+    }
+    if ((ev->dir == REGDBG_DIR_IRQ ? check_irq_event(ev, why, whylen) :
+         ev->dir == REGDBG_DIR_DMA ? check_dma_event(rr, ev, why, whylen)
                                    : check_access_event(rr, ev, why, whylen)) < 0) {
         return -1;
     }

@@ -294,7 +294,7 @@ int session_find_proxy(const struct session *s, const char *id)
 
 static void account(struct proxy *p, struct stored_event *se)
 {
-    const struct regmap_reg *reg = p->map && se->dir != REGDBG_DIR_IRQ
+    const struct regmap_reg *reg = p->map && se->dir != REGDBG_DIR_IRQ && se->dir != REGDBG_DIR_DMA
                                    ? regmap_find(p->map, se->bar, se->offset, se->size) : NULL;
     struct reg_stats *st;
 
@@ -361,6 +361,7 @@ size_t session_drain(struct session *s, size_t max)
                 .guest_pc = ev.guest_pc, .cpu = ev.cpu, .flags = ev.flags, .dev = (uint8_t)d,
                 .bar = ev.bar < REGDBG_NUM_BARS ? ev.bar : 0, .size = ev.size, .dir = ev.dir,
                 .rule = ev.rule, .irq_source = ev.irq_source,
+                .dma_what = ev.dma_what, .dma_why = ev.dma_why,
             };
 
             account(p, &se);

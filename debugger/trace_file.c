@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #define WRITE_BUFFER_BYTES (4u << 20) /* few system calls at tens of millions of events/s */
 #define READ_BUFFER_BYTES (256u << 10)
 #define MAX_DISK_RECORD 64u
+#define TRACE_DMA_ENGINES_MAX 4u       /* as the device allows */
 
 struct trace_writer {
     int fd;
@@ -139,6 +141,28 @@ static const char *pc_problem(uint16_t flags, uint8_t cpu_mode)
     return NULL;
 }
 
+/* What the reader refuses in a DMA event, or NULL. */
+static const char *dma_problem(const struct regdbg_trace_record *rec)
+{
+    if (rec->dma_what < 1 || rec->dma_what > REGDBG_DMA_WHAT_MAX) {
+        return "DMA event of an unknown kind";
+    }
+    if (rec->dma_why > REGDBG_DMA_WHY_MAX) {
+        return "DMA event with an unknown reason";
+    }
+    if (rec->flags & ~(uint16_t)REGDBG_EV_DMA_FLAGS) {
+        return "flags has unknown bits";
+    }
+    if (rec->rule != REGDBG_RULE_NONE || rec->cpu_mode != REGDBG_MODE_UNKNOWN ||
+        rec->irq_source) {
+        return "DMA event with a rule, a CPU mode or an interrupt source";
+    }
+    if (rec->bar >= REGDBG_NUM_BARS) {
+        return "BAR number is out of range";
+    }
+    return NULL;
+}
+
 /*
  * What a reader refuses in an interrupt event (regdbg/abi.h, REGDBG_DIR_IRQ), or NULL: the same
  * checks as the ring's reader makes.
@@ -174,6 +198,12 @@ static const char *irq_problem(const struct regdbg_trace_record *rec)
 /* What a reader would refuse in an access record, or NULL: the writer never writes it. */
 static const char *access_problem(const struct regdbg_trace_record *rec)
 {
+    if (rec->dir == REGDBG_DIR_DMA) {
+        return dma_problem(rec);
+    }
+    if (rec->dma_what || rec->dma_why) {
+        return "a DMA event's fields in another record";
+    }
     if (rec->dir == REGDBG_DIR_IRQ) {
         return irq_problem(rec);
     }
@@ -248,7 +278,8 @@ int trace_writer_add(struct trace_writer *w, const struct regdbg_trace_record *r
             .cpu = rec->cpu, .seq = rec->seq, .t_ns = rec->t_ns, .offset = rec->offset,
             .value = rec->value, .orig_value = rec->orig_value, .guest_pc = rec->guest_pc,
             .flags = rec->flags, .rule = rec->rule, .cpu_mode = rec->cpu_mode,
-            .irq_source = rec->irq_source,
+            .irq_source = rec->irq_source, .dma_what = rec->dma_what,
+            .dma_why = rec->dma_why,
         };
         memcpy(dst, &d, sizeof(d));
         w->used += sizeof(d);
@@ -310,6 +341,9 @@ void trace_header_from_shm(struct regdbg_trace_header *th, const struct regdbg_s
     th->backend = sh->backend;
     memcpy(th->bars, sh->bars, sizeof(th->bars));
     th->guest_pc = sh->guest_pc;
+    th->dma_mode = sh->dma_mode;
+    th->dma_address_bits = sh->dma_address_bits;
+    th->dma_buffer_size = sh->dma_buffer_size;
 }
 
 void trace_record_from_event(struct regdbg_trace_record *rec, const struct regdbg_event *ev)
@@ -329,7 +363,8 @@ void trace_record_from_event(struct regdbg_trace_record *rec, const struct regdb
     rec->kind = REGDBG_REC_ACCESS;
     rec->cpu_mode = ev->cpu_mode;
     rec->irq_source = ev->irq_source;
-    memset(rec->pad, 0, sizeof(rec->pad));
+    rec->dma_what = ev->dma_what;
+    rec->dma_why = ev->dma_why;
 }
 
 /* --- reader ------------------------------------------------------------------------------------ */
@@ -440,7 +475,7 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
 {
     static const uint8_t zero[8];
     const char *problem;
-    bool irq = false;
+    bool irq = false, dma = false;
 
     memset(rec, 0, sizeof(*rec));
     rec->rule = REGDBG_RULE_NONE;
@@ -494,14 +529,22 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
         memcpy(&d, p, sizeof(d));
         if (d.dir == REGDBG_DIR_IRQ && r->version >= REGDBG_TRACE_VERSION_IRQ) {
             irq = true;
+        } else if (d.dir == REGDBG_DIR_DMA && r->version >= REGDBG_TRACE_VERSION_DMA) {
+            dma = true;
         } else if (d.dir > REGDBG_DIR_WRITE) {
             return "direction is neither read nor write";
         } else if (d.size != 1 && d.size != 2 && d.size != 4 && d.size != 8) {
             return "access size is not 1, 2, 4 or 8";
         }
-        if (memcmp(d.reserved, zero, sizeof(d.reserved)) != 0 ||
-            (r->version < 2 && d.cpu_mode) || (!irq && d.irq_source)) {
+        if ((r->version < 2 && d.cpu_mode) || (!irq && d.irq_source) ||
+            (r->version < REGDBG_TRACE_VERSION_DMA && (d.dma_what || d.dma_why))) {
             return "reserved bits are set";
+        }
+        if (dma && d.size >= TRACE_DMA_ENGINES_MAX) {
+            return "DMA event of an engine out of range";
+        }
+        if (!dma && (d.dma_what || d.dma_why)) {
+            return "a DMA event's fields in another record";
         }
         if (r->have_seq && d.seq <= r->last_seq) {
             return "sequence number goes backwards";
@@ -521,8 +564,13 @@ static const char *decode(struct trace_reader *r, const unsigned char *p,
         rec->rule = d.rule;
         rec->cpu_mode = d.cpu_mode;
         rec->irq_source = d.irq_source;
+        rec->dma_what = d.dma_what;
+        rec->dma_why = d.dma_why;
         if (irq) {
             return irq_problem(rec);
+        }
+        if (dma) {
+            return dma_problem(rec);
         }
         break;
     }
@@ -641,7 +689,7 @@ void trace_reader_close(struct trace_reader *r)
 /* The names of the REGDBG_EV_* flags, by bit; dump and the views print these. */
 const char *const trace_flag_names[TRACE_N_FLAGS] = {
     "edited", "injected", "dropped", "parked", "timed-out", "not-parked-no-vcpu",
-    "not-parked-no-debugger", "pc", "pc-after", "msi", "blocked",
+    "not-parked-no-debugger", "pc", "pc-after", "msi", "blocked", "dma-addr", "from-device",
 };
 _Static_assert(REGDBG_EV_ALL_FLAGS == (1u << TRACE_N_FLAGS) - 1, "a name for every event flag");
 
@@ -701,4 +749,64 @@ const char *trace_irq_source_name(uint8_t source)
                    "a name per interrupt source");
 
     return source <= REGDBG_IRQ_SRC_MAX ? names[source] : "unknown";
+}
+
+const char *trace_dma_what_name(uint8_t what)
+{
+    static const char *const names[] = { "unknown", "start", "done", "refused", "blocked" };
+    _Static_assert(sizeof(names) / sizeof(names[0]) == REGDBG_DMA_WHAT_MAX + 1, "a name each");
+
+    return what <= REGDBG_DMA_WHAT_MAX ? names[what] : "unknown";
+}
+
+const char *trace_dma_why_name(uint8_t why)
+{
+    static const char *const names[] = {
+        "", "length", "address", "width", "busy", "no-buffer", "dma-off", "guest-master-off",
+        "direction",
+    };
+    _Static_assert(sizeof(names) / sizeof(names[0]) == REGDBG_DMA_WHY_MAX + 1, "a name each");
+
+    return why <= REGDBG_DMA_WHY_MAX ? names[why] : "";
+}
+
+const char *trace_dma_why_text(uint8_t why)
+{
+    static const char *const text[] = {
+        "",
+        "longer than the bounce buffer or the engine's max_length",
+        "not all of it is the guest's RAM",
+        "the bounce buffer lies beyond the device's DMA address width",
+        "the engine's previous transfer was not seen to complete",
+        "the bounce buffer's physical address cannot be read",
+        "the host's bus master is off (dma= unset): the device cannot make the transfer",
+        "the guest's Bus Master Enable is off: the device cannot make the transfer",
+        "the direction field holds neither value the map gives",
+    };
+    _Static_assert(sizeof(text) / sizeof(text[0]) == REGDBG_DMA_WHY_MAX + 1, "a text each");
+
+    return why <= REGDBG_DMA_WHY_MAX ? text[why] : "";
+}
+
+size_t trace_dma_format(const struct regdbg_trace_record *r, char *buf, size_t len)
+{
+    int n;
+
+    if (!len) {
+        return 0;
+    }
+    n = snprintf(buf, len, "%s %s guest=0x%" PRIx64 " len=%" PRIu64, trace_dma_what_name(r->dma_what),
+                 r->flags & REGDBG_EV_DMA_FROM_DEVICE ? "from-device" : "to-device", r->offset,
+                 r->orig_value);
+    if (n > 0 && (size_t)n < len && r->value) {
+        n += snprintf(buf + n, len - (size_t)n, " buffer=0x%" PRIx64, r->value);
+    }
+    if (n > 0 && (size_t)n < len && r->guest_pc) {
+        n += snprintf(buf + n, len - (size_t)n, " copy_ns=%" PRIu64, r->guest_pc);
+    }
+    if (n > 0 && (size_t)n < len && r->dma_why) {
+        n += snprintf(buf + n, len - (size_t)n, " why=%s: %s", trace_dma_why_name(r->dma_why),
+                      trace_dma_why_text(r->dma_why));
+    }
+    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 }

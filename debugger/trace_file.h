@@ -2,10 +2,10 @@
  * regdbg trace files (format version 4, documented in docs/trace-format.md): a fixed header that
  * describes the device, then little-endian records of 32 bytes (an ordinary access, with or
  * without its guest PC, drop and end markers, where the guest placed a BAR) or 64 bytes (an
- * access a rule touched, one that does not fit a short form, or an interrupt event), each
- * starting with its kind byte. Writer (version 4) and reader (versions 1 to 4); the reader treats
- * the file as untrusted and reports the first damage with its byte offset. In memory, every
- * record is a struct regdbg_trace_record.
+ * access a rule touched, one that does not fit a short form, an interrupt event or a DMA
+ * event), each starting with its kind byte. Writer (version 5) and reader (versions 1 to 5); the
+ * reader treats the file as untrusted and reports the first damage with its byte offset. In
+ * memory, every record is a struct regdbg_trace_record.
  */
 #ifndef REGDBG_TRACE_FILE_H
 #define REGDBG_TRACE_FILE_H
@@ -17,14 +17,16 @@
 #include "regdbg/abi.h"
 
 #define REGDBG_TRACE_MAGIC   "RDBGTRCE"
-#define REGDBG_TRACE_VERSION 4u
+#define REGDBG_TRACE_VERSION 5u
 #define REGDBG_TRACE_VERSION_MIN 1u     /* the oldest version the reader reads */
 #define REGDBG_TRACE_VERSION_IRQ 4u     /* the first with interrupt events (full records, dir 2) */
+#define REGDBG_TRACE_VERSION_DMA 5u     /* the first with DMA events (full records, dir 3) */
 #define REGDBG_TRACE_HEADER_SIZE 256u
 
 /* In-memory record kinds (struct regdbg_trace_record.kind) */
 enum regdbg_record_kind {
-    REGDBG_REC_ACCESS = 1,  /* one register access, or (dir REGDBG_DIR_IRQ) an interrupt event */
+    REGDBG_REC_ACCESS = 1,  /* one register access, or (dir REGDBG_DIR_IRQ) an interrupt event,
+                               or (dir REGDBG_DIR_DMA) a DMA event */
     REGDBG_REC_DROP   = 2,  /* value = events the ring dropped here; seq = seq of the next access */
     REGDBG_REC_END    = 3,  /* the recording finished cleanly: value = accesses, orig_value = drops */
     REGDBG_REC_BAR    = 4,  /* version 3: BAR bar is at guest-physical address value from here on
@@ -38,7 +40,8 @@ enum regdbg_record_kind {
 /* On-disk kind bytes (the first byte of every record) */
 enum regdbg_disk_kind {
     REGDBG_DISK_SHORT = 0x01,   /* 32 bytes: an access with seq = previous + 1, untouched by rules */
-    REGDBG_DISK_FULL  = 0x02,   /* 64 bytes: any access; version 4: an interrupt event */
+    REGDBG_DISK_FULL  = 0x02,   /* 64 bytes: any access; version 4: an interrupt event;
+                                   version 5: a DMA event */
     REGDBG_DISK_DROP  = 0x03,   /* 32 bytes */
     REGDBG_DISK_END   = 0x04,   /* 32 bytes */
     REGDBG_DISK_SHORT_PC = 0x05, /* 32 bytes, version 2: a short access that carries its PC */
@@ -65,11 +68,17 @@ struct regdbg_trace_header {
     struct regdbg_bar_info bars[REGDBG_NUM_BARS];
     uint8_t guest_pc;                   /* version 2: the ring's header.guest_pc (1: every
                                            access a vCPU made carries its PC); 0 in version 1 */
-    uint8_t reserved[256 - 217];
+    uint8_t dma_mode;                   /* version 5: the ring's header.dma_mode; else 0 */
+    uint8_t dma_address_bits;           /* version 5: the ring's header.dma_address_bits */
+    uint8_t pad1[5];
+    uint64_t dma_buffer_size;           /* version 5: the ring's header.dma_buffer_size */
+    uint8_t reserved[256 - 232];
 };
 _Static_assert(offsetof(struct regdbg_trace_header, dev_id) == 40, "trace header layout");
 _Static_assert(offsetof(struct regdbg_trace_header, bars) == 120, "trace header layout");
 _Static_assert(offsetof(struct regdbg_trace_header, guest_pc) == 216, "trace header layout");
+_Static_assert(offsetof(struct regdbg_trace_header, dma_mode) == 217, "trace header layout");
+_Static_assert(offsetof(struct regdbg_trace_header, dma_buffer_size) == 224, "trace header layout");
 _Static_assert(sizeof(struct regdbg_trace_header) == REGDBG_TRACE_HEADER_SIZE, "trace header");
 
 /* A record as the reader returns it and the writer takes it (not the on-disk form). */
@@ -79,17 +88,18 @@ struct regdbg_trace_record {
     uint64_t offset;
     uint64_t value;
     uint64_t orig_value;
-    uint64_t guest_pc;
+    uint64_t guest_pc;                  /* dir REGDBG_DIR_DMA: the copy's duration in ns */
     int32_t cpu;
     uint16_t flags;
     uint16_t rule;
     uint8_t bar;
-    uint8_t size;
+    uint8_t size;                       /* dir REGDBG_DIR_DMA: the engine's index */
     uint8_t dir;
     uint8_t kind;                       /* enum regdbg_record_kind */
     uint8_t cpu_mode;                   /* enum regdbg_cpu_mode, with REGDBG_EV_PC */
     uint8_t irq_source;                 /* dir REGDBG_DIR_IRQ: enum regdbg_irq_source; else 0 */
-    uint8_t pad[2];
+    uint8_t dma_what;                   /* dir REGDBG_DIR_DMA: enum regdbg_dma_what; else 0 */
+    uint8_t dma_why;                    /* dir REGDBG_DIR_DMA: enum regdbg_dma_why; else 0 */
 };
 
 /* On disk, 32 bytes: the common case. */
@@ -143,10 +153,12 @@ struct regdbg_disk_full {
     uint8_t cpu_mode;                   /* version 2: enum regdbg_cpu_mode; zero in version 1 */
     uint8_t irq_source;                 /* version 4, dir REGDBG_DIR_IRQ: enum regdbg_irq_source;
                                            zero otherwise */
-    uint8_t reserved[2];                /* zero */
+    uint8_t dma_what;                   /* version 5, a DMA event: enum regdbg_dma_what; else 0 */
+    uint8_t dma_why;                    /* version 5, a DMA event: enum regdbg_dma_why; else 0 */
 };
 _Static_assert(sizeof(struct regdbg_disk_full) == 64, "full record layout");
 _Static_assert(offsetof(struct regdbg_disk_full, irq_source) == 61, "full record layout");
+_Static_assert(offsetof(struct regdbg_disk_full, dma_what) == 62, "full record layout");
 _Static_assert(offsetof(struct regdbg_disk_full, guest_pc) == 48, "full record layout");
 _Static_assert(offsetof(struct regdbg_disk_full, flags) == 56, "full record layout");
 _Static_assert(offsetof(struct regdbg_disk_full, cpu_mode) == 60, "full record layout");
@@ -211,7 +223,7 @@ enum trace_read_status trace_reader_next(struct trace_reader *r, struct regdbg_t
 void trace_reader_close(struct trace_reader *r);
 
 /* "edited,injected" etc.; buf gets "" when no flag is set. */
-#define TRACE_N_FLAGS 11
+#define TRACE_N_FLAGS 13
 extern const char *const trace_flag_names[TRACE_N_FLAGS];
 
 void trace_flags_str(uint16_t flags, char *buf, size_t len);
@@ -229,5 +241,21 @@ const char *trace_cpu_mode_name(uint8_t mode);
 const char *trace_irq_what_name(uint8_t what);
 const char *trace_irq_action_name(uint8_t action);
 const char *trace_irq_source_name(uint8_t source);
+
+/*
+ * The words of DMA events (regdbg/abi.h), as dump and the stream write them: what happened
+ * (enum regdbg_dma_what) "start", "done", "refused", "blocked", else "unknown"; why (enum
+ * regdbg_dma_why) "length", "address", "width", "busy", "no-buffer", "dma-off",
+ * "guest-master-off", "direction", else "" (none); and why in a sentence.
+ */
+const char *trace_dma_what_name(uint8_t what);
+const char *trace_dma_why_name(uint8_t why);
+const char *trace_dma_why_text(uint8_t why);
+/*
+ * A DMA event in one line, without time, vCPU and device: "start to-device guest=0x100000
+ * len=4096 buffer=0x2db92f000 copy_ns=31137", "refused from-device guest=0x8000000 len=4096
+ * why=address: not all of it is the guest's RAM". Returns strlen(buf).
+ */
+size_t trace_dma_format(const struct regdbg_trace_record *r, char *buf, size_t len);
 
 #endif /* REGDBG_TRACE_FILE_H */

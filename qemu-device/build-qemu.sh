@@ -21,8 +21,7 @@ DEB_VERSION="1:10.0.2+ds-2+deb13u1~bpo12+1"
 TARBALL="qemu_10.0.2+ds.orig.tar.xz"
 CACHE=${REGDBG_CACHE:-${XDG_CACHE_HOME:-${HOME:-/var/tmp}/.cache}/regdbg}
 DEVICE_FILES="regdbg-proxy.c regdbg-proxy.h regdbg-backend.c regdbg-rules.c regdbg-irq.c regdbg-guard.c regdbg-cpu.c regdbg-clock.c
- regdbg-hostirq.c
- meson.build Kconfig trace-events"
+ regdbg-dma.c regdbg-hostirq.c meson.build Kconfig trace-events"
 CONFIGURE_ARGS="--python=/usr/bin/python3 --target-list=x86_64-softmmu --without-default-features
  --disable-docs --disable-werror --enable-slirp --enable-kvm --enable-tcg --disable-download
  --disable-install-blobs --firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu"

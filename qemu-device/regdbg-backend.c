@@ -10,12 +10,13 @@
  *         I/O BARs go through the resourceN files with pread/pwrite. It
  *         handles the device as its owner would: enables it (sysfs enable)
  *         and turns on the decoding its BARs need, keeps the host's bus
- *         master off, and puts both back as found when QEMU exits. The
- *         guest's command register is the proxy's own (emulated) one and
- *         never reaches the host, as with vfio-pci. A device bound to a
- *         driver is refused (force=on: used as the driver's); with
- *         host-irq=uio it must be bound to uio_pci_generic, the backend's
- *         own way to its interrupt (regdbg-hostirq.c).
+ *         master off (with dma=bounce, regdbg-dma.c, it follows the guest's
+ *         Bus Master Enable), and puts both back as found when QEMU exits.
+ *         The guest's command register is otherwise the proxy's own
+ *         (emulated) one and never reaches the host, as with vfio-pci. A
+ *         device bound to a driver is refused (force=on: used as the
+ *         driver's); with host-irq=uio it must be bound to uio_pci_generic,
+ *         the backend's own way to its interrupt (regdbg-hostirq.c).
  *
  * Copyright (c) 2026 The regdbg authors
  *
@@ -522,6 +523,24 @@ static void regdbg_backend_hw_release(RegdbgProxyState *s)
     s->host_enabled = false;
     g_free(s->host_dir);
     s->host_dir = NULL;
+}
+
+bool regdbg_backend_hw_master(RegdbgProxyState *s, bool on, Error **errp)
+{
+    uint16_t cmd, want;
+
+    if (!s->host_dir) {
+        return false;           /* a driver's device (force=on): not ours */
+    }
+    if (!regdbg_hw_command(s->host_dir, &cmd, false, errp)) {
+        return false;
+    }
+    want = on ? cmd | PCI_COMMAND_MASTER : cmd & ~PCI_COMMAND_MASTER;
+    if (want != cmd && !regdbg_hw_command(s->host_dir, &want, true, errp)) {
+        return false;
+    }
+    trace_regdbg_backend_hw_master(s->host_dir, on, want);
+    return true;
 }
 
 /* The device folder for host=, or NULL with an error naming the choices */

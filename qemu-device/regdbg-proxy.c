@@ -118,6 +118,8 @@ void regdbg_proxy_publish(RegdbgProxyState *s, const RegdbgAccess *a)
     ev->dir = a->dir;
     ev->cpu_mode = a->cpu_mode;
     ev->irq_source = a->irq_source;
+    ev->dma_what = a->dma_what;
+    ev->dma_why = a->dma_why;
     regdbg_ring_publish(ev, pos);
 }
 
@@ -132,6 +134,7 @@ static void regdbg_proxy_access_init(RegdbgAccess *a, RegdbgProxyBar *bar,
     a->cpu_mode = REGDBG_MODE_UNKNOWN;
     a->post_read = a->inject = a->irq = 0;
     a->irq_source = REGDBG_IRQ_SRC_NONE;
+    a->dma_what = a->dma_why = 0;
     a->cpu = current_cpu ? current_cpu->cpu_index : REGDBG_CPU_NONE;
     a->flags = 0;
     a->pc_tried = false;
@@ -154,7 +157,7 @@ static uint64_t regdbg_proxy_bar_read(void *opaque, hwaddr addr, unsigned size)
 {
     RegdbgProxyBar *bar = opaque;
     RegdbgProxyState *s = bar->proxy;
-    RegdbgAccess a;
+    RegdbgAccess a, post;
     uint64_t candidates;
 
     if (addr + size > bar->size) {
@@ -171,14 +174,21 @@ static uint64_t regdbg_proxy_bar_read(void *opaque, hwaddr addr, unsigned size)
         atomic_load_explicit(&s->ring.hdr->step_left, memory_order_relaxed)) {
         regdbg_rules_before(s, &a, candidates);
     }
+    post.dma_what = 0;
     if (!a.skip_backend) {
         a.value = a.orig = s->backend->read(s, bar, addr, size);
+        if (unlikely(s->dma)) {
+            regdbg_dma_read(s, bar, &a, &post);
+        }
         if (a.post_read || a.inject || a.forced) {
             regdbg_rules_after_read(s, &a);
         }
     }
     trace_regdbg_proxy_read(bar->index, addr, size, a.value);
     regdbg_proxy_publish(s, &a);
+    if (unlikely(post.dma_what)) {
+        regdbg_proxy_publish(s, &post);
+    }
     if (unlikely(a.irq)) {
         regdbg_rules_fire_irq(s, &a);
     }
@@ -191,7 +201,7 @@ static void regdbg_proxy_bar_write(void *opaque, hwaddr addr, uint64_t val,
 {
     RegdbgProxyBar *bar = opaque;
     RegdbgProxyState *s = bar->proxy;
-    RegdbgAccess a;
+    RegdbgAccess a, post;
     uint64_t candidates;
 
     if (addr + size > bar->size) {
@@ -208,11 +218,18 @@ static void regdbg_proxy_bar_write(void *opaque, hwaddr addr, uint64_t val,
         atomic_load_explicit(&s->ring.hdr->step_left, memory_order_relaxed)) {
         regdbg_rules_before(s, &a, candidates);
     }
+    post.dma_what = 0;
+    if (unlikely(s->dma) && !a.skip_backend) {
+        regdbg_dma_write(s, bar, &a, &post);
+    }
     trace_regdbg_proxy_write(bar->index, addr, size, a.value);
     if (!a.skip_backend) {
         s->backend->write(s, bar, addr, a.value, size);
     }
     regdbg_proxy_publish(s, &a);
+    if (unlikely(post.dma_what)) {
+        regdbg_proxy_publish(s, &post);
+    }
     if (unlikely(a.irq)) {
         regdbg_rules_fire_irq(s, &a);
     }
@@ -459,6 +476,7 @@ static bool regdbg_proxy_create_shm(RegdbgProxyState *s, Error **errp)
     }
     h->consumer_timeout_ns = (uint64_t)s->consumer_timeout_ms * 1000000ULL;
     h->guest_pc = s->guest_pc;
+    regdbg_dma_fill_header(s, h);
     h->park_timeout_ns = s->park_timeout_ns =
         (uint64_t)s->park_timeout_ms * 1000000ULL;
     /* A new memfd is zeroed: no rule, no index bit, slots FREE */
@@ -547,9 +565,11 @@ static void regdbg_proxy_register_bars(RegdbgProxyState *s)
                               bar, name, bar->size);
         /*
          * A parked or waiting access drops the BQL; another vCPU may then
-         * access this device. The device's only DMA is its MSI, which the
-         * guest may aim at a BAR of the device: regdbg-irq.c sends no MSI
-         * while its thread is sending one, so that cannot recurse.
+         * access this device. The device's DMA is its MSI, which the guest
+         * may aim at a BAR of the device: regdbg-irq.c sends no MSI while its
+         * thread is sending one, so that cannot recurse; and with dma=bounce
+         * the copies between the guest's RAM and its buffers, which never
+         * touch a device's registers.
          */
         bar->mr.disable_reentrancy_guard = true;
         if (bar->type == REGDBG_BAR_IO) {
@@ -609,16 +629,23 @@ static void regdbg_proxy_realize(PCIDevice *pdev, Error **errp)
         return;
     }
     regdbg_clock_init();
+    /* the DMA engines and their buffers: before anything on the host */
+    if (!regdbg_dma_realize(s, errp)) {
+        return;
+    }
     if (!s->backend->realize(s, errp)) {
+        regdbg_dma_unrealize(s);
         return;
     }
     if (!regdbg_proxy_create_shm(s, errp)) {
+        regdbg_dma_unrealize(s);
         s->backend->unrealize(s);
         return;
     }
     regdbg_proxy_set_identity(s);
     if (!regdbg_proxy_irq_realize(s, errp)) {
         regdbg_proxy_destroy_shm(s);
+        regdbg_dma_unrealize(s);
         s->backend->unrealize(s);
         return;
     }
@@ -626,6 +653,7 @@ static void regdbg_proxy_realize(PCIDevice *pdev, Error **errp)
     if (!regdbg_hostirq_start(s, errp)) {
         regdbg_proxy_irq_exit(s);
         regdbg_proxy_destroy_shm(s);
+        regdbg_dma_unrealize(s);
         s->backend->unrealize(s);
         return;
     }
@@ -644,7 +672,48 @@ static void regdbg_proxy_exit(PCIDevice *pdev)
     regdbg_proxy_destroy_shm(s);
     g_free(s->shm_fd_path);
     s->shm_fd_path = NULL;
+    regdbg_dma_unrealize(s);
     s->backend->unrealize(s);
+}
+
+/*
+ * The guest's command register is the proxy's own. With dma=bounce its Bus
+ * Master Enable reaches the host device too (not the hot path: a config
+ * write, and one system call); else the host's bus master stays off. The
+ * rest of a config write is the interrupt's (regdbg-irq.c).
+ */
+static void regdbg_proxy_write_config(PCIDevice *pdev, uint32_t addr,
+                                      uint32_t val, int len)
+{
+    RegdbgProxyState *s = REGDBG_PROXY(pdev);
+    uint16_t old = pci_get_word(pdev->config + PCI_COMMAND);
+    uint16_t cmd;
+    Error *err = NULL;
+
+    regdbg_proxy_config_write(pdev, addr, val, len);
+    cmd = pci_get_word(pdev->config + PCI_COMMAND);
+    if (s->dma_mode != REGDBG_DMA_MODE_BOUNCE ||
+        !((old ^ cmd) & PCI_COMMAND_MASTER)) {
+        return;
+    }
+    if (!regdbg_backend_hw_master(s, cmd & PCI_COMMAND_MASTER, &err) && err) {
+        error_report_err(err);
+    }
+}
+
+/* A reset: interrupt lowered, DMA engines idle, the host's bus master off */
+static void regdbg_proxy_reset(DeviceState *dev)
+{
+    RegdbgProxyState *s = REGDBG_PROXY(dev);
+    Error *err = NULL;
+
+    regdbg_proxy_irq_reset(s);
+    regdbg_hostirq_reset(s);
+    regdbg_dma_reset(s);
+    if (s->dma_mode == REGDBG_DMA_MODE_BOUNCE &&
+        !regdbg_backend_hw_master(s, false, &err) && err) {
+        error_report_err(err);
+    }
 }
 
 /*
@@ -664,6 +733,11 @@ static const QEnumLookup regdbg_bar_type_lookup = {
 static const QEnumLookup regdbg_ring_mode_lookup = {
     .array = (const char *const[]) { "lossless", "lossy" },
     .size = 2,                  /* enum regdbg_ring_mode */
+};
+
+static const QEnumLookup regdbg_dma_lookup = {
+    .array = (const char *const[]) { "off", "bounce" },
+    .size = 2,                  /* enum regdbg_dma_mode */
 };
 
 static const QEnumLookup regdbg_host_access_lookup = {
@@ -724,6 +798,17 @@ static const PropertyInfo regdbg_prop_host_irq = {
     .set_default_value = qdev_propinfo_set_default_value_enum,
 };
 
+static const PropertyInfo regdbg_prop_dma = {
+    .type = "RegdbgDma",
+    .description = "backend=hw: DMA of the engines dma-map= describes: the "
+                   "host's bus master stays off, or transfers go through "
+                   "bounce buffers (off/bounce)",
+    .enum_table = &regdbg_dma_lookup,
+    .get = qdev_propinfo_get_enum,
+    .set = qdev_propinfo_set_enum,
+    .set_default_value = qdev_propinfo_set_default_value_enum,
+};
+
 /* The four properties of BAR n, one macro each (checkpatch wants one value) */
 #define REGDBG_BAR_SIZE(n) \
     DEFINE_PROP_SIZE("bar" #n "-size", RegdbgProxyState, bar_size[n], 0)
@@ -768,6 +853,9 @@ static const Property regdbg_proxy_properties[] = {
     DEFINE_PROP_BOOL("force", RegdbgProxyState, force, false),
     DEFINE_PROP_SIGNED("host-irq", RegdbgProxyState, host_irq,
                        REGDBG_HOST_IRQ_OFF, regdbg_prop_host_irq, int),
+    DEFINE_PROP_SIGNED("dma", RegdbgProxyState, dma_mode, REGDBG_DMA_MODE_OFF,
+                       regdbg_prop_dma, int),
+    DEFINE_PROP_STRING("dma-map", RegdbgProxyState, dma_map),
     DEFINE_PROP_UINT64("default-read", RegdbgProxyState, default_read, 0),
     DEFINE_PROP_STRING("shm", RegdbgProxyState, shm_path),
     DEFINE_PROP_UINT32("ring-entries", RegdbgProxyState, ring_entries,
@@ -803,12 +891,6 @@ static void regdbg_proxy_instance_init(Object *obj)
     }
 }
 
-static void regdbg_proxy_reset(DeviceState *dev)
-{
-    regdbg_proxy_irq_reset(REGDBG_PROXY(dev));
-    regdbg_hostirq_reset(REGDBG_PROXY(dev));
-}
-
 static void regdbg_proxy_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
@@ -816,7 +898,7 @@ static void regdbg_proxy_class_init(ObjectClass *klass, void *data)
 
     k->realize = regdbg_proxy_realize;
     k->exit = regdbg_proxy_exit;
-    k->config_write = regdbg_proxy_config_write;
+    k->config_write = regdbg_proxy_write_config;
     k->vendor_id = PCI_VENDOR_ID_REDHAT;
     k->device_id = 0x00ff;
     k->class_id = PCI_CLASS_OTHERS;

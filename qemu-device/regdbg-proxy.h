@@ -85,6 +85,9 @@ static inline uint64_t regdbg_access_clock_ns(void)
 
 OBJECT_DECLARE_SIMPLE_TYPE(RegdbgProxyState, REGDBG_PROXY)
 
+/* The DMA engines of dma-map= and their bounce buffers (regdbg-dma.c) */
+typedef struct RegdbgDma RegdbgDma;
+
 /*
  * A shared mapping of a file that another process may truncate
  * (regdbg-guard.c): a fault past the file's end gives zero pages, sets
@@ -198,6 +201,10 @@ struct RegdbgProxyState {
     bool guest_pc;              /* record the PC of every access */
     uint64_t default_read;
     bool msi;                   /* offer an MSI capability (regdbg-irq.c) */
+    /* dma= (enum regdbg_dma_mode) and dma-map=: regdbg-dma.c */
+    int dma_mode;
+    char *dma_map;
+    RegdbgDma *dma;             /* NULL: no dma-map */
 
     /* Properties: ring */
     /* shm=PATH, a link to the ring; else, after realize, shm_fd_path */
@@ -256,14 +263,43 @@ typedef struct RegdbgAccess {
     uint8_t dir;
     uint8_t cpu_mode;           /* enum regdbg_cpu_mode */
     uint8_t irq_source;         /* REGDBG_DIR_IRQ: enum regdbg_irq_source */
+    uint8_t dma_what;           /* REGDBG_DIR_DMA: enum regdbg_dma_what */
+    uint8_t dma_why;            /* REGDBG_DIR_DMA: enum regdbg_dma_why */
     bool pc_tried;              /* regdbg_cpu_where() was asked already */
     bool skip_backend;
     bool forced;                /* a parked read continues with forced_value */
 } RegdbgAccess;
 
 const RegdbgBackendOps *regdbg_backend_find(int kind);
+/*
+ * backend=hw: turn the host device's bus master on or off (the guest's Bus
+ * Master Enable, with dma=bounce). false when the host's command register
+ * is not ours (force=on) or cannot be written (errp says why).
+ */
+bool regdbg_backend_hw_master(RegdbgProxyState *s, bool on, Error **errp);
 
-/* Publish one event (an access, or an interrupt event) into the ring */
+/* regdbg-dma.c: dma=, dma-map= */
+bool regdbg_dma_realize(RegdbgProxyState *s, Error **errp);
+void regdbg_dma_unrealize(RegdbgProxyState *s);
+void regdbg_dma_reset(RegdbgProxyState *s);
+void regdbg_dma_fill_header(RegdbgProxyState *s, struct regdbg_shm_header *h);
+/*
+ * Before a write reaches the backend (after the rules): keeps the guest's
+ * values of the described registers; a start write is bounced (DMA and
+ * address events published now), or refused (a->skip_backend), or blocked.
+ * *post (dma_what set) is a DMA event to publish after the write's own.
+ */
+void regdbg_dma_write(RegdbgProxyState *s, RegdbgProxyBar *bar,
+                      RegdbgAccess *a, RegdbgAccess *post);
+/*
+ * After a read from the backend: a swapped address reads as the guest's,
+ * and a completion seen copies the transfer into the guest's memory; *post
+ * as above.
+ */
+void regdbg_dma_read(RegdbgProxyState *s, RegdbgProxyBar *bar,
+                     RegdbgAccess *a, RegdbgAccess *post);
+
+/* Publish one event (an access, an interrupt or a DMA event) into the ring */
 void regdbg_proxy_publish(RegdbgProxyState *s, const RegdbgAccess *a);
 
 /*

@@ -53,6 +53,48 @@ static void irq_what(const struct stored_event *ev, char *buf, size_t len)
     }
 }
 
+/*
+ * A DMA event (regdbg/abi.h): "D" and the engine (its name in the device's map, else dmaN) where
+ * an access has its width and register, then what the proxy did.
+ */
+static void format_dma(const struct ui *ui, const struct stored_event *ev, char *buf, size_t len,
+                       int *dir_col)
+{
+    const struct proxy *p = &ui->s->proxies[ev->dev];
+    int64_t rel = (int64_t)(ev->t_ns - ui->session_start_ns);
+    uint64_t mag = rel < 0 ? (uint64_t)-rel : (uint64_t)rel;
+    struct regdbg_trace_record r = {
+        .offset = ev->offset, .value = ev->value, .orig_value = ev->orig_value,
+        .guest_pc = ev->guest_pc, .flags = ev->flags, .dma_what = ev->dma_what,
+        .dma_why = ev->dma_why,
+    };
+    char engine[48], cpu[16];
+    int n;
+
+    if (p->map && p->map->dma && ev->size < p->map->dma->n_engines) {
+        snprintf(engine, sizeof(engine), "%s", p->map->dma->engines[ev->size].name);
+    } else {
+        snprintf(engine, sizeof(engine), "dma%u", ev->size);
+    }
+    if (ev->cpu < 0) {
+        snprintf(cpu, sizeof(cpu), "-");
+    } else {
+        snprintf(cpu, sizeof(cpu), "c%d", ev->cpu);
+    }
+    n = snprintf(buf, len, "%s%5llu.%06llu %-3s %-8.8s D  %-20.20s ", rel < 0 ? "-" : " ",
+                 (unsigned long long)(mag / 1000000000u),
+                 (unsigned long long)(mag % 1000000000u / 1000u), cpu, p->id, engine);
+    if (ui->who != WHO_HIDDEN && n > 0 && (size_t)n < len) {
+        n += snprintf(buf + n, len - (size_t)n, "%-28.28s ", "-");
+    }
+    if (dir_col) {
+        *dir_col = n > 0 ? n : 0;
+    }
+    if (n > 0 && (size_t)n < len) {
+        trace_dma_format(&r, buf + n, len - (size_t)n);
+    }
+}
+
 void ui_format_event(const struct ui *ui, const struct stored_event *ev, char *buf, size_t len,
                      int *dir_col)
 {
@@ -64,6 +106,10 @@ void ui_format_event(const struct ui *ui, const struct stored_event *ev, char *b
     char where[48], cpu[16], fields[256] = "";
     int n;
 
+    if (ev->dir == REGDBG_DIR_DMA) {
+        format_dma(ui, ev, buf, len, dir_col);
+        return;
+    }
     if (ev->dir == REGDBG_DIR_IRQ) {
         irq_where(ev, where, sizeof(where));
     } else if (reg) {
@@ -237,7 +283,9 @@ static void stream_draw(struct ui *ui)
     for (int row = 0; row < vs->rows && vs->top + (uint64_t)row < count; row++) {
         uint64_t pos = vs->top + (uint64_t)row;
         const struct stored_event *ev = event_store_at(st, event_store_view_at(st, pos));
+        /* a DMA event that did not happen stands out */
         enum role role = ev->dir == REGDBG_DIR_IRQ ? ROLE_CHANGED
+                       : ev->dir == REGDBG_DIR_DMA ? (ev->dma_why ? ROLE_ERROR : ROLE_CHANGED)
                        : ev->dir ? ROLE_WRITE : ROLE_READ;
         int dir_col = 0;
 
@@ -250,7 +298,8 @@ static void stream_draw(struct ui *ui)
         screen_put(VIEW_TOP + row, 0, line, A_NORMAL);
         if (dir_col < vs->cols) {
             screen_put(VIEW_TOP + row, dir_col, line + dir_col,
-                       screen_attr(ev->flags && ev->dir != REGDBG_DIR_IRQ ? ROLE_EDITED : role));
+                       screen_attr(ev->flags && ev->dir != REGDBG_DIR_IRQ &&
+                                   ev->dir != REGDBG_DIR_DMA ? ROLE_EDITED : role));
         }
     }
 }

@@ -412,6 +412,9 @@ static int read_run(struct trace_diff *d, size_t run, struct trace_reader *r,
             fprintf(stderr, "regdbg diff: %s\n", err);
             return -1;
         }
+        if (rec.kind == REGDBG_REC_ACCESS && rec.dir == REGDBG_DIR_DMA) {
+            continue;           /* a DMA event, no register access: not compared */
+        }
         if (rec.kind == REGDBG_REC_ACCESS && rec.dir == REGDBG_DIR_IRQ) {
             info->irq_events++;     /* where they fall between accesses is timing */
         } else if (rec.kind == REGDBG_REC_ACCESS) {

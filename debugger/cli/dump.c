@@ -37,12 +37,16 @@ const char dump_usage[] =
     "      is the address after the instruction, mode=prot32 when the vCPU's mode is new, and\n"
     "      with --symbols the function+offset and (file:line); last, after two spaces, the\n"
     "      fields (SPEED=fast: a field's value by the name the map gives it, else a number).\n"
-    "      Lines starting with # are markers (dropped events, end, BAR placements). Bytes of\n"
-    "      the device id and of names other than printable ASCII show as \\xNN. An interrupt\n"
-    "      event is a line I - TIME CPU DEV LINE WHAT by=SOURCE[:RULE][(ACTION)] [blocked]\n"
-    "      [pc=...]: LINE INTA-INTD or MSI0, WHAT raised, lowered, msi, unchanged,\n"
-    "      host-masked or host-unmasked, SOURCE debugger, rule, host or device, ACTION assert,\n"
-    "      deassert or pulse.\n"
+    "      Lines starting with # are markers (the proxy's dma= when it has a dma-map, dropped\n"
+    "      events, end, BAR placements). Bytes of the device id and of names other than\n"
+    "      printable ASCII show as \\xNN. An interrupt event is a line\n"
+    "      I - TIME CPU DEV LINE WHAT by=SOURCE[:RULE][(ACTION)] [blocked] [pc=...]: LINE\n"
+    "      INTA-INTD or MSI0, WHAT raised, lowered, msi, unchanged, host-masked or\n"
+    "      host-unmasked, SOURCE debugger, rule, host or device, ACTION assert, deassert or\n"
+    "      pulse. A DMA event of a proxy with dma-map= is a line of its own: D, the time, CPU\n"
+    "      and device, dmaN (the engine), start|done|refused|blocked, to-device|from-device,\n"
+    "      guest=ADDRESS len=BYTES, buffer=ADDRESS (the bounce buffer), copy_ns=NS (the copy),\n"
+    "      why=WORD: the reason of a refusal or a block.\n"
     "json: one object per access with the keys seq, t_ns, cpu, dev, bar, off, size, dir (\"r\"\n"
     "      or \"w\"), value, reg (the register's name, null outside every register), fields\n"
     "      (an object: each field's number, null outside every register), flags (and orig,\n"
@@ -50,12 +54,14 @@ const char dump_usage[] =
     "      known; with --symbols also sym \"func+0xoff\" and src \"file:line\", null when\n"
     "      unknown). An interrupt event has dir \"irq\" and the keys irq (what happened), line\n"
     "      (\"intx\" with pin, or \"msi\" with vector), source, action and rule when there are,\n"
-    "      flags ([\"blocked\"] or []) and the PC keys.\n"
+    "      flags ([\"blocked\"] or []) and the PC keys. A DMA event: seq, t_ns, cpu, dev, bar,\n"
+    "      dir \"dma\", engine, what, direction, guest, len, buffer, copy_ns (and why).\n"
     "csv:  a header row, then one row per access with a column for each json key (fields as\n"
     "      the text shows them, flags comma-separated, absent values empty), quoted as\n"
     "      RFC 4180 says: for spreadsheets and pandas.read_csv. An interrupt event's row has\n"
     "      dir irq, off its pin or vector, value what happened and fields line=, source= and\n"
-    "      action=.\n"
+    "      action=. A DMA event's row has dir dma, off its guest address, size its engine,\n"
+    "      value its buffer, orig its length and fields the text form's description.\n"
     "A damaged file is reported after the events that precede the damage.\n"
     "\n"
     "  --format F   text (default), json or csv\n"
@@ -200,6 +206,14 @@ static void print_text(struct dump_ctx *d, const struct regdbg_trace_record *r,
         print_irq_text(d, r, negative, mag, cpu, dev);
         return;
     }
+    if (r->dir == REGDBG_DIR_DMA) {
+        char text[256];
+
+        trace_dma_format(r, text, sizeof(text));
+        printf("D %s%" PRIu64 ".%09" PRIu64 " %s %s dma%u %s\n", negative ? "-" : "",
+               mag / 1000000000u, mag % 1000000000u, cpu, dev[0] ? dev : "-", r->size, text);
+        return;
+    }
     reg = d->map ? regmap_find(d->map, r->bar, r->offset, r->size) : NULL;
     printf("%c %u %s%" PRIu64 ".%09" PRIu64 " %s %s bar%u+0x%04" PRIx64, r->dir ==
            REGDBG_DIR_WRITE ? 'W' : 'R', r->size, negative ? "-" : "", mag / 1000000000u,
@@ -239,6 +253,22 @@ static void print_text(struct dump_ctx *d, const struct regdbg_trace_record *r,
 
 /* "reg" and "fields" of an access: the register's name and each field's number (a field's values
    keep one type, whatever names the map gives some of them), null outside every register. */
+/* A proxy with dma-map=: what it did with the device's DMA, as the first text line */
+static void print_dma_header(const struct regdbg_trace_header *h)
+{
+    if (!h->dma_address_bits) {
+        return;
+    }
+    if (h->dma_mode == REGDBG_DMA_MODE_BOUNCE) {
+        printf("# dma=bounce: bounce buffers of %" PRIu64 " bytes (%s), the device's DMA "
+               "addresses below 2^%u\n", h->dma_buffer_size,
+               h->dma_buffer_size >= (2u << 20) ? "a hugetlbfs page" : "one page: no hugepage",
+               h->dma_address_bits);
+    } else {
+        printf("# dma=off: the host's bus master stays off; DMA starts are flagged blocked\n");
+    }
+}
+
 static void print_json_reg(const struct dump_ctx *d, const struct regdbg_trace_record *r)
 {
     const struct regmap_reg *reg = d->map ? regmap_find(d->map, r->bar, r->offset, r->size)
@@ -318,6 +348,20 @@ static void print_json(const struct dump_ctx *d, const struct regdbg_trace_recor
         print_irq_json(d, r, dev_json);
         return;
     }
+    if (r->dir == REGDBG_DIR_DMA) {
+        printf("{\"seq\":%" PRIu64 ",\"t_ns\":%" PRIu64 ",\"cpu\":%d,\"dev\":%s,\"bar\":%u,"
+               "\"dir\":\"dma\",\"engine\":%u,\"what\":\"%s\",\"direction\":\"%s\","
+               "\"guest\":%" PRIu64 ",\"len\":%" PRIu64 ",\"buffer\":%" PRIu64 ",\"copy_ns\":%"
+               PRIu64, r->seq, r->t_ns, r->cpu, dev_json, r->bar, r->size,
+               trace_dma_what_name(r->dma_what),
+               r->flags & REGDBG_EV_DMA_FROM_DEVICE ? "from-device" : "to-device", r->offset,
+               r->orig_value, r->value, r->guest_pc);
+        if (r->dma_why) {
+            printf(",\"why\":\"%s\"", trace_dma_why_name(r->dma_why));
+        }
+        puts("}");
+        return;
+    }
     printf("{\"seq\":%" PRIu64 ",\"t_ns\":%" PRIu64 ",\"cpu\":%d,\"dev\":%s,\"bar\":%u,"
            "\"off\":%" PRIu64 ",\"size\":%u,\"dir\":\"%c\",\"value\":%" PRIu64,
            r->seq, r->t_ns, r->cpu, dev_json, r->bar, r->offset, r->size,
@@ -326,7 +370,8 @@ static void print_json(const struct dump_ctx *d, const struct regdbg_trace_recor
     fputs(",\"flags\":[", stdout);
     for (unsigned i = 0; i < TRACE_N_FLAGS; i++) {
         /* the PC's flags are keys of their own */
-        if ((r->flags & (1u << i)) && !((1u << i) & (REGDBG_EV_PC | REGDBG_EV_PC_AFTER))) {
+        if ((r->flags & (1u << i)) &&
+            !((1u << i) & (REGDBG_EV_PC | REGDBG_EV_PC_AFTER))) {
             printf("%s\"%s\"", first ? "" : ",", trace_flag_names[i]);
             first = false;
         }
@@ -417,7 +462,8 @@ static void print_csv(struct dump_ctx *d, const struct regdbg_trace_record *r, c
         return;
     }
     irq = r->dir == REGDBG_DIR_IRQ;
-    reg = d->map && !irq ? regmap_find(d->map, r->bar, r->offset, r->size) : NULL;
+    reg = d->map && !irq && r->dir != REGDBG_DIR_DMA ?
+          regmap_find(d->map, r->bar, r->offset, r->size) : NULL;
     if (reg) {
         regmap_decode(reg, r->offset, r->size, r->value, fields, sizeof(fields));
     } else if (irq) {
@@ -426,6 +472,12 @@ static void print_csv(struct dump_ctx *d, const struct regdbg_trace_record *r, c
                  r->flags & REGDBG_EV_IRQ_MSI ? "msi" : "intx",
                  trace_irq_source_name(r->irq_source), r->orig_value ? " action=" : "",
                  trace_irq_action_name((uint8_t)r->orig_value));
+    }
+    if (r->dir == REGDBG_DIR_DMA) {
+        /* a DMA event: off its guest address, size its engine, value its buffer, orig its
+           length, fields what the text form says */
+        trace_dma_format(r, fields, sizeof(fields));
+        touched = true;
     }
     for (unsigned i = 0; i < TRACE_N_FLAGS; i++) {
         /* the PC's flags are columns of their own, as in JSON */
@@ -441,8 +493,9 @@ static void print_csv(struct dump_ctx *d, const struct regdbg_trace_record *r, c
         printf(",,%" PRIu64 ",,irq,%s", r->offset, trace_irq_what_name((uint8_t)r->value));
         touched = false;        /* orig_value is the action, in the fields */
     } else {
-        printf(",%u,%" PRIu64 ",%u,%c,%" PRIu64, r->bar, r->offset, r->size,
-               r->dir == REGDBG_DIR_WRITE ? 'w' : 'r', r->value);
+        printf(",%u,%" PRIu64 ",%u,%s,%" PRIu64, r->bar, r->offset, r->size,
+               r->dir == REGDBG_DIR_DMA ? "dma" : r->dir == REGDBG_DIR_WRITE ? "w" : "r",
+               r->value);
     }
     csv_cell(reg ? reg->name : "", false);
     csv_cell(fields, false);
@@ -595,6 +648,9 @@ int cmd_dump(int argc, char **argv)
     }
     if (fmt == FORMAT_CSV) {
         print_csv_header(&d);
+    }
+    if (fmt == FORMAT_TEXT) {
+        print_dma_header(trace_reader_header(r));
     }
     for (;;) {
         enum trace_read_status st = trace_reader_next(r, &rec, err, sizeof(err));

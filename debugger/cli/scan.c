@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "pci_scan.h"
+#include "session.h"
 
 const char scan_usage[] =
     "usage: regdbg scan [--sysfs DIR | --dump FILE]\n"
@@ -39,7 +40,10 @@ const char qemu_args_usage[] =
     "vendor, device and subsystem ids, class, revision and BAR layout, backed by the device\n"
     "itself (backend=hw). DEVICE is vendor:device (8086:0f41), which must match exactly one\n"
     "device, or a bus address (0000:00:18.1 or 00:18.1). Unbind the host's driver from the\n"
-    "device before starting QEMU.\n"
+    "device before starting QEMU. When the device's shipped register map describes its DMA\n"
+    "engines, the option names that map (dma-map=): the proxy then flags each transfer the\n"
+    "guest starts, which cannot happen as the host's bus master stays off; add dma=bounce to\n"
+    "make the transfers through bounce buffers (README: DMA).\n"
     "\n"
     "  --sysfs DIR        the folder that holds devices/ (default /sys/bus/pci); passed on as\n"
     "                     sysfs-path=\n"
@@ -367,6 +371,9 @@ int cmd_qemu_args(int argc, char **argv)
     const char *spec, *config = NULL, *id = NULL;
     struct pci_dev_desc *devs, *d;
     struct proxy_opts popts;
+    struct session maps;
+    const struct regmap *map;
+    bool maps_ok;
     char sysfs_abs[PATH_MAX];
     char err[1024];
     int opt, n, which, status;
@@ -422,6 +429,13 @@ int cmd_qemu_args(int argc, char **argv)
         return EXIT_RUNTIME;
     }
     clone_options(&popts, d, src.sysfs ? sysfs_abs : NULL);
+    maps_ok = session_init(&maps, 1, err, sizeof(err)) == 0 &&
+              session_load_default_maps(&maps, NULL, 0, err, sizeof(err)) == 0;
+    map = maps_ok ? session_map_for(&maps, d->vendor, d->device) : NULL;
+    if (map && map->dma) {
+        add_opt(&popts, "dma-map", "%s", "");
+        popts.kv[popts.n - 1].long_val = map->path;
+    }
     if (config) {
         status = write_readconfig(&popts, d, id ? id : DEFAULT_CONFIG_ID, config);
     } else {
@@ -435,6 +449,12 @@ int cmd_qemu_args(int argc, char **argv)
         fprintf(stderr, "regdbg qemu-args: note: %s is bound to %s: host-irq=uio gives its "
                 "interrupt to the guest\n", d->addr, d->driver);
     }
+    if (status == 0 && map && map->dma) {
+        fprintf(stderr, "regdbg qemu-args: note: the map %s describes the device's DMA; its "
+                "transfers cannot happen (the host's bus master stays off) and are flagged "
+                "blocked; add dma=bounce to bounce them\n", map->path);
+    }
+    session_free(&maps);
     free(devs);
     return status;
 }

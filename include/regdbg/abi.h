@@ -46,7 +46,8 @@
  * both versions named, and the user is told to use the regdbg built with that QEMU. Reserved
  * bytes are zero; a later version may give them a meaning, never an older one. Version 5 added
  * interrupt events (REGDBG_DIR_IRQ, event.irq_source, two flags) and rules that raise the
- * device's interrupt (REGDBG_RULE_IRQ in regdbg/rules.h).
+ * device's interrupt (REGDBG_RULE_IRQ in regdbg/rules.h). Version 6 added DMA events
+ * (REGDBG_DIR_DMA, event.dma_what and dma_why, two flags) and the header's DMA fields.
  */
 #ifndef REGDBG_ABI_H
 #define REGDBG_ABI_H
@@ -58,7 +59,7 @@
 #include "regdbg/rules.h"
 
 #define REGDBG_SHM_MAGIC    UINT64_C(0x474e495247424452) /* "RDBGRING" little-endian */
-#define REGDBG_ABI_VERSION  5u
+#define REGDBG_ABI_VERSION  6u
 #define REGDBG_HEADER_SIZE  4096u
 #define REGDBG_NUM_BARS     6u
 #define REGDBG_DEV_ID_LEN   64u
@@ -89,6 +90,7 @@ enum regdbg_dir {
     REGDBG_DIR_READ  = 0,
     REGDBG_DIR_WRITE = 1,
     REGDBG_DIR_IRQ   = 2,       /* not an access: the device's interrupt (ABI 5; see below) */
+    REGDBG_DIR_DMA   = 3,       /* not an access: a DMA transfer the proxy handled (ABI 6) */
 };
 
 /* event.flags */
@@ -113,11 +115,20 @@ enum regdbg_dir {
 #define REGDBG_EV_IRQ_BLOCKED (1u << 10) /* REGDBG_DIR_IRQ only: the guest's command register
                                             kept it from its interrupt controller (INTx Disable
                                             for INTx, Bus Master Enable clear for MSI) */
-#define REGDBG_EV_ALL_FLAGS  0x7ffu           /* every flag this ABI version defines */
-/* The flags an access may carry, and those an interrupt event may carry */
-#define REGDBG_EV_ACCESS_FLAGS 0x1ffu
+#define REGDBG_EV_DMA_ADDR  (1u << 11) /* an access to a DMA address register where the proxy
+                                         swapped the guest's address and its bounce buffer's:
+                                         a write the proxy made itself before a start (value:
+                                         the buffer's bus address, orig_value: the guest's), or
+                                         a read that returned the guest's address (value) in
+                                         place of the buffer's (orig_value) */
+#define REGDBG_EV_DMA_FROM_DEVICE (1u << 12) /* REGDBG_DIR_DMA only: the transfer goes from
+                                                the device into memory (else toward it) */
+#define REGDBG_EV_ALL_FLAGS  0x1fffu          /* every flag this ABI version defines */
+/* The flags an access may carry, those an interrupt event and a DMA event may carry */
+#define REGDBG_EV_ACCESS_FLAGS 0x9ffu
 #define REGDBG_EV_IRQ_FLAGS (REGDBG_EV_PC | REGDBG_EV_PC_AFTER | REGDBG_EV_IRQ_MSI | \
                              REGDBG_EV_IRQ_BLOCKED)
+#define REGDBG_EV_DMA_FLAGS REGDBG_EV_DMA_FROM_DEVICE
 
 /*
  * Interrupt events (event.dir == REGDBG_DIR_IRQ, ABI 5). The device publishes one into the ring,
@@ -166,6 +177,63 @@ enum regdbg_irq_source {
 #define REGDBG_IRQ_SRC_MAX 4u
 
 /*
+ * DMA events (event.dir == REGDBG_DIR_DMA, ABI 6). With a register map's DMA section
+ * (dma-map=), the proxy publishes one for each transfer a guest starts on a DMA engine it
+ * describes, and one when it sees the transfer complete, in the order of the accesses around
+ * them:
+ *   dma_what     enum regdbg_dma_what: what the proxy did
+ *   dma_why      enum regdbg_dma_why: why a transfer was refused or blocked; else 0
+ *   offset       the transfer's address in the guest's memory (its bus address)
+ *   value        the bounce buffer's bus address (host-physical), or 0 when none was used
+ *   orig_value   the transfer's length in bytes, as the guest programmed it
+ *   dma_copy_ns  how long the copy between the guest's memory and the buffer took (START
+ *                toward the device, DONE from it); else 0. (It shares guest_pc's room: a DMA
+ *                event has no PC.)
+ *   bar          the BAR of the engine's start register
+ *   size         the engine's index in the map's dma.engines
+ *   cpu          the vCPU whose access made it happen (the start write, the read that saw
+ *                the completion), or REGDBG_CPU_NONE
+ *   rule         REGDBG_RULE_NONE; cpu_mode REGDBG_MODE_UNKNOWN
+ *   flags        only REGDBG_EV_DMA_FLAGS
+ * An access event has dma_what and dma_why zero.
+ */
+enum regdbg_dma_what {
+    REGDBG_DMA_START   = 1,     /* the start write goes to the device with the bounce buffer's
+                                   address in place of the guest's (toward the device: the
+                                   guest's memory was copied into the buffer first) */
+    REGDBG_DMA_DONE    = 2,     /* its completion was seen (from the device: the buffer was
+                                   copied into the guest's memory before the guest saw it) */
+    REGDBG_DMA_REFUSED = 3,     /* the transfer cannot be bounced: the start write was held
+                                   back (the access is flagged REGDBG_EV_DROPPED) */
+    REGDBG_DMA_BLOCKED = 4,     /* the start write reached the device, but the host's bus
+                                   master is off: the device cannot make the transfer */
+};
+#define REGDBG_DMA_WHAT_MAX 4u
+
+enum regdbg_dma_why {
+    REGDBG_DMA_WHY_NONE      = 0,
+    REGDBG_DMA_WHY_LENGTH    = 1, /* longer than the bounce buffer or the engine's max_length */
+    REGDBG_DMA_WHY_ADDRESS   = 2, /* not all of it is the guest's RAM (REGDBG_DMA_DONE: the
+                                     memory went away, nothing was copied) */
+    REGDBG_DMA_WHY_WIDTH     = 3, /* the buffer lies beyond the device's DMA address width or
+                                     the address register's */
+    REGDBG_DMA_WHY_BUSY      = 4, /* the engine's previous transfer was not seen to complete */
+    REGDBG_DMA_WHY_NO_BUFFER = 5, /* the buffer's physical address cannot be read any more */
+    REGDBG_DMA_WHY_DMA_OFF   = 6, /* dma=off: the host's bus master stays off */
+    REGDBG_DMA_WHY_GUEST_MASTER_OFF = 7, /* the guest's own Bus Master Enable is off */
+    REGDBG_DMA_WHY_DIRECTION = 8, /* the direction field holds neither value the map gives:
+                                     which address is the memory's is unknown */
+};
+#define REGDBG_DMA_WHY_MAX 8u
+
+/* header.dma_mode: the proxy's dma property */
+enum regdbg_dma_mode {
+    REGDBG_DMA_MODE_OFF    = 0,  /* the host device's bus master stays off */
+    REGDBG_DMA_MODE_BOUNCE = 1,  /* transfers of the described engines go through a bounce
+                                    buffer; the guest's Bus Master Enable reaches the host */
+};
+
+/*
  * The mode of the x86 code that made an access (event.cpu_mode): the same rIP means different code
  * in each, and a linear PC only names code together with it.
  */
@@ -193,8 +261,8 @@ struct regdbg_bar_info {
 _Static_assert(sizeof(struct regdbg_bar_info) == 16, "bar_info layout");
 
 /*
- * One register access, or an interrupt event (REGDBG_DIR_IRQ, above). 64 bytes, so that producers
- * on different vCPUs do not share a cache line.
+ * One register access, an interrupt event (REGDBG_DIR_IRQ) or a DMA event (REGDBG_DIR_DMA), both
+ * above. 64 bytes, so that producers on different vCPUs do not share a cache line.
  */
 struct regdbg_event {
     _Atomic uint64_t seq;     /* ring position; the publish marker (see the contract above) */
@@ -202,18 +270,23 @@ struct regdbg_event {
     uint64_t offset;          /* offset inside the BAR */
     uint64_t value;           /* the value that reached the backend / was returned to the guest */
     uint64_t orig_value;      /* the value before any rule touched it (== value when untouched) */
-    uint64_t guest_pc;        /* with REGDBG_EV_PC: the linear address (CS base + rIP) of the
+    union {
+        uint64_t guest_pc;    /* with REGDBG_EV_PC: the linear address (CS base + rIP) of the
                                  instruction that made the access (of the next one with
                                  REGDBG_EV_PC_AFTER); else 0 */
+        uint64_t dma_copy_ns; /* REGDBG_DIR_DMA: the copy's duration (see above) */
+    };
     int32_t cpu;              /* vCPU index, or REGDBG_CPU_NONE */
     uint16_t flags;           /* REGDBG_EV_* */
     uint16_t rule;            /* index of the rule that touched it, or REGDBG_RULE_NONE */
     uint8_t bar;              /* 0..5 */
-    uint8_t size;             /* 1, 2, 4 or 8 */
+    uint8_t size;             /* 1, 2, 4 or 8; REGDBG_DIR_DMA: the engine's index */
     uint8_t dir;              /* enum regdbg_dir */
     uint8_t cpu_mode;         /* enum regdbg_cpu_mode; REGDBG_MODE_UNKNOWN without REGDBG_EV_PC */
     uint8_t irq_source;       /* REGDBG_DIR_IRQ: enum regdbg_irq_source; 0 for an access */
-    uint8_t pad[3];
+    uint8_t dma_what;         /* REGDBG_DIR_DMA: enum regdbg_dma_what; else 0 */
+    uint8_t dma_why;          /* REGDBG_DIR_DMA: enum regdbg_dma_why; else 0 */
+    uint8_t pad[1];
 };
 _Static_assert(sizeof(_Atomic uint64_t) == 8, "atomic u64 is plain-sized");
 _Static_assert(sizeof(struct regdbg_event) == 64, "event layout");
@@ -223,6 +296,8 @@ _Static_assert(offsetof(struct regdbg_event, cpu) == 48, "event layout");
 _Static_assert(offsetof(struct regdbg_event, bar) == 56, "event layout");
 _Static_assert(offsetof(struct regdbg_event, cpu_mode) == 59, "event layout");
 _Static_assert(offsetof(struct regdbg_event, irq_source) == 60, "event layout");
+_Static_assert(offsetof(struct regdbg_event, dma_copy_ns) == 40, "event layout");
+_Static_assert(offsetof(struct regdbg_event, dma_what) == 61, "event layout");
 
 struct regdbg_shm_header {
     /* --- immutable after QEMU creates the object --------------------------------------------- */
@@ -249,7 +324,14 @@ struct regdbg_shm_header {
     uint8_t guest_pc;                   /* 1: every access a vCPU makes carries its PC
                                            (guest-pc=on); 0: only parked ones and those a rule
                                            with a pc condition looked at */
-    uint8_t reserved0[23];              /* room for later immutable fields; zero */
+    uint8_t dma_mode;                   /* enum regdbg_dma_mode */
+    uint8_t dma_address_bits;           /* the DMA address width of the dma-map's device; 0:
+                                           no dma-map */
+    uint8_t pad4[5];
+    uint64_t dma_buffer_size;           /* dma=bounce: the bounce buffer's size (a 2 MiB
+                                           hugetlbfs page, or one 4 KiB page when hugepages
+                                           are unavailable); 0: no buffer */
+    uint8_t reserved0[8];               /* room for later immutable fields; zero */
 
     /* --- written by producers (own cache line) ------------------------------------------------ */
     _Atomic uint64_t head;              /* next ring position to reserve = events published */
@@ -296,6 +378,8 @@ _Static_assert(offsetof(struct regdbg_shm_header, class_code) == 120, "header la
 _Static_assert(offsetof(struct regdbg_shm_header, bars) == 128, "header layout");
 _Static_assert(offsetof(struct regdbg_shm_header, consumer_timeout_ns) == 224, "header layout");
 _Static_assert(offsetof(struct regdbg_shm_header, guest_pc) == 232, "header layout");
+_Static_assert(offsetof(struct regdbg_shm_header, dma_mode) == 233, "header layout");
+_Static_assert(offsetof(struct regdbg_shm_header, dma_buffer_size) == 240, "header layout");
 _Static_assert(offsetof(struct regdbg_shm_header, head) == 256, "producer line at 256");
 _Static_assert(offsetof(struct regdbg_shm_header, tail_cache) == 288, "header layout");
 _Static_assert(offsetof(struct regdbg_shm_header, tail) == 320, "consumer line at 320");

@@ -10,14 +10,20 @@ minutes apart measures the machine, not the code.
    file backend. QEMU's `-trace` cannot share a VM with the proxy: those launches alternate.
 2. The ring alone, against a reference loop (memcpy of the same bytes) in alternating runs.
 3. The TUI under load, and the latencies of a breakpoint.
-4. `regdbg diff` of two generated traces of 10 million accesses that differ in a few places
+4. DMA through the proxy (dma=bounce): inside the hardware test bed (tests/hwbed, booted with
+   hwbed=bench), the test firmware's timed 4 KiB transfers each way on the real edu behind the
+   proxy against the same transfers on the inner QEMU's own edu, launches alternating in one boot:
+   the guest's cost of the start write and of the read that shows the completion (where the
+   bounce's copies happen), and of the whole transfer (edu takes 100 ms of virtual time); and the
+   copies' own times from the DMA events.
+5. `regdbg diff` of two generated traces of 10 million accesses that differ in a few places
    (tests/bench/trace_gen.c): wall time and peak memory, against absolute targets (the diff runs on
    this machine alone, no baseline shares it).
-4b. The host device's interrupt (host-irq=uio): inside the hardware test bed (tests/hwbed, booted
-   with hwbed=irqbench), the test firmware times edu's interrupt from its raising write to its
+6. The host device's interrupt (host-irq=uio): inside the hardware test bed (booted with
+   hwbed=irqbench), the test firmware times edu's interrupt from its raising write to its
    handler's entry (TSC), on the real edu behind the proxy and on the inner QEMU's own edu,
    launches alternating, INTx and MSI; the proxy's recordings split it into its parts.
-5. One table at the end: each figure, its target, met or not. A figure this machine cannot
+7. One table at the end: each figure, its target, met or not. A figure this machine cannot
    measure faithfully (KVM here is software virtualisation) is marked so, not compared.
 """
 
@@ -485,10 +491,70 @@ def bench_diff(build, tmp):
     print()
 
 
+DMA_BENCH = re.compile(r"regdbg-guest: edu dma bench (to-device|from-device) runs=(\d+) "
+                       r"start_cycles=(\d+) done_read_cycles=(\d+) transfer_cycles=(\d+)")
+DMA_COPY = re.compile(r"D \S+ \S+ \S+ dma0 (start|done) (to-device|from-device) .* "
+                      r"copy_ns=(\d+)")
+
+
+def bench_dma(tmp):
+    """A bounced 4 KiB transfer against the same transfer on the inner QEMU's own edu, in the
+    hardware test bed (one boot, launches alternating)."""
+    import hwbed
+    print("## DMA: a 4 KiB transfer bounced by the proxy (dma=bounce, the real edu of the test "
+          "bed) / the same on the inner QEMU's own edu; TCG in TCG, 3 alternating launches of "
+          "10 transfers each way, medians")
+    try:
+        bed = hwbed.boot(lambda name: os.path.join(tmp, name), "hwbed=bench", timeout=600)
+    except harness.TestFailure as e:
+        print("the test bed did not boot: %s\n" % str(e)[:2000])
+        result("DMA: bounced / own edu", "-", "(no target)", "not measured: the bed failed")
+        return
+    figures = {}    # (where, direction) -> [(start, done_read, transfer)]
+    copies = {"to-device": [], "from-device": []}
+    for i in (1, 2, 3):
+        for where, block in (("own", "bench_own%d-serial" % i), ("proxy", "bench_proxy%d-serial"
+                                                                  % i)):
+            for line in bed.blocks.get(block, []):
+                m = DMA_BENCH.match(line)
+                if m:
+                    figures.setdefault((where, m.group(1)), []).append(
+                        tuple(int(m.group(k)) for k in (3, 4, 5)))
+        for line in bed.blocks.get("bench_proxy%d-dump" % i, []):
+            m = DMA_COPY.match(line)
+            if m:
+                copies[m.group(2)].append(int(m.group(3)))
+    for direction in ("to-device", "from-device"):
+        own, proxy = figures.get(("own", direction)), figures.get(("proxy", direction))
+        if not own or not proxy or len(own) != len(proxy):
+            print("%s: the firmware did not report every run: own %r proxy %r" % (
+                direction, own, proxy))
+            result("DMA %s: bounced / own edu" % direction, "-", "(no target)",
+                   "not measured: runs missing")
+            continue
+        ratio_ops = [(p[0] + p[1]) / (o[0] + o[1]) for o, p in zip(own, proxy)]
+        ratio_all = [p[2] / o[2] for o, p in zip(own, proxy)]
+        print("%-12s start write + completing read: own edu %d cycles, bounced %d cycles: "
+              "ratio %s" % (direction, statistics.median(o[0] + o[1] for o in own),
+                            statistics.median(p[0] + p[1] for p in proxy), spread(ratio_ops)))
+        print("%-12s whole transfer (edu's 100 ms, polls 1 ms apart): ratio %s" % (
+            direction, spread(ratio_all)))
+        if copies[direction]:
+            print("%-12s the bounce's copy of 4 KiB (DMA events): median %.1f us, max %.1f us "
+                  "over %d" % (direction, statistics.median(copies[direction]) / 1000,
+                               max(copies[direction]) / 1000, len(copies[direction])))
+        result("DMA %s: bounced / own edu (start+done)" % direction,
+               "%.2f" % statistics.median(ratio_ops), "(no target)", "info")
+        result("DMA %s: bounced / own edu (transfer)" % direction,
+               "%.3f" % statistics.median(ratio_all), "(no target)", "info")
+    print()
+
+
 IRQ_BENCH = re.compile(r"regdbg-guest: eduirq bench via=(intx|msi) runs=(\d+) median_ns=(\d+) "
                        r"min_ns=(\d+) max_ns=(\d+) spurious=(\d+)")
 IRQ_EVENT = re.compile(r"I - (\S+) - edu0 (?:INTA|MSI0) (\S+) by=")
-IRQ_ACCESS = re.compile(r"([RW]) 4 (\S+) cpu0 edu0 bar0\+0x([0-9a-f]{4}) 0x([0-9a-f]{8})")
+IRQ_ACCESS = re.compile(r"([RW]) 4 (\S+) cpu0 edu0 bar0\+0x([0-9a-f]{4})(?: \S+ (?:<-|->))? "
+                        r"0x([0-9a-f]+)")
 
 
 def irq_parts(dump):
@@ -584,7 +650,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--only", choices=["guest", "guest-tcg", "ring", "tui", "rules", "hw",
-                                       "diff", "irq"])
+                                       "diff", "dma", "irq"])
     opts = ap.parse_args()
     os.environ.setdefault("REGDBG_BUILD", os.path.abspath(opts.build))
     tmp = tempfile.mkdtemp(prefix="regdbg-bench-")
@@ -598,6 +664,8 @@ def main():
         bench_hw(tmp)
     if opts.only in (None, "diff"):
         bench_diff(opts.build, tmp)
+    if opts.only in (None, "dma"):
+        bench_dma(tmp)
     if opts.only in (None, "irq"):
         bench_irq(tmp)
     if opts.only == "guest-tcg":

@@ -101,6 +101,7 @@ void dev_config_write16(uint32_t reg, uint16_t v);
 
 /* ---- edu.c ---- */
 void edu_main(uint32_t hold_ms);
+void edu_dma_main(const char *what, uint32_t canary, uint32_t runs);
 
 /* ---- irq.c ---- */
 void eduirq_main(int msi, int bench, uint32_t runs);

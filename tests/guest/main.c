@@ -18,10 +18,12 @@ static struct {
     uint32_t speed;     /* i2c: IC_CON's SPEED field, 1 std, 2 fast, 3 high */
     uint32_t tar;       /* i2c: the target address written to IC_TAR */
     uint32_t polls;     /* i2c: reads of IC_STATUS at least, per transfer */
+    const char *dma;    /* edu mode: poll, refuse, blocked or bench; NULL: no DMA */
+    uint32_t canary;    /* edu mode, dma=blocked: where the transfer from the device goes */
     uint32_t irq_msi;   /* eduirq: 0 INTx, 1 MSI (irq=) */
     uint32_t irq_bench; /* eduirq: timed interrupts instead of the checks (bench=) */
 } args = { 0x8086, 0x0f41, "i2c", 0, 2, 1000, 10000, 7, 0x4, 0, "", 0, 0, 0, 0x4, 1, 0x50, 1,
-           0, 0 };
+           0, 0, 0, 0 };
 
 static char cmdline[1024];
 
@@ -118,6 +120,15 @@ static int parse_arg(const char *w, int n)
             }
         return 0;
     }
+    if (key_is(w, eq, "dma")) {
+        static const char *const dmas[] = { "poll", "refuse", "blocked", "bench" };
+        for (unsigned i = 0; i < sizeof(dmas) / sizeof(dmas[0]); i++)
+            if (key_is(v, vn, dmas[i])) {
+                args.dma = dmas[i];
+                return 1;
+            }
+        return 0;
+    }
     if (key_is(w, eq, "irq")) {
         if (key_is(v, vn, "intx") || key_is(v, vn, "msi")) {
             args.irq_msi = v[0] == 'm';
@@ -135,7 +146,7 @@ static int parse_arg(const char *w, int n)
         { "iters", &args.iters, 10 }, { "runs", &args.runs, 10 },   { "off", &args.off, 16 },
         { "delay", &args.delay, 10 }, { "off2", &args.off2, 16 },
         { "tar", &args.tar, 16 },     { "polls", &args.polls, 10 },
-        { "bench", &args.irq_bench, 10 },
+        { "canary", &args.canary, 16 }, { "bench", &args.irq_bench, 10 },
     };
     for (unsigned i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
         if (key_is(w, eq, nums[i].name))
@@ -406,7 +417,7 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
     /* offset of the last register the mode touches must lie inside BAR0 */
     uint32_t last = args.mode[0] == 'i' ? 0xfc : args.mode[0] == 'h' ? 0x100 + 4 * (args.cpus - 1) :
                     args.mode[0] == 's' ? 0 : args.mode[0] == 'p' ? 0x4c :
-                    mode_is("eduirq") ? 0x64 : args.mode[0] == 'e' ? 0x20 :
+                    mode_is("eduirq") ? 0x64 : args.mode[0] == 'e' ? (args.dma ? 0x98 : 0x20) :
                     args.mode[0] == 'c' ? 0x10 : args.off;
     if (dev_bar0_size != 0 && (dev_bar0_size < 4 || last > dev_bar0_size - 4)) {
         say("error: mode=%s accesses offset 0x%x, beyond BAR0 (size 0x%x)", args.mode, last, dev_bar0_size);
@@ -429,6 +440,8 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
         pcmodes_main(dev_bar0);
     else if (mode_is("eduirq"))
         eduirq_main(args.irq_msi, args.irq_bench != 0, args.irq_bench);
+    else if (args.mode[0] == 'e' && args.dma)
+        edu_dma_main(args.dma, args.canary, args.runs);
     else if (args.mode[0] == 'e')
         edu_main(args.delay);
     else if (args.mode[0] == 'c')

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Builds the initramfs of the hardware test bed's Linux guest (tests/hwbed/hwbed.mk calls it): a
 gzip-compressed cpio (newc) archive holding the static busybox, the project's QEMU (stripped) and
-regdbg with every library `ldd` lists and the dynamic loader, the firmware files the inner QEMU
-opens (found where that QEMU looks: `qemu-system-x86_64 -L help`), the test firmware, the uio
-modules and tests/hwbed/init as /init. Owned by root, dated 0: the same inputs give the same
+regdbg with every library `ldd` lists and the dynamic loader, the tools of the bed (--tool, in
+/bin), the shipped register maps at the very path where this regdbg looks for them (--maps), the
+firmware files the inner QEMU opens (found where that QEMU looks: `qemu-system-x86_64 -L help`),
+the test firmware, the uio modules and tests/hwbed/init as /init. Owned by root, dated 0: the same inputs give the same
 archive."""
 
 import argparse
@@ -107,6 +108,8 @@ def main():
     ap.add_argument("--guest", required=True)
     ap.add_argument("--init", required=True)
     ap.add_argument("--fetched", required=True, help="hwbed-fetch.sh's folder")
+    ap.add_argument("--tool", action="append", default=[], help="a program for /bin")
+    ap.add_argument("--maps", help="the shipped maps' folder, an absolute path")
     opts = ap.parse_args()
 
     cpio = Cpio()
@@ -120,9 +123,15 @@ def main():
     cpio.copy("guest.elf", opts.guest)
     libs = []
     with tempfile.TemporaryDirectory(prefix="regdbg-initramfs-") as tmp:
-        for binary in (opts.qemu, opts.regdbg):
+        for binary in [opts.qemu, opts.regdbg] + opts.tool:
             cpio.copy("bin/" + os.path.basename(binary), stripped(binary, tmp), 0o755)
             libs += [lib for lib in libraries(binary) if lib not in libs]
+    if opts.maps:
+        if not os.path.isabs(opts.maps):
+            fail("--maps %s: give the absolute path regdbg was built with" % opts.maps)
+        for name in sorted(os.listdir(opts.maps)):
+            if name.endswith(".json"):
+                cpio.copy(os.path.join(opts.maps, name), os.path.join(opts.maps, name), 0o644)
     for lib in libs:
         cpio.copy(lib, os.path.realpath(lib), 0o755)
     dirs = firmware_dirs(opts.qemu)

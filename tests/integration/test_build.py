@@ -31,7 +31,7 @@ def test_hook_into_a_qemu_tree_is_two_lines_and_idempotent(t):
     check(kconfig.count("source regdbg/Kconfig") == 1 and len([k for k in kconfig if k.strip()])
           == 3, "Kconfig: %r" % kconfig)
     for name in ["regdbg-proxy.c", "regdbg-backend.c", "regdbg-rules.c", "regdbg-irq.c",
-                 "regdbg-guard.c",
+                 "regdbg-guard.c", "regdbg-dma.c",
                  "regdbg-proxy.h",
                  "regdbg-hostirq.c",
                  "meson.build", "Kconfig", "trace-events", "include/regdbg/abi.h",

@@ -180,13 +180,13 @@ def test_version_1_trace_is_read(t):
           (1, 1, "regdbg dump: %s is corrupt at byte 320 (record 1): unknown record kind\n" % v1),
           "kind 0x05 in a version 1 file: %d %r %r" % (r.returncode, r.stdout, r.stderr))
     data[256 + 64:256 + 64 + 32] = b""
-    data[8:12] = (5).to_bytes(4, "little")
+    data[8:12] = (6).to_bytes(4, "little")
     with open(v1, "wb") as f:
         f.write(data)
     r = regdbg("dump", v1)
     check((r.returncode, r.stdout, r.stderr) ==
-          (1, "", "regdbg dump: %s is trace format version 5; this regdbg reads versions 1 to "
-           "4\n" % v1), "version 5: %d %r %r" % (r.returncode, r.stdout, r.stderr))
+          (1, "", "regdbg dump: %s is trace format version 6; this regdbg reads versions 1 to "
+           "5\n" % v1), "version 6: %d %r %r" % (r.returncode, r.stdout, r.stderr))
 
 
 def test_pcs_modes_and_names_of_a_crafted_trace(t):

@@ -9,56 +9,17 @@ not act like sysfs: writing `enable` changes nothing else here; tests/integratio
 does the same on a real device.)"""
 
 import os
-import struct
 
 from harness import check, qemu_fails
+from sysfs_tree import IO, MEM, MEM64_PF, make_device, read_bytes
 
 BAR = 0xE0000000
-
-
-def make_device(root, addr, vendor, device, bars, driver=None, command=0x0002, enable=None):
-    """A device folder like /sys/bus/pci/devices/ADDR: bars is a list of (start, size, flags);
-    config holds the ids and the command register, enable says 1 when a driver is bound."""
-    d = os.path.join(root, "devices", addr)
-    os.makedirs(d)
-    if enable is None:
-        enable = 1 if driver else 0
-    for name, value in [("vendor", "0x%04x" % vendor), ("device", "0x%04x" % device),
-                        ("enable", "%d" % enable)]:
-        with open(os.path.join(d, name), "w") as f:
-            f.write(value + "\n")
-    with open(os.path.join(d, "config"), "wb") as f:
-        f.write(struct.pack("<HHH", vendor, device, command) + bytes(250))
-    lines = []
-    for i in range(13):
-        start, size, flags = bars[i] if i < len(bars) and bars[i] else (0, 0, 0)
-        end = start + size - 1 if size else 0
-        lines.append("0x%016x 0x%016x 0x%016x" % (start, end, flags))
-        if size and i < 6:
-            with open(os.path.join(d, "resource%d" % i), "wb") as f:
-                f.write(bytes((k * 13 + i) & 0xFF for k in range(size)))
-    with open(os.path.join(d, "resource"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    if driver:
-        os.symlink("../../../../bus/pci/drivers/" + driver, os.path.join(d, "driver"))
-    return d
-
-
-MEM = 0x00040200          # IORESOURCE_MEM | IORESOURCE_SIZEALIGN
-IO = 0x00040101
-MEM64_PF = 0x00142204     # MEM | MEM_64 | PREFETCH
 
 
 def baytrail_tree(t):
     root = t.tmp("sys-bus-pci")
     make_device(root, "0000:00:18.1", 0x8086, 0x0F41, [(0x91A1F000, 0x1000, MEM)])
     return root
-
-
-def read_bytes(path, off, n):
-    with open(path, "rb") as f:
-        f.seek(off)
-        return int.from_bytes(f.read(n), "little")
 
 
 def test_hw_accesses_reach_resource_files_exactly(t):

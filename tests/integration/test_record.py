@@ -22,7 +22,7 @@ I2C = "regdbg-proxy,id=i2c0,vendor-id=0x8086,device-id=0x0f41,class-code=0x0c800
 
 # struct regdbg_event: seq, t_ns, offset, value, orig_value, guest_pc, cpu, flags, rule, bar,
 # size, dir, cpu_mode, pad[4]
-EVENT = struct.Struct("<QQQQQQiHHBBBBB3x")
+EVENT = struct.Struct("<QQQQQQiHHBBBBBBBx")
 assert EVENT.size == 64
 HEAD_OFFSET, DROPPED_OFFSET = 256, 264
 TRACE_HEADER, FULL, SHORT, MARKER = 256, 64, 32, 32
@@ -45,12 +45,13 @@ class Ring:
         (seq last) and move head past it, as a producer would."""
         ev = dict(t_ns=time.clock_gettime_ns(time.CLOCK_MONOTONIC), offset=0x10, value=0x55,
                   orig_value=0x55, guest_pc=0, cpu=-1, flags=0, rule=0xFFFF, bar=0, size=4,
-                  dir=1, cpu_mode=0, irq_source=0)
+                  dir=1, cpu_mode=0, irq_source=0, dma_what=0, dma_why=0)
         ev.update(fields)
         off = self.hdr.events_offset + (pos % self.hdr.ring_entries) * EVENT.size
         body = EVENT.pack(0, ev["t_ns"], ev["offset"], ev["value"], ev["orig_value"],
                           ev["guest_pc"], ev["cpu"], ev["flags"], ev["rule"], ev["bar"],
-                          ev["size"], ev["dir"], ev["cpu_mode"], ev["irq_source"])
+                          ev["size"], ev["dir"], ev["cpu_mode"], ev["irq_source"],
+                          ev["dma_what"], ev["dma_why"])
         self.mm[off + 8:off + 64] = body[8:]
         struct.pack_into("<Q", self.mm, off, pos)
         self.set_head(pos + 1)
@@ -111,8 +112,10 @@ def check_damage_reported(rec, shm, trace, what):
 BAD_EVENTS = [
     (dict(size=0), "size 0 is not 1, 2, 4 or 8"),
     (dict(size=3), "size 3 is not 1, 2, 4 or 8"),
-    (dict(dir=3), "dir 3 is not 0 (read), 1 (write) or 2 (interrupt)"),
+    (dict(dir=4), "dir 4 is not 0 (read), 1 (write), 2 (interrupt) or 3 (DMA)"),
     (dict(irq_source=1), "an access with interrupt source 1"),
+    (dict(dma_what=1), "dma_what 1, dma_why 0 in an event other than DMA's"),
+    (dict(flags=0x1000), "flags 0x1000 has DMA-event bits"),
     # interrupt events (ABI 5): INTA raised by the debugger, unless the fields say otherwise
     (dict(dir=2), "interrupt event with size 4 and bar 0 (both are 0)"),
     (dict(dir=2, size=0, offset=1, value=7, orig_value=1, irq_source=1),
@@ -131,12 +134,26 @@ BAD_EVENTS = [
      "interrupt from a rule with rule 65535"),
     (dict(dir=2, size=0, offset=1, value=1, orig_value=1, irq_source=1, rule=3),
      "interrupt from no rule with rule 3"),
+    (dict(dir=2, size=0, offset=1, value=1, orig_value=1, irq_source=1, dma_why=2),
+     "dma_what 0, dma_why 2 in an event other than DMA's"),
+    # DMA events (ABI 6): what they may hold
+    (dict(dir=3, size=0, dma_what=0), "DMA event with dma_what 0 (1-4)"),
+    (dict(dir=3, size=0, dma_what=1, dma_why=9), "DMA event with dma_why 9 (0-8)"),
+    (dict(dir=3, size=0, dma_what=1, flags=0x800), "DMA event with flags 0x0800"),
+    (dict(dir=3, size=4, dma_what=2), "DMA event with bar 0, engine 4, rule 65535, cpu_mode 0, "
+                                      "interrupt source 0"),
+    (dict(dir=3, size=0, dma_what=2, bar=1), "DMA event with bar 1, engine 0, rule 65535, "
+                                             "cpu_mode 0, interrupt source 0"),
+    (dict(dir=3, size=0, dma_what=2, irq_source=3), "DMA event with bar 0, engine 0, rule "
+                                                    "65535, cpu_mode 0, interrupt source 3"),
+    (dict(dir=3, size=0, dma_what=2, t_ns=2**64 - 1), "t_ns 18446744073709551615 is later than "
+                                                     "now (*"),
     (dict(bar=6), "bar 6 is not 0-5"),
     (dict(bar=1), "bar 1 is absent from this device"),
     (dict(offset=0xFFE), "offset 0xffe + size 4 runs past the end of BAR 0 (0x1000 bytes)"),
     (dict(offset=2**64 - 2), "offset 0xfffffffffffffffe + size 4 runs past the end of BAR 0 "
                              "(0x1000 bytes)"),
-    (dict(flags=0x800), "flags 0x0800 has unknown bits"),
+    (dict(flags=0x2000), "flags 0x2000 has unknown bits"),
     (dict(flags=0x200), "flags 0x0200 has interrupt-event bits"),
     (dict(flags=0x100, guest_pc=0x1000), "flags 0x0100 has pc-after (0x100) without pc (0x80)"),
     (dict(flags=0x80, guest_pc=0x1000, cpu_mode=8), "cpu_mode 8 is not a CPU mode 0-7"),

@@ -481,12 +481,16 @@ def rule_table(path):
 
 
 EVENT_FLAGS = ["edited", "injected", "dropped", "parked", "timed-out", "not-parked-no-vcpu",
-               "not-parked-no-debugger", "pc", "pc-after", "msi", "blocked"]
+               "not-parked-no-debugger", "pc", "pc-after", "msi", "blocked", "dma-addr",
+               "from-device"]
 # Interrupt events (include/regdbg/abi.h, REGDBG_DIR_IRQ): value, orig_value and irq_source.
 IRQ_WHAT = [None, "raised", "lowered", "msi", "unchanged", "host-masked", "host-unmasked"]
 IRQ_ACTION = [None, "assert", "deassert", "pulse"]
 IRQ_SOURCE = [None, "debugger", "rule", "host", "device"]
 CPU_MODES = ["unknown", "real", "vm86", "prot16", "prot32", "compat16", "compat32", "long64"]
+DMA_WHAT = [None, "start", "done", "refused", "blocked"]
+DMA_WHY = [None, "length", "address", "width", "busy", "no-buffer", "dma-off",
+           "guest-master-off", "direction"]
 
 
 def ring_event(path, pos):
@@ -500,18 +504,24 @@ def ring_event(path, pos):
         if held is not path:
             held.close()
     (seq, t_ns, off, value, orig, pc, cpu, flags, rule, bar, size,
-     direction, mode, source) = struct.unpack("<QQQQQQiHHBBBBB3x", raw)
+     direction, mode, source, what, why) = struct.unpack("<QQQQQQiHHBBBBBBBx", raw)
     if seq != pos:
         return None
     ev = {"seq": seq, "t_ns": t_ns, "off": off, "value": value, "orig": orig, "cpu": cpu,
           "flags": [n for i, n in enumerate(EVENT_FLAGS) if flags & (1 << i)], "rule": rule,
-          "bar": bar, "size": size, "dir": {0: "r", 1: "w", 2: "irq"}.get(direction, direction),
+          "bar": bar, "size": size,
+          "dir": {0: "r", 1: "w", 2: "irq", 3: "dma"}.get(direction, direction),
           "pc": pc if flags & (1 << 7) else None,
           "mode": CPU_MODES[mode] if mode < len(CPU_MODES) else mode, "source": source}
     if direction == 2:
         ev["irq"] = IRQ_WHAT[value] if value < len(IRQ_WHAT) else value
         ev["action"] = IRQ_ACTION[orig] if orig < len(IRQ_ACTION) else orig
         ev["source"] = IRQ_SOURCE[source] if source < len(IRQ_SOURCE) else source
+    if direction == 3:
+        # a DMA event: offset the guest's address, value the buffer's, orig the length
+        ev.update(what=DMA_WHAT[what] if what < len(DMA_WHAT) else what,
+                  why=DMA_WHY[why] if why < len(DMA_WHY) else why, copy_ns=pc,
+                  engine=size, pc=None)
     return ev
 
 

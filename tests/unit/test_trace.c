@@ -363,7 +363,7 @@ static void test_writer_refuses_impossible_access(void)
     } bad[] = {
         { 0, 0, 0, 0, 0, "access size is not 1, 2, 4 or 8 (size 0, dir 0, BAR 0, flags 0x0, "
           "mode 0)" },
-        { 4, 3, 0, 0, 0, "direction is neither read nor write (size 4, dir 3, BAR 0" },
+        { 4, 4, 0, 0, 0, "direction is neither read nor write (size 4, dir 4, BAR 0" },
         { 4, 2, 0, 0, 0, "an interrupt event with a size or a BAR (size 4, dir 2, BAR 0" },
         { 4, 1, 0, REGDBG_EV_IRQ_MSI, 0, "flags has unknown bits (size 4, dir 1, BAR 0, "
           "flags 0x200" },
@@ -560,7 +560,7 @@ static void test_version_1_is_read(void)
     v1 = 0;
     patch(path, 8, &v1, sizeof(v1));
     CHECK(trace_reader_open(path, err, sizeof(err)) == NULL &&
-          strstr(err, "version 0; this regdbg reads versions 1 to 4"), "%s", err);
+          strstr(err, "version 0; this regdbg reads versions 1 to 5"), "%s", err);
 }
 
 /* Version 3: where the guest placed a BAR, read back as written; damage in it; none before. */
@@ -742,8 +742,8 @@ static void test_irq_records_damage(void)
         { 56, REGDBG_EV_EDITED, "flags has bits an interrupt event does not have" },
         { 58, 0, "interrupt rule and source disagree" },    /* rule 0xff00 */
         { 60, 9, "CPU mode is out of range" },
-        { 62, 1, "reserved bits are set" },
-        { 3, 3, "direction is neither read nor write" },
+        { 62, 1, "a DMA event's fields in another record" },
+        { 3, 4, "direction is neither read nor write" },
     };
     char path[256], err[256];
     struct regdbg_trace_header h;
@@ -807,6 +807,138 @@ static void test_writer_refuses_impossible_irq(void)
     CHECK(w && trace_writer_close(w, err, sizeof(err)) == 0, "close: %s", err);
 }
 
+/* Version 5: DMA events (regdbg/abi.h) in full records, read back as written; damage in them;
+   none before version 5; the one-line form dump and the stream print. */
+static void test_dma_records(void)
+{
+    char path[256], err[256], line[256];
+    struct regdbg_trace_header h;
+    struct regdbg_shm_header sh;
+    struct regdbg_event ev;
+    struct trace_writer *w;
+    struct trace_reader *r;
+    struct regdbg_trace_record out, in[4] = {
+        sample_record(0),
+        { .kind = REGDBG_REC_ACCESS, .seq = 1, .t_ns = 2001, .dir = REGDBG_DIR_WRITE, .size = 8,
+          .offset = 0x80, .value = 0x2db92f000ull, .orig_value = 0x100000, .cpu = 0,
+          .flags = REGDBG_EV_DMA_ADDR, .rule = REGDBG_RULE_NONE },
+        { .kind = REGDBG_REC_ACCESS, .seq = 2, .t_ns = 2002, .dir = REGDBG_DIR_DMA, .size = 0,
+          .offset = 0x100000, .value = 0x2db92f000ull, .orig_value = 4096, .guest_pc = 31137,
+          .cpu = 0, .rule = REGDBG_RULE_NONE, .dma_what = REGDBG_DMA_START },
+        { .kind = REGDBG_REC_ACCESS, .seq = 3, .t_ns = 2003, .dir = REGDBG_DIR_DMA, .size = 1,
+          .bar = 2, .offset = 0x8000000, .orig_value = 4097, .cpu = REGDBG_CPU_NONE,
+          .flags = REGDBG_EV_DMA_FROM_DEVICE, .rule = REGDBG_RULE_NONE,
+          .dma_what = REGDBG_DMA_REFUSED, .dma_why = REGDBG_DMA_WHY_ADDRESS },
+    };
+    static const struct {
+        unsigned at;            /* in the DMA record */
+        uint8_t byte;
+        const char *why;
+    } damage[] = {
+        { 62, 0, "DMA event of an unknown kind" },
+        { 62, 5, "DMA event of an unknown kind" },
+        { 63, 9, "DMA event with an unknown reason" },
+        { 56, 1, "flags has unknown bits" },            /* edited: not for a DMA event */
+        { 2, 4, "DMA event of an engine out of range" },
+        { 60, 4, "DMA event with a rule, a CPU mode or an interrupt source" },
+        { 61, 1, "reserved bits are set" },             /* an interrupt source */
+    };
+    enum trace_read_status st = TRACE_EOF;
+    unsigned n = 0;
+    uint32_t v4 = 4;
+    uint8_t byte;
+
+    path_in_dir(path, sizeof(path), "dma.trace");
+    memset(&sh, 0, sizeof(sh));
+    sh.bars[0].size = 1 << 20;
+    sh.bars[0].type = REGDBG_BAR_MEM32;
+    sh.bars[2].size = 4096;
+    sh.bars[2].type = REGDBG_BAR_MEM32;
+    sh.dma_mode = REGDBG_DMA_MODE_BOUNCE;
+    sh.dma_address_bits = 28;
+    sh.dma_buffer_size = 2 << 20;
+    trace_header_from_shm(&h, &sh);
+    w = trace_writer_open(path, &h, err, sizeof(err));
+    for (unsigned i = 0; w && i < 4; i++) {
+        CHECK(trace_writer_add(w, &in[i], err, sizeof(err)) == 0, "add %u: %s", i, err);
+    }
+    CHECK(w && trace_writer_close(w, err, sizeof(err)) == 0, "close");
+    r = trace_reader_open(path, err, sizeof(err));
+    CHECK(r && trace_reader_header(r)->dma_mode == REGDBG_DMA_MODE_BOUNCE &&
+          trace_reader_header(r)->dma_address_bits == 28 &&
+          trace_reader_header(r)->dma_buffer_size == 2 << 20, "header: %s", err);
+    while (r && trace_reader_next(r, &out, err, sizeof(err)) == TRACE_RECORD && n < 4) {
+        CHECK(memcmp(&out, &in[n], sizeof(out)) == 0, "record %u differs", n);
+        n++;
+    }
+    CHECK(n == 4, "read %u records: %s", n, err);
+    trace_reader_close(r);
+    trace_dma_format(&in[2], line, sizeof(line));
+    CHECK(strcmp(line, "start to-device guest=0x100000 len=4096 buffer=0x2db92f000 "
+                 "copy_ns=31137") == 0, "%s", line);
+    trace_dma_format(&in[3], line, sizeof(line));
+    CHECK(strcmp(line, "refused from-device guest=0x8000000 len=4097 why=address: not all of it "
+                 "is the guest's RAM") == 0, "%s", line);
+    CHECK(trace_dma_format(&in[3], line, 12) == 11 && strcmp(line, "refused fro") == 0, "%s",
+          line);
+    /* from the ring: the copy's time is in guest_pc's room */
+    memset(&ev, 0, sizeof(ev));
+    ev.dir = REGDBG_DIR_DMA;
+    ev.dma_what = REGDBG_DMA_DONE;
+    ev.dma_copy_ns = 777;
+    ev.size = 1;
+    trace_record_from_event(&out, &ev);
+    CHECK(out.dir == REGDBG_DIR_DMA && out.dma_what == REGDBG_DMA_DONE && out.guest_pc == 777 &&
+          out.size == 1, "from the event");
+    /* the writer refuses what the reader would */
+    w = trace_writer_open(path, &h, err, sizeof(err));
+    in[2].dma_what = 0;
+    CHECK(w && trace_writer_add(w, &in[2], err, sizeof(err)) < 0 &&
+          strstr(err, "DMA event of an unknown kind"), "what 0: %s", err);
+    in[2].dma_what = REGDBG_DMA_START;
+    in[0].dma_why = REGDBG_DMA_WHY_LENGTH;
+    CHECK(w && trace_writer_add(w, &in[0], err, sizeof(err)) < 0 &&
+          strstr(err, "a DMA event's fields in another record"), "access: %s", err);
+    in[0].dma_why = 0;
+    trace_writer_close(w, err, sizeof(err));
+    for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
+        w = trace_writer_open(path, &h, err, sizeof(err));
+        CHECK(w && trace_writer_add(w, &in[2], err, sizeof(err)) == 0 &&
+              trace_writer_close(w, err, sizeof(err)) == 0, "write: %s", err);
+        patch(path, REGDBG_TRACE_HEADER_SIZE + damage[i].at, &damage[i].byte, 1);
+        CHECK(read_all(path, &st, err, sizeof(err)) == 0 && st == TRACE_CORRUPT &&
+              strstr(err, damage[i].why), "case %zu: status %d: %s", i, st, err);
+    }
+    /* an access may not carry the DMA event's flag or fields */
+    w = trace_writer_open(path, &h, err, sizeof(err));
+    CHECK(w && trace_writer_add(w, &in[1], err, sizeof(err)) == 0 &&
+          trace_writer_close(w, err, sizeof(err)) == 0, "write: %s", err);
+    byte = REGDBG_EV_DMA_FROM_DEVICE >> 8 | REGDBG_EV_DMA_ADDR >> 8;
+    patch(path, REGDBG_TRACE_HEADER_SIZE + 57, &byte, 1);
+    CHECK(read_all(path, &st, err, sizeof(err)) == 0 && st == TRACE_CORRUPT &&
+          strstr(err, "flags has unknown bits"), "status %d: %s", st, err);
+    byte = REGDBG_DMA_START;
+    patch(path, REGDBG_TRACE_HEADER_SIZE + 57, (uint8_t[]){ REGDBG_EV_DMA_ADDR >> 8 }, 1);
+    patch(path, REGDBG_TRACE_HEADER_SIZE + 62, &byte, 1);
+    CHECK(read_all(path, &st, err, sizeof(err)) == 0 && st == TRACE_CORRUPT &&
+          strstr(err, "a DMA event's fields in another record"), "status %d: %s", st, err);
+    /* before version 5 there were none: no direction 3, the bytes reserved */
+    w = trace_writer_open(path, &h, err, sizeof(err));
+    CHECK(w && trace_writer_add(w, &in[2], err, sizeof(err)) == 0 &&
+          trace_writer_close(w, err, sizeof(err)) == 0, "write: %s", err);
+    patch(path, 8, &v4, sizeof(v4));
+    CHECK(read_all(path, &st, err, sizeof(err)) == 0 && st == TRACE_CORRUPT &&
+          strstr(err, "direction is neither read nor write"), "status %d: %s", st, err);
+    w = trace_writer_open(path, &h, err, sizeof(err));
+    CHECK(w && trace_writer_add(w, &in[1], err, sizeof(err)) == 0 &&
+          trace_writer_close(w, err, sizeof(err)) == 0, "write: %s", err);
+    patch(path, 8, &v4, sizeof(v4));
+    byte = REGDBG_DMA_START;
+    patch(path, REGDBG_TRACE_HEADER_SIZE + 62, &byte, 1);
+    CHECK(read_all(path, &st, err, sizeof(err)) == 0 && st == TRACE_CORRUPT &&
+          strstr(err, "reserved bits are set"), "status %d: %s", st, err);
+}
+
 static void test_flags_str(void)
 {
     char buf[64];
@@ -818,6 +950,8 @@ static void test_flags_str(void)
     /* an interrupt's line is its own column: only "blocked" is news */
     trace_flags_str(REGDBG_EV_IRQ_MSI | REGDBG_EV_IRQ_BLOCKED | REGDBG_EV_PC, buf, sizeof(buf));
     CHECK(strcmp(buf, "blocked") == 0, "%s", buf);
+    trace_flags_str(REGDBG_EV_DROPPED | REGDBG_EV_DMA_ADDR, buf, sizeof(buf));
+    CHECK(strcmp(buf, "dropped,dma-addr") == 0, "%s", buf);
     CHECK(strcmp(trace_irq_what_name(REGDBG_IRQ_HOST_UNMASKED), "host-unmasked") == 0 &&
           strcmp(trace_irq_what_name(0), "unknown") == 0 &&
           strcmp(trace_irq_what_name(REGDBG_IRQ_WHAT_MAX + 1), "unknown") == 0 &&
@@ -852,6 +986,7 @@ int main(void)
     RUN_TEST(test_irq_records_round_trip);
     RUN_TEST(test_irq_records_damage);
     RUN_TEST(test_writer_refuses_impossible_irq);
+    RUN_TEST(test_dma_records);
     RUN_TEST(test_flags_str);
     status = TEST_SUMMARY();
     {
