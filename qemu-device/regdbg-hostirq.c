@@ -146,6 +146,8 @@ static void regdbg_hostirq_interrupt(RegdbgHostIrq *h, uint32_t count)
     bql_lock();
     if (!qatomic_read(&h->stopping)) {
         qatomic_set(&s->host_irq_pending, true);
+        /* a DMA completion, copied back before the guest is told */
+        regdbg_dma_host_irq(s);
         regdbg_proxy_irq(s, REGDBG_IRQ_ASSERT, REGDBG_IRQ_SRC_HOST,
                          REGDBG_RULE_NONE, NULL);
     }
