@@ -516,15 +516,16 @@ static bool regdbg_map_engine(RegdbgMapParse *p, RegdbgDmaEngine *eng,
     } else if (!regdbg_map_condition(p, eng, done, where, errp)) {
         return false;
     }
-    if (!eng->done_field) {
+    if (!eng->done_field && p->s->host_irq == REGDBG_HOST_IRQ_OFF) {
         /*
-         * The device's interrupt does not pass through the proxy: a
-         * transfer from the device would never be copied back.
+         * Without host-irq=uio the device's interrupt does not pass through
+         * the proxy: a transfer from the device would never be copied back.
          */
         error_setg(errp, "dma-map=%s: %s: completion by the device's "
-                   "interrupt alone is not supported yet (the proxy does not "
-                   "see the host device's interrupt); add a completion by a "
-                   "status field", p->path, where);
+                   "interrupt alone needs host-irq=uio (without it the proxy "
+                   "does not see the host device's interrupt, and would "
+                   "never copy a transfer back); set host-irq=uio, or add a "
+                   "completion by a status field", p->path, where);
         return false;
     }
     return true;
@@ -1057,7 +1058,9 @@ static unsigned regdbg_dma_check(RegdbgProxyState *s, RegdbgDmaEngine *eng,
     int err = 0;
     uint64_t pa;
 
-    if (eng->busy && !regdbg_dma_check_done(s, eng, a)) {
+    /* interrupt alone: only the host's interrupt ends it (host-irq=uio) */
+    if (eng->busy &&
+        (!eng->done_field || !regdbg_dma_check_done(s, eng, a))) {
         return REGDBG_DMA_WHY_BUSY;
     }
     if (len > eng->buf_size || (eng->max_length && len > eng->max_length)) {
@@ -1265,5 +1268,37 @@ void regdbg_dma_read(RegdbgProxyState *s, RegdbgProxyBar *bar,
                 regdbg_dma_complete(s, eng, a, post);
             }
         }
+    }
+}
+
+/*
+ * host-irq=uio: the host device interrupted (regdbg-hostirq.c's thread, with
+ * the BQL, before the guest's line is raised). Each engine in flight whose
+ * map names the interrupt as a completion is complete: copied out (from the
+ * device) and said, before the guest can see the interrupt. An engine that
+ * also has a completion field is asked first (one read of the device, as
+ * regdbg_dma_check_done()): the interrupt may be another of the device's.
+ */
+void regdbg_dma_host_irq(RegdbgProxyState *s)
+{
+    RegdbgDma *dma = s->dma;
+    const RegdbgAccess cause = { .cpu = REGDBG_CPU_NONE };
+
+    if (!dma || s->dma_mode != REGDBG_DMA_MODE_BOUNCE) {
+        return;
+    }
+    for (unsigned i = 0; i < dma->n; i++) {
+        RegdbgDmaEngine *eng = &dma->eng[i];
+        RegdbgAccess ev;
+
+        if (!eng->busy || !eng->done_irq) {
+            continue;
+        }
+        if (eng->done_field) {
+            regdbg_dma_check_done(s, eng, &cause);
+            continue;
+        }
+        regdbg_dma_complete(s, eng, &cause, &ev);
+        regdbg_proxy_publish(s, &ev);
     }
 }

@@ -34,6 +34,7 @@
 #include "qemu/error-report.h"
 #include "qemu/event_notifier.h"
 #include "qemu/main-loop.h"
+#include "qemu/rcu.h"
 #include "qemu/thread.h"
 #include "hw/pci/pci_regs.h"
 #include "hw/misc/regdbg/trace-hw_misc_regdbg.h"
@@ -146,6 +147,8 @@ static void regdbg_hostirq_interrupt(RegdbgHostIrq *h, uint32_t count)
     bql_lock();
     if (!qatomic_read(&h->stopping)) {
         qatomic_set(&s->host_irq_pending, true);
+        /* a DMA completion, copied back before the guest is told */
+        regdbg_dma_host_irq(s);
         regdbg_proxy_irq(s, REGDBG_IRQ_ASSERT, REGDBG_IRQ_SRC_HOST,
                          REGDBG_RULE_NONE, NULL);
     }
@@ -166,6 +169,8 @@ static void *regdbg_hostirq_thread(void *opaque)
     uint32_t count;
     ssize_t n;
 
+    /* the guest's memory (a DMA completion's copy, an MSI) is read under RCU */
+    rcu_register_thread();
     while (!qatomic_read(&h->stopping)) {
         if (poll(fds, 2, -1) < 0) {
             if (errno == EINTR) {
@@ -193,6 +198,7 @@ static void *regdbg_hostirq_thread(void *opaque)
             break;
         }
     }
+    rcu_unregister_thread();
     return NULL;
 }
 

@@ -282,6 +282,11 @@ bool regdbg_backend_hw_master(RegdbgProxyState *s, bool on, Error **errp);
 bool regdbg_dma_realize(RegdbgProxyState *s, Error **errp);
 void regdbg_dma_unrealize(RegdbgProxyState *s);
 void regdbg_dma_reset(RegdbgProxyState *s);
+/*
+ * host-irq=uio: the host device interrupted; complete the transfers whose
+ * completion is the interrupt. With the BQL, before the guest's line rises.
+ */
+void regdbg_dma_host_irq(RegdbgProxyState *s);
 void regdbg_dma_fill_header(RegdbgProxyState *s, struct regdbg_shm_header *h);
 /*
  * Before a write reaches the backend (after the rules): keeps the guest's

@@ -4,7 +4,9 @@
  * guest's own: decoding off (with bus master and INTx disable on) for `delay` ms, and on again.
  * With dma=: its DMA engine instead (edu_dma_main): a pattern to the device and back by polling
  * (poll), the transfers the proxy must refuse (refuse), a transfer into memory that is not the
- * guest's (blocked: canary=ADDRESS), or timed transfers (bench). */
+ * guest's (blocked: canary=ADDRESS), or timed transfers (bench); irq: the round trip with the
+ * completion interrupt (command bit 2, irq=intx|msi), the data checked when the handler has run
+ * and before any read of the command register. */
 #include "guest.h"
 
 #define EDU_ID          0x00
@@ -20,6 +22,8 @@
 #define EDU_DMA_CMD     0x98
 #define EDU_DMA_RUN     0x1
 #define EDU_DMA_FROM_DEVICE 0x2     /* else toward the device (RAM -> edu) */
+#define EDU_DMA_IRQ     0x4         /* interrupt when done (status bit EDU_IRQ_DMA) */
+#define EDU_IRQ_DMA     0x100
 #define EDU_DMA_BUF     0x40000     /* the device's 4 KiB buffer, in its own address space */
 #define EDU_DMA_SIZE    4096
 #define EDU_DMA_WAIT_MS 3000        /* edu takes 100 ms of virtual time per transfer */
@@ -162,6 +166,52 @@ static void dma_round_trip(uint32_t seed)
     }
 }
 
+/* One transfer with the completion interrupt: 1 when the handler ran and saw edu's DMA bit
+   (and acknowledged it, 0x64). The command register is not read: the interrupt alone says done */
+static int dma_irq_transfer(const char *what, uint32_t src, uint32_t dst, uint32_t cmd)
+{
+    uint32_t before = eduirq_runs(), seen;
+
+    dma_start(src, dst, EDU_DMA_SIZE, cmd | EDU_DMA_IRQ);
+    if (!eduirq_wait(before + 1)) {
+        failures++;
+        say("edu FAIL dma irq %s: no interrupt", what);
+        return 0;
+    }
+    seen = eduirq_seen(before);
+    if (!(seen & EDU_IRQ_DMA)) {
+        failures++;
+        say("edu FAIL dma irq %s: the handler saw status 0x%x, not the DMA bit", what, seen);
+        return 0;
+    }
+    say("edu dma irq %s %u bytes: interrupt, status 0x%x acknowledged", what, EDU_DMA_SIZE, seen);
+    return 1;
+}
+
+/* The round trip of dma_round_trip, completed by interrupts */
+static void dma_irq_round_trip(uint32_t seed)
+{
+    uint32_t at;
+
+    for (uint32_t i = 0; i < EDU_DMA_SIZE; i++) {
+        ram_src[i] = pattern(i, seed);
+        ram_dst[i] = 0xee;
+    }
+    if (!dma_irq_transfer("to-device", (uint32_t)(uintptr_t)ram_src, EDU_DMA_BUF, 0) ||
+        !dma_irq_transfer("from-device", EDU_DMA_BUF, (uint32_t)(uintptr_t)ram_dst,
+                          EDU_DMA_FROM_DEVICE))
+        return;
+    at = first_difference(ram_dst, seed);
+    if (at == EDU_DMA_SIZE) {
+        say("edu dma irq from-device %u bytes to 0x%x: the pattern ok", EDU_DMA_SIZE,
+            (uint32_t)(uintptr_t)ram_dst);
+    } else {
+        failures++;
+        say("edu FAIL dma irq from-device: byte %u is 0x%02x, expected 0x%02x", at, ram_dst[at],
+            pattern(at, seed));
+    }
+}
+
 /* Transfers the proxy must refuse: the start write never reaches the device, which therefore
    never moves anything (RUN reads clear at once, the memory is untouched) */
 static void dma_refused(const char *what, uint32_t src, uint32_t dst, uint32_t len, uint32_t cmd)
@@ -227,7 +277,7 @@ static void dma_bench(uint32_t runs)
     }
 }
 
-void edu_dma_main(const char *what, uint32_t canary, uint32_t runs)
+void edu_dma_main(const char *what, uint32_t canary, uint32_t runs, int msi)
 {
     uint16_t cmd = dev_command();
 
@@ -252,6 +302,10 @@ void edu_dma_main(const char *what, uint32_t canary, uint32_t runs)
             failures++;
             say("edu FAIL dma blocked: RUN never cleared");
         }
+    } else if (what[0] == 'i') {        /* irq: completion by interrupt */
+        eduirq_setup(msi);
+        dma_irq_round_trip(0x3c);
+        dma_irq_round_trip(0xa5);       /* and again: the engine is free after the first */
     } else {                            /* bench */
         dma_bench(runs);
     }

@@ -101,10 +101,14 @@ void dev_config_write16(uint32_t reg, uint16_t v);
 
 /* ---- edu.c ---- */
 void edu_main(uint32_t hold_ms);
-void edu_dma_main(const char *what, uint32_t canary, uint32_t runs);
+void edu_dma_main(const char *what, uint32_t canary, uint32_t runs, int msi);
 
 /* ---- irq.c ---- */
 void eduirq_main(int msi, int bench, uint32_t runs);
+void eduirq_setup(int msi);
+int eduirq_wait(uint32_t runs);
+uint32_t eduirq_runs(void);
+uint32_t eduirq_seen(uint32_t i);
 
 /* ---- smp.c ---- */
 void hammer_main(uint32_t cpus, uint32_t count) __attribute__((noreturn));

@@ -238,10 +238,15 @@ static uint32_t tsc_per_us(void)
 
 /* mode=eduirq irq=intx|msi: single, repeated and still-pending interrupts; with bench, `runs`
  * single interrupts timed from the raising write to the handler's entry */
-void eduirq_main(int msi, int bench, uint32_t runs)
+/* The handler's runs that found status bits, and what the i-th of them found */
+uint32_t eduirq_runs(void) { return h.runs; }
+uint32_t eduirq_seen(uint32_t i) { return i < MAX_RUNS_LOG ? h.seen[i] : 0; }
+int eduirq_wait(uint32_t runs) { return wait_runs(runs); }
+
+/* The IDT, the PIC or the device's MSI, the handler: interrupts on (edu's DMA, mode=edu dma=irq,
+ * shares it). Exits on failure. */
+void eduirq_setup(int msi)
 {
-    static uint32_t ns[101];
-    uint32_t spurious_before;
     uint16_t cmd = dev_command();
 
     if (dev_read(EDU_ID) != EDU_ID_VALUE) {
@@ -274,6 +279,14 @@ void eduirq_main(int msi, int bench, uint32_t runs)
         dev_config_read(0x3c) >> 8 & 0xff, h.vector, dev_command());
     per_us = tsc_per_us();
     __asm__ volatile("sti");
+}
+
+void eduirq_main(int msi, int bench, uint32_t runs)
+{
+    static uint32_t ns[101];
+    uint32_t spurious_before;
+
+    eduirq_setup(msi);
 
     if (bench) {
         uint32_t n = runs > 101 ? 101 : runs;

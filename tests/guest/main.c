@@ -18,7 +18,7 @@ static struct {
     uint32_t speed;     /* i2c: IC_CON's SPEED field, 1 std, 2 fast, 3 high */
     uint32_t tar;       /* i2c: the target address written to IC_TAR */
     uint32_t polls;     /* i2c: reads of IC_STATUS at least, per transfer */
-    const char *dma;    /* edu mode: poll, refuse, blocked or bench; NULL: no DMA */
+    const char *dma;    /* edu mode: poll, refuse, blocked, bench or irq; NULL: no DMA */
     uint32_t canary;    /* edu mode, dma=blocked: where the transfer from the device goes */
     uint32_t irq_msi;   /* eduirq: 0 INTx, 1 MSI (irq=) */
     uint32_t irq_bench; /* eduirq: timed interrupts instead of the checks (bench=) */
@@ -121,7 +121,7 @@ static int parse_arg(const char *w, int n)
         return 0;
     }
     if (key_is(w, eq, "dma")) {
-        static const char *const dmas[] = { "poll", "refuse", "blocked", "bench" };
+        static const char *const dmas[] = { "poll", "refuse", "blocked", "bench", "irq" };
         for (unsigned i = 0; i < sizeof(dmas) / sizeof(dmas[0]); i++)
             if (key_is(v, vn, dmas[i])) {
                 args.dma = dmas[i];
@@ -441,7 +441,7 @@ void guest_main(uint32_t magic, uint32_t mbi_addr)
     else if (mode_is("eduirq"))
         eduirq_main(args.irq_msi, args.irq_bench != 0, args.irq_bench);
     else if (args.mode[0] == 'e' && args.dma)
-        edu_dma_main(args.dma, args.canary, args.runs);
+        edu_dma_main(args.dma, args.canary, args.runs, args.irq_msi);
     else if (args.mode[0] == 'e')
         edu_main(args.delay);
     else if (args.mode[0] == 'c')

@@ -100,8 +100,9 @@ def test_dma_refusals_at_start(t):
         (",dma-map=" + edu_map(t, start="DMA_CMD.GO"),
          "start: register DMA_CMD has no field \"GO\" with bits inside it"),
         (",dma-map=" + edu_map(t, completion="interrupt"),
-         "engine dma: completion by the device's interrupt alone is not supported yet (the proxy "
-         "does not see the host device's interrupt); add a completion by a status field"),
+         "engine dma: completion by the device's interrupt alone needs host-irq=uio (without "
+         "it the proxy does not see the host device's interrupt, and would never copy a "
+         "transfer back); set host-irq=uio, or add a completion by a status field"),
         (",dma-map=" + edu_map(t, source=None),
          "engine dma: a transfer toward the device needs the register of its memory address "
          "('source')"),

@@ -542,6 +542,70 @@ def test_hwbed_host_irq_events_in_the_trace(t):
     check_irq_trace(bed, "irq_msi", "MSI0", "msi", "unchanged")
 
 
+DMA_IRQ_D = re.compile(r"D (\S+) \S+ edu0 dma0 (start|done) (to-device|from-device) "
+                       r"guest=0x([0-9a-f]+) len=(\d+) buffer=0x([0-9a-f]+)(?: copy_ns=(\d+))?")
+
+
+def check_dma_irq_run(bed, name, up):
+    """One dma=irq run (mode=edu dma=irq, host-irq=uio, dma=bounce): the firmware's round trips,
+    each transfer ended by edu's interrupt alone (the firmware never reads DMA_CMD); in the trace
+    each transfer's done event (the copy out, from the device) comes after its start and before
+    the guest's interrupt for it (`up`, raised by the host)."""
+    said = firmware_said(bed, name)
+    head = ["edu identity 0x010000ed ok"]
+    trip = ["edu dma irq to-device 4096 bytes: interrupt, status 0x100 acknowledged",
+            "edu dma irq from-device 4096 bytes: interrupt, status 0x100 acknowledged",
+            "edu dma irq from-device 4096 bytes to DST: the pattern ok"]
+    check(len(said) > 2 and said[:1] == head and
+          re.fullmatch(r"edu dma irq: bus master on, command 0x[0-9a-f]{4}", said[1]) and
+          said[2:] == trip * 2 + ["edu done failures=0"] and
+          bed.fact(name + "_status") == "1",
+          "%s: the firmware said:\n%s\nQEMU said:\n%s"
+          % (name, "\n".join(bed.block(name + "-serial")), "\n".join(bed.block(name + "-log"))))
+    check(bed.fact(name + "_record_status") == "0" and bed.fact(name + "_dump_status") == "0",
+          "%s: record %s, dump %s" % (name, bed.fact(name + "_record_status"),
+                                      bed.fact(name + "_dump_status")))
+    dump = bed.block(name + "-dump")
+    text = "\n".join(dump)
+    # in ring order: the done event and the interrupt come from the same thread, in that order
+    seq = []
+    for line in dump:
+        m = DMA_IRQ_D.fullmatch(line)
+        if m:
+            seq.append((m.group(2), m.group(3), int(m.group(4), 16), int(m.group(5)),
+                        int(m.group(7) or 0)))
+            continue
+        m = IRQ_EVENT.match(line)
+        if m and m.group(3) == up and m.group(4) == "host(assert)":
+            seq.append(("irq",))
+        check(not line.startswith("D ") or m, "%s: DMA event %r" % (name, line))
+    starts = [i for i, e in enumerate(seq) if e[0] == "start"]
+    check([seq[i][1] for i in starts] == ["to-device", "from-device"] * 2,
+          "%s: the starts:\n%s" % (name, text))
+    for k, i in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(seq)
+        after = seq[i + 1:end]
+        check(len(after) >= 2 and after[0][0] == "done" and after[0][1:4] == seq[i][1:4] and
+              after[1] == ("irq",) and (after[0][4] > 0) == (seq[i][1] == "from-device"),
+              "%s: transfer %d (%s): after its start %r, expected its done (copied out from the "
+              "device) and then the guest's interrupt:\n%s" % (name, k, seq[i][1], after, text))
+
+
+def test_hwbed_dma_completed_by_the_interrupt(t):
+    """dma=bounce with host-irq=uio: the firmware's pattern to edu and back, each transfer started
+    with edu's command bit 2 (interrupt when done) and ended by the interrupt alone, INTx and MSI;
+    the handler acknowledges edu's DMA bit (0x100 at 0x64) and the data came back before the
+    guest saw the interrupt: the proxy took the host's interrupt as the completion, copied the
+    buffer out and said so (the done event) before raising the guest's line."""
+    bed = the_bed(t)
+    check_dma_irq_run(bed, "dma_irq_intx", "raised")
+    check_dma_irq_run(bed, "dma_irq_msi", "msi")
+    before = bed.num("cmd_irq_before")
+    check(bed.fact("enable_dma_irq_after") == "1" and bed.num("cmd_dma_irq_after") == before,
+          "after the dma=irq runs: enable %s, command 0x%04x (before 0x%04x)" % (
+              bed.fact("enable_dma_irq_after"), bed.num("cmd_dma_irq_after"), before))
+
+
 def test_hwbed_host_irq_leaves_the_host_device_as_found(t):
     """Bound to uio_pci_generic, the device is enabled by its driver; the proxy keeps decoding on
     and bus master off while it runs, and leaves the command register as it found it: Interrupt
