@@ -7,9 +7,12 @@
  * kernel itself keeps CLOCK_MONOTONIC on the TSC (its clocksource is "tsc":
  * invariant, and synchronised across CPUs), an access reads the TSC and
  * scales it from the last point where both clocks were read together. That
- * point is taken again at least every millisecond, and the scale is measured
- * over about a second, so the stamp stays within a small fraction of a
- * microsecond of CLOCK_MONOTONIC; it never goes backwards. Otherwise, and
+ * point is taken again at least every millisecond. The scale is measured
+ * first over a millisecond (until then every stamp is a clock read), then
+ * over windows ten times longer up to a second, so the stamp stays within a
+ * small fraction of a microsecond of CLOCK_MONOTONIC; it never goes
+ * backwards. Waiting a second for the first scale cost a clock read per
+ * access through a firmware's first second, most of a short run. Otherwise, and
  * outside the BQL that serialises the device's accesses, every stamp is a
  * clock_gettime().
  *
@@ -22,9 +25,11 @@
 #include "qemu/main-loop.h"
 #include "qemu/timer.h"
 #include "regdbg-proxy.h"
+#include "hw/misc/regdbg/trace-hw_misc_regdbg.h"
 
 #define REGDBG_CLOCK_RESYNC_NS   (1000 * 1000)           /* 1 ms */
-#define REGDBG_CLOCK_CALIBRATE_NS (1000 * 1000 * 1000)   /* 1 s */
+#define REGDBG_CLOCK_CAL_FIRST_NS (1000 * 1000)           /* 1 ms */
+#define REGDBG_CLOCK_CAL_LAST_NS (1000 * 1000 * 1000)     /* 1 s */
 
 RegdbgClock regdbg_clock;
 
@@ -50,6 +55,7 @@ void regdbg_clock_init(void)
     c->usable = regdbg_clock_tsc_is_the_kernels();
     c->cal_ns = c->base_ns = regdbg_clock_ns();
     c->cal_tsc = c->base_tsc = cpu_get_host_ticks();
+    c->cal_window_ns = REGDBG_CLOCK_CAL_FIRST_NS;
 }
 
 uint64_t regdbg_clock_resync(RegdbgClock *c)
@@ -60,11 +66,15 @@ uint64_t regdbg_clock_resync(RegdbgClock *c)
     if (!c->usable || !bql_locked()) {
         return ns;
     }
-    if (ns - c->cal_ns >= REGDBG_CLOCK_CALIBRATE_NS && tsc > c->cal_tsc) {
-        /* ns per tick, 32.32 fixed point, over the last second or more */
+    if (ns - c->cal_ns >= c->cal_window_ns && tsc > c->cal_tsc) {
+        /* ns per tick, 32.32 fixed point, over the last window or more */
         c->mult = ((ns - c->cal_ns) << 32) / (tsc - c->cal_tsc);
+        trace_regdbg_clock_scale(ns - c->cal_ns, c->cal_window_ns, c->mult);
         c->cal_ns = ns;
         c->cal_tsc = tsc;
+        if (c->cal_window_ns < REGDBG_CLOCK_CAL_LAST_NS) {
+            c->cal_window_ns *= 10;
+        }
     }
     c->base_ns = ns;
     c->base_tsc = tsc;

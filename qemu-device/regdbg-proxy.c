@@ -127,7 +127,7 @@ static void regdbg_proxy_access_init(RegdbgAccess *a, RegdbgProxyBar *bar,
                                      hwaddr addr, unsigned size, uint8_t dir,
                                      uint64_t value)
 {
-    a->t_ns = regdbg_access_clock_ns();
+    a->t_ns = regdbg_access_clock_ns_bql();
     a->addr = addr;
     a->value = a->orig = value;
     a->guest_pc = 0;
@@ -144,6 +144,7 @@ static void regdbg_proxy_access_init(RegdbgAccess *a, RegdbgProxyBar *bar,
     a->dir = dir;
     a->skip_backend = false;
     a->forced = false;
+    a->forced_value = 0;
     if (bar->proxy->guest_pc && current_cpu) {
         regdbg_access_find_pc(a, bar->type == REGDBG_BAR_IO);
     }
@@ -157,7 +158,7 @@ static uint64_t regdbg_proxy_bar_read(void *opaque, hwaddr addr, unsigned size)
 {
     RegdbgProxyBar *bar = opaque;
     RegdbgProxyState *s = bar->proxy;
-    RegdbgAccess a, post;
+    RegdbgAccess a REGDBG_UNINITIALIZED, post REGDBG_UNINITIALIZED;
     uint64_t candidates;
 
     if (addr + size > bar->size) {
@@ -201,7 +202,7 @@ static void regdbg_proxy_bar_write(void *opaque, hwaddr addr, uint64_t val,
 {
     RegdbgProxyBar *bar = opaque;
     RegdbgProxyState *s = bar->proxy;
-    RegdbgAccess a, post;
+    RegdbgAccess a REGDBG_UNINITIALIZED, post REGDBG_UNINITIALIZED;
     uint64_t candidates;
 
     if (addr + size > bar->size) {

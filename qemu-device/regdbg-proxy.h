@@ -18,6 +18,7 @@
 #include "qemu/main-loop.h"
 #include "qemu/timer.h"
 #include "qom/object.h"
+#include "hw/misc/regdbg/regdbg-config.h"
 
 #include "regdbg/ring.h"
 
@@ -57,6 +58,7 @@ typedef struct RegdbgClock {
     uint64_t resync_ticks;      /* ticks until the next resync; 0 = now */
     uint64_t mult;              /* ns per tick, 32.32; 0 = not measured yet */
     uint64_t cal_tsc, cal_ns;   /* where the scale's measurement began */
+    uint64_t cal_window_ns;     /* its length: 1 ms, 10 ms, ... 1 s */
     uint64_t last_ns;           /* the last stamp given: never go back */
     bool usable;                /* the kernel keeps its clock on the TSC */
     bool checked;
@@ -66,13 +68,18 @@ extern RegdbgClock regdbg_clock;
 void regdbg_clock_init(void);
 uint64_t regdbg_clock_resync(RegdbgClock *c);
 
-static inline uint64_t regdbg_access_clock_ns(void)
+/*
+ * The stamp of an access whose caller holds the BQL, as every MMIO and port
+ * access of the proxy does (its regions keep QEMU's global locking): the
+ * check a function call would cost is left out of the hot path.
+ */
+static inline uint64_t regdbg_access_clock_ns_bql(void)
 {
     RegdbgClock *c = &regdbg_clock;
     uint64_t ticks = cpu_get_host_ticks() - c->base_tsc;
 
     /* ticks < resync_ticks (a millisecond) and mult < 2^33: no overflow */
-    if (likely(ticks < c->resync_ticks) && bql_locked()) {
+    if (likely(ticks < c->resync_ticks)) {
         uint64_t t = c->base_ns + ((ticks * c->mult) >> 32);
 
         if (t > c->last_ns) {
@@ -82,6 +89,23 @@ static inline uint64_t regdbg_access_clock_ns(void)
     }
     return regdbg_clock_resync(c);
 }
+
+/* The stamp of an event from any thread (a host-interrupt thread has no BQL) */
+static inline uint64_t regdbg_access_clock_ns(void)
+{
+    return bql_locked() ? regdbg_access_clock_ns_bql() : regdbg_clock_ns();
+}
+
+/*
+ * QEMU builds with -ftrivial-auto-var-init=zero: a local the hot path fills
+ * itself is marked with this, or its memset shows in the handler's profile
+ * (meson.build checks that the compiler has the attribute).
+ */
+#ifdef REGDBG_HAVE_ATTR_UNINITIALIZED
+#define REGDBG_UNINITIALIZED __attribute__((uninitialized))
+#else
+#define REGDBG_UNINITIALIZED
+#endif
 
 OBJECT_DECLARE_SIMPLE_TYPE(RegdbgProxyState, REGDBG_PROXY)
 

@@ -83,8 +83,22 @@ struct regdbg_ring_wait {
 };
 
 /*
+ * How a lossless producer pauses while it waits for a slot. The device drops QEMU's big lock in
+ * begin() and takes it again in end(), and pauses with sched_yield() then short sleeps; the tests
+ * and the ring benchmark pause with sched_yield(). Only the slow path (a full ring) calls these.
+ */
+struct regdbg_ring_waiter {
+    uint64_t (*now_ns)(void *ctx);                 /* CLOCK_MONOTONIC */
+    void (*begin)(void *ctx);                      /* before the first pause */
+    void (*pause)(void *ctx, unsigned n);          /* the n-th pause, from 0 */
+    void (*end)(void *ctx, int reserved);          /* after the last; reserved: a slot was got */
+    void *ctx;
+};
+
+/*
  * Producer, lossless mode, ring full: should it wait (1) or drop (0)? Call first with
- * w->since_ns == 0, then again after each pause, with the current CLOCK_MONOTONIC time.
+ * w->since_ns == 0, then again after each pause. The clock is read only when the answer needs
+ * it: a ring nobody drains (or whose consumer stalled) drops each access without a clock read.
  *
  * A producer waits while the consumer frees slots, even when other producers take them first,
  * and gives up when the tail has not gone forward for timeout_ns. Only a tail that goes forward,
@@ -94,10 +108,10 @@ struct regdbg_ring_wait {
  * consumer nudging the tail cannot hold the guest at one access per timeout.
  */
 static inline int regdbg_ring_should_wait(const struct regdbg_ring *r, struct regdbg_ring_wait *w,
-                                          uint64_t now_ns)
+                                          const struct regdbg_ring_waiter *wt)
 {
     struct regdbg_shm_header *h = r->hdr;
-    uint64_t tail, stalled;
+    uint64_t tail, stalled, now_ns;
 
     if (atomic_load_explicit(&h->consumer_pid, memory_order_acquire) == 0) { /* [E4] */
         return 0;
@@ -114,6 +128,7 @@ static inline int regdbg_ring_should_wait(const struct regdbg_ring *r, struct re
         atomic_compare_exchange_strong_explicit(&h->stalled_tail, &stalled, UINT64_MAX,
                                                 memory_order_relaxed, memory_order_relaxed);
     }
+    now_ns = wt->now_ns(wt->ctx);
     if (w->since_ns == 0) {
         atomic_fetch_add_explicit(&h->waits, 1, memory_order_relaxed);
         w->tail = tail;
@@ -137,19 +152,6 @@ static inline int regdbg_ring_should_wait(const struct regdbg_ring *r, struct re
 }
 
 /*
- * How a lossless producer pauses while it waits for a slot. The device drops QEMU's big lock in
- * begin() and takes it again in end(), and pauses with sched_yield() then short sleeps; the tests
- * and the ring benchmark pause with sched_yield(). Only the slow path (a full ring) calls these.
- */
-struct regdbg_ring_waiter {
-    uint64_t (*now_ns)(void *ctx);                 /* CLOCK_MONOTONIC */
-    void (*begin)(void *ctx);                      /* before the first pause */
-    void (*pause)(void *ctx, unsigned n);          /* the n-th pause, from 0 */
-    void (*end)(void *ctx, int reserved);          /* after the last; reserved: a slot was got */
-    void *ctx;
-};
-
-/*
  * Producer, slow path, after regdbg_ring_reserve() found the ring full: in lossless mode, wait
  * for a slot while regdbg_ring_should_wait() allows; otherwise, or when it gives up, count the
  * drop. Returns 1 with the slot reserved (fill it and publish it), 0 when the event is dropped.
@@ -163,7 +165,7 @@ static inline int regdbg_ring_wait_for_slot(const struct regdbg_ring *r, int los
     unsigned n = 0;
     int reserved = 0;
 
-    if (!lossy && regdbg_ring_should_wait(r, &w, wt->now_ns(wt->ctx))) {
+    if (!lossy && regdbg_ring_should_wait(r, &w, wt)) {
         wt->begin(wt->ctx);
         for (;;) {
             wt->pause(wt->ctx, n++);
@@ -171,7 +173,7 @@ static inline int regdbg_ring_wait_for_slot(const struct regdbg_ring *r, int los
                 reserved = 1;
                 break;
             }
-            if (!regdbg_ring_should_wait(r, &w, wt->now_ns(wt->ctx))) {
+            if (!regdbg_ring_should_wait(r, &w, wt)) {
                 break;
             }
         }

@@ -265,13 +265,18 @@ def test_access_times_follow_the_host_clock(t):
     """The device stamps accesses from the TSC, scaled to CLOCK_MONOTONIC (qemu-device/
     regdbg-clock.c): over 3 s of i2c iterations 100 ms apart (the guest waits on its PIT), every
     stamp lies between the host's clock before and after the run, stamps never go back, and each
-    iteration starts 100 ms after the last by the stamps, as by the guest's timer."""
+    iteration starts 100 ms after the last by the stamps, as by the guest's timer. The TSC's
+    scale is measured over 1 ms first, then over windows ten times longer up to 1 s (trace
+    event regdbg_clock_scale), each agreeing with the last within 1 %: a first scale only after
+    a second stamped a firmware's whole first second by clock reads, at twice the cost."""
     import time
     from harness import ring_event
     serial = t.tmp("serial.log")
+    log = t.tmp("clock.log")
     q = t.qemu([PROXY], qtest=False, accel="tcg", paused=True,
                extra=["-kernel", GUEST, "-append", "mode=i2c loops=30 delay=100",
-                      "-device", EXIT_DEV, "-serial", "file:" + serial])
+                      "-device", EXIT_DEV, "-serial", "file:" + serial,
+                      "-trace", "regdbg_clock_scale", "-D", log])
     ring = HeldRing(q.shm_path("/machine/peripheral/i2c0"))
     t.owned.append(type("Close", (), {"kill": lambda self: ring.close()})())
     before = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
@@ -298,6 +303,17 @@ def test_access_times_follow_the_host_clock(t):
     median = gaps[len(gaps) // 2]
     check(95e6 <= median <= 130e6, "iterations %.1f ms apart by the stamps, 100 ms by the guest"
           % (median / 1e6))
+    text = open(log).read()
+    scales = [tuple(int(x, 0) for x in m.groups()) for m in re.finditer(
+        r"regdbg_clock_scale TSC scale measured over (\d+) ns \(window (\d+) ns\): (0x[0-9a-f]+)",
+        text)]
+    windows = [w for _, w, _ in scales]
+    check(windows[:4] == [10**6, 10**7, 10**8, 10**9] and set(windows[4:]) <= {10**9},
+          "scale windows %r:\n%s" % (windows, text[-2000:]))
+    check(all(span >= w for span, w, _ in scales), "a scale measured too early: %r" % scales)
+    last = scales[-1][2]
+    check(all(abs(m - last) / last < 0.01 for _, _, m in scales),
+          "scales %s, the last %#x" % ([hex(m) for _, _, m in scales], last))
 
 
 test_access_times_follow_the_host_clock.timeout = 90

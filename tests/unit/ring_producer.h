@@ -57,9 +57,14 @@ static inline void attach_consumer(struct shm_ring *s)
     atomic_store(&s->ring.hdr->stalled_tail, UINT64_MAX);
 }
 
+/* How often the policy read the clock: a drop with nobody (or a stalled consumer) to wait for
+   reads none (the device's clock read per access was what a full ring cost) */
+static _Atomic uint64_t waiter_clock_reads;
+
 static inline uint64_t waiter_now(void *ctx)
 {
     (void)ctx;
+    atomic_fetch_add(&waiter_clock_reads, 1);
     return now_ns();
 }
 

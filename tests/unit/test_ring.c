@@ -118,6 +118,8 @@ static void test_lossless_without_consumer_never_waits(void)
 {
     struct shm_ring s;
 
+    uint64_t reads = atomic_load(&waiter_clock_reads);
+
     ring_create(&s, 16, false, 10ull * 1000000000u);
     for (unsigned i = 0; i < 1000; i++) {
         produce(&s, 0, i);
@@ -125,6 +127,8 @@ static void test_lossless_without_consumer_never_waits(void)
     CHECK(atomic_load(&s.ring.hdr->dropped) == 1000 - 16, "dropped %llu",
           (unsigned long long)atomic_load(&s.ring.hdr->dropped));
     CHECK(atomic_load(&s.ring.hdr->waits) == 0, "waited without a consumer");
+    CHECK(atomic_load(&waiter_clock_reads) == reads, "%llu clock reads to drop without a consumer",
+          (unsigned long long)(atomic_load(&waiter_clock_reads) - reads));
     ring_destroy(&s);
 }
 
@@ -132,6 +136,7 @@ static void test_lossless_stalled_consumer(void)
 {
     struct shm_ring s;
     struct regdbg_event out[16];
+    uint64_t reads;
 
     ring_create(&s, 16, false, 20 * 1000000); /* 20 ms */
     attach_consumer(&s);
@@ -143,11 +148,14 @@ static void test_lossless_stalled_consumer(void)
     CHECK(atomic_load(&s.ring.hdr->stalled_tail) == 0, "stall recorded at tail 0");
     CHECK(atomic_load(&s.ring.hdr->waits) == 1, "waits %llu",
           (unsigned long long)atomic_load(&s.ring.hdr->waits));
-    /* Later producers drop at once, without waiting again. */
+    /* Later producers drop at once, without waiting again (or reading the clock). */
+    reads = atomic_load(&waiter_clock_reads);
     for (unsigned i = 0; i < 100; i++) {
         CHECK(!produce(&s, 0, 17 + i), "dropped while stalled");
     }
     CHECK(atomic_load(&s.ring.hdr->waits) == 1, "waited again while stalled");
+    CHECK(atomic_load(&waiter_clock_reads) == reads, "%llu clock reads to drop while stalled",
+          (unsigned long long)(atomic_load(&waiter_clock_reads) - reads));
     CHECK(atomic_load(&s.ring.hdr->dropped) == 101, "dropped %llu",
           (unsigned long long)atomic_load(&s.ring.hdr->dropped));
     /* The consumer comes back: draining moves the tail and producers publish again. */
