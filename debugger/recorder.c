@@ -194,8 +194,11 @@ int recorder_add(struct recorder *rec, uint64_t pos, const struct regdbg_event *
     char why[192];
 
     rec->damaged = false;
-    if (ev->t_ns > *now) {
-        *now = now_ns(CLOCK_MONOTONIC); /* a clock read per event only when needed */
+    if (ev->t_ns > *now + REGDBG_STAMP_AHEAD_NS) {
+        /* a clock read only when the one in hand would not do: draining right behind the
+           producer, every event is younger than the last read, and a read per event was a
+           quarter of the recorder's time */
+        *now = now_ns(CLOCK_MONOTONIC);
     }
     if (ring_reader_check_event(rec->rr, ev, *now, why, sizeof(why)) < 0) {
         return damage(rec, pos, err, errlen, "%s", why);

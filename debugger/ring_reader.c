@@ -366,9 +366,10 @@ int ring_reader_check_event(const struct ring_reader *rr, const struct regdbg_ev
                  REGDBG_MAX_RULES - 1);
         return -1;
     }
-    if (ev->t_ns > now_ns) {
-        snprintf(why, whylen, "t_ns %llu is later than now (%llu)",
-                 (unsigned long long)ev->t_ns, (unsigned long long)now_ns);
+    if (ev->t_ns > now_ns + REGDBG_STAMP_AHEAD_NS) {
+        snprintf(why, whylen, "t_ns %llu is later than now (%llu) by more than the %u ns a "
+                 "stamp may run ahead", (unsigned long long)ev->t_ns,
+                 (unsigned long long)now_ns, REGDBG_STAMP_AHEAD_NS);
         return -1;
     }
     return 0;

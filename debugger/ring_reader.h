@@ -40,7 +40,9 @@ int ring_reader_attach(struct ring_reader *rr, const char *path, char *err, size
 /*
  * Is ev (a copy taken by ring_reader_peek) a possible access of this device? 0, or -1 with the
  * field and what is wrong with it in why ("size 0 is not 1, 2, 4 or 8"). now_ns is
- * CLOCK_MONOTONIC read after the copy was taken: no published event is younger.
+ * CLOCK_MONOTONIC read after the copy was taken: no published event is stamped later than
+ * now_ns + REGDBG_STAMP_AHEAD_NS (so a caller may pass an older reading, and read the clock
+ * again only for a stamp past that).
  */
 int ring_reader_check_event(const struct ring_reader *rr, const struct regdbg_event *ev,
                             uint64_t now_ns, char *why, size_t whylen);

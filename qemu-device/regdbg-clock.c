@@ -9,12 +9,13 @@
  * scales it from the last point where both clocks were read together. That
  * point is taken again at least every millisecond. The scale is measured
  * first over a millisecond (until then every stamp is a clock read), then
- * over windows ten times longer up to a second, so the stamp stays within a
- * small fraction of a microsecond of CLOCK_MONOTONIC; it never goes
- * backwards. Waiting a second for the first scale cost a clock read per
- * access through a firmware's first second, most of a short run. Otherwise, and
- * outside the BQL that serialises the device's accesses, every stamp is a
- * clock_gettime().
+ * over windows ten times longer up to a second, between points read close
+ * together; waiting a second for the first scale cost a clock read per access
+ * through a firmware's first second, most of a short run. A stamp stays
+ * within a small fraction of a microsecond of CLOCK_MONOTONIC
+ * (REGDBG_STAMP_AHEAD_NS in regdbg/abi.h bounds how far ahead) and never goes
+ * backwards. Otherwise, and outside the BQL that serialises the device's
+ * accesses, every stamp is a clock_gettime().
  *
  * Copyright (c) 2026 The regdbg authors
  *
@@ -30,6 +31,13 @@
 #define REGDBG_CLOCK_RESYNC_NS   (1000 * 1000)           /* 1 ms */
 #define REGDBG_CLOCK_CAL_FIRST_NS (1000 * 1000)           /* 1 ms */
 #define REGDBG_CLOCK_CAL_LAST_NS (1000 * 1000 * 1000)     /* 1 s */
+/*
+ * A clock read between two TSC reads this close (under a microsecond at any
+ * TSC rate this is likely to run at; a vDSO read takes a few hundred ticks)
+ * pins the pair to within that: over the first 1 ms window, a scale error of
+ * a few parts in 10^4, a stamp off by well under a microsecond.
+ */
+#define REGDBG_CLOCK_PAIR_TICKS 2000
 
 RegdbgClock regdbg_clock;
 
@@ -44,6 +52,21 @@ static bool regdbg_clock_tsc_is_the_kernels(void)
     return g_str_equal(g_strstrip(src), "tsc");
 }
 
+/*
+ * Both clocks read together: the TSC read after CLOCK_MONOTONIC, so that a
+ * stamp scaled from this point errs late, never early. false when the two
+ * reads were far apart (preempted, an interrupt): the point is good enough
+ * to stamp from, not to measure the scale with.
+ */
+static bool regdbg_clock_pair(uint64_t *ns, uint64_t *tsc)
+{
+    uint64_t before = cpu_get_host_ticks();
+
+    *ns = regdbg_clock_ns();
+    *tsc = cpu_get_host_ticks();
+    return *tsc - before < REGDBG_CLOCK_PAIR_TICKS;
+}
+
 void regdbg_clock_init(void)
 {
     RegdbgClock *c = &regdbg_clock;
@@ -53,20 +76,24 @@ void regdbg_clock_init(void)
     }
     c->checked = true;
     c->usable = regdbg_clock_tsc_is_the_kernels();
-    c->cal_ns = c->base_ns = regdbg_clock_ns();
-    c->cal_tsc = c->base_tsc = cpu_get_host_ticks();
+    for (int i = 0; i < 3 && !c->cal_tight; i++) {
+        c->cal_tight = regdbg_clock_pair(&c->cal_ns, &c->cal_tsc);
+    }
+    c->base_ns = c->cal_ns;
+    c->base_tsc = c->cal_tsc;
     c->cal_window_ns = REGDBG_CLOCK_CAL_FIRST_NS;
 }
 
 uint64_t regdbg_clock_resync(RegdbgClock *c)
 {
-    uint64_t ns = regdbg_clock_ns();
-    uint64_t tsc = cpu_get_host_ticks();
+    uint64_t ns, tsc;
+    bool tight = regdbg_clock_pair(&ns, &tsc);
 
     if (!c->usable || !bql_locked()) {
         return ns;
     }
-    if (ns - c->cal_ns >= c->cal_window_ns && tsc > c->cal_tsc) {
+    if (tight && c->cal_tight && ns - c->cal_ns >= c->cal_window_ns &&
+        tsc > c->cal_tsc) {
         /* ns per tick, 32.32 fixed point, over the last window or more */
         c->mult = ((ns - c->cal_ns) << 32) / (tsc - c->cal_tsc);
         trace_regdbg_clock_scale(ns - c->cal_ns, c->cal_window_ns, c->mult);
@@ -75,6 +102,11 @@ uint64_t regdbg_clock_resync(RegdbgClock *c)
         if (c->cal_window_ns < REGDBG_CLOCK_CAL_LAST_NS) {
             c->cal_window_ns *= 10;
         }
+    } else if (tight && !c->cal_tight) {
+        /* the window begins at the first point both clocks agree on */
+        c->cal_ns = ns;
+        c->cal_tsc = tsc;
+        c->cal_tight = true;
     }
     c->base_ns = ns;
     c->base_tsc = tsc;

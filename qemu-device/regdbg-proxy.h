@@ -59,6 +59,7 @@ typedef struct RegdbgClock {
     uint64_t mult;              /* ns per tick, 32.32; 0 = not measured yet */
     uint64_t cal_tsc, cal_ns;   /* where the scale's measurement began */
     uint64_t cal_window_ns;     /* its length: 1 ms, 10 ms, ... 1 s */
+    bool cal_tight;             /* cal_* is a pair of reads close together */
     uint64_t last_ns;           /* the last stamp given: never go back */
     bool usable;                /* the kernel keeps its clock on the TSC */
     bool checked;

@@ -261,12 +261,21 @@ struct regdbg_bar_info {
 _Static_assert(sizeof(struct regdbg_bar_info) == 16, "bar_info layout");
 
 /*
+ * Event stamps are host CLOCK_MONOTONIC nanoseconds, which the device extrapolates from the TSC
+ * between clock reads (qemu-device/regdbg-clock.c): a stamp may be ahead of a clock_gettime()
+ * made after its event was published, by well under a microsecond when the scale is right, and
+ * never by more than this. A consumer takes a stamp further ahead for damage. (ABI 6 producers
+ * already stamped so; this states the bound.)
+ */
+#define REGDBG_STAMP_AHEAD_NS 1000000u   /* 1 ms */
+
+/*
  * One register access, an interrupt event (REGDBG_DIR_IRQ) or a DMA event (REGDBG_DIR_DMA), both
  * above. 64 bytes, so that producers on different vCPUs do not share a cache line.
  */
 struct regdbg_event {
     _Atomic uint64_t seq;     /* ring position; the publish marker (see the contract above) */
-    uint64_t t_ns;            /* host CLOCK_MONOTONIC, ns */
+    uint64_t t_ns;            /* host CLOCK_MONOTONIC, ns (REGDBG_STAMP_AHEAD_NS) */
     uint64_t offset;          /* offset inside the BAR */
     uint64_t value;           /* the value that reached the backend / was returned to the guest */
     uint64_t orig_value;      /* the value before any rule touched it (== value when untouched) */

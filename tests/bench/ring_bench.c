@@ -18,6 +18,66 @@
 #include "ring_producer.h"
 #include "recorder.h"
 
+/*
+ * The producers stamp events as the device does (qemu-device/regdbg-clock.c): the TSC scaled to
+ * CLOCK_MONOTONIC from a point where both were read, taken again every millisecond, not a
+ * clock_gettime() per event (which was most of a producer's time here, and no longer the
+ * device's). The scale is measured once, over 20 ms, before the run.
+ */
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define RESYNC_NS 1000000ull
+
+static uint64_t tsc_mult;     /* ns per tick, 32.32 */
+
+struct stamp_clock {
+    uint64_t base_ns, base_tsc, resync_ticks;
+};
+
+static void stamp_pair(uint64_t *ns, uint64_t *tsc)
+{
+    *ns = now_ns();
+    *tsc = __rdtsc();         /* after the clock: a stamp scaled from here errs late */
+}
+
+static void stamp_measure(void)
+{
+    uint64_t ns0, tsc0, ns1, tsc1;
+    struct timespec pause = { 0, 20000000 };
+
+    stamp_pair(&ns0, &tsc0);
+    nanosleep(&pause, NULL);
+    stamp_pair(&ns1, &tsc1);
+    tsc_mult = (uint64_t)((((unsigned __int128)(ns1 - ns0)) << 32) / (tsc1 - tsc0));
+}
+
+static inline uint64_t stamp_ns(struct stamp_clock *c)
+{
+    uint64_t ticks = __rdtsc() - c->base_tsc;
+
+    if (ticks >= c->resync_ticks) {
+        stamp_pair(&c->base_ns, &c->base_tsc);
+        c->resync_ticks = (RESYNC_NS << 32) / tsc_mult;
+        return c->base_ns;
+    }
+    return c->base_ns + ((ticks * tsc_mult) >> 32);
+}
+#else
+struct stamp_clock {
+    int unused;
+};
+
+static void stamp_measure(void)
+{
+}
+
+static inline uint64_t stamp_ns(struct stamp_clock *c)
+{
+    (void)c;
+    return now_ns();
+}
+#endif
+
 struct producer {
     pthread_t thread;
     struct shm_ring *ring;
@@ -29,10 +89,11 @@ struct producer {
 static void *producer_main(void *opaque)
 {
     struct producer *p = opaque;
+    struct stamp_clock clock = { 0 };
 
     pthread_barrier_wait(p->start);
     for (uint64_t j = 0; j < p->count; j++) {
-        produce(p->ring, p->cpu, j);
+        produce_stamped(p->ring, p->cpu, j, stamp_ns(&clock));
     }
     return NULL;
 }
@@ -161,6 +222,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ring_bench: %s\n", err);
         return 1;
     }
+    stamp_measure();
     prods = calloc((size_t)nprod, sizeof(*prods));
     pthread_barrier_init(&start, NULL, (unsigned)nprod + 1);
     for (int i = 0; i < nprod; i++) {

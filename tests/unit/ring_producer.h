@@ -86,8 +86,12 @@ static inline void waiter_done(void *ctx, int reserved)
     (void)reserved;
 }
 
-/* The device's producer: regdbg_ring_wait_for_slot() itself, with sched_yield as the pause. */
-static inline bool produce(struct shm_ring *s, int cpu, uint64_t value)
+/*
+ * The device's producer: regdbg_ring_wait_for_slot() itself, with sched_yield as the pause. The
+ * event is what the device publishes for an untouched 32-bit write, every field set (a slot is
+ * reused: rule 0 left from the zeroed ring would say a rule touched it), stamped t_ns.
+ */
+static inline bool produce_stamped(struct shm_ring *s, int cpu, uint64_t value, uint64_t t_ns)
 {
     static const struct regdbg_ring_waiter waiter = {
         .now_ns = waiter_now, .begin = waiter_nothing, .pause = waiter_yield, .end = waiter_done,
@@ -99,15 +103,28 @@ static inline bool produce(struct shm_ring *s, int cpu, uint64_t value)
         !regdbg_ring_wait_for_slot(&s->ring, s->lossy, &waiter, &pos, &ev)) {
         return false;
     }
-    ev->t_ns = now_ns();
+    ev->t_ns = t_ns;
     ev->offset = 0x10;
     ev->value = value;
     ev->orig_value = value;
+    ev->guest_pc = 0;
     ev->cpu = cpu;
+    ev->flags = 0;
+    ev->rule = REGDBG_RULE_NONE;
+    ev->bar = 0;
     ev->size = 4;
     ev->dir = REGDBG_DIR_WRITE;
+    ev->cpu_mode = REGDBG_MODE_UNKNOWN;
+    ev->irq_source = REGDBG_IRQ_SRC_NONE;
+    ev->dma_what = 0;
+    ev->dma_why = 0;
     regdbg_ring_publish(ev, pos);
     return true;
+}
+
+static inline bool produce(struct shm_ring *s, int cpu, uint64_t value)
+{
+    return produce_stamped(s, cpu, value, now_ns());
 }
 
 #endif /* REGDBG_TEST_RING_PRODUCER_H */
