@@ -6,9 +6,11 @@
 # (Debian's archive keeps only the current one); a version already unpacked is not fetched again,
 # and older ones are removed.
 #
-#   hwbed-fetch.sh OUT_DIR    OUT_DIR gets vmlinuz, uio.ko, uio_pci_generic.ko, busybox and
-#                             versions, each replaced only when it differs (so that make rebuilds
-#                             the initramfs only when one of them changed)
+#   hwbed-fetch.sh OUT_DIR    OUT_DIR gets vmlinuz, uio.ko, uio_pci_generic.ko, busybox,
+#                             i2c-ccgx-ucsi.ko and i2c-designware-pci.ko (the real I2C driver that
+#                             test_guest_pc's Linux test loads against the proxy) and versions,
+#                             each replaced only when it differs (so that make rebuilds the
+#                             initramfs only when one of them changed)
 set -eu
 
 CACHE=${REGDBG_CACHE:-${XDG_CACHE_HOME:-${HOME:-/var/tmp}/.cache}/regdbg}
@@ -63,7 +65,9 @@ done
 kver=${pkg#linux-image-}
 vmlinuz="$kdir/root/boot/vmlinuz-$kver"
 uio="$kdir/root/lib/modules/$kver/kernel/drivers/uio"
-for f in "$vmlinuz" "$uio/uio.ko" "$uio/uio_pci_generic.ko" "$bdir/root/bin/busybox"; do
+i2c="$kdir/root/lib/modules/$kver/kernel/drivers/i2c/busses"
+for f in "$vmlinuz" "$uio/uio.ko" "$uio/uio_pci_generic.ko" "$bdir/root/bin/busybox" \
+         "$i2c/i2c-ccgx-ucsi.ko" "$i2c/i2c-designware-pci.ko"; do
     [ -f "$f" ] || { say "$f is missing from the unpacked packages"; exit 1; }
 done
 
@@ -75,6 +79,8 @@ sync_file "$vmlinuz" "$OUT/vmlinuz"
 sync_file "$uio/uio.ko" "$OUT/uio.ko"
 sync_file "$uio/uio_pci_generic.ko" "$OUT/uio_pci_generic.ko"
 sync_file "$bdir/root/bin/busybox" "$OUT/busybox"
+sync_file "$i2c/i2c-ccgx-ucsi.ko" "$OUT/i2c-ccgx-ucsi.ko"
+sync_file "$i2c/i2c-designware-pci.ko" "$OUT/i2c-designware-pci.ko"
 printf '%s\n%s\n' "$(basename "$kdir")" "$(basename "$bdir")" >"$OUT/versions.new"
 sync_file "$OUT/versions.new" "$OUT/versions"
 rm -f "$OUT/versions.new"

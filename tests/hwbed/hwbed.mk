@@ -1,6 +1,7 @@
 # tests/hwbed/hwbed.mk: make fragment (included by the top-level Makefile, run from the repo top) that
 # builds the hardware test bed's Linux guest (tests/integration/test_hwbed.py boots it):
-#   build/hwbed/fetched/   Debian's current kernel (vmlinuz), its uio modules and a static busybox,
+#   build/hwbed/fetched/   Debian's current kernel (vmlinuz), its uio and I2C DesignWare modules
+#                          (the latter for tests/integration/test_linux_guest.py) and a static busybox,
 #                          from scripts/hwbed-fetch.sh (a cache outside the repository); it runs
 #                          every time, as apt names the current kernel, and replaces a file only when
 #                          it changed
