@@ -14,13 +14,16 @@
  *     its end of interrupt: the proxy lowers the guest's line and unmasks the
  *     host's (host-unmasked). A device that still asserts its interrupt
  *     (the guest acknowledged only part of it) interrupts again at once.
- * With MSI enabled by the guest, each host interrupt is one message; as the
- * handler's first access usually comes before its acknowledgment, the
- * device's level then brings one more message, in which the handler finds
- * nothing pending.
+ * With MSI enabled by the guest, each host interrupt is one message, and a
+ * message has no level to lower: a read that leaves the device asserting
+ * (the handler reading its status, before it acknowledges) does not end it,
+ * or the level would send a second message the handler finds empty; the
+ * PCI status's Interrupt Status bit says whether it still asserts. A write
+ * ends it whatever the level: a device still asserting after the handler's
+ * acknowledgment (another cause) must send the next message.
  * The hot path pays one load for this while no interrupt is outstanding
- * (regdbg_hostirq_access()); the unmask is a system call, made only when an
- * interrupt is.
+ * (regdbg_hostirq_access()); the unmask, and with MSI the status read, are
+ * system calls, made only when an interrupt is.
  *
  * Copyright (c) 2026 The regdbg authors
  *
@@ -36,6 +39,7 @@
 #include "qemu/main-loop.h"
 #include "qemu/rcu.h"
 #include "qemu/thread.h"
+#include "hw/pci/msi.h"
 #include "hw/pci/pci_regs.h"
 #include "hw/misc/regdbg/trace-hw_misc_regdbg.h"
 #include "regdbg-proxy.h"
@@ -202,16 +206,31 @@ static void *regdbg_hostirq_thread(void *opaque)
     return NULL;
 }
 
+/* Does the host device still assert INTx (PCI status, Interrupt Status)? */
+static bool regdbg_hostirq_asserted(RegdbgHostIrq *h)
+{
+    uint8_t le[2];
+
+    /* unreadable: taken as deasserted, so that the host is unmasked */
+    return pread(h->config_fd, le, 2, PCI_STATUS) == 2 &&
+           (lduw_le_p(le) & PCI_STATUS_INTERRUPT);
+}
+
 /*
  * End of interrupt by access: the guest accessed the device while the host's
- * interrupt was pending. Lower the guest's line, unmask the host's. On the
+ * interrupt was pending. Lower the guest's line, unmask the host's; with MSI,
+ * not after a read that left the device asserting (see the top). On the
  * accessing thread, with the BQL, after the access went through.
  */
-void regdbg_hostirq_eoi(RegdbgProxyState *s)
+void regdbg_hostirq_eoi(RegdbgProxyState *s, bool write)
 {
     RegdbgHostIrq *h = s->hostirq;
 
     if (!qatomic_read(&s->host_irq_pending) || !h) {
+        return;
+    }
+    if (!write && msi_enabled(PCI_DEVICE(s)) && regdbg_hostirq_asserted(h)) {
+        trace_regdbg_hostirq_still_asserted(regdbg_hostirq_id(s));
         return;
     }
     qatomic_set(&s->host_irq_pending, false);
@@ -228,7 +247,7 @@ void regdbg_hostirq_eoi(RegdbgProxyState *s)
  */
 void regdbg_hostirq_reset(RegdbgProxyState *s)
 {
-    regdbg_hostirq_eoi(s);
+    regdbg_hostirq_eoi(s, true);
 }
 
 /* The uio device of the host device in dir: /dev/uioN, or NULL */

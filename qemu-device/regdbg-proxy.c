@@ -193,7 +193,7 @@ static uint64_t regdbg_proxy_bar_read(void *opaque, hwaddr addr, unsigned size)
     if (unlikely(a.irq)) {
         regdbg_rules_fire_irq(s, &a);
     }
-    regdbg_hostirq_access(s);
+    regdbg_hostirq_access(s, false);
     return a.value;
 }
 
@@ -234,7 +234,7 @@ static void regdbg_proxy_bar_write(void *opaque, hwaddr addr, uint64_t val,
     if (unlikely(a.irq)) {
         regdbg_rules_fire_irq(s, &a);
     }
-    regdbg_hostirq_access(s);
+    regdbg_hostirq_access(s, true);
 }
 
 /*

@@ -388,12 +388,12 @@ void regdbg_proxy_irq_class_init(ObjectClass *klass);
 bool regdbg_hostirq_start(RegdbgProxyState *s, Error **errp);
 void regdbg_hostirq_stop(RegdbgProxyState *s);
 void regdbg_hostirq_reset(RegdbgProxyState *s);
-void regdbg_hostirq_eoi(RegdbgProxyState *s);
+void regdbg_hostirq_eoi(RegdbgProxyState *s, bool write);
 
-static inline void regdbg_hostirq_access(RegdbgProxyState *s)
+static inline void regdbg_hostirq_access(RegdbgProxyState *s, bool write)
 {
     if (unlikely(qatomic_read(&s->host_irq_pending))) {
-        regdbg_hostirq_eoi(s);
+        regdbg_hostirq_eoi(s, write);
     }
 }
 
