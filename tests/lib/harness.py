@@ -452,6 +452,7 @@ class RingHeader:
         self.abi_version = struct.unpack_from("<I", data, 8)[0]
         self.parks, self.park_timeouts = struct.unpack_from("<QQ", data, 520)
         self.rules_offset = struct.unpack_from("<Q", data, 384)[0]
+        self.dma_mode, self.dma_address_bits = struct.unpack_from("<BB", data, 233)
         self.step_left, self.heartbeat_ns = struct.unpack_from("<I4xQ", data, 448)
 
 

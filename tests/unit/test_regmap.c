@@ -1,11 +1,14 @@
 /*
  * Unit tests of register maps (debugger/regmap.c): the shipped maps (the .json files in maps/,
  * loaded from the repo top) load and decode the test guest's accesses; lookups, field values and
- * decoding; and a table of malformed maps, each rejected with its exact "FILE:LINE:COL: message".
+ * decoding; a table of malformed maps, each rejected with its exact "FILE:LINE:COL: message"; and
+ * the DMA sections of tests/fixtures/dma-maps/, each given the verdict its cases.json says.
  */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "regmap.h"
 #include "check.h"
@@ -635,49 +638,22 @@ static void test_edu_map(void)
     regmap_free(m);
 }
 
-/* Lines 1-11 of the maps with a DMA section below: registers for the engines to name */
-#define DMA_REGS                                                                                  \
-    "{\n"                                                                                         \
-    "  \"name\": \"t\",\n"                                                                        \
-    "  \"match\": [ { \"vendor\": \"0x1\", \"device\": \"0x2\" } ],\n"                            \
-    "  \"registers\": [\n"                                                                        \
-    "    { \"name\": \"SRC\", \"offset\": \"0x0\", \"width\": 64 },\n" \
-    "    { \"name\": \"DST\", \"offset\": \"0x8\", \"width\": 64 },\n" \
-    "    { \"name\": \"CNT\", \"offset\": \"0x10\" },\n" \
-    "    { \"name\": \"CMD\", \"offset\": \"0x18\", \"fields\": [ " \
-    "{ \"name\": \"RUN\", \"bits\": \"0\" }, { \"name\": \"DIR\", \"bits\": \"2:1\" } ] },\n" \
-    "    { \"name\": \"ID\", \"offset\": \"0x1c\", \"access\": \"ro\" },\n" \
-    "    { \"name\": \"IRQ\", \"offset\": \"0x20\", \"access\": \"wo\", \"fields\": [ " \
-    "{ \"name\": \"DONE\", \"bits\": \"0\" } ] }\n" \
-    "  ],\n"
-/* ... line 12 opens the section; the engine is line 13, its '{' in column 5 */
-#define DMA_HEAD DMA_REGS "  \"dma\": { \"address_bits\": 32, \"engines\": [\n"
-#define DMA_TAIL "\n  ] }\n}\n"
-/* The parts of a good engine, for the cases to change one */
-#define E_NAME "\"name\": \"e\", "
-#define E_ADDR "\"source\": \"SRC\", \"destination\": \"DST\", "
-#define E_LEN "\"length\": \"CNT\", "
-#define E_START "\"start\": \"CMD.RUN\", "
-#define E_DIR "\"direction\": { \"field\": \"CMD.DIR\", \"to_device\": 0, \"from_device\": 1 }, "
-#define E_DONE "\"completion\": { \"field\": \"CMD.RUN\", \"value\": 0 }"
-#define ENGINE(...) "    { " __VA_ARGS__ " }"
+/*
+ * The DMA sections both parsers read: tests/fixtures/dma-maps/, one map per case and cases.json,
+ * which gives the debugger's verdict on each (tests/integration/test_dma_maps.py holds the proxy
+ * to the same verdicts).
+ */
+#define DMA_MAPS "tests/fixtures/dma-maps"
 
 static void test_dma_section_variants(void)
 {
     char err[1024] = "";
-    struct regmap *m = load_text("dma-good.json", DMA_HEAD ENGINE(E_NAME E_ADDR E_LEN E_START E_DIR
-                                                                  E_DONE) DMA_TAIL,
-                                 err, sizeof(err));
+    struct regmap *m;
     const struct regmap_dma_engine *e;
 
-    CHECK(m && m->dma && m->dma->address_bits == 32 && m->dma->n_engines == 1, "%.300s", err);
-    regmap_free(m);
     /* fixed directions need only their side's address; halves; a list of completions; a start
        that is any write to a register */
-    m = load_text("dma-halves.json", DMA_HEAD ENGINE(E_NAME "\"source\": { \"low\": \"CNT\", "
-                  "\"high\": \"IRQ\" }, " E_LEN "\"start\": \"CMD\", \"direction\": "
-                  "\"to_device\", \"completion\": [ \"interrupt\", { \"field\": \"CMD.DIR\", "
-                  "\"value\": 3 } ], \"max_length\": \"0x1000\"") DMA_TAIL, err, sizeof(err));
+    m = regmap_load(DMA_MAPS "/dma-halves.json", err, sizeof(err));
     CHECK(m && m->dma, "%.300s", err);
     if (m && m->dma) {
         e = &m->dma->engines[0];
@@ -687,122 +663,68 @@ static void test_dma_section_variants(void)
               e->max_length == 0x1000, "engine");
     }
     regmap_free(m);
-    m = load_text("dma-from.json", DMA_HEAD ENGINE(E_NAME "\"destination\": \"DST\", " E_LEN
-                  E_START "\"direction\": \"from_device\", \"completion\": \"interrupt\"")
-                  DMA_TAIL, err, sizeof(err));
+    m = regmap_load(DMA_MAPS "/dma-from.json", err, sizeof(err));
     CHECK(m && m->dma && m->dma->engines[0].direction == REGMAP_DMA_FROM_DEVICE &&
           !m->dma->engines[0].done_by_field, "%.300s", err);
     regmap_free(m);
 }
 
-#define GOOD_BUT(...) DMA_HEAD ENGINE(__VA_ARGS__) DMA_TAIL
-
-static const struct {
-    const char *file;
-    const char *text;
-    const char *error; /* after "DIR/FILE:" */
-} bad_dma[] = {
-    { "dma-not-object.json",
-      DMA_REGS "  \"dma\": 5\n}\n",
-      "12:10: 'dma' in map must be an object, not an integer" },
-    { "dma-unknown-key.json",
-      DMA_REGS "  \"dma\": { \"address_bits\": 32, \"engine\": [] }\n}\n",
-      "12:32: unknown key 'engine' in dma (expected one of: address_bits, engines, description)" },
-    { "dma-bits-8.json",
-      DMA_REGS "  \"dma\": { \"address_bits\": 8, \"engines\": [] }\n}\n",
-      "12:28: 'address_bits' in dma must be 12..64, not 8" },
-    { "dma-no-engines.json",
-      DMA_REGS "  \"dma\": { \"address_bits\": 32, \"engines\": [] }\n}\n",
-      "12:43: 'engines' in dma must hold 1 to 4 engines, not 0" },
-    { "engine-unknown-key.json",
-      GOOD_BUT(E_NAME E_ADDR E_LEN E_START E_DIR E_DONE ", \"lenght\": 1"),
-      "13:217: unknown key 'lenght' in DMA engine (expected one of: name, description, source, "
-      "destination, length, start, direction, completion, max_length)" },
-    { "engine-missing-start.json",
-      GOOD_BUT(E_NAME E_ADDR E_LEN E_DIR E_DONE),
-      "13:5: missing required key 'start' in DMA engine 'e'" },
-    { "engine-no-register.json",
-      GOOD_BUT(E_NAME E_ADDR "\"length\": \"COUNT\", " E_START E_DIR E_DONE),
-      "13:69: 'length' in DMA engine 'e': the map has no register 'COUNT'" },
-    { "engine-length-field.json",
-      GOOD_BUT(E_NAME E_ADDR "\"length\": \"CMD.RUN\", " E_START E_DIR E_DONE),
-      "13:69: 'length' in DMA engine 'e' must name a register, not a field (\"CMD.RUN\")" },
-    { "engine-no-field.json",
-      GOOD_BUT(E_NAME E_ADDR E_LEN "\"start\": \"CMD.GO\", " E_DIR E_DONE),
-      "13:85: 'start' in DMA engine 'e': register 'CMD' has no field 'GO'" },
-    { "engine-start-ro.json",
-      GOOD_BUT(E_NAME E_ADDR E_LEN "\"start\": \"ID\", " E_DIR E_DONE),
-      "13:85: 'start' in DMA engine 'e': register 'ID' is read-only: no write can start a "
-      "transfer" },
-    { "engine-dir-bad.json",
-      GOOD_BUT(E_NAME E_ADDR E_LEN E_START "\"direction\": \"sideways\", " E_DONE),
-      "13:109: 'direction' in DMA engine 'e' must be \"to_device\", \"from_device\" or { "
-      "\"field\": \"REG.FIELD\", \"to_device\": N, \"from_device\": N }, not \"sideways\"" },
-    { "engine-dir-same.json",
-      GOOD_BUT(E_NAME E_ADDR E_LEN E_START "\"direction\": { \"field\": \"CMD.DIR\", "
-               "\"to_device\": 1, \"from_device\": 1 }, " E_DONE),
-      "13:162: 'direction' in DMA engine 'e' gives both directions the value 1" },
-    { "engine-dir-too-big.json",
-      GOOD_BUT(E_NAME E_ADDR E_LEN E_START "\"direction\": { \"field\": \"CMD.DIR\", "
-               "\"to_device\": 0, \"from_device\": 4 }, " E_DONE),
-      "13:162: 'from_device' in 'direction' in DMA engine 'e': 4 does not fit field 'DIR' (2 "
-      "bits)" },
-    { "engine-dir-register.json",
-      GOOD_BUT(E_NAME E_ADDR E_LEN E_START "\"direction\": { \"field\": \"CMD\", "
-               "\"to_device\": 0, \"from_device\": 1 }, " E_DONE),
-      "13:120: 'field' of 'direction' in DMA engine 'e' must name a field (\"REG.FIELD\"), not "
-      "\"CMD\"" },
-    { "engine-no-source.json",
-      GOOD_BUT(E_NAME "\"destination\": \"DST\", " E_LEN E_START E_DIR E_DONE),
-      "13:5: DMA engine 'e': a transfer toward the device needs 'source', the register of its "
-      "memory address" },
-    { "engine-halves-same.json",
-      GOOD_BUT(E_NAME "\"source\": { \"low\": \"SRC\", \"high\": \"SRC\" }, \"destination\": "
-               "\"DST\", " E_LEN E_START E_DIR E_DONE),
-      "13:54: 'low' and 'high' of 'source' in DMA engine 'e' are both register 'SRC'" },
-    { "engine-halves-wide.json",
-      GOOD_BUT(E_NAME "\"source\": { \"low\": \"SRC\", \"high\": \"DST\" }, \"destination\": "
-               "\"DST\", " E_LEN E_START E_DIR E_DONE),
-      "13:54: 'low' and 'high' of 'source' in DMA engine 'e' are 128 bits together, more than 64" },
-    { "engine-done-wo.json",
-      GOOD_BUT(E_NAME E_ADDR E_LEN E_START E_DIR
-               "\"completion\": { \"field\": \"IRQ.DONE\", \"value\": 1 }" ),
-      "13:192: 'completion' in DMA engine 'e': register 'IRQ' is write-only: a read cannot show "
-      "the completion" },
-    { "engine-done-two.json",
-      GOOD_BUT(E_NAME E_ADDR E_LEN E_START E_DIR "\"completion\": [ { \"field\": \"CMD.RUN\", "
-               "\"value\": 0 }, { \"field\": \"CMD.DIR\", \"value\": 0 } ]" ),
-      "13:219: 'completion' in DMA engine 'e' has more than one field condition" },
-    { "engine-done-empty.json",
-      GOOD_BUT(E_NAME E_ADDR E_LEN E_START E_DIR "\"completion\": []"),
-      "13:181: 'completion' in DMA engine 'e' must not be empty" },
-    { "engine-done-value.json",
-      GOOD_BUT(E_NAME E_ADDR E_LEN E_START E_DIR
-               "\"completion\": { \"field\": \"CMD.RUN\", \"value\": 2 }" ),
-      "13:212: 'value' in 'completion' in DMA engine 'e': 2 does not fit field 'RUN' (1 bit)" },
-    { "engine-max-zero.json",
-      GOOD_BUT(E_NAME E_ADDR E_LEN E_START E_DIR E_DONE ", \"max_length\": 0"),
-      "13:231: 'max_length' in DMA engine 'e' must be at least 1" },
-    { "engine-dup-name.json",
-      DMA_HEAD ENGINE(E_NAME E_ADDR E_LEN E_START E_DIR E_DONE) ",\n" ENGINE(E_NAME E_ADDR E_LEN
-               E_START E_DIR E_DONE) DMA_TAIL,
-      "14:15: duplicate DMA engine name 'e'" },
-};
-
-static void test_malformed_dma_sections(void)
+/* Every case of cases.json: an accepted map with its address width and engines, or the refusal
+   with its exact "FILE:LINE:COL: message" */
+static void test_dma_fixture_cases(void)
 {
-    for (size_t i = 0; i < sizeof(bad_dma) / sizeof(bad_dma[0]); i++) {
-        char err[1024] = "", want[1024];
-        struct regmap *m = load_text(bad_dma[i].file, bad_dma[i].text, err, sizeof(err));
+    json_error_t jerr;
+    json_t *root = json_load_file(DMA_MAPS "/cases.json", 0, &jerr);
+    json_t *cases = json_object_get(root, "cases"), *c;
+    size_t i;
 
-        snprintf(want, sizeof(want), "%s/%s:%s", dir, bad_dma[i].file, bad_dma[i].error);
-        CHECK(m == NULL, "%s loaded", bad_dma[i].file);
-        if (strcmp(err, want) != 0) {
-            fprintf(stderr, "%s:\n  got  %s\n  want %s\n", bad_dma[i].file, err, want);
+    CHECK(json_array_size(cases) > 0, "%s: %s", DMA_MAPS "/cases.json", jerr.text);
+    json_array_foreach(cases, i, c) {
+        const char *file = json_string_value(json_object_get(c, "map"));
+        const char *want = json_string_value(json_object_get(c, "debugger"));
+        char path[512], err[1024] = "", names[256] = "", want_names[256] = "";
+        struct regmap *m;
+        json_t *n;
+        size_t k;
+
+        if (!file || !want) {
+            CHECK(0, "case %zu has no \"map\" or \"debugger\"", i);
+            continue;
         }
-        CHECK(strcmp(err, want) == 0, "%s", bad_dma[i].file);
+        snprintf(path, sizeof(path), "%s/%s", DMA_MAPS, file);
+        m = regmap_load(path, err, sizeof(err));
+        if (strcmp(want, "ok") != 0) {
+            char full[1024];
+
+            snprintf(full, sizeof(full), "%s:%s", path, want);
+            if (m || strcmp(err, full) != 0) { /* every mismatch, not just the first */
+                fprintf(stderr, "%s:\n  got  %s\n  want %s\n", file, m ? "ok" : err, full);
+            }
+            CHECK(m == NULL, "%s loaded", file);
+            CHECK(strcmp(err, full) == 0, "%s:\n  got  %.200s\n  want %.200s", file, err, full);
+            regmap_free(m);
+            continue;
+        }
+        CHECK(m && m->dma, "%s: %.300s", file, err);
+        if (!m || !m->dma) {
+            fprintf(stderr, "%s:\n  got  %s\n  want ok\n", file, err);
+            regmap_free(m);
+            continue;
+        }
+        for (k = 0; k < m->dma->n_engines; k++) {
+            snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s ",
+                     m->dma->engines[k].name);
+        }
+        json_array_foreach(json_object_get(c, "engines"), k, n) {
+            snprintf(want_names + strlen(want_names), sizeof(want_names) - strlen(want_names),
+                     "%s ", json_string_value(n));
+        }
+        CHECK(json_integer_value(json_object_get(c, "address_bits")) == m->dma->address_bits &&
+              strcmp(names, want_names) == 0, "%s: address_bits %u, engines %s", file,
+              m->dma->address_bits, names);
         regmap_free(m);
     }
+    json_decref(root);
 }
 
 static void test_unreadable(void)
@@ -840,7 +762,7 @@ int main(void)
     RUN_TEST(test_malformed_maps);
     RUN_TEST(test_edu_map);
     RUN_TEST(test_dma_section_variants);
-    RUN_TEST(test_malformed_dma_sections);
+    RUN_TEST(test_dma_fixture_cases);
     RUN_TEST(test_unreadable);
     status = TEST_SUMMARY();
     {
