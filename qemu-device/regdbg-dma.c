@@ -158,7 +158,14 @@ static bool regdbg_map_num(QObject *o, uint64_t *v)
     const char *str, *end;
 
     if (qn) {
-        return qnum_get_try_uint(qn, v);
+        int64_t i;
+
+        /* as JSON parsers (the debugger's jansson) read them: below 2^63 */
+        if (!qnum_get_try_int(qn, &i) || i < 0) {
+            return false;
+        }
+        *v = i;
+        return true;
     }
     if (!qs) {
         return false;
@@ -193,7 +200,53 @@ static bool regdbg_map_get_num(RegdbgMapParse *p, QDict *d, const char *key,
     }
     if (!regdbg_map_num(o, v)) {
         error_setg(errp, "dma-map=%s: '%s' in %s is not a number (an "
-                   "integer, \"0x1f\" or \"31\")", p->path, key, where);
+                   "integer below 2^63, \"0x1f\" or \"31\")", p->path, key,
+                   where);
+        return false;
+    }
+    return true;
+}
+
+/* The keys of each object of the section, as docs/register-maps.md has them */
+static const char *const regdbg_map_dma_keys[] = {
+    "address_bits", "engines", "description", NULL
+};
+static const char *const regdbg_map_engine_keys[] = {
+    "name", "description", "source", "destination", "length", "start",
+    "direction", "completion", "max_length", NULL
+};
+static const char *const regdbg_map_addr_keys[] = { "low", "high", NULL };
+static const char *const regdbg_map_dir_keys[] = {
+    "field", "to_device", "from_device", NULL
+};
+static const char *const regdbg_map_done_keys[] = { "field", "value", NULL };
+
+/*
+ * d has only keys of the list, and its "description", if any, is a string;
+ * where names d after the engine's prefix ("" for the engine itself)
+ */
+static bool regdbg_map_keys(RegdbgMapParse *p, QDict *d, const char *where,
+                            const char *const *keys, Error **errp)
+{
+    const QDictEntry *e;
+    QObject *desc = qdict_get(d, "description");
+
+    for (e = qdict_first(d); e; e = qdict_next(d, e)) {
+        const char *key = qdict_entry_key(e);
+        size_t i;
+
+        for (i = 0; keys[i] && strcmp(keys[i], key); i++) {
+            continue;
+        }
+        if (!keys[i]) {
+            error_setg(errp, "dma-map=%s: %s%s%sunknown key '%s'", p->path,
+                       p->engine, where, *where ? ": " : "", key);
+            return false;
+        }
+    }
+    if (desc && !qobject_to(QString, desc)) {
+        error_setg(errp, "dma-map=%s: %s%s%s'description' must be a string",
+                   p->path, p->engine, where, *where ? ": " : "");
         return false;
     }
     return true;
@@ -307,6 +360,12 @@ static bool regdbg_map_ref(RegdbgMapParse *p, QObject *o, const char *what,
                    "field", p->path, p->engine, what, ref);
         return false;
     }
+    if (!dot && want_field && !has_field) {
+        error_setg(errp, "dma-map=%s: %s%s: \"%s\": expected a field "
+                   "(\"REG.FIELD\"), not a register", p->path, p->engine, what,
+                   ref);
+        return false;
+    }
     r = regdbg_map_find(p, ref, dot ? (size_t)(dot - ref) : strlen(ref));
     if (!r) {
         error_setg(errp, "dma-map=%s: %s%s: the map has no register "
@@ -357,6 +416,29 @@ static bool regdbg_map_ref(RegdbgMapParse *p, QObject *o, const char *what,
     return false;
 }
 
+/* The access of the register that o ("REG" or "REG.FIELD", found) names */
+static const char *regdbg_map_access(RegdbgMapParse *p, QObject *o)
+{
+    const char *ref = qstring_get_str(qobject_to(QString, o));
+    const char *dot = strchr(ref, '.');
+    RegdbgMapReg *r = regdbg_map_find(p, ref,
+                                      dot ? (size_t)(dot - ref) : strlen(ref));
+    const char *access = r ? qdict_get_try_str(r->dict, "access") : NULL;
+
+    return access ? access : "rw";
+}
+
+static bool regdbg_map_fits(RegdbgMapParse *p, RegdbgDmaField f, uint64_t v,
+                            const char *what, Error **errp)
+{
+    if (f.nbits < 64 && v >> f.nbits) {
+        error_setg(errp, "dma-map=%s: %s%s: %" PRIu64 " does not fit its "
+                   "field's %u bits", p->path, p->engine, what, v, f.nbits);
+        return false;
+    }
+    return true;
+}
+
 /* An address: "REG", or { "low": "REG", "high": "REG" } */
 static bool regdbg_map_address(RegdbgMapParse *p, QObject *o,
                                const char *what, RegdbgDmaReg *lo,
@@ -366,6 +448,9 @@ static bool regdbg_map_address(RegdbgMapParse *p, QObject *o,
 
     if (!d) {
         return regdbg_map_ref(p, o, what, false, lo, NULL, NULL, errp);
+    }
+    if (!regdbg_map_keys(p, d, what, regdbg_map_addr_keys, errp)) {
+        return false;
     }
     if (!qdict_get(d, "low") || !qdict_get(d, "high") ||
         !regdbg_map_ref(p, qdict_get(d, "low"), what, false, lo, NULL, NULL,
@@ -377,6 +462,11 @@ static bool regdbg_map_address(RegdbgMapParse *p, QObject *o,
                        "{ \"low\": REG, \"high\": REG }", p->path, p->engine,
                        what);
         }
+        return false;
+    }
+    if (!strcmp(qdict_get_try_str(d, "low"), qdict_get_try_str(d, "high"))) {
+        error_setg(errp, "dma-map=%s: %s%s: low and high are the same "
+                   "register", p->path, p->engine, what);
         return false;
     }
     if (lo->width + hi->width > 8) {
@@ -408,13 +498,20 @@ static bool regdbg_map_direction(RegdbgMapParse *p, RegdbgDmaEngine *eng,
         return false;
     }
     eng->fixed_dir = -1;
+    if (!regdbg_map_keys(p, d, "direction", regdbg_map_dir_keys, errp)) {
+        return false;
+    }
     if (!regdbg_map_ref(p, qdict_get(d, "field"), "direction", true,
                         &eng->reg[REGDBG_DMA_DIR_REG], &eng->dir, NULL,
                         errp) ||
         !regdbg_map_get_num(p, d, "to_device", "direction", true,
                             &eng->dir_to_dev, errp) ||
         !regdbg_map_get_num(p, d, "from_device", "direction", true,
-                            &eng->dir_from_dev, errp)) {
+                            &eng->dir_from_dev, errp) ||
+        !regdbg_map_fits(p, eng->dir, eng->dir_to_dev, "direction: to_device",
+                         errp) ||
+        !regdbg_map_fits(p, eng->dir, eng->dir_from_dev,
+                         "direction: from_device", errp)) {
         return false;
     }
     if (eng->dir_to_dev == eng->dir_from_dev) {
@@ -432,6 +529,11 @@ static bool regdbg_map_condition(RegdbgMapParse *p, RegdbgDmaEngine *eng,
     QDict *d = qobject_to(QDict, o);
 
     if (qs && !strcmp(qstring_get_str(qs), "interrupt")) {
+        if (eng->done_irq) {
+            error_setg(errp, "dma-map=%s: %s: 'completion' names "
+                       "\"interrupt\" twice", p->path, where);
+            return false;
+        }
         eng->done_irq = true;
         return true;
     }
@@ -442,11 +544,24 @@ static bool regdbg_map_condition(RegdbgMapParse *p, RegdbgDmaEngine *eng,
         return false;
     }
     eng->done_field = true;
-    return regdbg_map_ref(p, qdict_get(d, "field"), "completion", true,
-                          &eng->reg[REGDBG_DMA_DONE_REG], &eng->done, NULL,
-                          errp) &&
-           regdbg_map_get_num(p, d, "value", "completion", true,
-                              &eng->done_value, errp);
+    if (!regdbg_map_keys(p, d, "completion", regdbg_map_done_keys, errp) ||
+        !regdbg_map_ref(p, qdict_get(d, "field"), "completion", true,
+                        &eng->reg[REGDBG_DMA_DONE_REG], &eng->done, NULL,
+                        errp) ||
+        !regdbg_map_get_num(p, d, "value", "completion", true,
+                            &eng->done_value, errp) ||
+        !regdbg_map_fits(p, eng->done, eng->done_value, "completion: value",
+                         errp)) {
+        return false;
+    }
+    if (!strcmp(regdbg_map_access(p, qdict_get(d, "field")), "wo")) {
+        error_setg(errp, "dma-map=%s: %s: completion: register %s is "
+                   "write-only: a read cannot show the completion", p->path,
+                   where, qstring_get_str(qobject_to(QString,
+                                                     qdict_get(d, "field"))));
+        return false;
+    }
+    return true;
 }
 
 static bool regdbg_map_engine(RegdbgMapParse *p, RegdbgDmaEngine *eng,
@@ -457,7 +572,7 @@ static bool regdbg_map_engine(RegdbgMapParse *p, RegdbgDmaEngine *eng,
     g_autofree char *prefix = g_strdup_printf("%s: ", where);
     QObject *done = qdict_get(d, "completion");
     QList *done_list = qobject_to(QList, done);
-    bool to_dev, from_dev;
+    bool to_dev, from_dev, bad_name;
 
     if (!name) {
         error_setg(errp, "dma-map=%s: DMA engine %u has no \"name\"", p->path,
@@ -466,6 +581,20 @@ static bool regdbg_map_engine(RegdbgMapParse *p, RegdbgDmaEngine *eng,
     }
     eng->name = g_strdup(name);
     p->engine = prefix;
+    /* a name as the stream prints it: not empty, no spaces, no '=' */
+    bad_name = !*name;
+    for (const char *c = name; *c; c++) {
+        bad_name |= (unsigned char)*c <= ' ' || *c == 0x7f || *c == '=';
+    }
+    if (bad_name) {
+        error_setg(errp, "dma-map=%s: DMA engine %u: the name \"%s\" is "
+                   "empty or has a space, a control character or '='",
+                   p->path, index, name);
+        return false;
+    }
+    if (!regdbg_map_keys(p, d, "", regdbg_map_engine_keys, errp)) {
+        return false;
+    }
     if (!qdict_get(d, "length") || !qdict_get(d, "start") ||
         !qdict_get(d, "direction") || !done) {
         error_setg(errp, "dma-map=%s: %s needs 'length', 'start', "
@@ -502,6 +631,23 @@ static bool regdbg_map_engine(RegdbgMapParse *p, RegdbgDmaEngine *eng,
                         &eng->start_field, errp) ||
         !regdbg_map_get_num(p, d, "max_length", where, false,
                             &eng->max_length, errp)) {
+        return false;
+    }
+    if (!strcmp(regdbg_map_access(p, qdict_get(d, "start")), "ro")) {
+        error_setg(errp, "dma-map=%s: %s: start: register %s is read-only: no "
+                   "write can start a transfer", p->path, where,
+                   qstring_get_str(qobject_to(QString, qdict_get(d, "start"))));
+        return false;
+    }
+    /* 0 is the proxy's own "no limit", not a length the map may give */
+    if (qdict_get(d, "max_length") && !eng->max_length) {
+        error_setg(errp, "dma-map=%s: %s: 'max_length' must be at least 1",
+                   p->path, where);
+        return false;
+    }
+    if (done_list && !qlist_size(done_list)) {
+        error_setg(errp, "dma-map=%s: %s: 'completion' must not be empty",
+                   p->path, where);
         return false;
     }
     if (done_list) {
@@ -562,6 +708,7 @@ static bool regdbg_map_parse(RegdbgProxyState *s, RegdbgDma *dma,
         goto out;
     }
     if (!regdbg_map_load_regs(&p, top, errp) ||
+        !regdbg_map_keys(&p, sec, "dma", regdbg_map_dma_keys, errp) ||
         !regdbg_map_get_num(&p, sec, "address_bits", "dma", true, &bits,
                             errp)) {
         goto out;
@@ -586,6 +733,13 @@ static bool regdbg_map_parse(RegdbgProxyState *s, RegdbgDma *dma,
             error_setg(errp, "dma-map=%s: DMA engine %u is not an object",
                        s->dma_map, dma->n);
             goto out;
+        }
+        for (unsigned j = 0; j < dma->n; j++) {
+            if (!g_strcmp0(dma->eng[j].name, qdict_get_try_str(d, "name"))) {
+                error_setg(errp, "dma-map=%s: two DMA engines are named %s",
+                           s->dma_map, dma->eng[j].name);
+                goto out;
+            }
         }
         if (!regdbg_map_engine(&p, &dma->eng[dma->n], d, dma->n, errp)) {
             dma->n++;           /* its name is freed with the others */
