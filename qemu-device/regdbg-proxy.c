@@ -64,6 +64,13 @@ static void regdbg_proxy_wait_begin(void *opaque)
     }
 }
 
+static int regdbg_proxy_wait_abandon(void *opaque)
+{
+    RegdbgProxyWait *w = opaque;
+
+    return qatomic_read(&w->s->gone);
+}
+
 static void regdbg_proxy_wait_pause(void *opaque, unsigned n)
 {
     if (n < 64) {
@@ -97,6 +104,7 @@ void regdbg_proxy_publish(RegdbgProxyState *s, const RegdbgAccess *a)
             .begin = regdbg_proxy_wait_begin,
             .pause = regdbg_proxy_wait_pause,
             .end = regdbg_proxy_wait_end,
+            .abandon = regdbg_proxy_wait_abandon,
             .ctx = &w,
         };
 
@@ -154,9 +162,9 @@ static void regdbg_proxy_access_init(RegdbgAccess *a, RegdbgProxyBar *bar,
  * The hot path: one index load decides that no rule concerns the access
  * (the common case); only then are rules evaluated.
  */
-static uint64_t regdbg_proxy_bar_read(void *opaque, hwaddr addr, unsigned size)
+static inline uint64_t regdbg_proxy_do_read(RegdbgProxyBar *bar, hwaddr addr,
+                                            unsigned size)
 {
-    RegdbgProxyBar *bar = opaque;
     RegdbgProxyState *s = bar->proxy;
     RegdbgAccess a REGDBG_UNINITIALIZED, post REGDBG_UNINITIALIZED;
     uint64_t candidates;
@@ -197,10 +205,9 @@ static uint64_t regdbg_proxy_bar_read(void *opaque, hwaddr addr, unsigned size)
     return a.value;
 }
 
-static void regdbg_proxy_bar_write(void *opaque, hwaddr addr, uint64_t val,
-                                   unsigned size)
+static inline void regdbg_proxy_do_write(RegdbgProxyBar *bar, hwaddr addr,
+                                         uint64_t val, unsigned size)
 {
-    RegdbgProxyBar *bar = opaque;
     RegdbgProxyState *s = bar->proxy;
     RegdbgAccess a REGDBG_UNINITIALIZED, post REGDBG_UNINITIALIZED;
     uint64_t candidates;
@@ -235,6 +242,35 @@ static void regdbg_proxy_bar_write(void *opaque, hwaddr addr, uint64_t val,
         regdbg_rules_fire_irq(s, &a);
     }
     regdbg_hostirq_access(s, true);
+}
+
+static uint64_t regdbg_proxy_bar_read(void *opaque, hwaddr addr, unsigned size)
+{
+    RegdbgProxyBar *bar = opaque;
+    RegdbgProxyState *s = bar->proxy;
+    uint64_t val;
+
+    if (unlikely(s->gone)) {
+        return UINT64_MAX;      /* as a device no longer there */
+    }
+    s->accessing++;
+    val = regdbg_proxy_do_read(bar, addr, size);
+    s->accessing--;
+    return val;
+}
+
+static void regdbg_proxy_bar_write(void *opaque, hwaddr addr, uint64_t val,
+                                   unsigned size)
+{
+    RegdbgProxyBar *bar = opaque;
+    RegdbgProxyState *s = bar->proxy;
+
+    if (unlikely(s->gone)) {
+        return;
+    }
+    s->accessing++;
+    regdbg_proxy_do_write(bar, addr, val, size);
+    s->accessing--;
 }
 
 /*
@@ -663,10 +699,34 @@ static void regdbg_proxy_realize(PCIDevice *pdev, Error **errp)
     qemu_add_exit_notifier(&s->exit_notifier);
 }
 
+/*
+ * Unplugged: no access may be inside the handler when the device is taken
+ * apart. Accesses that dropped the BQL (parked in the debugger, waiting for
+ * ring space) see gone and end; they need the BQL to, so it is let go here
+ * until they have (as QEMU's own threads are joined).
+ */
+static void regdbg_proxy_drain(RegdbgProxyState *s)
+{
+    bool had_bql = bql_locked();
+
+    qatomic_set(&s->gone, true);
+    while (s->accessing) {
+        regdbg_rules_wake_parked(s);
+        if (had_bql) {
+            bql_unlock();
+        }
+        g_usleep(1000);
+        if (had_bql) {
+            bql_lock();
+        }
+    }
+}
+
 static void regdbg_proxy_exit(PCIDevice *pdev)
 {
     RegdbgProxyState *s = REGDBG_PROXY(pdev);
 
+    regdbg_proxy_drain(s);
     qemu_remove_exit_notifier(&s->exit_notifier);
     regdbg_hostirq_stop(s);
     regdbg_proxy_irq_exit(s);

@@ -267,6 +267,15 @@ struct RegdbgProxyState {
      */
     bool host_irq_pending;
     RegdbgHostIrq *hostirq;     /* NULL: host-irq=off, or stopped */
+    /*
+     * Unplugged (exit): an access that still reaches the handler (a vCPU
+     * whose TLB still maps the BAR) reads all ones, its write is dropped.
+     * accessing counts the accesses inside the handler, under the BQL: one
+     * parked in the debugger, or waiting for ring space, has dropped it, and
+     * exit waits until they are done before it takes the device apart.
+     */
+    bool gone;
+    unsigned accessing;
 };
 
 /* An access on its way through the rules (regdbg-rules.c) */
@@ -457,5 +466,6 @@ void regdbg_rules_after_read(RegdbgProxyState *s, RegdbgAccess *a);
 /* After the access's event: the REGDBG_RULE_IRQ rules it matched (a->irq) */
 void regdbg_rules_fire_irq(RegdbgProxyState *s, const RegdbgAccess *a);
 void regdbg_rules_reset_cache(RegdbgProxyState *s);
+void regdbg_rules_wake_parked(RegdbgProxyState *s);
 
 #endif /* HW_MISC_REGDBG_PROXY_H */

@@ -386,6 +386,14 @@ static long regdbg_futex(_Atomic uint32_t *word, int op, uint32_t val,
     return syscall(SYS_futex, word, op, val, timeout, NULL, 0);
 }
 
+/* Wake every parked access (regdbg_proxy_drain: the device is unplugged) */
+void regdbg_rules_wake_parked(RegdbgProxyState *s)
+{
+    for (unsigned i = 0; s->rules && i < REGDBG_MAX_PARK; i++) {
+        regdbg_futex(&s->rules->park[i].state, FUTEX_WAKE, INT_MAX, NULL);
+    }
+}
+
 /*
  * Park the access in a slot until the debugger answers. Returns the
  * verdict; *reply gets the debugger's value.
@@ -478,7 +486,8 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
         if (seen < start) {
             seen = start;
         }
-        stopping = regdbg_rules_vm_stopping();
+        /* an unplug (s->gone) resumes it too: the device goes away */
+        stopping = regdbg_rules_vm_stopping() || qatomic_read(&s->gone);
         if (stopping || gone || now - seen >= s->park_timeout_ns) {
             uint32_t parked = REGDBG_PARK_PARKED;
 

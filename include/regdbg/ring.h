@@ -92,6 +92,9 @@ struct regdbg_ring_waiter {
     void (*begin)(void *ctx);                      /* before the first pause */
     void (*pause)(void *ctx, unsigned n);          /* the n-th pause, from 0 */
     void (*end)(void *ctx, int reserved);          /* after the last; reserved: a slot was got */
+    int (*abandon)(void *ctx);                     /* optional, before each pause: nonzero to
+                                                      stop waiting and drop (the device is going
+                                                      away) */
     void *ctx;
 };
 
@@ -168,6 +171,9 @@ static inline int regdbg_ring_wait_for_slot(const struct regdbg_ring *r, int los
     if (!lossy && regdbg_ring_should_wait(r, &w, wt)) {
         wt->begin(wt->ctx);
         for (;;) {
+            if (wt->abandon && wt->abandon(wt->ctx)) {
+                break;
+            }
             wt->pause(wt->ctx, n++);
             if (regdbg_ring_reserve(r, pos, slot)) {
                 reserved = 1;
