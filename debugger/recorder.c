@@ -345,7 +345,7 @@ int recorder_abandon(struct recorder *rec, char *err, size_t errlen)
     return ret;
 }
 
-void recorder_summary(const struct recorder *rec, uint64_t t_end_ns, bool qemu_exited, char *buf,
+void recorder_summary(const struct recorder *rec, uint64_t t_end_ns, const char *ended, char *buf,
                       size_t len)
 {
     /* in milliseconds, as printed: whether a rate is shown follows the span the line shows */
@@ -355,11 +355,11 @@ void recorder_summary(const struct recorder *rec, uint64_t t_end_ns, bool qemu_e
     if (secs >= MIN_RATE_SPAN_S) {
         snprintf(rate, sizeof(rate), ", %.0f events/s", (double)rec->written / secs);
     }
-    if (qemu_exited && rec->skipped) {
-        snprintf(notes, sizeof(notes), " (QEMU exited; %" PRIu64 " earlier accesses skipped)",
+    if (ended && rec->skipped) {
+        snprintf(notes, sizeof(notes), " (%s; %" PRIu64 " earlier accesses skipped)", ended,
                  rec->skipped);
-    } else if (qemu_exited) {
-        snprintf(notes, sizeof(notes), " (QEMU exited)");
+    } else if (ended) {
+        snprintf(notes, sizeof(notes), " (%s)", ended);
     } else if (rec->skipped) {
         snprintf(notes, sizeof(notes), " (%" PRIu64 " earlier accesses skipped)", rec->skipped);
     }

@@ -152,10 +152,11 @@ static inline bool recorder_active(const struct recorder *rec)
 
 /*
  * The summary of a recording that ended at t_end_ns: "N events, D dropped, S s[, R events/s]
- * -> FILE[ (QEMU exited; K earlier accesses skipped)]" (no rate below 0.1 s: a few events over a
- * few microseconds make an absurd one).
+ * -> FILE[ (ENDED; K earlier accesses skipped)]", ENDED why the producer went ("QEMU exited",
+ * "device unplugged"; NULL: it did not) (no rate below 0.1 s: a few events over a few
+ * microseconds make an absurd one).
  */
-void recorder_summary(const struct recorder *rec, uint64_t t_end_ns, bool qemu_exited, char *buf,
+void recorder_summary(const struct recorder *rec, uint64_t t_end_ns, const char *ended, char *buf,
                       size_t len);
 
 #endif /* REGDBG_RECORDER_H */

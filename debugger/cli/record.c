@@ -44,12 +44,13 @@ const char record_usage[] =
     "to a ring directly. The recording begins when regdbg attaches to the ring: accesses\n"
     "queued in the ring before then are skipped (the summary says how many), and times in the\n"
     "trace are seconds since that moment. It stops after N events, after SEC seconds, on\n"
-    "SIGINT or SIGTERM, or when QEMU exits; everything drained is flushed, then one summary\n"
-    "line is printed:\n"
+    "SIGINT or SIGTERM, when QEMU exits or (with --qmp) when the device is unplugged;\n"
+    "everything drained is flushed, then one summary line is printed:\n"
     "  regdbg record: EVENTS events, DROPS dropped, SEC s, RATE events/s -> FILE (QEMU exited)\n"
-    "(no rate for recordings shorter than 0.1 s; the parenthesis only when QEMU exited or\n"
-    "earlier accesses were skipped). A damaged ring stops the recording with an error (exit\n"
-    "status 1) that names the ring position and field; the trace keeps what came before.\n"
+    "(no rate for recordings shorter than 0.1 s; the parenthesis, or (device unplugged), only\n"
+    "when the recording ended so or earlier accesses were skipped). A damaged ring stops the\n"
+    "recording with an error (exit status 1) that names the ring position and field; the\n"
+    "trace keeps what came before.\n"
     "\n"
     "  --qmp SOCKET     QEMU's QMP socket (-qmp unix:SOCKET,server=on,wait=off); QEMU serves\n"
     "                   one client per socket, so not one that the TUI or another regdbg\n"
@@ -92,6 +93,7 @@ struct recording {
     struct ring_reader rr;
     struct qmp *qmp;
     char qom_path[256];         /* the device's, with --qmp */
+    bool unplugged;             /* QMP said DEVICE_DELETED for it */
     struct recorder core;
 };
 
@@ -172,7 +174,19 @@ static int attach_via_qmp(struct recording *rec, const char *sock, const char *d
     return ring_reader_attach(&rec->rr, list[which].shm, err, errlen);
 }
 
-/* Is the producer gone for good? Pumps QMP so that its end is noticed. */
+/* Is ev QMP's DEVICE_DELETED of the device at qom_path? */
+static bool is_our_unplug(json_t *ev, const char *qom_path)
+{
+    const char *name = NULL, *path = NULL;
+    json_error_t jerr;
+
+    return json_unpack_ex(ev, &jerr, 0, "{s:s, s?{s?s}}", "event", &name, "data", "path",
+                          &path) == 0 &&
+           !strcmp(name, "DEVICE_DELETED") && path && !strcmp(path, qom_path);
+}
+
+/* Is the producer gone for good (QEMU, or the device unplugged)? Pumps QMP so that its end is
+   noticed. */
 static bool qemu_gone(struct recording *rec, int wait_ms)
 {
     char err[256];
@@ -185,9 +199,10 @@ static bool qemu_gone(struct recording *rec, int wait_ms)
             qmp_pump(rec->qmp, err, sizeof(err));
         }
         while ((ev = qmp_next_event(rec->qmp))) {
+            rec->unplugged |= is_our_unplug(ev, rec->qom_path);
             json_decref(ev);
         }
-        if (qmp_is_dead(rec->qmp)) {
+        if (qmp_is_dead(rec->qmp) || rec->unplugged) {
             return true;
         }
     } else if (wait_ms) {
@@ -415,7 +430,8 @@ int cmd_record(int argc, char **argv)
             fprintf(stderr, "regdbg record: %s\n", err);
             goto out;
         }
-        recorder_summary(core, t1, qemu_ended, summary, sizeof(summary));
+        recorder_summary(core, t1, !qemu_ended ? NULL : rec.unplugged ? "device unplugged" :
+                         "QEMU exited", summary, sizeof(summary));
         printf("regdbg record: %s\n", summary);
         fflush(stdout);
     }

@@ -5,11 +5,12 @@ the device is taken apart, and QEMU goes on. Before, the parked vCPU woke into a
 and QEMU died of SIGSEGV."""
 
 import os
+import re
 import signal
 import subprocess
 import time
 
-from harness import (GUEST, REGDBG, SAN_ENV, HeldRing, Qmp, Qtest, RingHeader, check,
+from harness import (GUEST, REGDBG, SAN_ENV, HeldRing, Qmp, Qtest, RingHeader, check, regdbg,
                      wait_for)
 
 SLOT = 5
@@ -118,3 +119,30 @@ def test_unplug_while_the_ring_is_full(t):
 
 test_unplug_while_an_access_is_parked.timeout = 120
 test_unplug_while_the_ring_is_full.timeout = 120
+
+
+def test_recording_ends_when_its_device_is_unplugged(t):
+    """`regdbg record --qmp` of a device that is unplugged stops by itself (QMP's
+    DEVICE_DELETED for its path), with what the ring held, while QEMU runs on: its summary says
+    (device unplugged), and dump reads the trace to its end record."""
+    q, qtest, serial = guest_vm(t, "", "mode=script ops=w10=0x5,r40,w14=0x7")
+    shm = q.shm_path("/machine/peripheral/i2c0")
+    trace = t.tmp("unplugged.trace")
+    rec = t.recorder("--qmp", q.qmp_path, "-o", trace)
+    rec.wait_attached(shm)
+    q.qmp.cmd("cont")
+    wait_for(lambda: "script done" in open(serial).read(), 30, "the guest to finish")
+    wait_for(lambda: RingHeader(shm).tail == 3, 10, "the recorder to drain the three accesses")
+    unplug(t, q, qtest)
+    status, out, err = rec.finish(timeout=20)
+    check(status == 0 and err == "" and
+          re.fullmatch(r"regdbg record: 3 events, 0 dropped, \S+ s(, \d+ events/s)? -> \S+ "
+                       r"\(device unplugged\)\n", out), "record: %d %r %r" % (status, out, err))
+    check(q.proc.poll() is None, "QEMU ended with the device")
+    r = regdbg("dump", trace)
+    check(r.returncode == 0 and r.stderr == "" and
+          [ln.split()[0] for ln in r.stdout.splitlines() if not ln.startswith("#")] ==
+          ["W", "R", "W"], "dump: %d %r %r" % (r.returncode, r.stdout, r.stderr))
+
+
+test_recording_ends_when_its_device_is_unplugged.timeout = 120
