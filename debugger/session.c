@@ -409,6 +409,26 @@ void session_qmp_readable(struct session *s)
     }
 }
 
+/* QMP's DEVICE_DELETED: one of ours unplugged (device_del and the guest's eject)? */
+static void note_unplug(struct session *s, json_t *ev)
+{
+    const char *path = NULL;
+    json_error_t jerr;
+
+    if (json_unpack_ex(ev, &jerr, 0, "{s:{s:s}}", "data", "path", &path) < 0) {
+        return;                 /* another kind of device, without a path: not ours */
+    }
+    for (int i = 0; i < s->n_proxies; i++) {
+        struct proxy *p = &s->proxies[i];
+
+        if (!p->unplugged && !strcmp(p->qom_path, path)) {
+            p->unplugged = true;
+            snprintf(s->message, sizeof(s->message), "device %s was unplugged: its stream "
+                     "ends here", p->id);
+        }
+    }
+}
+
 void session_process_events(struct session *s)
 {
     json_t *ev;
@@ -432,6 +452,8 @@ void session_process_events(struct session *s)
         } else if (!strcmp(name, "SHUTDOWN")) {
             snprintf(s->message, sizeof(s->message), "the guest shut down");
             snprintf(s->run_state, sizeof(s->run_state), "shutdown");
+        } else if (!strcmp(name, "DEVICE_DELETED")) {
+            note_unplug(s, ev);
         }
         json_decref(ev);
     }

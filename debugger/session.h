@@ -43,6 +43,7 @@ struct proxy {
     char shm[PATH_MAX];
     struct ring_reader rr;
     bool attached;
+    bool unplugged;             /* QMP said DEVICE_DELETED for it: its stream has ended */
     const struct regmap *map;   /* NULL: no map for its ids */
     struct reg_stats *stats;    /* one per map register */
     uint64_t bar_addr[REGDBG_NUM_BARS];     /* guest address; UINT64_MAX = unmapped */

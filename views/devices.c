@@ -38,6 +38,12 @@ static enum role device_line(const struct proxy *p, int k, char *buf, size_t len
         return ROLE_NORMAL;
     case 8: {
         uint64_t fill = ring_reader_fill(&p->rr);
+
+        if (p->unplugged) {
+            snprintf(buf, len, "  unplugged (device_del): %llu events drained from its ring",
+                     (unsigned long long)p->events);
+            return ROLE_CHANGED;
+        }
         snprintf(buf, len, "  ring %s: %u entries, %s, fill %llu%%, dropped %llu, drained %llu",
                  p->shm, h->ring_entries, h->ring_mode == REGDBG_RING_LOSSY ? "lossy" : "lossless",
                  (unsigned long long)(fill * 100 / (h->ring_entries ? h->ring_entries : 1)),

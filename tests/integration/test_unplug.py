@@ -146,3 +146,25 @@ def test_recording_ends_when_its_device_is_unplugged(t):
 
 
 test_recording_ends_when_its_device_is_unplugged.timeout = 120
+
+
+def test_tui_says_its_device_was_unplugged(t):
+    """The TUI attached to a VM whose proxy is unplugged says so on its message line and in
+    its devices screen, goes on running, and quits cleanly."""
+    from tui import Term
+    q, qtest, serial = guest_vm(t, "", "mode=script ops=w10=0x5,r40,w14=0x7")
+    shm = q.shm_path("/machine/peripheral/i2c0")
+    term = Term(t, "unplug", [REGDBG, "attach", q.qmp_path], cols=120, rows=40)
+    wait_for(lambda: RingHeader(shm).consumer_pid != 0, 20, "the TUI to attach")
+    q.qmp.cmd("cont")
+    wait_for(lambda: "script done" in open(serial).read(), 30, "the guest to finish")
+    unplug(t, q, qtest)
+    term.wait_text("device i2c0 was unplugged: its stream ends here", 10)
+    term.keys("3")
+    term.wait_text("unplugged (device_del): 3 events drained from its ring", 10)
+    check(q.proc.poll() is None, "QEMU ended with the device")
+    term.keys("q")
+    term.check_clean_exit(10)
+
+
+test_tui_says_its_device_was_unplugged.timeout = 120
