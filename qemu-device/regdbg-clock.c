@@ -12,10 +12,10 @@
  * over windows ten times longer up to a second, between points read close
  * together; waiting a second for the first scale cost a clock read per access
  * through a firmware's first second, most of a short run. A stamp stays
- * within a small fraction of a microsecond of CLOCK_MONOTONIC
- * (REGDBG_STAMP_AHEAD_NS in regdbg/abi.h bounds how far ahead) and never goes
- * backwards. Otherwise, and outside the BQL that serialises the device's
- * accesses, every stamp is a clock_gettime().
+ * within about a microsecond of CLOCK_MONOTONIC (REGDBG_STAMP_AHEAD_NS in
+ * regdbg/abi.h bounds how far ahead) and never goes backwards. Otherwise,
+ * and outside the BQL that serialises the device's accesses, every stamp is a
+ * clock_gettime().
  *
  * Copyright (c) 2026 The regdbg authors
  *
@@ -31,11 +31,12 @@
 #define REGDBG_CLOCK_RESYNC_NS   (1000 * 1000)           /* 1 ms */
 #define REGDBG_CLOCK_CAL_FIRST_NS (1000 * 1000)           /* 1 ms */
 #define REGDBG_CLOCK_CAL_LAST_NS (1000 * 1000 * 1000)     /* 1 s */
+#define REGDBG_CLOCK_CAL_MAX_NS (1ULL << 31)    /* ns << 32 stays below 2^63 */
 /*
- * A clock read between two TSC reads this close (under a microsecond at any
- * TSC rate this is likely to run at; a vDSO read takes a few hundred ticks)
- * pins the pair to within that: over the first 1 ms window, a scale error of
- * a few parts in 10^4, a stamp off by well under a microsecond.
+ * A clock read between two TSC reads this close (a microsecond at a 2 GHz
+ * TSC, less above; a vDSO read takes a few hundred ticks) pins the pair to
+ * within that: over the first 1 ms window, a scale error of about 10^-3, a
+ * stamp off by about a microsecond at most, far less once the windows grow.
  */
 #define REGDBG_CLOCK_PAIR_TICKS 2000
 
@@ -94,14 +95,20 @@ uint64_t regdbg_clock_resync(RegdbgClock *c)
     }
     if (tight && c->cal_tight && ns - c->cal_ns >= c->cal_window_ns &&
         tsc > c->cal_tsc) {
-        /* ns per tick, 32.32 fixed point, over the last window or more */
-        c->mult = ((ns - c->cal_ns) << 32) / (tsc - c->cal_tsc);
-        trace_regdbg_clock_scale(ns - c->cal_ns, c->cal_window_ns, c->mult);
+        /*
+         * ns per tick, 32.32 fixed point, over the last window or more; a
+         * window stretched by an idle device past REGDBG_CLOCK_CAL_MAX_NS
+         * would overflow the shift: the next one begins here instead
+         */
+        if (ns - c->cal_ns < REGDBG_CLOCK_CAL_MAX_NS) {
+            c->mult = ((ns - c->cal_ns) << 32) / (tsc - c->cal_tsc);
+            trace_regdbg_clock_scale(ns - c->cal_ns, c->cal_window_ns, c->mult);
+            if (c->cal_window_ns < REGDBG_CLOCK_CAL_LAST_NS) {
+                c->cal_window_ns *= 10;
+            }
+        }
         c->cal_ns = ns;
         c->cal_tsc = tsc;
-        if (c->cal_window_ns < REGDBG_CLOCK_CAL_LAST_NS) {
-            c->cal_window_ns *= 10;
-        }
     } else if (tight && !c->cal_tight) {
         /* the window begins at the first point both clocks agree on */
         c->cal_ns = ns;

@@ -268,8 +268,9 @@ def test_access_times_follow_the_host_clock(t):
     iteration starts 100 ms after the last by the stamps, as by the guest's timer. The TSC's
     scale is measured over 1 ms first, then over windows ten times longer up to 1 s (trace
     event regdbg_clock_scale), each agreeing with the last within 1 %: a first scale only after
-    a second stamped a firmware's whole first second by clock reads, at twice the cost. (On a
-    host whose kernel clock is not the TSC, the device takes no scale: every stamp is a read.)"""
+    a second stamped a firmware's whole first second by clock reads, at twice the cost. The
+    device idles 4.5 s first: no scale is taken over a window that long. (On a host whose kernel
+    clock is not the TSC, the device takes no scale: every stamp is a read.)"""
     import time
     from harness import ring_event
     serial = t.tmp("serial.log")
@@ -280,6 +281,9 @@ def test_access_times_follow_the_host_clock(t):
                       "-trace", "regdbg_clock_scale", "-D", log])
     ring = HeldRing(q.shm_path("/machine/peripheral/i2c0"))
     t.owned.append(type("Close", (), {"kill": lambda self: ring.close()})())
+    # Idle longer than 2^32 ns after realize before the first access: a scale taken over that
+    # window overflowed its 32.32 shift (a scale 20 times too small, or worse)
+    time.sleep(4.5)
     before = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
     q.qmp.cmd("cont")
     status = q.wait(60)
@@ -328,9 +332,9 @@ test_access_times_follow_the_host_clock.timeout = 90
 def test_access_stamps_keep_time_at_the_microsecond(t):
     """Within a burst, the device's stamps (TSC scaled, regdbg-clock.c) measure what the guest's
     own TSC measures: for each timed loop of bench mode (5000 accesses in well under a
-    millisecond, all after the clock's scale is measured), the stamps' span over the guest's
-    TSC cycles gives the same nanoseconds per cycle in every loop, within 3 %. A clock stuck
-    between resyncs, or scaled wrong, spreads it by far more."""
+    millisecond), the stamps' span over the guest's TSC cycles gives the same nanoseconds per
+    cycle in every loop, within 3 %. A clock stuck between resyncs, or scaled wrong, spreads it
+    by far more."""
     import struct
     import time
     iters, runs = 5000, 7
@@ -341,7 +345,7 @@ def test_access_stamps_keep_time_at_the_microsecond(t):
                       "-device", EXIT_DEV, "-serial", "file:" + serial])
     ring = HeldRing(q.shm_path("/machine/peripheral/i2c0"))
     t.owned.append(type("Close", (), {"kill": lambda self: ring.close()})())
-    time.sleep(1.5)     # past the clock's first second: the scale is measured by then
+    time.sleep(1.5)     # the device idle a while after realize, as a firmware's often is
     q.qmp.cmd("cont")
     check(q.wait(120) == 1, "the guest failed:\n" + open(serial).read())
     out = open(serial).read()
