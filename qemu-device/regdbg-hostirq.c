@@ -20,7 +20,8 @@
  * or the level would send a second message the handler finds empty; the
  * PCI status's Interrupt Status bit says whether it still asserts. A write
  * ends it whatever the level: a device still asserting after the handler's
- * acknowledgment (another cause) must send the next message.
+ * acknowledgment (another cause) must send the next message; so does a
+ * while without a write (REGDBG_HOSTIRQ_MSI_EOI_US).
  * The hot path pays one load for this while no interrupt is outstanding
  * (regdbg_hostirq_access()); the unmask, and with MSI the status read, are
  * system calls, made only when an interrupt is.
@@ -39,6 +40,7 @@
 #include "qemu/main-loop.h"
 #include "qemu/rcu.h"
 #include "qemu/thread.h"
+#include "qemu/timer.h"
 #include "hw/pci/msi.h"
 #include "hw/pci/pci_regs.h"
 #include "hw/misc/regdbg/trace-hw_misc_regdbg.h"
@@ -58,7 +60,18 @@ struct RegdbgHostIrq {
     bool stopping;              /* the thread must raise nothing more */
     bool failed;                /* an error was reported: one report only */
     uint16_t intx_found;        /* Interrupt Disable as found at start */
+    QEMUTimer *msi_eoi;         /* ends an MSI interrupt a read left pending */
 };
+
+/*
+ * How long a read may leave an MSI interrupt pending (see the top). A
+ * handler acknowledges within microseconds on hardware virtualisation, and
+ * took 1.3 ms on its first run under TCG in TCG here (translating itself);
+ * one that acknowledges by the read itself (read to clear) while a second
+ * cause came meanwhile would wait for its next access: the interrupt ends
+ * at the latest then, and a device still asserting sends its next message.
+ */
+#define REGDBG_HOSTIRQ_MSI_EOI_US (20 * 1000)
 
 static const char *regdbg_hostirq_id(RegdbgProxyState *s)
 {
@@ -231,13 +244,27 @@ void regdbg_hostirq_eoi(RegdbgProxyState *s, bool write)
     }
     if (!write && msi_enabled(PCI_DEVICE(s)) && regdbg_hostirq_asserted(h)) {
         trace_regdbg_hostirq_still_asserted(regdbg_hostirq_id(s));
+        if (!timer_pending(h->msi_eoi)) {
+            timer_mod(h->msi_eoi, qemu_clock_get_us(QEMU_CLOCK_REALTIME) +
+                      REGDBG_HOSTIRQ_MSI_EOI_US);
+        }
         return;
     }
+    timer_del(h->msi_eoi);
     qatomic_set(&s->host_irq_pending, false);
     /* the host stays masked until here: nothing can raise the line again */
     regdbg_proxy_irq(s, REGDBG_IRQ_DEASSERT, REGDBG_IRQ_SRC_HOST,
                      REGDBG_RULE_NONE, NULL);
     regdbg_hostirq_unmask(h);
+}
+
+/* The MSI interrupt a read left pending ends now, whatever the device does */
+static void regdbg_hostirq_msi_eoi(void *opaque)
+{
+    RegdbgProxyState *s = opaque;
+
+    trace_regdbg_hostirq_msi_eoi_late(regdbg_hostirq_id(s));
+    regdbg_hostirq_eoi(s, true);
 }
 
 /*
@@ -294,6 +321,9 @@ static void regdbg_hostirq_free(RegdbgHostIrq *h)
     if (h->config_fd >= 0) {
         close(h->config_fd);
     }
+    if (h->msi_eoi) {
+        timer_free(h->msi_eoi);
+    }
     g_free(h->uio_path);
     g_free(h->config_path);
     g_free(h);
@@ -314,6 +344,7 @@ bool regdbg_hostirq_start(RegdbgProxyState *s, Error **errp)
     h = g_new0(RegdbgHostIrq, 1);
     h->s = s;
     h->uio_fd = h->config_fd = -1;
+    h->msi_eoi = timer_new_us(QEMU_CLOCK_REALTIME, regdbg_hostirq_msi_eoi, s);
     h->uio_path = regdbg_hostirq_find_uio(s, s->host_dir, errp);
     if (!h->uio_path) {
         goto fail;

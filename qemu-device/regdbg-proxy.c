@@ -707,9 +707,23 @@ static void regdbg_proxy_realize(PCIDevice *pdev, Error **errp)
  */
 static void regdbg_proxy_drain(RegdbgProxyState *s)
 {
+    PCIDevice *pdev = PCI_DEVICE(s);
     bool had_bql = bql_locked();
 
     qatomic_set(&s->gone, true);
+    if (!s->accessing) {
+        return;
+    }
+    /*
+     * pci_qdev_unrealize() took the BARs out of the address space before
+     * calling exit, but left their addresses: a reset while the BQL is let
+     * go (pci_do_device_reset) would take them out again, and abort. They
+     * are unmapped; config writes are ignored meanwhile (gone).
+     */
+    for (int i = 0; i < PCI_NUM_REGIONS; i++) {
+        pdev->io_regions[i].addr = PCI_BAR_UNMAPPED;
+    }
+    trace_regdbg_proxy_drain(DEVICE(s)->id ? DEVICE(s)->id : "", s->accessing);
     while (s->accessing) {
         regdbg_rules_wake_parked(s);
         if (had_bql) {
@@ -751,6 +765,9 @@ static void regdbg_proxy_write_config(PCIDevice *pdev, uint32_t addr,
     uint16_t cmd;
     Error *err = NULL;
 
+    if (s->gone) {
+        return;                 /* unplugged, its last accesses ending */
+    }
     regdbg_proxy_config_write(pdev, addr, val, len);
     cmd = pci_get_word(pdev->config + PCI_COMMAND);
     if (s->dma_mode != REGDBG_DMA_MODE_BOUNCE ||
