@@ -8,7 +8,7 @@
 #
 #   hwbed-fetch.sh OUT_DIR    OUT_DIR gets vmlinuz, uio.ko, uio_pci_generic.ko, busybox,
 #                             i2c-ccgx-ucsi.ko and i2c-designware-pci.ko (the real I2C driver that
-#                             test_guest_pc's Linux test loads against the proxy) and versions,
+#                             tests/integration/test_linux_guest.py loads against the proxy) and versions,
 #                             each replaced only when it differs (so that make rebuilds the
 #                             initramfs only when one of them changed)
 set -eu
