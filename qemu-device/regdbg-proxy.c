@@ -60,6 +60,7 @@ static void regdbg_proxy_wait_begin(void *opaque)
     trace_regdbg_proxy_ring_full(w->s->ring.hdr->dev_id);
     w->had_bql = bql_locked();
     if (w->had_bql) {
+        w->s->unlocked++;
         bql_unlock();
     }
 }
@@ -84,11 +85,12 @@ static void regdbg_proxy_wait_end(void *opaque, int reserved)
 {
     RegdbgProxyWait *w = opaque;
 
-    if (!reserved) {
+    if (!reserved && !qatomic_read(&w->s->gone)) {
         trace_regdbg_proxy_consumer_stalled(w->s->ring.hdr->dev_id);
     }
     if (w->had_bql) {
         bql_lock();
+        w->s->unlocked--;
     }
 }
 
@@ -162,14 +164,18 @@ static void regdbg_proxy_access_init(RegdbgAccess *a, RegdbgProxyBar *bar,
  * The hot path: one index load decides that no rule concerns the access
  * (the common case); only then are rules evaluated.
  */
-static inline uint64_t regdbg_proxy_do_read(RegdbgProxyBar *bar, hwaddr addr,
-                                            unsigned size)
+static uint64_t regdbg_proxy_bar_read(void *opaque, hwaddr addr, unsigned size)
 {
+    RegdbgProxyBar *bar = opaque;
     RegdbgProxyState *s = bar->proxy;
     RegdbgAccess a REGDBG_UNINITIALIZED, post REGDBG_UNINITIALIZED;
     uint64_t candidates;
 
+
     if (addr + size > bar->size) {
+        if (s->gone) {
+            return UINT64_MAX;  /* unplugged (its BARs sized 0): not there */
+        }
         qemu_log_mask(LOG_GUEST_ERROR,
                       "%s: BAR%u read of %u bytes at 0x%" HWADDR_PRIx
                       " runs past the BAR's end\n",
@@ -205,14 +211,19 @@ static inline uint64_t regdbg_proxy_do_read(RegdbgProxyBar *bar, hwaddr addr,
     return a.value;
 }
 
-static inline void regdbg_proxy_do_write(RegdbgProxyBar *bar, hwaddr addr,
-                                         uint64_t val, unsigned size)
+static void regdbg_proxy_bar_write(void *opaque, hwaddr addr, uint64_t val,
+                                   unsigned size)
 {
+    RegdbgProxyBar *bar = opaque;
     RegdbgProxyState *s = bar->proxy;
     RegdbgAccess a REGDBG_UNINITIALIZED, post REGDBG_UNINITIALIZED;
     uint64_t candidates;
 
+
     if (addr + size > bar->size) {
+        if (s->gone) {
+            return;
+        }
         qemu_log_mask(LOG_GUEST_ERROR,
                       "%s: BAR%u write of %u bytes at 0x%" HWADDR_PRIx
                       " runs past the BAR's end\n",
@@ -242,35 +253,6 @@ static inline void regdbg_proxy_do_write(RegdbgProxyBar *bar, hwaddr addr,
         regdbg_rules_fire_irq(s, &a);
     }
     regdbg_hostirq_access(s, true);
-}
-
-static uint64_t regdbg_proxy_bar_read(void *opaque, hwaddr addr, unsigned size)
-{
-    RegdbgProxyBar *bar = opaque;
-    RegdbgProxyState *s = bar->proxy;
-    uint64_t val;
-
-    if (unlikely(s->gone)) {
-        return UINT64_MAX;      /* as a device no longer there */
-    }
-    s->accessing++;
-    val = regdbg_proxy_do_read(bar, addr, size);
-    s->accessing--;
-    return val;
-}
-
-static void regdbg_proxy_bar_write(void *opaque, hwaddr addr, uint64_t val,
-                                   unsigned size)
-{
-    RegdbgProxyBar *bar = opaque;
-    RegdbgProxyState *s = bar->proxy;
-
-    if (unlikely(s->gone)) {
-        return;
-    }
-    s->accessing++;
-    regdbg_proxy_do_write(bar, addr, val, size);
-    s->accessing--;
 }
 
 /*
@@ -701,9 +683,10 @@ static void regdbg_proxy_realize(PCIDevice *pdev, Error **errp)
 
 /*
  * Unplugged: no access may be inside the handler when the device is taken
- * apart. Accesses that dropped the BQL (parked in the debugger, waiting for
- * ring space) see gone and end; they need the BQL to, so it is let go here
- * until they have (as QEMU's own threads are joined).
+ * apart. The ones that let the BQL go (parked in the debugger, waiting for
+ * ring space: s->unlocked) see gone and end; they need the BQL to, so it is
+ * let go here until they have (as regdbg_hostirq_stop() does to join its
+ * thread).
  */
 static void regdbg_proxy_drain(RegdbgProxyState *s)
 {
@@ -711,7 +694,7 @@ static void regdbg_proxy_drain(RegdbgProxyState *s)
     bool had_bql = bql_locked();
 
     qatomic_set(&s->gone, true);
-    if (!s->accessing) {
+    if (!s->unlocked) {
         return;
     }
     /*
@@ -723,8 +706,8 @@ static void regdbg_proxy_drain(RegdbgProxyState *s)
     for (int i = 0; i < PCI_NUM_REGIONS; i++) {
         pdev->io_regions[i].addr = PCI_BAR_UNMAPPED;
     }
-    trace_regdbg_proxy_drain(DEVICE(s)->id ? DEVICE(s)->id : "", s->accessing);
-    while (s->accessing) {
+    trace_regdbg_proxy_drain(DEVICE(s)->id ? DEVICE(s)->id : "", s->unlocked);
+    while (s->unlocked) {
         regdbg_rules_wake_parked(s);
         if (had_bql) {
             bql_unlock();
@@ -749,6 +732,14 @@ static void regdbg_proxy_exit(PCIDevice *pdev)
     s->shm_fd_path = NULL;
     regdbg_dma_unrealize(s);
     s->backend->unrealize(s);
+    /*
+     * A vCPU whose TLB still maps a BAR may reach the handler after this:
+     * every access is then past a BAR of size 0, and gone makes it read all
+     * ones. (The hot path's own bounds check: no load of its own.)
+     */
+    for (int i = 0; i < REGDBG_NUM_BARS; i++) {
+        s->bars[i].size = 0;
+    }
 }
 
 /*

@@ -268,14 +268,17 @@ struct RegdbgProxyState {
     bool host_irq_pending;
     RegdbgHostIrq *hostirq;     /* NULL: host-irq=off, or stopped */
     /*
-     * Unplugged (exit): an access that still reaches the handler (a vCPU
-     * whose TLB still maps the BAR) reads all ones, its write is dropped.
-     * accessing counts the accesses inside the handler, under the BQL: one
-     * parked in the debugger, or waiting for ring space, has dropped it, and
-     * exit waits until they are done before it takes the device apart.
+     * Unplugged (exit): nothing parks or waits for ring space any more, and
+     * an access that still reaches the handler (a vCPU whose TLB still maps
+     * the BAR) reads all ones, its write is dropped (the BARs are sized 0 at
+     * the end of exit: the hot path reads gone only past its bounds check).
+     * unlocked counts the accesses inside the handler that let the BQL go
+     * (parked in the debugger, waiting for ring space; changed with the BQL
+     * held): exit waits until they are done before it takes the device
+     * apart.
      */
     bool gone;
-    unsigned accessing;
+    unsigned unlocked;
 };
 
 /* An access on its way through the rules (regdbg-rules.c) */

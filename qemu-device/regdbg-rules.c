@@ -412,6 +412,9 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
     bool timed_out = false;
     bool stopping = false;
 
+    if (qatomic_read(&s->gone)) {
+        return REGDBG_VERDICT_CONTINUE;     /* unplugged: nothing parks now */
+    }
     for (unsigned k = 0; k < REGDBG_MAX_PARK && !slot; k++) {
         struct regdbg_park_slot *cand =
             &s->rules->park[(first + k) % REGDBG_MAX_PARK];
@@ -458,6 +461,7 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
     trace_regdbg_proxy_park(a->bar, a->addr, a->size, a->dir, rule);
 
     if (had_bql) {
+        s->unlocked++;          /* regdbg_proxy_drain() waits for it */
         bql_unlock();
     }
     for (;;) {
@@ -504,6 +508,7 @@ static uint32_t regdbg_rules_park(RegdbgProxyState *s, RegdbgAccess *a,
     }
     if (had_bql) {
         bql_lock();
+        s->unlocked--;
     }
     if (timed_out && stopping) {
         trace_regdbg_proxy_park_vm_stop(a->bar, a->addr);
