@@ -62,7 +62,9 @@ def test_unplug_while_an_access_is_parked(t):
     The parked access resumes unmodified (the device is still whole until it has), QEMU lives
     on, the guest finishes, the ring's name is gone, and the batch's next answer is told that
     the access is no longer parked."""
-    q, qtest, serial = guest_vm(t, "", "mode=script ops=w10=0x5,r40,w14=0x7")
+    # a park outlives a silent debugger by park-timeout: a minute here, so that only the unplug
+    # can end it within the eject's 10 s
+    q, qtest, serial = guest_vm(t, ",park-timeout=60000", "mode=script ops=w10=0x5,r40,w14=0x7")
     shm = q.shm_path("/machine/peripheral/i2c0")
     batch = subprocess.Popen([REGDBG, "batch", "--qmp", q.qmp_path, "-"], text=True,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
