@@ -20,6 +20,9 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 
+import build_dir  # noqa: E402
+
+build_dir.export_from_argv()
 import harness  # noqa: E402
 
 DEFAULT_TIMEOUT = 120
@@ -130,7 +133,6 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("-k", dest="pattern", help="only tests whose name contains this")
     opts = ap.parse_args()
-    os.environ.setdefault("REGDBG_BUILD", os.path.abspath(opts.build))
     results = {"passed": 0, "failed": 0, "skipped": 0}
     started = time.monotonic()
 

@@ -40,6 +40,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 
+import build_dir  # noqa: E402
+
+build_dir.export_from_argv()
 import harness  # noqa: E402
 
 LAUNCHES = 3
@@ -677,7 +680,6 @@ def main():
     ap.add_argument("--only", choices=["guest", "guest-tcg", "ring", "tui", "rules", "hw",
                                        "diff", "dma", "irq"])
     opts = ap.parse_args()
-    os.environ.setdefault("REGDBG_BUILD", os.path.abspath(opts.build))
     tmp = tempfile.mkdtemp(prefix="regdbg-bench-")
     if opts.only in (None, "ring"):
         bench_ring(opts.build, tmp)

@@ -176,3 +176,19 @@ def test_the_library_has_no_curses_getopt_views_or_spawning(t):
         check("-Itests/unit" not in line, "%s is compiled with -Itests/unit: %s" % (name, line))
     check("-Iviews" not in lines["debugger/session"] and "-Idebugger/cli" not in
           lines["debugger/session"], "the library sees other layers: " + lines["debugger/session"])
+
+
+def test_runners_use_the_build_they_are_given(t):
+    """tests/run.py --build DIR and tests/bench/bench.py --build DIR run DIR's QEMU and regdbg
+    (harness takes its paths from REGDBG_BUILD when imported: the option must come first). Given
+    a build folder without binaries, both fail naming a path inside it, not the tree's build."""
+    empty = t.tmp("empty-build")
+    os.makedirs(empty)
+    env = {k: v for k, v in os.environ.items() if k != "REGDBG_BUILD"}
+    for cmd in (["tests/run.py", "--build", empty, "-k", "test_guest.test_i2c_sequence_tcg"],
+                ["tests/bench/bench.py", "--build", empty, "--only", "guest-tcg"]):
+        r = subprocess.run(["python3"] + cmd, cwd=TOP, env=env, capture_output=True, text=True,
+                           timeout=120)
+        out = r.stdout + r.stderr
+        check(r.returncode != 0 and os.path.join(empty, "bin", "qemu-system-x86_64") in out,
+              "%s: exit %d, output:\n%s" % (" ".join(cmd), r.returncode, out[-2000:]))
