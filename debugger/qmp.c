@@ -796,3 +796,15 @@ bool qmp_is_dead(const struct qmp *q)
 {
     return !q || q->dead;
 }
+
+const char *qmp_event_deleted_path(json_t *ev)
+{
+    const char *name = NULL, *path = NULL;
+    json_error_t jerr;
+
+    if (json_unpack_ex(ev, &jerr, 0, "{s:s, s?{s?s}}", "event", &name, "data", "path",
+                       &path) < 0 || strcmp(name, "DEVICE_DELETED")) {
+        return NULL;
+    }
+    return path;
+}

@@ -43,6 +43,9 @@ int qmp_pump(struct qmp *q, char *err, size_t errlen);
 
 /* Pop the oldest queued event (the whole event object, new reference), or NULL when none. */
 json_t *qmp_next_event(struct qmp *q);
+/* The QOM path of the device a DEVICE_DELETED event names (an unplug), else NULL: another
+   event, or a device without one. Valid while ev is. */
+const char *qmp_event_deleted_path(json_t *ev);
 
 /* True once the server closed the connection or sent something that is not QMP. */
 bool qmp_is_dead(const struct qmp *q);

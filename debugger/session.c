@@ -409,15 +409,9 @@ void session_qmp_readable(struct session *s)
     }
 }
 
-/* QMP's DEVICE_DELETED: one of ours unplugged (device_del and the guest's eject)? */
-static void note_unplug(struct session *s, json_t *ev)
+/* path unplugged (QMP's DEVICE_DELETED): is it one of ours? */
+static void note_unplug(struct session *s, const char *path)
 {
-    const char *path = NULL;
-    json_error_t jerr;
-
-    if (json_unpack_ex(ev, &jerr, 0, "{s:{s:s}}", "data", "path", &path) < 0) {
-        return;                 /* another kind of device, without a path: not ours */
-    }
     for (int i = 0; i < s->n_proxies; i++) {
         struct proxy *p = &s->proxies[i];
 
@@ -438,6 +432,7 @@ void session_process_events(struct session *s)
     }
     while ((ev = qmp_next_event(s->qmp))) {
         const char *name = json_string_value(json_object_get(ev, "event"));
+        const char *deleted;
 
         if (!name) {
             json_decref(ev);
@@ -452,8 +447,8 @@ void session_process_events(struct session *s)
         } else if (!strcmp(name, "SHUTDOWN")) {
             snprintf(s->message, sizeof(s->message), "the guest shut down");
             snprintf(s->run_state, sizeof(s->run_state), "shutdown");
-        } else if (!strcmp(name, "DEVICE_DELETED")) {
-            note_unplug(s, ev);
+        } else if ((deleted = qmp_event_deleted_path(ev))) {
+            note_unplug(s, deleted);
         }
         json_decref(ev);
     }

@@ -174,17 +174,6 @@ static int attach_via_qmp(struct recording *rec, const char *sock, const char *d
     return ring_reader_attach(&rec->rr, list[which].shm, err, errlen);
 }
 
-/* Is ev QMP's DEVICE_DELETED of the device at qom_path? */
-static bool is_our_unplug(json_t *ev, const char *qom_path)
-{
-    const char *name = NULL, *path = NULL;
-    json_error_t jerr;
-
-    return json_unpack_ex(ev, &jerr, 0, "{s:s, s?{s?s}}", "event", &name, "data", "path",
-                          &path) == 0 &&
-           !strcmp(name, "DEVICE_DELETED") && path && !strcmp(path, qom_path);
-}
-
 /* Is the producer gone for good (QEMU, or the device unplugged)? Pumps QMP so that its end is
    noticed. */
 static bool qemu_gone(struct recording *rec, int wait_ms)
@@ -199,7 +188,9 @@ static bool qemu_gone(struct recording *rec, int wait_ms)
             qmp_pump(rec->qmp, err, sizeof(err));
         }
         while ((ev = qmp_next_event(rec->qmp))) {
-            rec->unplugged |= is_our_unplug(ev, rec->qom_path);
+            const char *deleted = qmp_event_deleted_path(ev);
+
+            rec->unplugged |= deleted && !strcmp(deleted, rec->qom_path);
             json_decref(ev);
         }
         if (qmp_is_dead(rec->qmp) || rec->unplugged) {
